@@ -1,0 +1,3 @@
+from hindfoot.cli.main import app
+
+app()

@@ -1,0 +1,1 @@
+"""The `hindfoot` command line: one module per domain, registered in `main.py`."""

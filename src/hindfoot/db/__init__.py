@@ -1,0 +1,1 @@
+"""Database: declarative base, engine, sessions, FHIR-shaped models and migrations."""

@@ -1,0 +1,30 @@
+"""All ORM models, named after the HL7 FHIR R4 resources they mirror."""
+
+from hindfoot.db.models.account import AccountRole, UserAccount
+from hindfoot.db.models.audit import AuditEvent
+from hindfoot.db.models.care_plan import CarePlan, CarePlanActivity
+from hindfoot.db.models.condition import Condition
+from hindfoot.db.models.encounter import Encounter
+from hindfoot.db.models.episode import EpisodeOfCare, Laterality, PathwayEvent, PathwayStage
+from hindfoot.db.models.imaging import DiagnosticReport, ImagingStudy
+from hindfoot.db.models.observation import Observation
+from hindfoot.db.models.organization import Location, Organization
+from hindfoot.db.models.patient import Patient, Sex, SportLevel
+from hindfoot.db.models.practitioner import Practitioner, PractitionerRoleCode
+from hindfoot.db.models.procedure import Procedure
+from hindfoot.db.models.questionnaire import Questionnaire, QuestionnaireResponse
+from hindfoot.db.models.scheduling import (
+    Appointment,
+    AvailabilityException,
+    AvailabilityRule,
+    Schedule,
+    Slot,
+)
+
+__all__ = [
+    "AccountRole", "Appointment", "AuditEvent", "AvailabilityException", "AvailabilityRule",
+    "CarePlan", "CarePlanActivity", "Condition", "DiagnosticReport", "Encounter", "EpisodeOfCare",
+    "ImagingStudy", "Laterality", "Location", "Observation", "Organization", "PathwayEvent",
+    "PathwayStage", "Patient", "Practitioner", "PractitionerRoleCode", "Procedure", "Questionnaire",
+    "QuestionnaireResponse", "Schedule", "Sex", "Slot", "SportLevel", "UserAccount",
+]

@@ -1,0 +1,52 @@
+"""One error hierarchy for domain code; the web and API layers map it to HTTP once.
+
+    HindfootError
+     ├── InvalidInput   422  bad value, names the field
+     ├── NotAuthenticated 401
+     ├── Forbidden      403  (the denial is audited)
+     ├── NotFound       404
+     └── Conflict       409  (slot already taken, illegal pathway move)
+"""
+
+from __future__ import annotations
+
+
+class HindfootError(Exception):
+    status_code = 400
+    code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict[str, object]:
+        body: dict[str, object] = {"error": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        return body
+
+
+class InvalidInput(HindfootError):
+    status_code = 422
+    code = "invalid_input"
+
+
+class NotAuthenticated(HindfootError):
+    status_code = 401
+    code = "not_authenticated"
+
+
+class Forbidden(HindfootError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(HindfootError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(HindfootError):
+    status_code = 409
+    code = "conflict"

@@ -1,0 +1,50 @@
+"""Typed settings, read once from the environment (prefix HINDFOOT_) or passed in by tests."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-insecure-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HINDFOOT_", env_file=None, extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = Field(
+        default="sqlite:///hindfoot.db",
+        description="SQLAlchemy URL: SQLite file by default, postgresql+psycopg://... in production.",
+    )
+    secret_key: str = DEV_SECRET
+    session_max_age_seconds: int = 8 * 3600
+    cookie_secure: bool = False  # set true behind HTTPS in production
+    base_url: str = "http://127.0.0.1:8000"
+    clinic_timezone: str = "Europe/London"
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_sender: str = "hindfoot clinic <no-reply@hindfoot.local>"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> "Settings":
+        # A production server with the published development secret would let anyone forge sessions.
+        if self.environment == "production":
+            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+                raise ValueError("HINDFOOT_SECRET_KEY must be set to a random value of 32+ characters in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
