@@ -5,6 +5,7 @@
      ├── NotAuthenticated 401
      ├── Forbidden      403  (the denial is audited)
      ├── NotFound       404
+     │    └── AccessDenied  404 to the caller, audited as a denial
      └── Conflict       409  (slot already taken, illegal pathway move)
 """
 
@@ -45,6 +46,27 @@ class Forbidden(HindfootError):
 class NotFound(HindfootError):
     status_code = 404
     code = "not_found"
+
+
+class AccessDenied(NotFound):
+    """Refused access to patient data. Answers 404 so ids cannot be probed, and is audited as a denial."""
+
+    code = "not_found"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        entity_type: str,
+        entity_id: object,
+        patient_id: object | None = None,
+        action: str = "R",
+    ) -> None:
+        super().__init__(message)
+        self.entity_type = entity_type
+        self.entity_id = entity_id
+        self.patient_id = patient_id
+        self.action = action
 
 
 class Conflict(HindfootError):

@@ -26,6 +26,7 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=200), nullable=True),
     sa.Column('website', sa.String(length=200), nullable=True),
     sa.Column('timezone', sa.String(length=64), nullable=False),
+    sa.Column('is_demo', sa.Boolean(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),

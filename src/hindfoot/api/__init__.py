@@ -1,0 +1,1 @@
+"""The JSON API under /api: thin routes over the domain services."""

@@ -1,0 +1,17 @@
+"""All /api routes. Every state-changing route needs the session's CSRF token (header X-CSRF-Token)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from hindfoot.api.csrf import verify_csrf
+from hindfoot.api.routes import audit, auth, clinic, patients
+
+api_router = APIRouter(prefix="/api")
+api_router.include_router(auth.public_router)
+protected = APIRouter(dependencies=[Depends(verify_csrf)])
+protected.include_router(auth.router)
+protected.include_router(patients.router)
+protected.include_router(audit.router)
+protected.include_router(clinic.router)
+api_router.include_router(protected)

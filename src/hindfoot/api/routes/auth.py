@@ -1,0 +1,60 @@
+"""Sign in and out with a session cookie; `csrf_token` in the answer goes in X-CSRF-Token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from hindfoot.auth import service as auth_service
+from hindfoot.auth.actor import Actor
+from hindfoot.auth.csrf import csrf_token
+from hindfoot.deps import CurrentActor, DbSession, client_ip
+from hindfoot.errors import NotAuthenticated
+
+public_router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"])
+
+
+class LoginBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3, max_length=200)
+    password: str = Field(min_length=1, max_length=500)
+
+
+class Me(BaseModel):
+    user_id: str
+    email: str
+    role: str
+    display_name: str
+    patient_id: str | None
+    practitioner_id: str | None
+    csrf_token: str
+
+
+def _me(actor: Actor, request: Request) -> Me:
+    return Me(
+        user_id=str(actor.user_id), email=actor.email, role=actor.role, display_name=actor.display_name,
+        patient_id=str(actor.patient_id) if actor.patient_id else None,
+        practitioner_id=str(actor.practitioner_id) if actor.practitioner_id else None,
+        csrf_token=csrf_token(request.session),
+    )
+
+
+@public_router.post("/auth/login")
+def login(body: LoginBody, request: Request, db: DbSession) -> Me:
+    account = auth_service.authenticate(db, body.email, body.password)
+    if account is None:
+        raise NotAuthenticated("email or password is wrong")
+    request.session.clear()  # a fresh session (and CSRF token) at every sign-in
+    request.session["user_id"] = str(account.id)
+    return _me(Actor.from_account(account, source_ip=client_ip(request)), request)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(request: Request) -> None:
+    request.session.clear()
+
+
+@router.get("/me")
+def me(actor: CurrentActor, request: Request) -> Me:
+    return _me(actor, request)

@@ -1,0 +1,58 @@
+"""create_app(settings): the one FastAPI application serving the JSON API and the pages."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from hindfoot.db.engine import make_engine, make_sessionmaker
+from hindfoot.settings import Settings, get_settings
+
+STATIC = Path(__file__).parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="hindfoot",
+        version="0.1.0",
+        summary="Care pathway, decision support and outcomes for posterior ankle impingement clinics. "
+        "Decision support only: it advises, it does not diagnose.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="hindfoot_session",
+        max_age=settings.session_max_age_seconds,
+        same_site="lax",
+        https_only=settings.cookie_secure,
+    )
+    from hindfoot.api.errors import install_error_handlers
+    from hindfoot.api.router import api_router
+    from hindfoot.web.router import web_router
+
+    install_error_handlers(app)
+    app.include_router(api_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

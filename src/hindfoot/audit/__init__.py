@@ -1,0 +1,1 @@
+"""The audit trail: an AuditEvent for every read or write of patient data."""

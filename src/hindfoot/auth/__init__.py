@@ -1,0 +1,1 @@
+"""Accounts, passwords, sessions, CSRF, roles and per-object access policies."""

@@ -1,0 +1,39 @@
+"""The signed-in person, as every service sees them (no web objects past this point)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from hindfoot.db.models import UserAccount
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: uuid.UUID
+    email: str
+    role: str  # patient | clinician | admin
+    organization_id: uuid.UUID
+    display_name: str
+    patient_id: uuid.UUID | None = None
+    practitioner_id: uuid.UUID | None = None
+    source_ip: str | None = None
+    path: str | None = None
+
+    @classmethod
+    def from_account(cls, account: UserAccount, *, source_ip: str | None = None, path: str | None = None) -> "Actor":
+        return cls(
+            user_id=account.id,
+            email=account.email,
+            role=account.role,
+            organization_id=account.organization_id,
+            display_name=account.display_name,
+            patient_id=account.patient_id,
+            practitioner_id=account.practitioner_id,
+            source_ip=source_ip,
+            path=path,
+        )
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("clinician", "admin")

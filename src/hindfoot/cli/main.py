@@ -1,0 +1,18 @@
+"""Root of the `hindfoot` CLI. Each domain adds its commands from its own module below."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="hindfoot",
+    help="hindfoot: care pathway, decision support and outcomes for posterior ankle impingement clinics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Domain command modules register themselves on `app` (one line each).
+from hindfoot.cli import server as _server  # noqa: E402
+
+_server.register(app)

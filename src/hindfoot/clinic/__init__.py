@@ -1,0 +1,1 @@
+"""The clinic's public content: what it treats and how care is organised."""

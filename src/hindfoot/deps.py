@@ -1,0 +1,58 @@
+"""Request dependencies shared by the API and the pages: the session and the signed-in actor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from hindfoot.auth.actor import Actor
+from hindfoot.auth.service import get_account
+from hindfoot.errors import NotAuthenticated
+from hindfoot.settings import Settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One unit of work per request, committed before the response is sent (scope="function")."""
+    with request.app.state.sessionmaker() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def get_optional_actor(request: Request, db: DbSession) -> Actor | None:
+    account = get_account(db, request.session.get("user_id"))
+    if account is None:
+        return None
+    actor = Actor.from_account(account, source_ip=client_ip(request), path=request.url.path)
+    request.state.actor = actor
+    return actor
+
+
+def get_actor(actor: Annotated[Actor | None, Depends(get_optional_actor)]) -> Actor:
+    if actor is None:
+        raise NotAuthenticated("sign in first")
+    return actor
+
+
+OptionalActor = Annotated[Actor | None, Depends(get_optional_actor)]
+CurrentActor = Annotated[Actor, Depends(get_actor)]

@@ -1,0 +1,1 @@
+"""Patients and their record: search, the full record view, and record writes."""

@@ -1,0 +1,32 @@
+"""The vocabulary contract's ids, read from the packaged copy of vocabulary.yaml."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+VOCABULARY = Path(__file__).resolve().parents[1] / "knowledge" / "data" / "vocabulary.yaml"
+
+
+@lru_cache
+def vocabulary() -> dict[str, Any]:
+    with VOCABULARY.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+@lru_cache
+def known_finding_ids() -> frozenset[str]:
+    return frozenset(f["id"] for group in vocabulary()["findings"].values() for f in group)
+
+
+@lru_cache
+def finding_texts() -> dict[str, str]:
+    return {f["id"]: f["text"] for group in vocabulary()["findings"].values() for f in group}
+
+
+@lru_cache
+def condition_names() -> dict[str, str]:
+    return {c["id"]: c["name"] for c in vocabulary()["conditions"]}

@@ -1,0 +1,128 @@
+"""Boundary schemas for patients, episodes and observations (separate from the ORM classes)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from hindfoot.db.models import Laterality, PathwayStage, Sex, SportLevel
+
+SPORTS = (
+    "ballet", "contemporary_dance", "football", "rugby", "cricket_fast_bowling", "gymnastics",
+    "running", "basketball", "tennis", "swimming", "cycling", "other_sport", "none",
+)
+Sport = Literal[
+    "ballet", "contemporary_dance", "football", "rugby", "cricket_fast_bowling", "gymnastics",
+    "running", "basketball", "tennis", "swimming", "cycling", "other_sport", "none",
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PatientCreate(Strict):
+    identifier: str | None = Field(default=None, max_length=40)
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    birth_date: date
+    sex: Sex
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    sport: Sport = "none"
+    level: SportLevel = SportLevel.recreational
+
+    @field_validator("birth_date")
+    @classmethod
+    def _not_future(cls, value: date) -> date:
+        if value > date.today():
+            raise ValueError("birth date cannot be in the future")
+        if value.year < 1900:
+            raise ValueError("birth date is before 1900")
+        return value
+
+
+class PatientUpdate(Strict):
+    given_name: str | None = Field(default=None, min_length=1, max_length=100)
+    family_name: str | None = Field(default=None, min_length=1, max_length=100)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    sport: Sport | None = None
+    level: SportLevel | None = None
+
+
+class EpisodeCreate(Strict):
+    title: str = Field(min_length=1, max_length=200)
+    laterality: Laterality
+    condition_code: str | None = Field(default=None, max_length=80)
+    period_start: date | None = None
+    stage: PathwayStage = PathwayStage.enquiry
+
+
+class ObservationCreate(Strict):
+    category: Literal["history", "exam", "imaging", "tests", "measurement"]
+    code: str = Field(min_length=1, max_length=80)
+    present: bool | None = None
+    value: float | None = None
+    unit: str | None = Field(default=None, max_length=20)
+    effective_at: datetime | None = None
+    note: str = Field(default="", max_length=2000)
+
+    @field_validator("effective_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("effective_at needs a time zone, e.g. 2026-05-01T10:00:00Z")
+        return value
+
+
+class PatientRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    identifier: str
+    given_name: str
+    family_name: str
+    birth_date: date
+    sex: str
+    email: str | None
+    phone: str | None
+    sport: str
+    level: str
+
+
+class PatientSummary(PatientRead):
+    stage: str | None = None
+    episode_title: str | None = None
+
+
+class EpisodeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    title: str
+    condition_code: str | None
+    laterality: str
+    status: str
+    stage: str
+    period_start: date
+    period_end: date | None
+
+
+class ObservationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    episode_id: uuid.UUID | None
+    category: str
+    code: str
+    value_boolean: bool | None
+    value_quantity: float | None
+    value_unit: str | None
+    value_string: str | None
+    effective_at: datetime
+    note: str

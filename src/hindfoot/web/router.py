@@ -1,0 +1,14 @@
+"""All page routes. Forms post with a hidden csrf_token; htmx requests send it as a header."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from hindfoot.api.csrf import verify_csrf
+from hindfoot.web.routes import admin, auth, home, patients
+
+web_router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
+web_router.include_router(home.router)
+web_router.include_router(auth.router)
+web_router.include_router(patients.router)
+web_router.include_router(admin.router)

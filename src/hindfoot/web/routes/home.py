@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+
+from hindfoot.clinic.guide import patient_guide
+from hindfoot.db.models import Location
+from hindfoot.deps import DbSession, OptionalActor
+from hindfoot.patients.codes import condition_names
+from hindfoot.web.rendering import render
+
+router = APIRouter()
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, db: DbSession, actor: OptionalActor) -> HTMLResponse:
+    locations = db.scalars(select(Location).where(Location.active).order_by(Location.name)).all()
+    return render(request, "home.html", {
+        "guide": patient_guide(),
+        "locations": locations,
+        "conditions": list(condition_names().values()),
+    })

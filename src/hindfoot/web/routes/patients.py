@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hindfoot.db.models import PathwayStage
+from hindfoot.db.models.episode import STAGE_LABELS
+from hindfoot.deps import CurrentActor, DbSession
+from hindfoot.patients import service as patients_service
+from hindfoot.patients.codes import condition_names, finding_texts
+from hindfoot.patients.timeline import build_timeline, score_series
+from hindfoot.web.rendering import render
+
+router = APIRouter()
+PAGE_SIZE = 25
+
+
+@router.get("/me")
+def me(actor: CurrentActor) -> Response:
+    if actor.role == "patient" and actor.patient_id:
+        return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
+    return RedirectResponse("/patients", status_code=303)
+
+
+@router.get("/patients", response_class=HTMLResponse)
+def patient_list(
+    request: Request,
+    db: DbSession,
+    actor: CurrentActor,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    stage: Annotated[str | None, Query(max_length=40)] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    stage_value = stage if stage in PathwayStage.__members__ else None
+    items, total = patients_service.list_patients(
+        db, actor, q=q, stage=stage_value, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    context = {
+        "items": items, "total": total, "q": q or "", "stage": stage_value or "", "page": page,
+        "pages": max(1, -(-total // PAGE_SIZE)), "stages": STAGE_LABELS,
+        "counts": patients_service.stage_counts(db, actor), "conditions": condition_names(),
+    }
+    template = "patients/_table.html" if request.headers.get("hx-request") else "patients/list.html"
+    return render(request, template, context)
+
+
+@router.get("/patients/{patient_id}", response_class=HTMLResponse)
+def patient_record(patient_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+    record = patients_service.get_record(db, actor, patient_id)
+    findings = [o for o in record.observations if o.category in ("history", "exam", "imaging", "tests")]
+    return render(request, "patients/record.html", {
+        "record": record,
+        "patient": record.patient,
+        "age": record.patient.age_on(date.today()),
+        "timeline": build_timeline(record),
+        "findings": findings,
+        "finding_texts": finding_texts(),
+        "conditions_names": condition_names(),
+        "scores": score_series(record),
+    })
