@@ -1,0 +1,51 @@
+# hindfoot: the only entry point. `make run` serves the demo clinic; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: help install browser run serve db-upgrade demo test test-fast bench lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## install hindfoot and its dependencies into .venv
+
+browser: ## install Debian's chromium for the browser tests (never a downloaded build)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+db-upgrade: install ## create or migrate the database (HINDFOOT_DATABASE_URL, SQLite file by default)
+	$(BIN)/hindfoot db upgrade
+
+demo: db-upgrade ## load the demo clinic (idempotent)
+	$(BIN)/hindfoot demo
+
+run: demo ## install, migrate, load the demo clinic and serve at http://$(HOST):$(PORT)
+	$(BIN)/hindfoot serve --host $(HOST) --port $(PORT)
+
+serve: install ## serve without touching the data
+	$(BIN)/hindfoot serve --host $(HOST) --port $(PORT)
+
+test: install browser ## the whole suite: SQLite and PostgreSQL, real-browser tests included
+	$(BIN)/python -m pytest
+
+test-fast: install ## everything but the browser tests
+	$(BIN)/python -m pytest -m "not browser"
+
+bench: install ## benchmarks of the hot paths, as ratios to a baseline measured in the same run
+	$(BIN)/python -m bench
+
+clean: ## remove the virtualenv and local databases
+	rm -rf $(VENV) hindfoot.db hindfoot.db-wal hindfoot.db-shm .pytest_cache

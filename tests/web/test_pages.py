@@ -1,0 +1,90 @@
+"""Pages over HTTP: forms carry CSRF tokens, roles see their own pages."""
+
+from __future__ import annotations
+
+import re
+
+from factories import PASSWORD, make_account, make_org, make_patient, make_practitioner
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "form without a CSRF token"
+    return match.group(1)
+
+
+def _form_login(client, email: str) -> None:
+    page = client.get("/login")
+    r = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": _csrf(page.text), "next": "/me"},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+
+
+def test_home_explains_the_condition_in_plain_language(client):
+    r = client.get("/")
+    assert r.status_code == 200
+    assert "Pain at the back of the ankle" in r.text
+    assert "not a diagnosis" in r.text.lower() or "decision support" in r.text.lower()
+    assert '<main id="main"' in r.text
+
+
+def test_login_form_without_csrf_token_is_refused(client, db):
+    org = make_org(db)
+    make_account(db, org, "clinician", email="doc@example.org")
+    db.commit()
+    client.get("/login")
+    r = client.post("/login", data={"email": "doc@example.org", "password": PASSWORD})
+    assert r.status_code == 403
+
+
+def test_login_with_wrong_password_shows_error(client, db):
+    page = client.get("/login")
+    r = client.post("/login", data={"email": "x@example.org", "password": "bad", "csrf_token": _csrf(page.text)})
+    assert r.status_code == 401
+    assert "Email or password is wrong" in r.text
+
+
+def test_clinician_patient_list_search_and_htmx_partial(client, db):
+    org = make_org(db)
+    pr = make_practitioner(db, org)
+    make_account(db, org, "clinician", practitioner=pr, email="doc@example.org")
+    make_patient(db, org, "Ada", "Lovelace", stage="post_op")
+    make_patient(db, org, "Grace", "Hopper", stage="enquiry")
+    db.commit()
+    _form_login(client, "doc@example.org")
+    full = client.get("/patients?stage=post_op")
+    assert "Lovelace" in full.text and "Hopper" not in full.text
+    partial = client.get("/patients?q=grace", headers={"HX-Request": "true"})
+    assert "Hopper" in partial.text and "<html" not in partial.text
+
+
+def test_admin_sees_audit_log_clinician_does_not(client, db):
+    org = make_org(db)
+    make_account(db, org, "admin", email="admin@example.org")
+    make_account(db, org, "clinician", email="doc@example.org")
+    db.commit()
+    _form_login(client, "doc@example.org")
+    client.get("/patients")
+    assert client.get("/admin/audit").status_code == 403
+    client.post("/logout", data={"csrf_token": _csrf(client.get("/").text)})
+    _form_login(client, "admin@example.org")
+    r = client.get("/admin/audit")
+    assert r.status_code == 200
+    assert "doc@example.org" in r.text
+
+
+def test_patient_me_redirects_to_own_record(client, db):
+    org = make_org(db)
+    p = make_patient(db, org, "Ada", "Lovelace")
+    make_account(db, org, "patient", patient=p, email="ada@example.org")
+    db.commit()
+    _form_login(client, "ada@example.org")
+    r = client.get("/me", follow_redirects=False)
+    assert r.headers["location"] == f"/patients/{p.id}"
+    assert "Ada Lovelace" in client.get(r.headers["location"]).text
+
+
+def test_unknown_page_is_a_friendly_404(client):
+    r = client.get("/no/such/page")
+    assert r.status_code == 404
+    assert "Not found" in r.text
