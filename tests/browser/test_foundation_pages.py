@@ -1,0 +1,102 @@
+"""Every page group of the foundation, in real headless Chromium against the demo clinic."""
+
+from __future__ import annotations
+
+import re
+
+from browsing import sign_in
+from playwright.sync_api import expect
+
+
+def test_home_page_explains_and_lists_locations(page):
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Pain at the back of the ankle")
+    expect(page.get_by_role("heading", name="Our locations")).to_be_visible()
+    expect(page.locator(".locations li")).to_have_count(3)
+    expect(page.get_by_role("contentinfo")).to_contain_text("not a diagnosis")
+
+
+def test_login_page_lists_demo_accounts_and_signs_in(page):
+    page.goto("/login")
+    emails = page.locator("code.demo-email").all_inner_texts()
+    assert len(emails) >= 4
+    assert any(e.startswith("admin@") for e in emails)
+    sign_in(page, "surgeon@demo.hindfoot.local", "wrong password")
+    expect(page.get_by_role("alert")).to_have_text("Email or password is wrong.")
+    sign_in(page, "surgeon@demo.hindfoot.local")
+    expect(page).to_have_url(re.compile(r"/patients$"))
+
+
+def test_clinician_searches_and_filters_patient_list(page):
+    sign_in(page, "surgeon@demo.hindfoot.local")
+    page.goto("/patients")
+    total_before = page.locator("#patient-table tbody tr").count()
+    assert total_before >= 20
+    page.get_by_label("Pathway stage").select_option("post_op")
+    expect(page).to_have_url(re.compile(r"stage=post_op"))
+    rows = page.locator("#patient-table tbody tr")
+    expect(rows.first.locator(".stage")).to_have_text("Post-op")
+    for stage in rows.locator(".stage").all_inner_texts():
+        assert stage == "Post-op"
+    first_name = rows.first.locator("td a").inner_text().split(",")[0]
+    page.get_by_label("Pathway stage").select_option("")
+    page.get_by_label("Search name, record number, email or sport").fill(first_name)
+    expect(page.locator("#patient-table tbody tr").first).to_contain_text(first_name)
+    assert page.locator("#patient-table tbody tr").count() < total_before
+
+
+def test_clinician_opens_a_record_with_its_timeline(page):
+    sign_in(page, "surgeon@demo.hindfoot.local")
+    page.goto("/patients?stage=rehabilitation")
+    page.locator("#patient-table tbody tr td a").first.click()
+    expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
+    assert page.locator(".timeline li").count() >= 5
+    expect(page.get_by_role("heading", name="Procedures")).to_be_visible()
+    expect(page.locator("[aria-current=step]")).to_have_text("Rehabilitation")
+
+
+def test_patient_sees_own_record_and_not_the_patient_list(page):
+    sign_in(page, "patient@demo.hindfoot.local")
+    expect(page).to_have_url(re.compile(r"/patients/[0-9a-f-]{36}$"))
+    expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
+    page.goto("/patients")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")
+
+
+def test_admin_reads_the_audit_log_with_denials(page):
+    sign_in(page, "patient@demo.hindfoot.local")
+    page.goto("/patients/00000000-0000-0000-0000-000000000001")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+    page.get_by_role("button", name=re.compile("Sign out")).click()
+    sign_in(page, "admin@demo.hindfoot.local")
+    page.goto("/admin/audit")
+    page.get_by_label("Outcome").select_option("4")
+    page.get_by_role("button", name="Filter").click()
+    first = page.locator("table.audit tbody tr").first
+    expect(first).to_contain_text("patient@demo.hindfoot.local")
+    expect(first).to_contain_text("denied")
+
+
+def test_pages_fit_a_phone_and_every_control_is_labelled(phone):
+    sign_in(phone, "surgeon@demo.hindfoot.local")
+    for path in ("/", "/login", "/patients"):
+        phone.goto(path)
+        overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{path} scrolls sideways on a phone by {overflow}px"
+        unlabelled = phone.evaluate(
+            """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+                 .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+                 .map(el => el.name)"""
+        )
+        assert unlabelled == [], f"{path} has unlabelled controls {unlabelled}"
+        assert phone.locator("main").count() == 1
+        assert phone.locator("header nav").count() == 1
+
+
+def test_keyboard_user_can_skip_to_content(page):
+    page.goto("/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to main content")
+    expect(skip).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
