@@ -1,0 +1,1 @@
+"""Outgoing messages: email over SMTP (reminders, confirmations, invites)."""
