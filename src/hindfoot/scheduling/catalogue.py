@@ -1,0 +1,170 @@
+"""The clinic's service catalogue: what a patient can book, for how long, and with whom.
+
+Patients book directly (no referral), so each service carries a plain-language description the
+booking pages can show as is, and the roles that may provide it: slot search offers a service
+only with practitioners whose role provides it, and the booking validators refuse the rest.
+These are defaults; a clinic that runs longer consultations passes an adjusted copy
+(``service.model_copy(update={"duration_minutes": 45})``) to the availability functions.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hindfoot.errors import InvalidInput
+
+__all__ = [
+    "CATALOGUE",
+    "Role",
+    "Service",
+    "ServiceCode",
+    "get_service",
+    "role_provides",
+    "services_for_role",
+]
+
+
+class Role(enum.StrEnum):
+    """Practitioner roles; the same codes as ``db.models.practitioner.PractitionerRoleCode``.
+
+    Declared here too because scheduling logic must not import the database package.
+    """
+
+    surgeon = "surgeon"
+    sports_physician = "sports_physician"
+    physiotherapist = "physiotherapist"
+    nurse = "nurse"
+    radiologist = "radiologist"
+    admin = "admin"
+
+
+class ServiceCode(enum.StrEnum):
+    new_consultation = "new_consultation"
+    follow_up = "follow_up"
+    physiotherapy = "physiotherapy"
+    image_guided_injection = "image_guided_injection"
+    imaging = "imaging"
+    day_case_surgery = "day_case_surgery"
+    nurse_dressing = "nurse_dressing"
+
+
+class Service(BaseModel):
+    """One bookable service. Frozen so a shared default cannot be changed by one caller."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: ServiceCode
+    name: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    duration_minutes: int = Field(gt=0, le=24 * 60)
+    roles: frozenset[Role]
+
+    def provided_by(self, role: Role | str) -> bool:
+        """True when a practitioner with ``role`` may deliver this service (unknown roles: no)."""
+        try:
+            return Role(role) in self.roles
+        except ValueError:
+            return False
+
+
+_CLINICIANS = frozenset({Role.surgeon, Role.sports_physician})
+
+_DEFAULTS = (
+    Service(
+        code=ServiceCode.new_consultation,
+        name="New patient consultation",
+        description=(
+            "A first appointment with a foot and ankle specialist to talk through your symptoms, "
+            "examine your ankle and agree a plan. No referral is needed. Bring any scans or "
+            "reports you already have."
+        ),
+        duration_minutes=30,
+        roles=_CLINICIANS,
+    ),
+    Service(
+        code=ServiceCode.follow_up,
+        name="Follow-up appointment",
+        description=(
+            "A shorter appointment with your specialist to review progress, scan results or "
+            "recovery after treatment."
+        ),
+        duration_minutes=15,
+        roles=_CLINICIANS,
+    ),
+    Service(
+        code=ServiceCode.physiotherapy,
+        name="Physiotherapy session",
+        description=(
+            "A hands-on session with a physiotherapist: exercises, strapping advice and a "
+            "programme to get you back to your sport or dance."
+        ),
+        duration_minutes=45,
+        roles=frozenset({Role.physiotherapist}),
+    ),
+    Service(
+        code=ServiceCode.image_guided_injection,
+        name="Image-guided injection",
+        description=(
+            "An injection into the back of the ankle, guided by ultrasound or X-ray so it "
+            "reaches the right spot. It can ease pain and help confirm where the pain comes from."
+        ),
+        duration_minutes=30,
+        roles=frozenset({Role.radiologist, Role.sports_physician}),
+    ),
+    Service(
+        code=ServiceCode.imaging,
+        name="Imaging (X-ray, ultrasound or MRI)",
+        description=(
+            "A scan of your ankle so the team can see the bones and soft tissues at the back "
+            "of the joint. Your specialist will go through the results with you."
+        ),
+        duration_minutes=30,
+        roles=frozenset({Role.radiologist}),
+    ),
+    Service(
+        code=ServiceCode.day_case_surgery,
+        name="Day-case surgery",
+        description=(
+            "Keyhole (arthroscopic) or open surgery at the back of the ankle. You go home the "
+            "same day; the team will tell you how to prepare and what to bring."
+        ),
+        duration_minutes=120,
+        roles=frozenset({Role.surgeon}),
+    ),
+    Service(
+        code=ServiceCode.nurse_dressing,
+        name="Wound check and dressing",
+        description=(
+            "A short visit with a nurse after surgery to check the wound, change the dressing "
+            "and remove stitches when they are due."
+        ),
+        duration_minutes=20,
+        roles=frozenset({Role.nurse}),
+    ),
+)
+
+CATALOGUE: Mapping[ServiceCode, Service] = MappingProxyType({s.code: s for s in _DEFAULTS})
+"""Default services by code, in the order the booking pages list them. Read-only."""
+
+
+def get_service(code: str) -> Service:
+    """Look a service up by code; an unknown code is the caller's input error (422), not a 500."""
+    try:
+        return CATALOGUE[ServiceCode(code)]
+    except ValueError:
+        raise InvalidInput(f"unknown service {code!r}", field="service") from None
+
+
+def role_provides(role: Role | str, service: Service | str) -> bool:
+    """True when ``role`` provides ``service`` (a Service or a code) in the default catalogue."""
+    svc = service if isinstance(service, Service) else get_service(service)
+    return svc.provided_by(role)
+
+
+def services_for_role(role: Role | str) -> list[Service]:
+    """Services a role provides, in catalogue order (admin: none)."""
+    return [s for s in CATALOGUE.values() if s.provided_by(role)]
