@@ -16,3 +16,11 @@ app = typer.Typer(
 from hindfoot.cli import server as _server  # noqa: E402
 
 _server.register(app)
+
+from hindfoot.cli import outcomes as _outcomes  # noqa: E402
+
+_outcomes.register(app)
+
+from hindfoot.cli import demo as _demo  # noqa: E402
+
+_demo.register(app)

@@ -1,0 +1,71 @@
+"""`hindfoot demo`: migrate the configured database and load the demo clinic (idempotent)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hindfoot.cli.errors import fail
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
+
+
+def demo(
+    today: str = typer.Option(
+        None, "--today", metavar="YYYY-MM-DD",
+        help="Date the demo story is told relative to (reproducible data); default: today.",
+    ),
+) -> None:
+    """Load the demo clinic: staff, three London locations and 50 patients across the pathway."""
+    from hindfoot.db.engine import make_engine, make_sessionmaker
+    from hindfoot.db.migrate import upgrade
+    from hindfoot.db.models.episode import STAGE_LABELS
+    from hindfoot.db.session import unit_of_work
+    from hindfoot.demo import DEMO_PASSWORD
+    from hindfoot.demo.loader import load_demo
+    from hindfoot.settings import get_settings
+
+    if today is None:
+        day = date.today()
+    else:
+        try:
+            day = date.fromisoformat(today)
+        except ValueError:
+            fail(f"--today: {today!r} is not a date in the form YYYY-MM-DD")
+    settings = get_settings()
+    try:
+        upgrade(settings.database_url)
+    except Exception as exc:  # noqa: BLE001 - any driver/Alembic error is a CLI error
+        fail(f"could not migrate the database: {exc}")
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            summary = load_demo(session, day)
+    finally:
+        engine.dispose()
+
+    if summary.created:
+        console.print(f"[bold green]Demo clinic loaded[/] (dates relative to {day.isoformat()}).")
+    else:
+        console.print("[yellow]The demo clinic is already loaded; nothing was changed.[/]")
+    stages = Table(title=f"{summary.patients} patients by pathway stage")
+    stages.add_column("Stage")
+    stages.add_column("Patients", justify="right")
+    for stage, count in summary.stage_counts.items():
+        stages.add_row(STAGE_LABELS.get(stage, stage), str(count))
+    console.print(stages)
+    accounts = Table(title=f"Demo accounts (password: {DEMO_PASSWORD})")
+    accounts.add_column("Role")
+    accounts.add_column("Email", no_wrap=True, min_width=28)
+    accounts.add_column("Name")
+    for role, email, name, _description in summary.accounts:
+        accounts.add_row(role, email, name)
+    console.print(accounts)
+    console.print(f"Every demo account signs in with the password [bold]{DEMO_PASSWORD}[/].")
