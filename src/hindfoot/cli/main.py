@@ -24,3 +24,7 @@ _outcomes.register(app)
 from hindfoot.cli import demo as _demo  # noqa: E402
 
 _demo.register(app)
+
+from hindfoot.cli import recovery as _recovery  # noqa: E402
+
+_recovery.register(app)
