@@ -8,13 +8,11 @@ same `today` produce the same clinic (ids included).
 
 from __future__ import annotations
 
-import json
 import random
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,6 +47,9 @@ from hindfoot.db.models import (
 from hindfoot.db.models.procedure import PROCEDURES
 from hindfoot.demo import cast
 from hindfoot.demo.cast import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD
+from hindfoot.outcomes.instruments import packaged_definition
+from hindfoot.outcomes.scoring import score
+from hindfoot.recovery.planner import build_plan
 
 __all__ = ["DemoSummary", "demo_accounts", "load_demo"]
 
@@ -306,41 +307,17 @@ def _summary(session: Session, org_id: uuid.UUID, *, created: bool) -> DemoSumma
 # builder
 
 
-def _load_json(name: str) -> dict[str, Any] | None:
-    path = Path(__file__).resolve().parents[1] / "outcomes" / "instruments" / f"{name}.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 FAOS_ITEMS = {
     "symptoms": [f"S{i}" for i in range(1, 8)], "pain": [f"P{i}" for i in range(1, 10)],
     "adl": [f"A{i}" for i in range(1, 18)], "sport_rec": [f"SP{i}" for i in range(1, 6)],
     "qol": [f"Q{i}" for i in range(1, 5)],
 }
 FAAM_ITEMS = {"adl": [f"ADL{i}" for i in range(1, 22)], "sports": [f"SPORTS{i}" for i in range(1, 9)]}
-INSTRUMENT_TITLES = {
-    "faos": "Foot and Ankle Outcome Score (FAOS)",
-    "faam": "Foot and Ankle Ability Measure (FAAM)",
-    "pain": "Foot and ankle pain, 0-10 numeric rating scale",
-    "rts": "Return to sport status",
-}
 
 
 def _score(code: str, answers: dict[str, Any]) -> dict[str, float]:
-    try:
-        from hindfoot.outcomes.scoring import score
-
-        result = score(code, answers)
-        return {k: v for k, v in result["scores"].items() if v is not None}
-    except ImportError:  # pragma: no cover - the outcomes package is optional for the demo
-        pass
-    if code == "faos":
-        return {s: 100 - 25 * sum(answers[i] for i in ids) / len(ids) for s, ids in FAOS_ITEMS.items()}
-    if code == "faam":
-        return {s: 100 * sum(answers[i] for i in ids) / (4 * len(ids)) for s, ids in FAAM_ITEMS.items()}
-    return {"pain": float(answers["PAIN"])}
+    result = score(code, answers)
+    return {k: v for k, v in result["scores"].items() if v is not None}
 
 
 class _Builder:
@@ -483,11 +460,10 @@ class _Builder:
             if existing is not None:
                 self.questionnaires[code] = existing
                 continue
-            definition = _load_json(code) or {"resourceType": "Questionnaire", "status": "active",
-                                              "title": INSTRUMENT_TITLES[code], "item": []}
+            definition = packaged_definition(code)
             self.questionnaires[code] = self.add(Questionnaire(
                 code=code, version=str(definition.get("version", "1")),
-                title=str(definition.get("title", INSTRUMENT_TITLES[code])), status="active",
+                title=str(definition["title"]), status="active",
                 definition=definition,
             ))
 
@@ -1195,13 +1171,10 @@ class _P:
             status="completed" if s.stage in ("returned_to_sport", "discharged") else "active",
             period_start=S, period_end=S + timedelta(days=120) if s.stage in ("returned_to_sport", "discharged") else None,
             author_id=self.b.prac[self.surgeon].id,
-            description="Milestones from the clinic's aftercare (crutches 10-15 days / 1-2 weeks, cycling and "
-                        "swimming 3 weeks, sport-specific rehab 6 weeks, high impact 8-12 weeks, full performance "
-                        "~3 months) and evidence.md 6.1; progress on criteria, not dates alone.",
+            description="Dated by the recovery planner from the clinic's aftercare protocol; progress on "
+                        "criteria, not dates alone.",
         ))
-        activities = _recovery_activities(s.procedure or "", s.sport, self.patient.level)
-        extra = _planner_activities(s.procedure or "", s.sport, self.patient.level, S)
-        for pos, a in enumerate(extra or activities):
+        for pos, a in enumerate(_planner_activities(s.procedure or "", s.sport, self.patient.level, S)):
             code, title, cat, e, ty, la, crit, src = a
             earliest, typical, latest = (S + timedelta(days=e), S + timedelta(days=ty), S + timedelta(days=la))
             if typical <= t and s.stage != "post_op" or latest < t:
@@ -1298,50 +1271,8 @@ def _finding_groups() -> dict[str, str]:
     return {f["id"]: group for group, items in vocabulary()["findings"].items() for f in items}
 
 
-Activity = tuple[str, str, str, int, int, int, list[str], str]
-
-
-def _recovery_activities(procedure: str, sport: str, level: str) -> list[Activity]:
-    """Milestones in days after surgery: (code, title, category, earliest, typical, latest, criteria, source)."""
-    slow = 28 if procedure == "open_excision" else 0
-    fast = sport in ("football", "rugby") and level == "professional"
-    dance = sport in ("ballet", "contemporary_dance")
-    a: list[Activity] = [
-        ("dressings_every_other_day", "Nurse dressings every other day", "wound", 0, 2, 12, [],
-         "Clinic aftercare: dressings every other day by a nurse"),
-        ("wound_check", "Wound check and sutures out", "wound", 10, 12, 14, ["Wounds healed"], "evidence.md 6.1"),
-        ("crutches_off", "Walking without crutches", "mobility", 7, 12, 15 + slow // 2,
-         ["Walking without a limp", "Pain ≤3/10 in daily activities"],
-         "Clinic pages: crutches 10-15 days; crutches or boot 1-2 weeks"),
-        ("normal_footwear", "Back in normal shoes", "mobility", 10, 14, 21 + slow // 2, [], "Clinic pages: 1-2 weeks"),
-        ("cycling_swimming", "Cycling and swimming", "activity", 21, 21 + slow // 2, 28 + slow, ["Wounds healed"],
-         "Clinic pages: cycling and swimming after three weeks"),
-        ("sport_specific_rehab", "Sport-specific rehabilitation", "rehab", (28 if fast else 42) + slow,
-         (35 if fast else 42) + slow, 56 + slow,
-         ["Plantar flexion ≥90% of other side", "Single-leg heel raise ≥80% of other side"],
-         "Clinic pages: sport-specific rehabilitation at 6 weeks"),
-        ("running", "Running", "activity", (21 if fast else 42) + slow, (28 if fast else 56) + slow, 70 + slow,
-         ["Pain-free jogging"], "Clinic pages: running after two months; evidence.md 6.1"),
-        ("full_high_impact", "Full high-impact activity" + (" (jumps, pointe)" if dance else ""), "activity",
-         (35 if fast else 56) + slow, (42 if fast else 70) + slow, 84 + slow,
-         ["Hop tests limb symmetry ≥90%"], "Clinic pages: high-impact activity within 8-12 weeks"),
-        ("full_performance", "Full performance / competition", "activity", (42 if fast else 77) + slow,
-         (49 if fast else 90 + (14 if dance else 0)) + slow, 120 + slow,
-         ["Full range of motion", "FAAM Sports ≥90%", "No effusion after load"],
-         "Clinic pages: full performance by 3 months; evidence.md 5.2, 6.1"),
-    ]
-    return a
-
-
-def _planner_activities(procedure: str, sport: str, level: str, surgery: date) -> list[Activity] | None:
-    """Milestones from the recovery planner (hindfoot.recovery.planner) when it can plan this case."""
-    try:
-        from hindfoot.recovery.planner import build_plan
-    except ImportError:  # pragma: no cover - the planner is optional for the demo
-        return None
-    try:
-        plan = build_plan(procedure, surgery, sport, level)
-    except Exception:  # noqa: BLE001 - an unknown procedure/sport: fall back to the table above
-        return None
+def _planner_activities(procedure: str, sport: str, level: str, surgery: date) -> list[tuple[Any, ...]]:
+    """Milestones from the recovery planner, as day offsets from surgery."""
+    plan = build_plan(procedure, surgery, sport, level)
     return [(m.id, m.title, m.category, m.earliest_day, m.typical_day, m.latest_day, list(m.criteria), m.source)
-            for m in plan.milestones] or None
+            for m in plan.milestones]

@@ -137,8 +137,16 @@ def load_instrument(code: str) -> Instrument:
 
 @cache
 def _load_packaged(code: str) -> Instrument:
+    return parse_questionnaire(packaged_definition(code), code)
+
+
+def packaged_definition(code: str) -> dict[str, Any]:
+    """The packaged FHIR Questionnaire JSON of an instrument (paraphrased item wording)."""
+    if code not in INSTRUMENT_CODES:
+        raise InstrumentError(f"unknown instrument {code!r}", field="instrument")
     text = resources.files(__name__).joinpath(f"{code}.json").read_text(encoding="utf-8")
-    return parse_questionnaire(json.loads(text), code)
+    data: dict[str, Any] = json.loads(text)
+    return data
 
 
 def load_questionnaire_file(path: str | Path, code: str | None = None) -> Instrument:
