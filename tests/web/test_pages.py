@@ -88,3 +88,11 @@ def test_unknown_page_is_a_friendly_404(client):
     r = client.get("/no/such/page")
     assert r.status_code == 404
     assert "Not found" in r.text
+
+
+def test_home_page_sources_link_to_the_bibliography(client):
+    home = client.get("/")
+    assert 'href="/sources#S1"' in home.text
+    sources = client.get("/sources")
+    assert sources.status_code == 200
+    assert 'id="S1"' in sources.text and 'id="EE"' in sources.text

@@ -15,3 +15,13 @@ GUIDE = Path(__file__).resolve().parents[1] / "knowledge" / "data" / "patient_gu
 def patient_guide() -> dict[str, Any]:
     with GUIDE.open(encoding="utf-8") as fh:
         return yaml.safe_load(fh)
+
+
+SOURCES = Path(__file__).resolve().parents[1] / "knowledge" / "data" / "sources.yaml"
+
+
+@lru_cache
+def sources() -> dict[str, dict[str, str]]:
+    """Source key -> {label, url?}: the bibliography every clinical number in hindfoot cites."""
+    with SOURCES.open(encoding="utf-8") as fh:
+        return dict(yaml.safe_load(fh)["sources"])

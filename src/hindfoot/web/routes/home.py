@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
-from hindfoot.clinic.guide import patient_guide
+from hindfoot.clinic.guide import patient_guide, sources
 from hindfoot.db.models import Location
 from hindfoot.deps import DbSession, OptionalActor
 from hindfoot.patients.codes import condition_names
@@ -21,3 +21,8 @@ def home(request: Request, db: DbSession, actor: OptionalActor) -> HTMLResponse:
         "locations": locations,
         "conditions": list(condition_names().values()),
     })
+
+
+@router.get("/sources", response_class=HTMLResponse)
+def source_list(request: Request, actor: OptionalActor) -> HTMLResponse:
+    return render(request, "sources.html", {"sources": sources()})
