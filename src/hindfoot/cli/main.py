@@ -28,3 +28,9 @@ _demo.register(app)
 from hindfoot.cli import recovery as _recovery  # noqa: E402
 
 _recovery.register(app)
+
+from hindfoot.cli import assessment as _assessment  # noqa: E402
+from hindfoot.cli import knowledge as _knowledge  # noqa: E402
+
+app.add_typer(_knowledge.kb_app, name="kb")
+_assessment.register(app)

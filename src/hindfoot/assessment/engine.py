@@ -1,0 +1,417 @@
+"""The inference engine: naive Bayes over the knowledge base, explained, triaged, with next questions.
+
+Pure Python/NumPy, no I/O of its own (the knowledge base is passed in, or the packaged one is loaded
+once by hindfoot.knowledge.loader).
+
+Model
+-----
+* prior(c | age, sex, sport) = base prior x matching modifiers, renormalised.
+* each answered finding multiplies by P(f | c) (present) or 1 - P(f | c) (absent), raised to the
+  evidence exponent alpha (< 1 damps the double counting of correlated findings). P(f | c) comes from
+  the condition's table, else the finding's default_p, else the global unlisted default; every P is
+  clamped into [floor, 1 - floor] (a leak: any answer may be wrong). Unknown findings are ignored.
+* explanation: contribution(c, f) = alpha * log(P(answer | c) / P(answer | average patient)), where the
+  average patient is the prior-weighted mixture. So for any two conditions
+  log(post_a / post_b) = log(prior_a / prior_b) + sum(contrib_a) - sum(contrib_b).
+* next question: expected information gain (entropy reduction over conditions, in bits), with pending
+  red-flag screening questions first, restricted to what the setting can answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from hindfoot.assessment import triage
+from hindfoot.assessment.schemas import (
+    AssessmentResult,
+    Case,
+    Contribution,
+    NextQuestion,
+    RankedCondition,
+)
+from hindfoot.knowledge.loader import KnowledgeBase, load_kb
+from hindfoot.knowledge.schemas import DISPOSITION_ORDER, ModifierWhen
+
+RANK = triage.RANK
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledModel:
+    """Numpy matrices of one knowledge base (built once per KB, see `compiled`).
+
+    Rows are components: one per condition, or one per subtype of a condition that has subtypes
+    (the condition is then a mixture of its subtypes).
+    """
+
+    kb: KnowledgeBase
+    condition_ids: tuple[str, ...]
+    finding_ids: tuple[str, ...]
+    fidx: dict[str, int]
+    P: np.ndarray  # (K, F) P(finding present | component), clamped
+    logp: np.ndarray  # alpha * log P
+    log1mp: np.ndarray  # alpha * log(1 - P)
+    Pa: np.ndarray  # P ** alpha (likelihood of "present" as used in updates)
+    Qa: np.ndarray  # (1 - P) ** alpha
+    alpha: float
+    sources: tuple[tuple[tuple[str, ...], ...], ...]  # [k][f] source keys of P
+    base_prior: np.ndarray  # (C,)
+    modifiers: tuple[tuple[int, ModifierWhen, float], ...]
+    comp_condition: np.ndarray  # (K,) condition index of each component
+    comp_weight: np.ndarray  # (K,) subtype weight within its condition (1 when no subtypes)
+    comp_subtype: tuple[str | None, ...]
+    M: np.ndarray  # (C, K) 0/1 aggregation of components into conditions
+    history_mask: np.ndarray  # (F,) bool: answerable in self-assessment
+    self_askable: frozenset[str]
+    disposition_rank: np.ndarray  # (C,) default disposition rank
+    names: tuple[str, ...]
+    default_dispositions: tuple[str, ...]
+
+
+def compiled(kb: KnowledgeBase | None = None) -> CompiledModel:
+    """The compiled model of `kb` (default: the packaged knowledge base), cached on the KB object."""
+    kb = kb or load_kb()
+    model = kb._cache.get("model")
+    if model is None:
+        model = _compile(kb)
+        kb._cache["model"] = model
+    return model
+
+
+def _compile(kb: KnowledgeBase) -> CompiledModel:
+    d = kb.defaults
+    floor = d.probability_floor.value
+    alpha = d.evidence_exponent.value
+    cids = tuple(c.id for c in kb.conditions)
+    fids = tuple(f.id for f in kb.findings)
+    rows: list[list[float]] = []
+    sources: list[tuple[tuple[str, ...], ...]] = []
+    comp_cond: list[int] = []
+    comp_weight: list[float] = []
+    comp_subtype: list[str | None] = []
+    for ci, cond in enumerate(kb.conditions):
+        variants = [(st.id, st.weight.p, st.likelihoods) for st in cond.subtypes] or [(None, 1.0, {})]
+        for sub_id, weight, overrides in variants:
+            row: list[float] = []
+            row_src: list[tuple[str, ...]] = []
+            for finding in kb.findings:
+                entry = (
+                    overrides.get(finding.id)
+                    or cond.likelihoods.get(finding.id)
+                    or finding.default_p
+                    or d.unlisted_p
+                )
+                row.append(entry.p)
+                row_src.append(tuple(entry.src))
+            rows.append(row)
+            sources.append(tuple(row_src))
+            comp_cond.append(ci)
+            comp_weight.append(weight)
+            comp_subtype.append(sub_id)
+    P = np.clip(np.array(rows), floor, 1.0 - floor)
+    cc = np.array(comp_cond)
+    M = (np.arange(len(cids))[:, None] == cc[None, :]).astype(float)
+    mods = tuple((ci, m.when, m.factor) for ci, c in enumerate(kb.conditions) for m in c.modifiers)
+    return CompiledModel(
+        kb=kb,
+        condition_ids=cids,
+        finding_ids=fids,
+        fidx={f: i for i, f in enumerate(fids)},
+        P=P,
+        logp=alpha * np.log(P),
+        log1mp=alpha * np.log1p(-P),
+        Pa=P**alpha,
+        Qa=(1.0 - P) ** alpha,
+        alpha=alpha,
+        sources=tuple(sources),
+        base_prior=np.array([c.prior.p for c in kb.conditions]),
+        modifiers=mods,
+        comp_condition=cc,
+        comp_weight=np.array(comp_weight),
+        comp_subtype=tuple(comp_subtype),
+        M=M,
+        history_mask=np.array([f.group == "history" for f in kb.findings]),
+        self_askable=frozenset(f.id for f in kb.findings if f.group == "history"),
+        disposition_rank=np.array([RANK[c.default_disposition] for c in kb.conditions]),
+        names=tuple(c.name for c in kb.conditions),
+        default_dispositions=tuple(c.default_disposition for c in kb.conditions),
+    )
+
+
+# --------------------------------------------------------------------------- core numbers
+
+
+def _matches(when: ModifierWhen, age: int | None, sex: str | None, sport: str | None) -> bool:
+    if when.sports is not None and sport not in when.sports:
+        return False
+    if when.sex is not None and sex != when.sex:
+        return False
+    if when.age_min is not None and (age is None or age < when.age_min):
+        return False
+    if when.age_max is not None and (age is None or age > when.age_max):
+        return False
+    return True
+
+
+def prior(model: CompiledModel, age: int | None, sex: str | None, sport: str | None) -> np.ndarray:
+    """Prior over conditions for these demographics (sums to 1)."""
+    p = model.base_prior.copy()
+    for ci, when, factor in model.modifiers:
+        if _matches(when, age, sex, sport):
+            p[ci] *= factor
+    return p / p.sum()
+
+
+def _log(p: np.ndarray) -> np.ndarray:
+    out = np.full(p.shape, -np.inf)
+    np.log(p, out=out, where=p > 0)
+    return out
+
+
+def _normalise_log(logpost: np.ndarray) -> np.ndarray:
+    m = np.max(logpost)
+    w = np.exp(logpost - m)
+    return w / w.sum()
+
+
+def component_prior(model: CompiledModel, prior_p: np.ndarray) -> np.ndarray:
+    return prior_p[model.comp_condition] * model.comp_weight
+
+
+def component_posterior(
+    model: CompiledModel, prior_p: np.ndarray, present: Iterable[int], absent: Iterable[int]
+) -> np.ndarray:
+    """Posterior over components (conditions or their subtypes); unknown findings are ignored."""
+    pres, abs_ = list(present), list(absent)
+    logpost = (
+        _log(component_prior(model, prior_p))
+        + model.logp[:, pres].sum(axis=1)
+        + model.log1mp[:, abs_].sum(axis=1)
+    )
+    return _normalise_log(logpost)
+
+
+def posterior(
+    model: CompiledModel, prior_p: np.ndarray, present: Iterable[int], absent: Iterable[int]
+) -> np.ndarray:
+    """Posterior over conditions given finding indices present / absent (others ignored)."""
+    return model.M @ component_posterior(model, prior_p, present, absent)
+
+
+def _entropy(p: np.ndarray, axis: int = 0) -> np.ndarray:
+    logs = np.zeros_like(p)
+    np.log2(p, out=logs, where=p > 0)
+    return -(p * logs).sum(axis=axis)
+
+
+def information_gain(model: CompiledModel, comp_post: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Expected reduction (bits) of the entropy over CONDITIONS from asking each candidate finding,
+    given the component posterior `comp_post`."""
+    if candidates.size == 0:
+        return np.zeros(0)
+    p_yes = comp_post @ model.P[:, candidates]  # predictive probability of "present"
+    w_yes = comp_post[:, None] * model.Pa[:, candidates]
+    w_no = comp_post[:, None] * model.Qa[:, candidates]
+    post_yes = model.M @ (w_yes / w_yes.sum(axis=0, keepdims=True))
+    post_no = model.M @ (w_no / w_no.sum(axis=0, keepdims=True))
+    h_after = p_yes * _entropy(post_yes) + (1 - p_yes) * _entropy(post_no)
+    return np.maximum(_entropy(model.M @ comp_post) - h_after, 0.0)
+
+
+def condition_disposition(model: CompiledModel, post: np.ndarray) -> str:
+    t = model.kb.red_flags.condition_triage
+    for level, thr in (("emergency", t.emergency.p), ("urgent", t.urgent.p), ("routine", t.routine.p)):
+        if post[model.disposition_rank >= RANK[level]].sum() >= thr:
+            return level
+    return "self_care"
+
+
+def askable_mask(model: CompiledModel, setting: str) -> np.ndarray:
+    return model.history_mask if setting == "self" else np.ones(len(model.finding_ids), dtype=bool)
+
+
+# --------------------------------------------------------------------------- questions
+
+
+def rank_questions(
+    model: CompiledModel,
+    setting: str,
+    comp_post: np.ndarray,
+    present: set[str],
+    answered: set[str],
+    limit: int = 5,
+) -> list[NextQuestion]:
+    """Next questions: pending red-flag screens first (rule order), then by expected information gain.
+    `answered` holds every finding already answered (present, absent or "don't know")."""
+    if limit <= 0:
+        return []
+    kb = model.kb
+    mask = askable_mask(model, setting)
+    post = model.M @ comp_post
+    probs = dict(zip(model.condition_ids, post.tolist(), strict=True))
+    askable_ids = model.self_askable if setting == "self" else model.fidx
+    screens = triage.pending_screen_questions(kb, present, answered, askable_ids.__contains__, probs)
+    candidates = np.array(
+        [i for i, f in enumerate(model.finding_ids) if mask[i] and f not in answered], dtype=int
+    )
+    gains = information_gain(model, comp_post, candidates)
+    gain_of = {model.finding_ids[i]: float(g) for i, g in zip(candidates, gains, strict=True)}
+    out: list[NextQuestion] = []
+
+    def add(fid: str, reason: str) -> None:
+        f = kb.finding_by_id[fid]
+        out.append(
+            NextQuestion(
+                finding=fid,
+                question=f.question,
+                group=f.group,
+                reason=reason,  # type: ignore[arg-type]
+                expected_information_gain=round(gain_of.get(fid, 0.0), 6),
+            )
+        )
+
+    for fid in screens:
+        if len(out) >= limit:
+            return out
+        add(fid, "red_flag")
+    order = np.argsort(-gains, kind="stable")
+    for j in order:
+        if len(out) >= limit:
+            break
+        fid = model.finding_ids[candidates[j]]
+        if fid in screens or gains[j] <= 1e-9:
+            continue
+        add(fid, "information_gain")
+    return out
+
+
+# --------------------------------------------------------------------------- assess
+
+
+def contribution_matrix(
+    model: CompiledModel, comp_prior: np.ndarray, pres: list[int], abs_: list[int]
+) -> np.ndarray:
+    """(K, len(pres) + len(abs_)) weighted log-likelihood ratios of each answered finding for each
+    component, against the prior-weighted average patient."""
+    base_yes = comp_prior @ model.P
+    return np.concatenate(
+        [
+            model.logp[:, pres] - model.alpha * np.log(base_yes[pres]),
+            model.log1mp[:, abs_] - model.alpha * np.log1p(-base_yes[abs_]),
+        ],
+        axis=1,
+    )
+
+
+def _explain(
+    model: CompiledModel, ki: int, row: np.ndarray, answered: list[int], n_present: int
+) -> tuple[tuple[Contribution, ...], tuple[Contribution, ...], float]:
+    """(for, against, total) of component `ki`; `for` strongest first, `against` most negative first."""
+    values = row.tolist()
+    order = np.argsort(-row, kind="stable").tolist()
+    items = [
+        Contribution(
+            finding=model.finding_ids[answered[j]],
+            answer="present" if j < n_present else "absent",
+            contribution=values[j],
+            sources=model.sources[ki][answered[j]],
+        )
+        for j in order
+    ]
+    n_for = sum(1 for v in values if v > 0)
+    return tuple(items[:n_for]), tuple(reversed(items[n_for:])), float(sum(values))
+
+
+def assess(
+    case: Case,
+    kb: KnowledgeBase | None = None,
+    *,
+    answered: Collection[str] | None = None,
+    question_limit: int = 5,
+    explain: bool = True,
+) -> AssessmentResult:
+    """Rank every condition for `case`, explain the ranking, triage it and propose next questions.
+
+    `answered` (optional) adds findings already asked without a usable answer ("don't know"), so they
+    are not proposed again; they do not change the probabilities.
+    """
+    model = compiled(kb)
+    kb = model.kb
+    pres = [model.fidx[f] for f in case.present]
+    abs_ = [model.fidx[f] for f in case.absent]
+    prior_p = prior(model, case.age, case.sex, case.sport)
+    comp_post = component_posterior(model, prior_p, pres, abs_)
+    post = model.M @ comp_post
+    order = np.argsort(-post, kind="stable")
+    contrib = contribution_matrix(model, component_prior(model, prior_p), pres, abs_) if explain else None
+    answered_idx = pres + abs_
+
+    # explain each condition by its most probable component (its leading subtype, if any)
+    masked = np.where(model.M > 0, comp_post[None, :], -1.0)
+    leading = np.argmax(masked, axis=1).tolist()
+
+    ranking: list[RankedCondition] = []
+    for ci in order.tolist():
+        ki = leading[ci]
+        if contrib is not None:
+            for_, against, total = _explain(model, ki, contrib[ki], answered_idx, len(pres))
+        else:
+            for_, against, total = (), (), 0.0
+        ranking.append(
+            RankedCondition.model_construct(
+                condition=model.condition_ids[ci],
+                name=model.names[ci],
+                probability=float(post[ci]),
+                prior=float(prior_p[ci]),
+                log_evidence=total,
+                subtype=model.comp_subtype[ki],
+                default_disposition=model.default_dispositions[ci],
+                for_=for_,
+                against=against,
+            )
+        )
+
+    present_set = set(case.present)
+    probs = dict(zip(model.condition_ids, post.tolist(), strict=True))
+    fired = triage.fired_rules(kb, present_set, probs)
+    from_conditions = condition_disposition(model, post)
+    disposition = triage.most_urgent([from_conditions, *(r.disposition for r in fired)])
+    done = present_set | set(case.absent) | set(answered or ())
+    questions = rank_questions(model, case.setting, comp_post, present_set, done, limit=question_limit)
+    return AssessmentResult(
+        id=case.id,
+        setting=case.setting,
+        ranking=tuple(ranking),
+        disposition=disposition,  # type: ignore[arg-type]
+        disposition_from_conditions=from_conditions,  # type: ignore[arg-type]
+        red_flags=tuple(fired),
+        next_questions=tuple(questions),
+    )
+
+
+def probabilities(case: Case, kb: KnowledgeBase | None = None) -> dict[str, float]:
+    """Just the posterior over conditions (fast path, no explanation)."""
+    model = compiled(kb)
+    prior_p = prior(model, case.age, case.sex, case.sport)
+    post = posterior(
+        model, prior_p, (model.fidx[f] for f in case.present), (model.fidx[f] for f in case.absent)
+    )
+    return dict(zip(model.condition_ids, post.tolist(), strict=True))
+
+
+__all__ = [
+    "DISPOSITION_ORDER",
+    "CompiledModel",
+    "assess",
+    "compiled",
+    "component_posterior",
+    "contribution_matrix",
+    "condition_disposition",
+    "information_gain",
+    "posterior",
+    "prior",
+    "probabilities",
+    "rank_questions",
+]

@@ -1,0 +1,207 @@
+"""Adaptive interview (pure, functional): state in, state out; the state is JSON-serialisable.
+
+    state = start("self", age=22, sex="female", sport="ballet")
+    step = next_step(state)              # step.done / step.question / step.result
+    state = answer(state, step.question.finding, "present")   # "present" | "absent" | "unknown"
+    ...
+    final = result(state)                # AssessmentResult (ranking, disposition, red flags)
+
+    json_state = state.model_dump(mode="json")      # store it anywhere
+    state = InterviewState.model_validate(json_state)
+
+Order of questions: pending red-flag screening questions first (knowledge/data/red_flags.yaml, file
+order), then the question with the highest expected information gain that the setting can answer
+("self" = history findings only). Stop rule (InterviewPolicy): an emergency rule fired; or an urgent
+rule fired, no emergency screen is pending and the ranking is clear enough (or 8 asked); or at least `min_questions` asked, the leading condition
+has probability >= `confidence` and the disposition has not changed over the last `stable_for`
+answers; or nothing informative is left to ask; or `max_questions` reached (15).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from hindfoot.assessment import engine, triage
+from hindfoot.assessment.schemas import Answer, AssessmentResult, Case, NextQuestion, Setting
+from hindfoot.errors import InvalidInput
+from hindfoot.knowledge.loader import KnowledgeBase, load_kb
+
+StopReason = Literal["asking", "emergency", "urgent", "confident", "no_more_questions", "max_questions"]
+
+_ALIASES: dict[Any, Answer] = {
+    "present": "present", "yes": "present", True: "present",
+    "absent": "absent", "no": "absent", False: "absent",
+    "unknown": "unknown", "dont_know": "unknown", "don't know": "unknown", "not_sure": "unknown", None: "unknown",
+}  # fmt: skip
+
+
+class InterviewPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_questions: int = Field(default=15, ge=1)
+    min_questions: int = Field(default=8, ge=0)
+    confidence: float = Field(default=0.80, gt=0, le=1)
+    stable_for: int = Field(default=3, ge=1)
+    min_information_gain: float = Field(default=0.01, ge=0)  # bits
+    # after an urgent red flag: stop once the leading condition is this likely or this many were asked
+    urgent_confidence: float = Field(default=0.50, gt=0, le=1)
+    urgent_max_questions: int = Field(default=8, ge=1)
+
+
+DEFAULT_POLICY = InterviewPolicy()
+
+
+class InterviewAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    finding: str
+    answer: Answer
+
+
+class InterviewState(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = "interview"
+    setting: Setting = "self"
+    age: int | None = Field(default=None, ge=0, le=120)
+    sex: Literal["female", "male"] | None = None
+    sport: str | None = None
+    answers: tuple[InterviewAnswer, ...] = ()
+
+    @property
+    def asked(self) -> int:
+        return len(self.answers)
+
+
+class InterviewStep(BaseModel):
+    done: bool
+    reason: StopReason
+    question: NextQuestion | None
+    asked: int
+    result: AssessmentResult
+
+
+def start(
+    setting: Setting = "self",
+    *,
+    age: int | None = None,
+    sex: Literal["female", "male"] | None = None,
+    sport: str | None = None,
+    id: str = "interview",
+    kb: KnowledgeBase | None = None,
+) -> InterviewState:
+    """A new interview. Demographics are validated like a Case (unknown sport rejected)."""
+    kb = kb or load_kb()
+    if sport is not None and sport not in kb.sports:
+        raise InvalidInput(f"unknown sport {sport!r}", field="sport")
+    return InterviewState(id=id, setting=setting, age=age, sex=sex, sport=sport)
+
+
+def answer(state: InterviewState, finding: str, value: Any, kb: KnowledgeBase | None = None) -> InterviewState:
+    """A new state with `finding` answered ("present", "absent" or "unknown"/"dont_know"; also
+    yes/no/True/False/None). Answering a finding again replaces the earlier answer."""
+    kb = kb or load_kb()
+    f = kb.finding_by_id.get(finding)
+    if f is None:
+        raise InvalidInput(f"unknown finding id {finding!r}", field="finding")
+    if state.setting not in f.settings:
+        raise InvalidInput(f"finding {finding!r} cannot be answered in setting {state.setting!r}", field="finding")
+    try:
+        normalised = _ALIASES[value.strip().lower() if isinstance(value, str) else value]
+    except (KeyError, TypeError):
+        raise InvalidInput(f"unknown answer {value!r} (expected present, absent or unknown)", field="answer") from None
+    kept = tuple(a for a in state.answers if a.finding != finding)
+    return state.model_copy(update={"answers": (*kept, InterviewAnswer(finding=finding, answer=normalised))})
+
+
+def to_case(state: InterviewState, kb: KnowledgeBase | None = None) -> Case:
+    """The Case of the answers so far ("unknown" answers are left out)."""
+    return Case.model_validate(
+        {
+            "id": state.id,
+            "setting": state.setting,
+            "age": state.age,
+            "sex": state.sex,
+            "sport": state.sport,
+            "present": [a.finding for a in state.answers if a.answer == "present"],
+            "absent": [a.finding for a in state.answers if a.answer == "absent"],
+        },
+        context={"kb": kb or load_kb()},
+    )
+
+
+def result(state: InterviewState, kb: KnowledgeBase | None = None) -> AssessmentResult:
+    """The assessment of the answers so far (ranking, disposition, red flags, next questions)."""
+    kb = kb or load_kb()
+    return engine.assess(to_case(state, kb), kb, answered=[a.finding for a in state.answers])
+
+
+def _snapshot(model: engine.CompiledModel, state: InterviewState, upto: int) -> tuple[str, float]:
+    """(disposition, leading probability) after the first `upto` answers (fast path)."""
+    answers = state.answers[:upto]
+    present = {a.finding for a in answers if a.answer == "present"}
+    pres = [model.fidx[a.finding] for a in answers if a.answer == "present"]
+    abs_ = [model.fidx[a.finding] for a in answers if a.answer == "absent"]
+    post = engine.posterior(model, engine.prior(model, state.age, state.sex, state.sport), pres, abs_)
+    probs = dict(zip(model.condition_ids, post.tolist(), strict=True))
+    fired = triage.fired_rules(model.kb, present, probs)
+    disp = triage.most_urgent([engine.condition_disposition(model, post), *(r.disposition for r in fired)])
+    return disp, float(np.max(post))
+
+
+def next_step(
+    state: InterviewState, kb: KnowledgeBase | None = None, policy: InterviewPolicy = DEFAULT_POLICY
+) -> InterviewStep:
+    """The next question, or done=True with the reason and the final assessment."""
+    kb = kb or load_kb()
+    model = engine.compiled(kb)
+    current = result(state, kb)
+    asked = state.asked
+
+    def finish(reason: StopReason) -> InterviewStep:
+        return InterviewStep(done=True, reason=reason, question=None, asked=asked, result=current)
+
+    fired_levels = {r.disposition for r in current.red_flags}
+    if "emergency" in fired_levels:
+        return finish("emergency")
+    if asked >= policy.max_questions:
+        return finish("max_questions")
+    questions = current.next_questions
+    if questions and questions[0].reason == "red_flag":
+        return InterviewStep(done=False, reason="asking", question=questions[0], asked=asked, result=current)
+    if "urgent" in fired_levels and (
+        current.top.probability >= policy.urgent_confidence or asked >= policy.urgent_max_questions
+    ):
+        return finish("urgent")
+    if asked >= policy.min_questions and current.top.probability >= policy.confidence:
+        window = [_snapshot(model, state, n)[0] for n in range(max(asked - policy.stable_for, 0), asked + 1)]
+        if len(set(window)) == 1:
+            return finish("confident")
+    if not questions or questions[0].expected_information_gain < policy.min_information_gain:
+        return finish("no_more_questions")
+    return InterviewStep(done=False, reason="asking", question=questions[0], asked=asked, result=current)
+
+
+def simulate(
+    case: Case,
+    kb: KnowledgeBase | None = None,
+    policy: InterviewPolicy = DEFAULT_POLICY,
+    respond: Callable[[str], Answer] | None = None,
+) -> tuple[InterviewState, InterviewStep, list[str]]:
+    """Run an interview answering from `case` (present / absent / otherwise unknown), or from
+    `respond(finding_id)`. Returns the final state, the final step and the questions asked in order."""
+    kb = kb or load_kb()
+    present, absent = set(case.present), set(case.absent)
+    respond = respond or (lambda f: "present" if f in present else "absent" if f in absent else "unknown")
+    state = start(case.setting, age=case.age, sex=case.sex, sport=case.sport, id=case.id, kb=kb)
+    asked: list[str] = []
+    while True:
+        step = next_step(state, kb, policy)
+        if step.done or step.question is None:
+            return state, step, asked
+        asked.append(step.question.finding)
+        state = answer(state, step.question.finding, respond(step.question.finding), kb)

@@ -1,0 +1,183 @@
+"""Case and result types of the decision support (Pydantic, JSON-serialisable).
+
+A Case is validated against the knowledge base: unknown fields, unknown finding ids, unknown sports and
+findings both present and absent are rejected with a message naming them. Pass another knowledge base
+with ``Case.model_validate(data, context={"kb": kb})``; the packaged one is used otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from hindfoot.knowledge.loader import KnowledgeBase, load_kb
+from hindfoot.knowledge.schemas import Disposition
+
+Setting = Literal["self", "clinic"]
+Answer = Literal["present", "absent", "unknown"]
+
+
+class CaseError(ValueError):
+    """A case could not be read; the message names the offending fields or ids."""
+
+
+def _kb_from(info: ValidationInfo | None) -> KnowledgeBase:
+    ctx = info.context if info is not None else None
+    if isinstance(ctx, dict) and isinstance(ctx.get("kb"), KnowledgeBase):
+        return ctx["kb"]
+    return load_kb()
+
+
+class Case(BaseModel):
+    """One patient's findings: ids in `present` or `absent`; every other finding is unknown."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = "case"
+    setting: Setting = "clinic"
+    age: int | None = Field(default=None, ge=0, le=120)
+    sex: Literal["female", "male"] | None = None
+    sport: str | None = None
+    present: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+
+    @field_validator("sport")
+    @classmethod
+    def _known_sport(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None:
+            return v
+        kb = _kb_from(info)
+        if v not in kb.sports:
+            raise ValueError(f"unknown sport {v!r} (expected one of: {', '.join(kb.sports)})")
+        return v
+
+    @model_validator(mode="after")
+    def _known_findings(self, info: ValidationInfo) -> Case:
+        kb = _kb_from(info)
+        for field in ("present", "absent"):
+            ids = getattr(self, field)
+            unknown = [f for f in ids if f not in kb.finding_by_id]
+            if unknown:
+                raise ValueError(f"unknown finding id(s) in {field}: {', '.join(unknown)}")
+        both = sorted(set(self.present) & set(self.absent))
+        if both:
+            raise ValueError(f"finding id(s) both present and absent: {', '.join(both)}")
+        return self
+
+
+class Expected(BaseModel):
+    """The expected answer of a test case (never an input of the engine)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    diagnosis: str
+    acceptable: tuple[str, ...] = ()
+    disposition: Disposition
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming every bad field: unknown fields, bad values, unknown ids."""
+    parts: list[str] = []
+    extra = [".".join(str(x) for x in e["loc"]) for e in exc.errors() if e["type"] == "extra_forbidden"]
+    if extra:
+        parts.append(f"unknown field(s): {', '.join(extra)}")
+    for e in exc.errors():
+        if e["type"] == "extra_forbidden":
+            continue
+        loc = ".".join(str(x) for x in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def parse_case(data: Any, kb: KnowledgeBase | None = None, *, ignore: tuple[str, ...] = ("expected", "note")) -> Case:
+    """Validate one case dict (fields in `ignore`, e.g. a test case's `expected`, are dropped)."""
+    if not isinstance(data, dict):
+        raise CaseError(f"a case must be a JSON object, got {type(data).__name__}")
+    body = {k: v for k, v in data.items() if k not in ignore}
+    kb = kb or load_kb()
+    # name every unknown field and finding id at once (pydantic stops at the first failing stage)
+    early: list[str] = []
+    extra = [k for k in body if k not in Case.model_fields]
+    if extra:
+        early.append(f"unknown field(s): {', '.join(map(str, extra))}")
+    for field in ("present", "absent"):
+        ids = body.get(field)
+        if isinstance(ids, list):
+            unknown = [str(f) for f in ids if not isinstance(f, str) or f not in kb.finding_by_id]
+            if unknown:
+                early.append(f"unknown finding id(s) in {field}: {', '.join(unknown)}")
+    if early:
+        raise CaseError(f"case {data.get('id', '?')!r}: {'; '.join(early)}")
+    try:
+        return Case.model_validate(body, context={"kb": kb})
+    except ValidationError as exc:
+        raise CaseError(f"case {data.get('id', '?')!r}: {describe_validation_error(exc)}") from None
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(slots=True)
+class Contribution:
+    """How one answered finding moves one condition: weighted log-likelihood ratio against the
+    prior-weighted average of all conditions (> 0 pushes it up, < 0 pushes it down).
+
+    A plain (slotted) dataclass rather than a model: an assessment holds a few hundred of them.
+    """
+
+    finding: str
+    answer: Literal["present", "absent"]
+    contribution: float
+    sources: tuple[str, ...]
+
+
+class RankedCondition(BaseModel):
+    condition: str
+    name: str
+    probability: float
+    prior: float
+    log_evidence: float  # sum of all contributions (for + against)
+    subtype: str | None = None  # the leading subtype explained, for conditions with subtypes
+    default_disposition: Disposition
+    for_: tuple[Contribution, ...] = Field(default=(), serialization_alias="for")
+    against: tuple[Contribution, ...] = ()
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class FiredRule(BaseModel):
+    rule: str
+    disposition: Disposition
+    suspected: str | None
+    findings: tuple[str, ...]
+    advice: str
+    sources: tuple[str, ...]
+
+
+class NextQuestion(BaseModel):
+    finding: str
+    question: str
+    group: str
+    reason: Literal["red_flag", "information_gain"]
+    expected_information_gain: float  # bits
+
+
+class AssessmentResult(BaseModel):
+    id: str
+    setting: Setting
+    ranking: tuple[RankedCondition, ...]
+    disposition: Disposition
+    disposition_from_conditions: Disposition
+    red_flags: tuple[FiredRule, ...]
+    next_questions: tuple[NextQuestion, ...]
+
+    @property
+    def top(self) -> RankedCondition:
+        return self.ranking[0]
+
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON shape (`for` / `against` keys)."""
+        return self.model_dump(mode="json", by_alias=True)

@@ -1,0 +1,226 @@
+"""`hindfoot assess FILE` and `hindfoot eval FILE`: run the decision support on case files.
+
+Case format: shared/clinical/README.md (one JSON object, or a JSON array of them). `expected` and
+`note` are ignored by `assess`; `eval` needs `expected`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from hindfoot.assessment.engine import assess
+from hindfoot.assessment.schemas import AssessmentResult, Case, CaseError, Expected, describe_validation_error, parse_case
+from hindfoot.assessment.triage import RANK
+from hindfoot.cli.errors import fail
+from hindfoot.knowledge.loader import KnowledgeBase, KnowledgeBaseError, load_kb
+
+
+def _read_cases(path: Path) -> tuple[list[Any], bool]:
+    """The raw case objects of `path` and whether the file held a single object."""
+    if not path.is_file():
+        fail(f"file not found: {path}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        fail(f"{path}: not valid JSON: {exc}")
+    if isinstance(data, dict):
+        return [data], True
+    if isinstance(data, list):
+        if not data:
+            fail(f"{path}: empty case list")
+        return data, False
+    fail(f"{path}: expected a case object or an array of cases, got {type(data).__name__}")
+
+
+def _kb() -> KnowledgeBase:
+    try:
+        return load_kb()
+    except KnowledgeBaseError as exc:  # pragma: no cover - the packaged KB is tested
+        fail(str(exc))
+
+
+def _parse_all(raw: list[Any], kb: KnowledgeBase) -> list[Case]:
+    cases: list[Case] = []
+    problems: list[str] = []
+    for i, item in enumerate(raw):
+        try:
+            cases.append(parse_case(item, kb))
+        except CaseError as exc:
+            problems.append(f"case #{i + 1}: {exc}")
+    if problems:
+        fail("; ".join(problems))
+    return cases
+
+
+def _round(obj: Any, ndigits: int = 4) -> Any:
+    if isinstance(obj, float):
+        return round(obj, ndigits)
+    if isinstance(obj, dict):
+        return {k: _round(v, ndigits) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_round(v, ndigits) for v in obj]
+    return obj
+
+
+def result_json(r: AssessmentResult) -> dict[str, Any]:
+    """The CLI/API JSON of one assessment."""
+    out = r.to_json()
+    return _round(
+        {
+            "id": out["id"],
+            "setting": out["setting"],
+            "ranking": [
+                {
+                    "condition": c["condition"],
+                    "probability": c["probability"],
+                    **({"subtype": c["subtype"]} if c["subtype"] else {}),
+                    "for": [
+                        {"finding": x["finding"], "answer": x["answer"], "contribution": x["contribution"], "sources": x["sources"]}
+                        for x in c["for"]
+                    ],
+                    "against": [
+                        {"finding": x["finding"], "answer": x["answer"], "contribution": x["contribution"], "sources": x["sources"]}
+                        for x in c["against"]
+                    ],
+                }
+                for c in out["ranking"]
+            ],
+            "disposition": out["disposition"],
+            "red_flags": out["red_flags"],
+            "next_questions": out["next_questions"],
+        }
+    )
+
+
+def assess_command(
+    file: Annotated[Path, typer.Argument(help="JSON file: one case object or an array of cases.")],
+) -> None:
+    """Rank every condition for each case, with explanation, disposition, red flags and next questions."""
+    raw, single = _read_cases(file)
+    kb = _kb()
+    results = [result_json(assess(c, kb)) for c in _parse_all(raw, kb)]
+    typer.echo(json.dumps(results[0] if single else results, indent=2, ensure_ascii=False))
+
+
+# --------------------------------------------------------------------------- eval
+
+
+def evaluate(pairs: list[tuple[Case, Expected]], kb: KnowledgeBase) -> dict[str, Any]:
+    """Scores of the engine on cases with expected answers (see shared/clinical/README.md)."""
+    n = len(pairs)
+    top1 = top3 = disp = 0
+    brier = 0.0
+    under: list[dict[str, str]] = []
+    misses: list[dict[str, Any]] = []
+    confusion: dict[str, dict[str, int]] = {}
+    for case, exp in pairs:
+        r = assess(case, kb, explain=False, question_limit=0)
+        ranked = [c.condition for c in r.ranking]
+        ok1 = ranked[0] == exp.diagnosis or ranked[0] in exp.acceptable
+        ok3 = exp.diagnosis in ranked[:3]
+        okd = r.disposition == exp.disposition
+        top1 += ok1
+        top3 += ok3
+        disp += okd
+        brier += sum((c.probability - (1.0 if c.condition == exp.diagnosis else 0.0)) ** 2 for c in r.ranking)
+        if RANK[r.disposition] < RANK[exp.disposition]:
+            under.append({"id": case.id, "expected": exp.disposition, "advised": r.disposition})
+        if not ok1:
+            confusion.setdefault(exp.diagnosis, {}).setdefault(ranked[0], 0)
+            confusion[exp.diagnosis][ranked[0]] += 1
+        if not (ok1 and ok3 and okd):
+            misses.append(
+                {
+                    "id": case.id,
+                    "expected": exp.diagnosis,
+                    "predicted": ranked[0],
+                    "probability": round(r.ranking[0].probability, 4),
+                    "expected_disposition": exp.disposition,
+                    "disposition": r.disposition,
+                }
+            )
+    unsafe = [u for u in under if u["expected"] in ("emergency", "urgent")]
+    return {
+        "cases": n,
+        "top1": round(top1 / n, 4),
+        "top3": round(top3 / n, 4),
+        "disposition_exact": round(disp / n, 4),
+        "under_triage": len(under),
+        "under_triage_cases": under,
+        "unsafe_under_triage": len(unsafe),
+        "brier": round(brier / n, 4),
+        "confusion": [
+            {"expected": e, "predicted": p, "count": k} for e, row in sorted(confusion.items()) for p, k in sorted(row.items())
+        ],
+        "misses": misses,
+    }
+
+
+def eval_command(
+    file: Annotated[Path, typer.Argument(help="JSON array (or object) of cases carrying `expected`.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+) -> None:
+    """Score the decision support: top-1, top-3, disposition, under-triage, confusion, Brier score."""
+    raw, _single = _read_cases(file)
+    kb = _kb()
+    pairs: list[tuple[Case, Expected]] = []
+    problems: list[str] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or "expected" not in item:
+            problems.append(f"case #{i + 1}: missing `expected`")
+            continue
+        try:
+            exp = Expected.model_validate(item["expected"])
+            for cid in (exp.diagnosis, *exp.acceptable):
+                if cid not in kb.condition_by_id:
+                    raise CaseError(f"unknown condition id {cid!r} in expected")
+            pairs.append((parse_case(item, kb), exp))
+        except ValidationError as exc:
+            problems.append(f"case #{i + 1} ({item.get('id', '?')}): expected: {describe_validation_error(exc)}")
+        except CaseError as exc:
+            problems.append(f"case #{i + 1}: {exc}")
+    if problems:
+        fail("; ".join(problems))
+    scores = evaluate(pairs, kb)
+    if as_json:
+        typer.echo(json.dumps(scores, indent=2))
+        return
+    console = Console()
+    table = Table(title=f"Decision support on {file.name} ({scores['cases']} cases)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("target", justify="right")
+    table.add_row("top-1 (diagnosis or acceptable)", f"{scores['top1']:.1%}", ">= 95%")
+    table.add_row("top-3", f"{scores['top3']:.1%}", "100%")
+    table.add_row("disposition exact", f"{scores['disposition_exact']:.1%}", ">= 95%")
+    table.add_row("under-triage (all)", str(scores["under_triage"]), "")
+    table.add_row("under-triage of emergency/urgent", str(scores["unsafe_under_triage"]), "0")
+    table.add_row("Brier score (multi-class, lower is better)", f"{scores['brier']:.4f}", "")
+    console.print(table)
+    if scores["under_triage_cases"]:
+        console.print("under-triaged: " + ", ".join(f"{u['id']} ({u['advised']} < {u['expected']})" for u in scores["under_triage_cases"]))
+    if scores["misses"]:
+        miss = Table(title="Misses")
+        for col in ("id", "expected", "predicted", "p", "expected disposition", "disposition"):
+            miss.add_column(col)
+        for m in scores["misses"]:
+            miss.add_row(
+                m["id"], m["expected"], m["predicted"], f"{m['probability']:.2f}", m["expected_disposition"], m["disposition"]
+            )
+        console.print(miss)
+    if scores["confusion"]:
+        console.print("confusion (expected -> predicted top-1): " + "; ".join(
+            f"{c['expected']} -> {c['predicted']} x{c['count']}" for c in scores["confusion"]
+        ))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("assess")(assess_command)
+    app.command("eval")(eval_command)

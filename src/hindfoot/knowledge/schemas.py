@@ -1,0 +1,202 @@
+"""Strict Pydantic models of the knowledge-base files in knowledge/data/.
+
+Every model forbids unknown fields so a typo in the YAML is an error, not a silently ignored key.
+Cross-file checks (ids against the vocabulary, source keys against sources.yaml) live in loader.py.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Disposition = Literal["emergency", "urgent", "routine", "self_care"]
+FindingGroup = Literal["history", "exam", "imaging", "tests"]
+Setting = Literal["self", "clinic"]
+CodeStatus = Literal["V", "P", "U"]
+
+#: Least to most urgent; the index is the urgency rank.
+DISPOSITION_ORDER: tuple[str, ...] = ("self_care", "routine", "urgent", "emergency")
+
+SourceKey = str  # checked against sources.yaml by the loader
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourcedP(Strict):
+    """A probability with the source keys it comes from (EE = expert estimate)."""
+
+    p: float = Field(gt=0.0, lt=1.0)
+    src: list[SourceKey] = Field(min_length=1)
+    note: str | None = None
+
+
+class SourcedValue(Strict):
+    """A model parameter (not a probability) with its source keys."""
+
+    value: float = Field(gt=0.0)
+    src: list[SourceKey] = Field(min_length=1)
+    note: str | None = None
+
+
+# --------------------------------------------------------------------------- sources.yaml
+
+
+class Source(Strict):
+    label: str = Field(min_length=1)
+    url: str | None = None
+
+
+class SourcesFile(Strict):
+    sources: dict[str, Source]
+
+
+# --------------------------------------------------------------------------- vocabulary.yaml
+
+
+class VocabCondition(Strict):
+    id: str
+    name: str
+
+
+class VocabFinding(Strict):
+    id: str
+    text: str
+
+
+class Vocabulary(Strict):
+    version: int
+    dispositions: dict[str, str]
+    sports: list[str]
+    conditions: list[VocabCondition]
+    findings: dict[str, list[VocabFinding]]
+
+    def finding_groups(self) -> dict[str, str]:
+        return {f.id: group for group, items in self.findings.items() for f in items}
+
+
+# --------------------------------------------------------------------------- conditions.yaml
+
+
+class Code(Strict):
+    code: str = Field(min_length=1)
+    display: str = Field(min_length=1)
+    status: CodeStatus
+
+
+class Codes(Strict):
+    icd10: list[Code] = Field(min_length=1)
+    icd10_cm: list[Code] = []
+    snomed: list[Code] = []
+    note: str | None = None
+
+
+class PatientWording(Strict):
+    name: str = Field(min_length=1)
+    explanation: str = Field(min_length=1)
+    consultation: str = Field(min_length=1)
+
+
+class ModifierWhen(Strict):
+    sports: list[str] | None = None
+    sex: Literal["female", "male"] | None = None
+    age_min: int | None = Field(default=None, ge=0)
+    age_max: int | None = Field(default=None, ge=0)
+
+
+class Modifier(Strict):
+    when: ModifierWhen
+    factor: float = Field(ge=0.0)
+    src: list[SourceKey] = Field(min_length=1)
+    note: str | None = None
+
+
+class Subtype(Strict):
+    """A clinical variant of a condition: the condition's likelihoods with some overridden.
+
+    The condition becomes a mixture: P(findings | c) = sum_k weight_k P(findings | subtype k).
+    """
+
+    id: str
+    name: str
+    weight: SourcedP
+    likelihoods: dict[str, SourcedP] = {}
+
+
+class Condition(Strict):
+    id: str
+    name: str
+    default_disposition: Disposition
+    codes: Codes
+    patient: PatientWording
+    prior: SourcedP
+    modifiers: list[Modifier] = []
+    likelihoods: dict[str, SourcedP] = Field(min_length=1)
+    subtypes: list[Subtype] = []
+    notes: list[str] = []
+
+
+class ModelDefaults(Strict):
+    unlisted_p: SourcedP
+    contradictory_p: SourcedP
+    evidence_exponent: SourcedValue
+    probability_floor: SourcedValue
+
+
+class ConditionsFile(Strict):
+    defaults: ModelDefaults
+    conditions: list[Condition] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- findings.yaml
+
+
+class Finding(Strict):
+    id: str
+    group: FindingGroup
+    question: str = Field(min_length=1)
+    default_p: SourcedP | None = None
+
+    @property
+    def settings(self) -> tuple[str, ...]:
+        """Who can answer it: history findings in self-assessment and clinic; the rest only in clinic."""
+        return ("self", "clinic") if self.group == "history" else ("clinic",)
+
+
+class FindingsFile(Strict):
+    findings: list[Finding] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- red_flags.yaml
+
+
+class MinProbability(Strict):
+    condition: str
+    p: float = Field(gt=0.0, lt=1.0)
+    src: list[SourceKey] = Field(min_length=1)
+
+
+class RedFlagRule(Strict):
+    id: str
+    suspected: str | None = None
+    disposition: Disposition
+    screen: bool = False
+    all_of: list[list[str]] = Field(min_length=1)
+    unless: list[str] = []
+    min_probability: MinProbability | None = None
+    advice: str = Field(min_length=1)
+    src: list[SourceKey] = Field(min_length=1)
+    note: str | None = None
+
+
+class ConditionTriage(Strict):
+    emergency: SourcedP
+    urgent: SourcedP
+    routine: SourcedP
+
+
+class RedFlagsFile(Strict):
+    condition_triage: ConditionTriage
+    rules: list[RedFlagRule] = Field(min_length=1)

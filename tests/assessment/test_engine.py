@@ -1,0 +1,199 @@
+"""Engine behaviour: calibrated posteriors, unknown findings ignored, explanations, triage, questions."""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hindfoot.assessment import engine
+from hindfoot.assessment.engine import assess, compiled, probabilities
+from hindfoot.assessment.schemas import Case, CaseError, parse_case
+from hindfoot.assessment.triage import RANK, condition_disposition
+from hindfoot.knowledge.loader import load_kb
+
+VIGNETTES = json.loads((Path(__file__).parents[1] / "clinical" / "vignettes.json").read_text())
+CASES = [parse_case(v) for v in VIGNETTES]
+
+
+def test_posterior_is_a_distribution_over_every_condition() -> None:
+    kb = load_kb()
+    for case in CASES:
+        r = assess(case)
+        probs = [c.probability for c in r.ranking]
+        assert {c.condition for c in r.ranking} == set(kb.condition_by_id)
+        assert math.isclose(sum(probs), 1.0, abs_tol=1e-9)
+        assert probs == sorted(probs, reverse=True)
+        assert all(0.0 <= p <= 1.0 for p in probs)
+
+
+def test_no_findings_gives_the_prior() -> None:
+    model = compiled()
+    case = Case(id="empty", age=30, sex="male", sport="football")
+    post = np.array(list(probabilities(case).values()))
+    assert np.allclose(post, engine.prior(model, 30, "male", "football"))
+
+
+def test_unknown_findings_are_ignored() -> None:
+    """Only the answered findings enter: the posterior equals naive Bayes over exactly those."""
+    model = compiled()
+    case = Case(id="x", setting="self", age=25, sex="female", sport="ballet",
+                present=("pain_back_of_ankle", "pain_on_pointing_toes"), absent=("cannot_bear_weight",))
+    prior = engine.component_prior(model, engine.prior(model, 25, "female", "ballet"))
+    i = model.fidx
+    lik = model.Pa[:, i["pain_back_of_ankle"]] * model.Pa[:, i["pain_on_pointing_toes"]] * model.Qa[:, i["cannot_bear_weight"]]
+    expected = model.M @ (prior * lik / (prior * lik).sum())
+    got = np.array(list(probabilities(case).values()))
+    assert np.allclose(got, expected)
+
+
+def test_absent_is_not_the_same_as_unknown() -> None:
+    base = Case(id="a", present=("onset_sudden_injury", "injury_inversion"))
+    with_absent = Case(id="b", present=base.present, absent=("cannot_bear_weight",))
+    assert probabilities(base) != probabilities(with_absent)
+
+
+def test_explanations_sum_to_the_posterior_odds() -> None:
+    """log(post_a / post_b) = log(prior_a / prior_b) + sum(contrib_a) - sum(contrib_b)."""
+    for case in CASES[:20]:
+        r = assess(case)
+        single = [c for c in r.ranking if c.subtype is None and c.probability > 1e-12]
+        for c in r.ranking:
+            total = sum(x.contribution for x in c.for_) + sum(x.contribution for x in c.against)
+            assert math.isclose(total, c.log_evidence, abs_tol=1e-9)
+            assert all(x.contribution > 0 for x in c.for_)
+            assert all(x.contribution <= 0 for x in c.against)
+            assert len(c.for_) + len(c.against) == len(case.present) + len(case.absent)
+            for x in (*c.for_, *c.against):
+                assert x.sources
+        for a, b in itertools.combinations(single[:6], 2):
+            lhs = math.log(a.probability / b.probability)
+            rhs = math.log(a.prior / b.prior) + a.log_evidence - b.log_evidence
+            assert math.isclose(lhs, rhs, rel_tol=1e-6, abs_tol=1e-6)
+
+
+def test_explanation_names_the_defining_finding() -> None:
+    r = assess(parse_case(VIGNETTES[0]))  # p001 ballet PAI
+    pai = r.ranking[0]
+    assert pai.condition == "posterior_ankle_impingement"
+    assert "pain_on_pointing_toes" in [x.finding for x in pai.for_[:4]]
+
+
+@pytest.mark.parametrize(
+    ("flags", "level"),
+    [
+        (("hot_red_joint", "fever_or_unwell"), "emergency"),
+        (("hot_red_joint",), "emergency"),
+        (("calf_swelling_warmth",), "urgent"),
+        (("pop_or_kick_in_calf",), "urgent"),
+        (("onset_sudden_injury", "cannot_bear_weight"), "urgent"),
+        (("injury_high_energy",), "urgent"),
+        (("xray_fracture",), "urgent"),
+    ],
+)
+def test_red_flags_are_never_lowered(flags: tuple[str, ...], level: str) -> None:
+    """Adding a red flag to ANY case makes the disposition at least the flag's level."""
+    for v in VIGNETTES:
+        present = tuple(dict.fromkeys((*v["present"], *flags)))
+        absent = tuple(f for f in v["absent"] if f not in flags)
+        case = parse_case({**v, "present": list(present), "absent": list(absent)})
+        r = assess(case)
+        assert RANK[r.disposition] >= RANK[level], (v["id"], flags, r.disposition)
+
+
+def test_disposition_is_the_most_urgent_of_rules_and_conditions() -> None:
+    kb = load_kb()
+    for case in CASES:
+        r = assess(case)
+        probs = {c.condition: c.probability for c in r.ranking}
+        from_conditions = condition_disposition(kb, probs)
+        assert from_conditions == r.disposition_from_conditions
+        levels = [from_conditions, *(f.disposition for f in r.red_flags)]
+        assert RANK[r.disposition] == max(RANK[x] for x in levels)
+
+
+def test_hot_joint_with_known_gout_is_still_at_least_urgent() -> None:
+    r = assess(Case(id="g", setting="self", present=("hot_red_joint", "history_gout_or_inflammatory")))
+    assert RANK[r.disposition] >= RANK["urgent"]
+
+
+def test_self_setting_asks_only_history_and_red_flags_first() -> None:
+    kb = load_kb()
+    r = assess(Case(id="s", setting="self", age=22, sex="female", sport="ballet", present=("pain_back_of_ankle",)))
+    assert r.next_questions
+    assert all(kb.finding_by_id[q.finding].group == "history" for q in r.next_questions)
+    assert r.next_questions[0].reason == "red_flag"
+    assert r.next_questions[0].finding == "hot_red_joint"
+    reasons = [q.reason for q in r.next_questions]
+    assert reasons == sorted(reasons, key=lambda x: x != "red_flag")
+
+
+def test_clinic_setting_can_ask_exam_and_imaging() -> None:
+    kb = load_kb()
+    screened = ["hot_red_joint", "calf_swelling_warmth", "calf_tenderness_swelling", "doppler_dvt_positive",
+                "pop_or_kick_in_calf", "thompson_test_positive", "palpable_gap_achilles", "imaging_achilles_rupture",
+                "onset_sudden_injury", "injury_high_energy", "xray_fracture", "ct_mri_fracture"]
+    r = assess(Case(id="c", setting="clinic", age=22, sport="ballet",
+                    present=("pain_back_of_ankle", "pain_on_pointing_toes"), absent=tuple(screened)),
+               question_limit=10)
+    groups = {kb.finding_by_id[q.finding].group for q in r.next_questions}
+    assert groups - {"history"}
+    assert all(q.reason == "information_gain" for q in r.next_questions)
+    gains = [q.expected_information_gain for q in r.next_questions]
+    assert gains == sorted(gains, reverse=True)
+
+
+def test_answered_findings_are_not_asked_again() -> None:
+    case = Case(id="x", setting="self", present=("pain_back_of_ankle",), absent=("hot_red_joint",))
+    r = assess(case, answered=["calf_swelling_warmth"], question_limit=50)
+    asked = {q.finding for q in r.next_questions}
+    assert not asked & {"pain_back_of_ankle", "hot_red_joint", "calf_swelling_warmth"}
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"id": "x", "present": ["pain_back_of_ankle", "bogus_finding"]}, "bogus_finding"),
+        ({"id": "x", "absent": ["nope"]}, "nope"),
+        ({"id": "x", "colour": "red"}, "colour"),
+        ({"id": "x", "sport": "curling"}, "curling"),
+        ({"id": "x", "present": ["giving_way"], "absent": ["giving_way"]}, "giving_way"),
+        ({"id": "x", "setting": "home"}, "setting"),
+    ],
+)
+def test_bad_cases_are_rejected_with_the_offending_name(body: dict, needle: str) -> None:
+    with pytest.raises(CaseError, match=needle):
+        parse_case(body)
+
+
+def test_expected_and_note_are_ignored() -> None:
+    case = parse_case(VIGNETTES[0])
+    assert case.id == VIGNETTES[0]["id"]
+
+
+def test_engine_is_pure() -> None:
+    forbidden = ("sqlalchemy", "fastapi", "hindfoot.db", "hindfoot.web", "hindfoot.api", "requests", "httpx")
+    for mod in ("engine", "triage", "interview", "schemas"):
+        src = (Path(engine.__file__).parent / f"{mod}.py").read_text()
+        tree = ast.parse(src)
+        names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        assert not [n for n in names if n.startswith(forbidden)], (mod, names)
+        assert "open(" not in src
+
+
+def test_assessment_is_fast() -> None:
+    assess(CASES[0])
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < 0.5:
+        for c in CASES:
+            assess(c)
+            n += 1
+    rate = n / (time.perf_counter() - t0)
+    assert rate > 300, f"{rate:.0f} assessments/s"  # ~1,700/s measured; generous floor for slow CI

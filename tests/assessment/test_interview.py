@@ -1,0 +1,100 @@
+"""The adaptive interview: functional, JSON state, red flags first, at most 15 questions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hindfoot.assessment.interview import InterviewState, answer, next_step, result, simulate, start
+from hindfoot.assessment.schemas import parse_case
+from hindfoot.assessment.triage import RANK
+from hindfoot.errors import InvalidInput
+from hindfoot.knowledge.loader import load_kb
+
+VIGNETTES = json.loads((Path(__file__).parents[1] / "clinical" / "vignettes.json").read_text())
+SELF = [v for v in VIGNETTES if v["setting"] == "self"]
+
+
+@pytest.mark.parametrize("v", SELF, ids=[v["id"] for v in SELF])
+def test_self_vignettes_reach_a_disposition_within_15_questions(v: dict) -> None:
+    kb = load_kb()
+    case = parse_case(v)
+    state, step, asked = simulate(case)
+    assert step.done
+    assert len(asked) <= 15
+    assert len(set(asked)) == len(asked)
+    assert all(kb.finding_by_id[f].group == "history" for f in asked)
+    # never under-triage an emergency/urgent case
+    expected = v["expected"]["disposition"]
+    if expected in ("emergency", "urgent"):
+        assert RANK[step.result.disposition] >= RANK[expected]
+    assert step.result.disposition == expected
+
+
+def test_red_flag_questions_come_first() -> None:
+    case = parse_case(SELF[0])
+    state = start(case.setting, age=case.age, sex=case.sex, sport=case.sport)
+    reasons = []
+    while True:
+        step = next_step(state)
+        if step.done:
+            break
+        reasons.append(step.question.reason)
+        f = step.question.finding
+        state = answer(state, f, "present" if f in case.present else "absent" if f in case.absent else "unknown")
+    assert reasons[0] == "red_flag"
+    first_ig = reasons.index("information_gain")
+    assert "red_flag" not in reasons[first_ig:]
+    assert 8 <= len(reasons) <= 15
+
+
+def test_emergency_answer_stops_the_interview() -> None:
+    state = start("self", age=60, sex="male")
+    step = next_step(state)
+    assert step.question.finding == "hot_red_joint"
+    state = answer(state, "hot_red_joint", "yes")
+    step = next_step(state)
+    assert step.done and step.reason == "emergency"
+    assert step.result.disposition == "emergency"
+
+
+def test_state_is_json_serialisable_and_functional() -> None:
+    s0 = start("self", age=22, sex="female", sport="ballet", id="abc")
+    s1 = answer(s0, "pain_back_of_ankle", "present")
+    s2 = answer(s1, "hot_red_joint", "dont_know")
+    assert s0.answers == () and len(s1.answers) == 1  # inputs untouched
+    raw = json.loads(json.dumps(s2.model_dump(mode="json")))
+    back = InterviewState.model_validate(raw)
+    assert back == s2
+    assert result(back).ranking == result(s2).ranking
+    # "don't know" is recorded (not asked again) but does not change the probabilities
+    assert [c.probability for c in result(s2).ranking] == [c.probability for c in result(s1).ranking]
+    assert "hot_red_joint" not in [q.finding for q in result(s2).next_questions]
+    # answering again replaces the earlier answer
+    s3 = answer(s2, "pain_back_of_ankle", "absent")
+    assert [(a.finding, a.answer) for a in s3.answers] == [("hot_red_joint", "unknown"), ("pain_back_of_ankle", "absent")]
+
+
+@pytest.mark.parametrize(
+    ("finding", "value", "field"),
+    [("not_a_finding", "present", "finding"), ("thompson_test_positive", "present", "finding"), ("giving_way", "maybe", "answer")],
+)
+def test_bad_answers_are_rejected(finding: str, value: str, field: str) -> None:
+    with pytest.raises(InvalidInput) as exc:
+        answer(start("self"), finding, value)
+    assert exc.value.field == field
+
+
+def test_unknown_sport_is_rejected() -> None:
+    with pytest.raises(InvalidInput):
+        start("self", sport="curling")
+
+
+def test_clinic_interview_can_ask_exam_findings() -> None:
+    case = parse_case(next(v for v in VIGNETTES if v["id"] == "p004"))
+    _state, step, asked = simulate(case)
+    assert len(asked) <= 15
+    assert {load_kb().finding_by_id[f].group for f in asked} - {"history"}
+    assert step.result.top.condition == "posterior_ankle_impingement"

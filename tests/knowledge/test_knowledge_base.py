@@ -1,0 +1,137 @@
+"""The knowledge base: valid, covers the vocabulary contract, and `kb check` catches a broken one."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from hindfoot.cli.main import app
+from hindfoot.knowledge.loader import DATA_DIR, KnowledgeBaseError, check_kb, load_kb
+
+SHARED_VOCAB = Path("/work/shared/clinical/vocabulary.yaml")
+runner = CliRunner()
+
+
+@pytest.fixture
+def kb_copy(tmp_path: Path) -> Path:
+    d = tmp_path / "kb"
+    shutil.copytree(DATA_DIR, d)
+    return d
+
+
+def _edit(path: Path, fn) -> None:  # type: ignore[no-untyped-def]
+    data = yaml.safe_load(path.read_text())
+    fn(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_packaged_kb_is_valid() -> None:
+    assert check_kb() == []
+    kb = load_kb()
+    assert load_kb() is kb  # cached
+
+
+def test_every_vocabulary_id_is_covered_with_the_same_group() -> None:
+    kb = load_kb()
+    assert {c.id for c in kb.vocabulary.conditions} <= set(kb.condition_by_id)
+    for fid, group in kb.vocabulary.finding_groups().items():
+        assert kb.finding_by_id[fid].group == group
+
+
+def test_packaged_vocabulary_is_the_shared_contract() -> None:
+    if not SHARED_VOCAB.exists():
+        pytest.skip("shared/clinical not available")
+    assert (DATA_DIR / "vocabulary.yaml").read_text() == SHARED_VOCAB.read_text()
+
+
+def test_every_number_has_a_known_source_and_patient_wording() -> None:
+    kb = load_kb()
+    known = set(kb.sources.sources)
+    for c in kb.conditions:
+        assert set(c.prior.src) <= known
+        assert c.patient.name and c.patient.explanation and c.patient.consultation
+        assert c.codes.icd10
+        for lk in c.likelihoods.values():
+            assert lk.src and set(lk.src) <= known and 0 < lk.p < 1
+        for m in c.modifiers:
+            assert set(m.src) <= known
+    for f in kb.findings:
+        assert f.question.strip()
+        assert f.settings == (("self", "clinic") if f.group == "history" else ("clinic",))
+
+
+def test_probability_out_of_range_is_reported(kb_copy: Path) -> None:
+    _edit(kb_copy / "conditions.yaml", lambda d: d["conditions"][0]["likelihoods"]["pain_on_pointing_toes"].update(p=1.5))
+    problems = check_kb(kb_copy)
+    assert any("pain_on_pointing_toes" in p and "1.5" in p for p in problems), problems
+    with pytest.raises(KnowledgeBaseError):
+        load_kb(kb_copy)
+
+
+def test_missing_source_is_reported(kb_copy: Path) -> None:
+    _edit(kb_copy / "conditions.yaml", lambda d: d["conditions"][0]["likelihoods"]["pain_back_of_ankle"].pop("src"))
+    problems = check_kb(kb_copy)
+    assert any("pain_back_of_ankle.src" in p for p in problems), problems
+
+
+def test_unknown_source_key_is_reported(kb_copy: Path) -> None:
+    _edit(kb_copy / "conditions.yaml", lambda d: d["conditions"][1]["likelihoods"]["pain_front_of_ankle"].update(src=["NOPE99"]))
+    problems = check_kb(kb_copy)
+    assert any("NOPE99" in p and "pain_front_of_ankle" in p for p in problems), problems
+
+
+def test_unknown_ids_and_missing_coverage_are_reported(kb_copy: Path) -> None:
+    def edit_cond(d):  # type: ignore[no-untyped-def]
+        d["conditions"] = [c for c in d["conditions"] if c["id"] != "septic_arthritis"]
+        d["conditions"][0]["likelihoods"]["made_up_finding"] = {"p": 0.5, "src": ["EE"]}
+
+    def edit_rules(d):  # type: ignore[no-untyped-def]
+        d["rules"][0]["all_of"][0].append("not_a_finding")
+        d["rules"][1]["suspected"] = "not_a_condition"
+
+    _edit(kb_copy / "conditions.yaml", edit_cond)
+    _edit(kb_copy / "red_flags.yaml", edit_rules)
+    problems = "\n".join(check_kb(kb_copy))
+    assert "septic_arthritis" in problems
+    assert "made_up_finding" in problems
+    assert "not_a_finding" in problems
+    assert "not_a_condition" in problems
+
+
+def test_bad_disposition_in_a_rule_is_reported(kb_copy: Path) -> None:
+    _edit(kb_copy / "red_flags.yaml", lambda d: d["rules"][1].update(disposition="whenever"))
+    assert any("whenever" in p for p in check_kb(kb_copy))
+
+
+def test_cli_kb_check_ok() -> None:
+    res = runner.invoke(app, ["kb", "check"])
+    assert res.exit_code == 0, res.output
+    assert "knowledge base OK" in res.output
+
+
+def test_cli_kb_check_fails_loudly_on_a_broken_kb(kb_copy: Path) -> None:
+    _edit(kb_copy / "conditions.yaml", lambda d: d["conditions"][2]["prior"].update(p=0.0))
+    res = runner.invoke(app, ["kb", "check", "--data-dir", str(kb_copy)])
+    assert res.exit_code == 1
+    assert "INVALID" in res.output and "prior" in res.output
+
+
+def test_cli_kb_check_against_an_external_vocabulary(tmp_path: Path) -> None:
+    vocab = yaml.safe_load((DATA_DIR / "vocabulary.yaml").read_text())
+    vocab["conditions"].append({"id": "brand_new_condition", "name": "New"})
+    path = tmp_path / "vocabulary.yaml"
+    path.write_text(yaml.safe_dump(vocab))
+    res = runner.invoke(app, ["kb", "check", "--vocabulary", str(path)])
+    assert res.exit_code == 1
+    assert "brand_new_condition" in res.output
+    res = runner.invoke(app, ["kb", "check", "--vocabulary", str(DATA_DIR / "vocabulary.yaml")])
+    assert res.exit_code == 0, res.output
+
+
+def test_cli_kb_check_bad_option_is_exit_2(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["kb", "check", "--vocabulary", str(tmp_path / "missing.yaml")])
+    assert res.exit_code == 2
