@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from hindfoot.api.csrf import verify_csrf
-from hindfoot.api.routes import audit, auth, clinic, patients
+from hindfoot.api.routes import audit, auth, clinic, fhir, patients
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(auth.public_router)
@@ -14,4 +14,5 @@ protected.include_router(auth.router)
 protected.include_router(patients.router)
 protected.include_router(audit.router)
 protected.include_router(clinic.router)
+protected.include_router(fhir.router)
 api_router.include_router(protected)

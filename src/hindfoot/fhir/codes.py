@@ -1,0 +1,16 @@
+"""Code-system URIs used in exported resources."""
+
+SNOMED = "http://snomed.info/sct"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+LOINC = "http://loinc.org"
+HINDFOOT_FINDING = "https://hindfoot.org/fhir/CodeSystem/finding"
+HINDFOOT_CONDITION = "https://hindfoot.org/fhir/CodeSystem/condition"
+HINDFOOT_PROCEDURE = "https://hindfoot.org/fhir/CodeSystem/procedure"
+HINDFOOT_STAGE = "https://hindfoot.org/fhir/CodeSystem/pathway-stage"
+HINDFOOT_SCORE = "https://hindfoot.org/fhir/CodeSystem/score"
+IDENTIFIER_SYSTEM = "https://hindfoot.org/fhir/NamingSystem/record-number"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+ENCOUNTER_CLASS = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+LATERALITY = {"left": ("7771000", "Left"), "right": ("24028007", "Right"), "bilateral": ("51440002", "Bilateral")}
