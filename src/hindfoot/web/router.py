@@ -6,9 +6,13 @@ from fastapi import APIRouter, Depends
 
 from hindfoot.api.csrf import verify_csrf
 from hindfoot.web.routes import admin, auth, home, patients
+from hindfoot.web.routes import pathway as pathway_pages
+from hindfoot.web.routes import recovery as recovery_pages
 
 web_router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
 web_router.include_router(home.router)
 web_router.include_router(auth.router)
 web_router.include_router(patients.router)
 web_router.include_router(admin.router)
+web_router.include_router(pathway_pages.router)
+web_router.include_router(recovery_pages.router)
