@@ -30,8 +30,8 @@ def test_login_page_lists_demo_accounts_and_signs_in(page):
 def test_clinician_searches_and_filters_patient_list(page):
     sign_in(page, "surgeon@demo.hindfoot.local")
     page.goto("/patients")
-    total_before = page.locator("#patient-table tbody tr").count()
-    assert total_before >= 20
+    total_before = int(page.locator("#result-count").inner_text().split()[0])
+    assert total_before >= 40
     page.get_by_label("Pathway stage").select_option("post_op")
     expect(page).to_have_url(re.compile(r"stage=post_op"))
     rows = page.locator("#patient-table tbody tr")
@@ -40,9 +40,12 @@ def test_clinician_searches_and_filters_patient_list(page):
         assert stage == "Post-op"
     first_name = rows.first.locator("td a").inner_text().split(",")[0]
     page.get_by_label("Pathway stage").select_option("")
+    expect(page.locator("#result-count")).to_have_text(re.compile(rf"^{total_before} patients"))
     page.get_by_label("Search name, record number, email or sport").fill(first_name)
+    expect(page).to_have_url(re.compile(rf"q={first_name}"))
+    expect(page.locator("#result-count")).not_to_have_text(re.compile(rf"^{total_before} patients"))
     expect(page.locator("#patient-table tbody tr").first).to_contain_text(first_name)
-    assert page.locator("#patient-table tbody tr").count() < total_before
+    assert int(page.locator("#result-count").inner_text().split()[0]) < total_before
 
 
 def test_clinician_opens_a_record_with_its_timeline(page):
