@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     cookie_secure: bool = False  # set true behind HTTPS in production
     base_url: str = "http://127.0.0.1:8000"
     clinic_timezone: str = "Europe/London"
+    booking_cutoff_hours: int = Field(default=24, ge=0, description="Patients may cancel or move a visit online until this many hours before it.")
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025

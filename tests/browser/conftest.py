@@ -42,7 +42,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def mail_server() -> Iterator[tuple[int, list]]:
+    """A real local SMTP server the live app sends to; tests read what it received."""
+    from smtp_server import smtp_server
+
+    with smtp_server() as (port, inbox):
+        yield port, inbox
+
+
+@pytest.fixture
+def mail_inbox(mail_server: tuple[int, list]) -> list:
+    return mail_server[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory, mail_server: tuple[int, list]) -> Iterator[str]:
     """The demo clinic on SQLite, served for real over HTTP."""
     from hindfoot.demo.loader import load_demo
 
@@ -52,7 +66,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with unit_of_work(make_sessionmaker(engine)) as session:
         load_demo(session, date.today())
     engine.dispose()
-    settings = Settings(environment="test", database_url=url, secret_key="browser-secret-" + "y" * 32)
+    settings = Settings(environment="test", database_url=url, secret_key="browser-secret-" + "y" * 32,
+                        smtp_port=mail_server[0])
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -6,17 +6,24 @@ from fastapi import APIRouter, Depends
 
 from hindfoot.api.csrf import verify_csrf
 from hindfoot.api.routes import audit, auth, clinic, fhir, patients
+from hindfoot.api.routes import assessment as assessment_routes
+from hindfoot.api.routes import outcomes as outcomes_routes
+from hindfoot.api.routes import scheduling as scheduling_routes
 from hindfoot.api.routes import pathway as pathway_routes
 from hindfoot.api.routes import recovery as recovery_routes
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(auth.public_router)
+api_router.include_router(assessment_routes.public_router)  # stateless ranking + GET /api/csrf: no CSRF
 protected = APIRouter(dependencies=[Depends(verify_csrf)])
 protected.include_router(auth.router)
 protected.include_router(patients.router)
+protected.include_router(assessment_routes.router)
 protected.include_router(audit.router)
 protected.include_router(clinic.router)
 protected.include_router(fhir.router)
+protected.include_router(outcomes_routes.router)
+protected.include_router(scheduling_routes.router)
 protected.include_router(pathway_routes.router)
 protected.include_router(recovery_routes.router)
 api_router.include_router(protected)

@@ -22,6 +22,10 @@ def demo(
         None, "--today", metavar="YYYY-MM-DD",
         help="Date the demo story is told relative to (reproducible data); default: today.",
     ),
+    patients: int = typer.Option(
+        0, "--patients", min=0, max=2_000_000,
+        help="Also add N synthetic registry patients to the demo clinic (outcomes dashboard at scale).",
+    ),
 ) -> None:
     """Load the demo clinic: staff, three London locations and 50 patients across the pathway."""
     from hindfoot.db.engine import make_engine, make_sessionmaker
@@ -48,6 +52,8 @@ def demo(
     try:
         with unit_of_work(make_sessionmaker(engine)) as session:
             summary = load_demo(session, day)
+        if patients:
+            _add_registry(engine, patients, day)
     finally:
         engine.dispose()
 
@@ -69,3 +75,17 @@ def demo(
         accounts.add_row(role, email, name)
     console.print(accounts)
     console.print(f"Every demo account signs in with the password [bold]{DEMO_PASSWORD}[/].")
+
+
+def _add_registry(engine, patients: int, day: date) -> None:  # type: ignore[no-untyped-def]
+    """`--patients N`: bulk-add registry patients (deterministic seed) with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from hindfoot.demo.registry import add_registry_patients
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console) as progress:
+        task = progress.add_task("registry patients", total=patients)
+        result = add_registry_patients(engine, patients, today=day, progress=lambda k: progress.advance(task, k))
+    console.print(f"[bold green]{result.patients:,} registry patients added[/] ({result.rows:,} rows in "
+                  f"{result.seconds:.1f} s, {result.patients / result.seconds:,.0f} patients/s).")

@@ -34,3 +34,7 @@ from hindfoot.cli import knowledge as _knowledge  # noqa: E402
 
 app.add_typer(_knowledge.kb_app, name="kb")
 _assessment.register(app)
+
+from hindfoot.cli import scheduling as _scheduling  # noqa: E402
+
+_scheduling.register(app)

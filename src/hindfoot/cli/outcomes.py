@@ -18,8 +18,85 @@ from hindfoot.cli.errors import fail
 from hindfoot.outcomes import scoring
 
 
+outcomes_app = typer.Typer(help="Outcome questionnaires: reminders.", no_args_is_help=True)
+instruments_app = typer.Typer(help="Outcome instruments: load a clinic's licensed wording.", no_args_is_help=True)
+
+
 def register(app: typer.Typer) -> None:
     app.command("score")(score)
+    app.add_typer(outcomes_app, name="outcomes")
+    app.add_typer(instruments_app, name="instruments")
+
+
+@outcomes_app.command("remind")
+def remind(
+    today: Annotated[str | None, typer.Option("--today", metavar="YYYY-MM-DD", help="Date to judge what is due.")] = None,
+) -> None:
+    """Email each patient whose questionnaires are due, once per time point (safe to run daily)."""
+    from datetime import date
+
+    from rich.console import Console
+
+    from hindfoot.db.engine import make_engine, make_sessionmaker
+    from hindfoot.db.session import unit_of_work
+    from hindfoot.notifications.email import EmailError
+    from hindfoot.outcomes import reminders
+    from hindfoot.settings import get_settings
+
+    try:
+        day = date.fromisoformat(today) if today else date.today()
+    except ValueError:
+        fail(f"--today: {today!r} is not a date in the form YYYY-MM-DD")
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
+    sent = failed = 0
+    try:
+        with factory() as db:
+            todo = reminders.pending(db, day)
+        for item in todo:
+            try:
+                with unit_of_work(factory) as db:  # one commit per email: a crash never resends
+                    reminders.send_reminder(db, settings, item)
+                sent += 1
+            except EmailError as exc:
+                failed += 1
+                Console(stderr=True).print(f"[yellow]not sent[/] {item.timepoint} reminder: {exc}", highlight=False)
+    finally:
+        engine.dispose()
+    Console().print(f"{sent} reminder(s) sent, {failed} failed, {len(todo) - sent - failed} skipped.")
+    if failed:
+        raise typer.Exit(code=1)
+
+
+@instruments_app.command("load")
+def load_instrument_file(
+    file: Annotated[Path, typer.Argument(help="A FHIR Questionnaire JSON with the same item ids and answer codes.")],
+    instrument: Annotated[str | None, typer.Option(help="faos, faam, pain or rts (default: from the item ids).")] = None,
+) -> None:
+    """Store a clinic's own Questionnaire (e.g. the licensed wording) as the newest version."""
+    from rich.console import Console
+
+    from hindfoot.db.engine import make_engine, make_sessionmaker
+    from hindfoot.db.session import unit_of_work
+    from hindfoot.outcomes import service as outcomes_service
+    from hindfoot.outcomes.instruments import InstrumentError, load_questionnaire_file
+    from hindfoot.settings import get_settings
+
+    try:
+        parsed = load_questionnaire_file(file, instrument)
+    except InstrumentError as exc:
+        fail(exc.message)
+    definition = json.loads(file.read_text(encoding="utf-8"))
+    engine = make_engine(get_settings().database_url)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as db:
+            outcomes_service.questionnaire_for(db, parsed.code)  # the shipped version first, if none yet
+            row = outcomes_service.load_questionnaire_version(db, parsed, definition)
+            version = row.version
+    finally:
+        engine.dispose()
+    Console().print(f"loaded {parsed.code} version [bold]{version}[/] ({len(parsed.items)} items) from {file}")
 
 
 def score(

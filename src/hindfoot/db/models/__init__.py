@@ -1,6 +1,7 @@
 """All ORM models, named after the HL7 FHIR R4 resources they mirror."""
 
 from hindfoot.db.models.account import AccountRole, UserAccount
+from hindfoot.db.models.assessment import AssessmentInterview
 from hindfoot.db.models.audit import AuditEvent
 from hindfoot.db.models.care_plan import CarePlan, CarePlanActivity
 from hindfoot.db.models.condition import Condition
@@ -9,6 +10,7 @@ from hindfoot.db.models.episode import EpisodeOfCare, Laterality, PathwayEvent, 
 from hindfoot.db.models.imaging import DiagnosticReport, ImagingStudy
 from hindfoot.db.models.observation import Observation
 from hindfoot.db.models.organization import Location, Organization
+from hindfoot.db.models.outcome_reminder import OutcomeReminder
 from hindfoot.db.models.patient import Patient, Sex, SportLevel
 from hindfoot.db.models.practitioner import Practitioner, PractitionerRoleCode
 from hindfoot.db.models.procedure import Procedure
@@ -22,9 +24,9 @@ from hindfoot.db.models.scheduling import (
 )
 
 __all__ = [
-    "AccountRole", "Appointment", "AuditEvent", "AvailabilityException", "AvailabilityRule",
+    "AccountRole", "Appointment", "AssessmentInterview", "AuditEvent", "AvailabilityException", "AvailabilityRule",
     "CarePlan", "CarePlanActivity", "Condition", "DiagnosticReport", "Encounter", "EpisodeOfCare",
-    "ImagingStudy", "Laterality", "Location", "Observation", "Organization", "PathwayEvent",
+    "ImagingStudy", "Laterality", "Location", "Observation", "Organization", "OutcomeReminder", "PathwayEvent",
     "PathwayStage", "Patient", "Practitioner", "PractitionerRoleCode", "Procedure", "Questionnaire",
     "QuestionnaireResponse", "Schedule", "Sex", "Slot", "SportLevel", "UserAccount",
 ]

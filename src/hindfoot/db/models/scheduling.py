@@ -100,6 +100,9 @@ class Appointment(IdMixin, TimestampMixin, Base):
     cancelled_at: Mapped[datetime | None]
     cancellation_reason: Mapped[str | None] = mapped_column(String(300))
     series_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # Booking (issue 6): the reminder is sent at most once; the invite's SEQUENCE grows per change.
+    reminder_sent_at: Mapped[datetime | None]
+    ical_sequence: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     patient: Mapped[Patient] = relationship(lazy="raise")
     practitioner: Mapped[Practitioner] = relationship(lazy="raise")

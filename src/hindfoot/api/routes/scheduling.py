@@ -1,0 +1,292 @@
+"""Booking API: services, slot search, appointments (book, move, cancel, no-show), series, rota.
+
+E-mails go out as background tasks, which Starlette runs after the response, i.e. after the
+request's unit of work has committed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor
+from hindfoot.scheduling import notifications
+from hindfoot.scheduling import service as scheduling_service
+from hindfoot.scheduling.catalogue import CATALOGUE, ServiceCode
+from hindfoot.settings import Settings
+
+router = APIRouter(tags=["scheduling"])
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServiceRead(BaseModel):
+    code: str
+    name: str
+    description: str
+    duration_minutes: int
+    roles: list[str]
+
+
+class SlotRead(BaseModel):
+    start: datetime
+    end: datetime
+    local_start: str
+    service: str
+    practitioner_id: uuid.UUID
+    practitioner: str
+    location_id: uuid.UUID
+    location: str
+
+
+class SlotList(BaseModel):
+    service: ServiceRead
+    items: list[SlotRead]
+
+
+class AppointmentRead(BaseModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    practitioner_id: uuid.UUID
+    location_id: uuid.UUID
+    service_type: str
+    status: str
+    start: datetime
+    end: datetime
+    reason: str
+    series_id: uuid.UUID | None
+    cancelled_at: datetime | None
+    cancellation_reason: str | None
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class AppointmentCreate(_Body):
+    service: ServiceCode
+    practitioner_id: uuid.UUID
+    location_id: uuid.UUID
+    start: AwareDatetime
+    patient_id: uuid.UUID | None = None
+    episode_id: uuid.UUID | None = None
+    reason: str = Field(default="", max_length=300)
+
+
+class AppointmentCancel(_Body):
+    reason: str = Field(default="", max_length=300)
+
+
+class AppointmentMove(_Body):
+    start: AwareDatetime
+    practitioner_id: uuid.UUID | None = None
+    location_id: uuid.UUID | None = None
+
+
+class SeriesCreate(_Body):
+    patient_id: uuid.UUID
+    service: ServiceCode
+    practitioner_id: uuid.UUID
+    location_id: uuid.UUID
+    first: datetime = Field(description="First appointment; a naive value is the clinic's wall-clock time.")
+    every_days: int | None = Field(default=None, ge=1, le=28)
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(default_factory=list, max_length=7)
+    every_weeks: int = Field(default=1, ge=1, le=8)
+    count: int | None = Field(default=None, ge=1, le=366)
+    until: date | None = None
+    reason: str = Field(default="", max_length=300)
+
+
+class OccurrenceRead(BaseModel):
+    index: int
+    start: datetime
+    end: datetime
+    ok: bool
+    problems: list[dict[str, str]]
+
+
+class RuleCreate(_Body):
+    practitioner_id: uuid.UUID
+    location_id: uuid.UUID
+    weekday: int = Field(ge=0, le=6)
+    start: time
+    end: time
+    services: list[ServiceCode] = Field(default_factory=list)
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+class ExceptionCreate(_Body):
+    start: AwareDatetime
+    end: AwareDatetime
+    practitioner_id: uuid.UUID | None = None
+    location_id: uuid.UUID | None = None
+    reason: str = Field(default="", max_length=200)
+
+
+class Created(BaseModel):
+    id: uuid.UUID
+
+
+def _service_read(code: str) -> ServiceRead:
+    s = CATALOGUE[ServiceCode(code)]
+    return ServiceRead(code=s.code.value, name=s.name, description=s.description,
+                       duration_minutes=s.duration_minutes, roles=sorted(r.value for r in s.roles))
+
+
+def _cutoff(settings: Settings) -> timedelta:
+    return timedelta(hours=settings.booking_cutoff_hours)
+
+
+@router.get("/services")
+def list_services() -> list[ServiceRead]:
+    return [_service_read(code) for code in CATALOGUE]
+
+
+@router.get("/slots")
+def search_slots(
+    db: DbSession,
+    actor: OptionalActor,
+    service: ServiceCode,
+    location_id: uuid.UUID | None = None,
+    practitioner_id: uuid.UUID | None = None,
+    start_date: date | None = None,
+    days: Annotated[int | None, Query(ge=1, le=366)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 30,
+) -> SlotList:
+    svc, options = scheduling_service.search_slots(
+        db, actor, service.value, location_id=location_id, practitioner_id=practitioner_id,
+        start_date=start_date, days=days, limit=limit,
+    )
+    return SlotList(
+        service=_service_read(svc.code.value),
+        items=[
+            SlotRead(start=o.slot.start, end=o.slot.end, local_start=o.local_start.isoformat(),
+                     service=svc.code.value, practitioner_id=o.practitioner.id,
+                     practitioner=o.practitioner.display_name, location_id=o.location.id, location=o.location.name)
+            for o in options
+        ],
+    )
+
+
+@router.post("/appointments", status_code=201)
+def book(
+    body: AppointmentCreate, db: DbSession, actor: CurrentActor, settings: AppSettings, tasks: BackgroundTasks
+) -> AppointmentRead:
+    appt = scheduling_service.book_appointment(
+        db, actor, service=body.service.value, practitioner_id=body.practitioner_id,
+        location_id=body.location_id, start=body.start, patient_id=body.patient_id, reason=body.reason,
+        episode_id=body.episode_id,
+    )
+    tasks.add_task(notifications.deliver, settings, scheduling_service.notice_for(db, appt, "confirmed"))
+    return AppointmentRead.model_validate(appt)
+
+
+@router.get("/appointments")
+def list_appointments(
+    db: DbSession, actor: CurrentActor, patient_id: uuid.UUID | None = None
+) -> list[AppointmentRead]:
+    rows = scheduling_service.list_patient_appointments(db, actor, patient_id)
+    return [AppointmentRead.model_validate(a) for a in rows]
+
+
+@router.get("/appointments/{appointment_id}")
+def get_appointment(appointment_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> AppointmentRead:
+    return AppointmentRead.model_validate(scheduling_service.get_appointment(db, actor, appointment_id))
+
+
+@router.post("/appointments/{appointment_id}/cancel")
+def cancel(
+    appointment_id: uuid.UUID, body: AppointmentCancel, db: DbSession, actor: CurrentActor,
+    settings: AppSettings, tasks: BackgroundTasks,
+) -> AppointmentRead:
+    appt = scheduling_service.cancel_appointment(db, actor, appointment_id, reason=body.reason,
+                                                 cutoff=_cutoff(settings))
+    tasks.add_task(notifications.deliver, settings, scheduling_service.notice_for(db, appt, "cancelled"))
+    return AppointmentRead.model_validate(appt)
+
+
+@router.post("/appointments/{appointment_id}/reschedule")
+def reschedule(
+    appointment_id: uuid.UUID, body: AppointmentMove, db: DbSession, actor: CurrentActor,
+    settings: AppSettings, tasks: BackgroundTasks,
+) -> AppointmentRead:
+    appt = scheduling_service.reschedule_appointment(
+        db, actor, appointment_id, start=body.start, practitioner_id=body.practitioner_id,
+        location_id=body.location_id, cutoff=_cutoff(settings),
+    )
+    tasks.add_task(notifications.deliver, settings, scheduling_service.notice_for(db, appt, "rescheduled"))
+    return AppointmentRead.model_validate(appt)
+
+
+@router.post("/appointments/{appointment_id}/no-show")
+def no_show(appointment_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> AppointmentRead:
+    return AppointmentRead.model_validate(scheduling_service.mark_no_show(db, actor, appointment_id))
+
+
+def _series_kwargs(body: SeriesCreate) -> dict[str, object]:
+    return dict(
+        patient_id=body.patient_id, service=body.service.value, practitioner_id=body.practitioner_id,
+        location_id=body.location_id, first=body.first, every_days=body.every_days, weekdays=body.weekdays,
+        every_weeks=body.every_weeks, count=body.count, until=body.until,
+    )
+
+
+@router.post("/appointment-series/check")
+def check_series(body: SeriesCreate, db: DbSession, actor: CurrentActor) -> list[OccurrenceRead]:
+    plan = scheduling_service.plan_series(db, actor, **_series_kwargs(body))  # type: ignore[arg-type]
+    return [
+        OccurrenceRead(index=o.index, start=o.start, end=o.end, ok=o.ok,
+                       problems=[{"code": p.code, "message": p.message} for p in o.problems])
+        for o in plan.occurrences
+    ]
+
+
+@router.post("/appointment-series", status_code=201)
+def book_series(body: SeriesCreate, db: DbSession, actor: CurrentActor) -> list[AppointmentRead]:
+    appts = scheduling_service.book_series(db, actor, reason=body.reason, **_series_kwargs(body))  # type: ignore[arg-type]
+    return [AppointmentRead.model_validate(a) for a in appts]
+
+
+@router.get("/scheduling/no-shows")
+def no_shows(db: DbSession, actor: CurrentActor) -> dict[str, list[dict[str, object]]]:
+    stats = scheduling_service.no_show_stats(db, actor)
+    return {
+        "by_patient": [{"patient_id": str(p.id), "name": p.display_name, "no_shows": n, "cancellations": c}
+                       for p, n, c in stats.by_patient],
+        "by_practitioner": [{"practitioner_id": str(p.id), "name": p.display_name, "no_shows": n,
+                             "cancellations": c} for p, n, c in stats.by_practitioner],
+    }
+
+
+@router.post("/availability/rules", status_code=201)
+def add_rule(body: RuleCreate, db: DbSession, actor: CurrentActor) -> Created:
+    rule = scheduling_service.add_rule(
+        db, actor, practitioner_id=body.practitioner_id, location_id=body.location_id, weekday=body.weekday,
+        start=body.start, end=body.end, services=[s.value for s in body.services], valid_from=body.valid_from,
+        valid_to=body.valid_to,
+    )
+    return Created(id=rule.id)
+
+
+@router.delete("/availability/rules/{rule_id}", status_code=204)
+def delete_rule(rule_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> None:
+    scheduling_service.delete_rule(db, actor, rule_id)
+
+
+@router.post("/availability/exceptions", status_code=201)
+def add_exception(body: ExceptionCreate, db: DbSession, actor: CurrentActor) -> Created:
+    exc = scheduling_service.add_exception(
+        db, actor, start=body.start, end=body.end, practitioner_id=body.practitioner_id,
+        location_id=body.location_id, reason=body.reason,
+    )
+    return Created(id=exc.id)
+
+
+@router.delete("/availability/exceptions/{exception_id}", status_code=204)
+def delete_exception(exception_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> None:
+    scheduling_service.delete_exception(db, actor, exception_id)

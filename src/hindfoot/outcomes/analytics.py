@@ -1,0 +1,396 @@
+"""Registry analytics for the clinic: every figure is one aggregate query pushed down to the database.
+
+The cohort is the organisation's episodes of care, filtered by the patient's sport, a procedure
+code, the operating surgeon and the period in which the episode started. Definitions:
+
+- completion per time point: of the cohort episodes whose time point is already due (baseline:
+  the episode has started; follow-ups: the anchor (surgery, else the first move to conservative
+  care) plus 6 weeks / 3 / 6 / 12 months is on or before today), the share with a completed
+  questionnaire of that time point;
+- change from baseline: per score and follow-up time point, over the episodes with both a baseline
+  and a follow-up score (the mean when a time point was answered twice), the mean change and the
+  share whose improvement reaches the score's MCID (pain: a fall of at least 2 points);
+- time to return to sport: days from the anchor to the first reported return date; episodes with a
+  return-to-sport answer but no return yet are censored at their last answer (kept, not dropped),
+  episodes with no answer at all have no follow-up and are left out; Kaplan-Meier over the
+  per-day counts (`survival.kaplan_meier`);
+- complications: completed surgical procedures with a recorded complication.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Final
+
+import numpy as np
+from sqlalchemy import Integer, Select, and_, case, exists, func, literal, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+
+from hindfoot.audit import service as audit
+from hindfoot.auth.actor import Actor
+from hindfoot.auth.policy import require_staff
+from hindfoot.db.models import (
+    EpisodeOfCare,
+    Observation,
+    PathwayEvent,
+    Patient,
+    Practitioner,
+    Procedure,
+    QuestionnaireResponse,
+)
+from hindfoot.db.models.procedure import PROCEDURES
+from hindfoot.outcomes.due import add_months
+from hindfoot.outcomes.service import (
+    SCORE_LABELS,
+    SURGICAL_PROCEDURES,
+    TIMEPOINT_LABELS,
+    mcid_for,
+)
+from hindfoot.outcomes.survival import kaplan_meier
+
+__all__ = ["Dashboard", "Filters", "dashboard", "export_csv", "filter_options"]
+
+FOLLOW_UPS: Final = (("6w", ("weeks", 6)), ("3m", ("months", 3)), ("6m", ("months", 6)), ("12m", ("months", 12)))
+RETURNED_PREVIOUS: Final = ("returned_previous_level", "returned_higher_level")
+
+
+class days_between(FunctionElement[int]):  # noqa: N801 - reads like the SQL function it renders
+    """Whole days from `start` to `end` (timestamps or ISO date text), on SQLite and PostgreSQL."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "days_between"
+
+
+@compiles(days_between, "sqlite")
+def _days_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    return (f"CAST(julianday(date({compiler.process(end, **kw)})) - "
+            f"julianday(date({compiler.process(start, **kw)})) AS INTEGER)")
+
+
+@compiles(days_between, "postgresql")
+def _days_pg(element: days_between, compiler: Any, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    return f"(CAST({compiler.process(end, **kw)} AS DATE) - CAST({compiler.process(start, **kw)} AS DATE))"
+
+
+@dataclass(frozen=True)
+class Filters:
+    sport: str | None = None
+    procedure: str | None = None
+    surgeon_id: uuid.UUID | None = None
+    start: date | None = None
+    end: date | None = None
+
+    def describe(self) -> str:
+        parts = [f"{k}={v}" for k, v in asdict(self).items() if v is not None]
+        return ", ".join(parts) or "no filters"
+
+
+@dataclass
+class Dashboard:
+    filters: Filters
+    today: date
+    episodes: int = 0
+    patients: int = 0
+    procedures: int = 0
+    completion: list[dict[str, Any]] = field(default_factory=list)
+    change: list[dict[str, Any]] = field(default_factory=list)
+    rts: dict[str, Any] = field(default_factory=dict)
+    km_steps: list[dict[str, Any]] = field(default_factory=list)
+    complications: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["filters"] = {k: (str(v) if v is not None else None) for k, v in asdict(self.filters).items()}
+        out["today"] = self.today.isoformat()
+        return out
+
+
+def _cohort(actor: Actor, f: Filters) -> Select[Any]:
+    stmt = (
+        select(EpisodeOfCare.id.label("episode_id"), EpisodeOfCare.patient_id, EpisodeOfCare.period_start)
+        .join(Patient, Patient.id == EpisodeOfCare.patient_id)
+        .where(EpisodeOfCare.organization_id == actor.organization_id)
+    )
+    if f.sport:
+        stmt = stmt.where(Patient.sport == f.sport)
+    if f.procedure:
+        stmt = stmt.where(exists().where(Procedure.episode_id == EpisodeOfCare.id, Procedure.code == f.procedure))
+    if f.surgeon_id:
+        stmt = stmt.where(exists().where(Procedure.episode_id == EpisodeOfCare.id,
+                                         Procedure.performer_id == f.surgeon_id))
+    if f.start:
+        stmt = stmt.where(EpisodeOfCare.period_start >= f.start)
+    if f.end:
+        stmt = stmt.where(EpisodeOfCare.period_start <= f.end)
+    return stmt
+
+
+def _anchors() -> Any:
+    """Per episode: the surgery time (latest completed surgical procedure), else conservative start."""
+    surgery = (
+        select(Procedure.episode_id, func.max(Procedure.performed_at).label("at"))
+        .where(Procedure.code.in_(SURGICAL_PROCEDURES), Procedure.status == "completed")
+        .group_by(Procedure.episode_id).subquery("surgery")
+    )
+    conservative = (
+        select(PathwayEvent.episode_id, func.min(PathwayEvent.recorded_at).label("at"))
+        .where(PathwayEvent.to_stage == "conservative_care")
+        .group_by(PathwayEvent.episode_id).subquery("conservative")
+    )
+    return surgery, conservative
+
+
+def _cut(today: date, unit: str, amount: int) -> datetime:
+    day = today - timedelta(weeks=amount) if unit == "weeks" else add_months(today, -amount)
+    return datetime.combine(day, time.max, tzinfo=UTC)
+
+
+def dashboard(db: Session, actor: Actor, f: Filters, *, today: date | None = None) -> Dashboard:
+    require_staff(actor)
+    today = today or date.today()
+    out = Dashboard(filters=f, today=today)
+    cohort = _cohort(actor, f).cte("cohort")
+    surgery, conservative = _anchors()
+
+    # counts
+    out.episodes, out.patients = db.execute(
+        select(func.count(), func.count(func.distinct(cohort.c.patient_id))).select_from(cohort)
+    ).one()
+    out.procedures = db.scalar(
+        select(func.count()).select_from(Procedure).join(cohort, cohort.c.episode_id == Procedure.episode_id)
+        .where(Procedure.status == "completed")
+    ) or 0
+
+    # completion per time point
+    timepoints = ["baseline", *(tp for tp, _ in FOLLOW_UPS)]
+    done = (
+        select(QuestionnaireResponse.episode_id,
+               *(func.max(case((QuestionnaireResponse.timepoint == tp, 1), else_=0)).label(f"c_{tp}")
+                 for tp in timepoints))
+        .where(QuestionnaireResponse.status == "completed")
+        .group_by(QuestionnaireResponse.episode_id).subquery("done")
+    )
+    anchor = func.coalesce(surgery.c.at, conservative.c.at)
+    eligible: dict[str, ColumnElement[bool]] = {"baseline": cohort.c.period_start <= today}
+    for tp, (unit, amount) in FOLLOW_UPS:
+        eligible[tp] = anchor <= _cut(today, unit, amount)
+    cols = []
+    for tp in timepoints:
+        cols.append(func.sum(case((eligible[tp], 1), else_=0)))
+        cols.append(func.sum(case((and_(eligible[tp], func.coalesce(getattr(done.c, f"c_{tp}"), 0) == 1), 1),
+                                  else_=0)))
+    row = db.execute(
+        select(*cols).select_from(cohort)
+        .outerjoin(surgery, surgery.c.episode_id == cohort.c.episode_id)
+        .outerjoin(conservative, conservative.c.episode_id == cohort.c.episode_id)
+        .outerjoin(done, done.c.episode_id == cohort.c.episode_id)
+    ).one()
+    for i, tp in enumerate(timepoints):
+        due_n, done_n = int(row[2 * i] or 0), int(row[2 * i + 1] or 0)
+        out.completion.append({"timepoint": tp, "label": TIMEPOINT_LABELS[tp], "due": due_n, "completed": done_n,
+                               "rate": done_n / due_n if due_n else None})
+
+    # change from baseline, share reaching the MCID: one pass pivots each episode's scores by time
+    # point (no self-join), a second aggregates per score and time point
+    follow_ups = [tp for tp, _ in FOLLOW_UPS]
+    pivot = (
+        select(Observation.code,
+               *(func.avg(case((QuestionnaireResponse.timepoint == tp, Observation.value_quantity))).label(tp)
+                 for tp in timepoints))
+        .join(QuestionnaireResponse, QuestionnaireResponse.id == Observation.questionnaire_response_id)
+        .join(cohort, cohort.c.episode_id == Observation.episode_id)
+        .where(Observation.code.in_(list(SCORE_LABELS)), Observation.value_quantity.is_not(None))
+        .group_by(Observation.episode_id, Observation.code)
+    ).subquery("pivot")
+    base = pivot.c.baseline
+    mcid = case({code: mcid_for(code).value for code in SCORE_LABELS}, value=pivot.c.code, else_=literal(1e9))
+    cols = []
+    for tp in follow_ups:
+        fu = getattr(pivot.c, tp)
+        both = and_(base.is_not(None), fu.is_not(None))
+        improvement = case((pivot.c.code == "pain.nrs", base - fu), else_=fu - base)
+        cols += [func.sum(case((both, 1), else_=0)), func.avg(case((both, base))), func.avg(case((both, fu))),
+                 func.avg(fu - base), func.sum(case((and_(both, improvement >= mcid - 1e-9), 1), else_=0))]
+    rows = db.execute(select(pivot.c.code, *cols).group_by(pivot.c.code)).all()
+    by_code = {r[0]: r[1:] for r in rows}
+    for code in SCORE_LABELS:
+        values = by_code.get(code)
+        if values is None:
+            continue
+        m = mcid_for(code)
+        for i, tp in enumerate(follow_ups):
+            n, base_mean, follow, change, above = values[5 * i: 5 * i + 5]
+            if not n:
+                continue
+            out.change.append({
+                "code": code, "label": SCORE_LABELS[code], "timepoint": tp,
+                "timepoint_label": TIMEPOINT_LABELS.get(tp, tp), "n": int(n), "baseline_mean": float(base_mean),
+                "follow_up_mean": float(follow), "mean_change": float(change), "mcid": m.value, "better": m.better,
+                "above_mcid": int(above or 0), "share_above_mcid": int(above or 0) / int(n),
+            })
+
+    # return to sport: Kaplan-Meier over per-day counts
+    rts = (
+        select(Observation.episode_id,
+               func.min(case((Observation.code == "rts.date", Observation.value_string))).label("returned_on"),
+               func.max(case((Observation.code == "rts.status", Observation.effective_at))).label("last_seen"),
+               func.max(case((Observation.value_string.in_(RETURNED_PREVIOUS), 1), else_=0)).label("previous"),
+               func.max(case((and_(Observation.code == "rts.status", Observation.value_string != "not_returned"), 1),
+                             else_=0)).label("returned"))
+        .join(cohort, cohort.c.episode_id == Observation.episode_id)
+        .where(Observation.code.in_(("rts.status", "rts.date")))
+        .group_by(Observation.episode_id).subquery("rts")
+    )
+    event = rts.c.returned_on.is_not(None)
+    duration = case((event, days_between(anchor, rts.c.returned_on)), else_=days_between(anchor, rts.c.last_seen))
+    per_episode = (
+        select(duration.label("d"), case((event, 1), else_=0).label("e"))
+        .select_from(rts)
+        .outerjoin(surgery, surgery.c.episode_id == rts.c.episode_id)
+        .outerjoin(conservative, conservative.c.episode_id == rts.c.episode_id)
+        .where(anchor.is_not(None), rts.c.last_seen.is_not(None))
+    ).subquery("per_episode")
+    counts = db.execute(
+        select(per_episode.c.d, per_episode.c.e, func.count()).where(per_episode.c.d >= 0)
+        .group_by(per_episode.c.d, per_episode.c.e)
+    ).all()
+    totals = db.execute(select(func.count(), func.sum(rts.c.returned), func.sum(rts.c.previous))).one()
+    answered, returned_any, previous = int(totals[0] or 0), int(totals[1] or 0), int(totals[2] or 0)
+    durations = np.repeat(np.array([c[0] for c in counts], dtype=float), [int(c[2]) for c in counts])
+    events = np.repeat(np.array([c[1] for c in counts], dtype=int), [int(c[2]) for c in counts])
+    km = kaplan_meier(durations, events)
+    out.rts = {
+        "answered": answered, "returned": returned_any, "returned_previous_level": previous,
+        "share_returned": returned_any / answered if answered else None,
+        "share_previous_level": previous / answered if answered else None,
+        "km_n": km.n, "km_events": km.total_events, "km_censored": int(km.censored.sum()) if km.n else 0,
+        "median_days": km.median, "median_lower": km.median_lower, "median_upper": km.median_upper,
+    }
+    out.km_steps = [{k: r[k] for k in ("time", "at_risk", "events", "censored", "survival", "lower", "upper")}
+                    for r in km.rows()]
+
+    # complications
+    comp = db.execute(
+        select(Procedure.complication, func.count())
+        .join(cohort, cohort.c.episode_id == Procedure.episode_id)
+        .where(Procedure.status == "completed", Procedure.code.in_(SURGICAL_PROCEDURES))
+        .group_by(Procedure.complication).order_by(func.count().desc())
+    ).all()
+    operations = sum(int(n) for _, n in comp)
+    with_comp = [(c, int(n)) for c, n in comp if c]
+    out.complications = {
+        "operations": operations, "with_complication": sum(n for _, n in with_comp),
+        "rate": sum(n for _, n in with_comp) / operations if operations else None,
+        "by_kind": [{"complication": c, "n": n} for c, n in with_comp[:10]],
+    }
+    audit.record(db, actor, audit.READ, "Registry", description=f"outcomes dashboard ({f.describe()})")
+    return out
+
+
+def filter_options(db: Session, actor: Actor) -> dict[str, Any]:
+    require_staff(actor)
+    sports = db.scalars(
+        select(Patient.sport).where(Patient.organization_id == actor.organization_id).distinct().order_by(Patient.sport)
+    ).all()
+    surgeons = db.execute(
+        select(Practitioner.id, Practitioner.prefix, Practitioner.given_name, Practitioner.family_name)
+        .where(Practitioner.organization_id == actor.organization_id, Practitioner.role == "surgeon")
+        .order_by(Practitioner.family_name)
+    ).all()
+    return {
+        "sports": list(sports),
+        "procedures": {code: PROCEDURES[code] for code in PROCEDURES},
+        "surgeons": [(sid, " ".join(p for p in (pre, given, fam) if p)) for sid, pre, given, fam in surgeons],
+    }
+
+
+# ------------------------------------------------------------------ de-identified export
+
+EXPORT_TIMEPOINTS: Final = ("baseline", "6w", "3m", "6m", "12m")
+
+
+def _age_band(birth: date, on: date) -> str:
+    age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    if age < 16:
+        return "under 16"
+    if age >= 70:
+        return "70+"
+    low = 16 if age < 20 else age // 10 * 10
+    return f"{low}-{low + 9 if low >= 20 else 19}"
+
+
+def export_csv(db: Session, actor: Actor, f: Filters) -> str:
+    """One row per episode, no names, emails, identifiers or dates of birth: age band, sport, level,
+    procedure, complication (yes/no), the year the episode began, each score at each time point,
+    return-to-sport status and days to return. Rows are in no meaningful order."""
+    require_staff(actor)
+    cohort = _cohort(actor, f).add_columns(
+        Patient.birth_date, Patient.sex, Patient.sport, Patient.level, EpisodeOfCare.laterality
+    ).cte("cohort")
+    surgery, conservative = _anchors()
+    anchor = func.coalesce(surgery.c.at, conservative.c.at)
+    score_cols = [(code, tp) for code in SCORE_LABELS for tp in EXPORT_TIMEPOINTS]
+    scores = (
+        select(Observation.episode_id,
+               *(func.avg(case((and_(Observation.code == code, QuestionnaireResponse.timepoint == tp),
+                                Observation.value_quantity))).label(f"{code}@{tp}") for code, tp in score_cols))
+        .join(QuestionnaireResponse, QuestionnaireResponse.id == Observation.questionnaire_response_id)
+        .join(cohort, cohort.c.episode_id == Observation.episode_id)
+        .where(Observation.code.in_(list(SCORE_LABELS)))
+        .group_by(Observation.episode_id).subquery("scores")
+    )
+    rts = (
+        select(Observation.episode_id,
+               func.min(case((Observation.code == "rts.date", Observation.value_string))).label("returned_on"),
+               func.max(case((Observation.value_string.in_(RETURNED_PREVIOUS), 1), else_=0)).label("previous"),
+               func.max(case((Observation.value_string == "returned_lower_level", 1), else_=0)).label("lower"))
+        .join(cohort, cohort.c.episode_id == Observation.episode_id)
+        .where(Observation.code.in_(("rts.status", "rts.date")))
+        .group_by(Observation.episode_id).subquery("rts")
+    )
+    procedure = (
+        select(Procedure.episode_id, func.max(Procedure.code).label("code"),
+               func.max(case((Procedure.complication.is_not(None), 1), else_=0)).label("complication"))
+        .join(cohort, cohort.c.episode_id == Procedure.episode_id)
+        .where(Procedure.status == "completed", Procedure.code.in_(SURGICAL_PROCEDURES))
+        .group_by(Procedure.episode_id).subquery("proc")
+    )
+    stmt = (
+        select(cohort.c.birth_date, cohort.c.period_start, cohort.c.sex, cohort.c.sport, cohort.c.level,
+               cohort.c.laterality, procedure.c.code, procedure.c.complication,
+               rts.c.episode_id, rts.c.returned_on, rts.c.previous, rts.c.lower,
+               days_between(anchor, rts.c.returned_on),
+               *(getattr(scores.c, f"{code}@{tp}") for code, tp in score_cols))
+        .select_from(cohort)
+        .outerjoin(surgery, surgery.c.episode_id == cohort.c.episode_id)
+        .outerjoin(conservative, conservative.c.episode_id == cohort.c.episode_id)
+        .outerjoin(scores, scores.c.episode_id == cohort.c.episode_id)
+        .outerjoin(rts, rts.c.episode_id == cohort.c.episode_id)
+        .outerjoin(procedure, procedure.c.episode_id == cohort.c.episode_id)
+        .order_by(cohort.c.episode_id)
+    )
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["row", "age_band", "sex", "sport", "level", "side", "episode_year", "procedure",
+                     "complication", "rts_status", "days_to_return",
+                     *(f"{code}_{tp}" for code, tp in score_cols)])
+    n = 0
+    for n, r in enumerate(db.execute(stmt), start=1):
+        birth, start, sex, sport, level, side, proc, comp, answered, returned, previous, lower, days, *vals = r
+        status = ("" if answered is None else "returned_previous_or_higher" if previous
+                  else "returned_lower_level" if lower else "returned" if returned else "not_returned")
+        writer.writerow([n, _age_band(birth, start), sex, sport, level, side, start.year, proc or "",
+                         "" if proc is None else ("yes" if comp else "no"), status,
+                         "" if days is None else days, *("" if v is None else f"{float(v):.1f}" for v in vals)])
+    audit.record(db, actor, audit.READ, "Registry", description=f"de-identified CSV export, {n} rows ({f.describe()})")
+    return buf.getvalue()
+

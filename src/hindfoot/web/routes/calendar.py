@@ -1,0 +1,222 @@
+"""Staff pages: the day/week calendar per location or practitioner, the weekly rota with leave and
+closures, booking a series, and no-show/cancellation counts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from hindfoot.auth.actor import Actor
+from hindfoot.auth.policy import require_staff
+from hindfoot.db.models import Location, Patient, Practitioner
+from hindfoot.deps import CurrentActor, DbSession
+from hindfoot.errors import HindfootError, InvalidInput
+from hindfoot.scheduling import service as scheduling_service
+from hindfoot.scheduling.catalogue import CATALOGUE
+from hindfoot.web.rendering import render
+
+router = APIRouter()
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _uuid(value: str | None, field: str) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidInput("not a valid id", field=field) from None
+
+
+def _people(db: DbSession, actor: Actor) -> dict[str, Any]:
+    return {
+        "locations": list(db.scalars(select(Location).where(
+            Location.organization_id == actor.organization_id, Location.active).order_by(Location.name))),
+        "practitioners": list(db.scalars(select(Practitioner).where(
+            Practitioner.organization_id == actor.organization_id, Practitioner.active,
+            Practitioner.role != "admin").order_by(Practitioner.family_name))),
+    }
+
+
+@router.get("/calendar", response_class=HTMLResponse)
+def calendar(
+    request: Request,
+    db: DbSession,
+    actor: CurrentActor,
+    view: Annotated[str, Query(pattern="^(day|week)$")] = "week",
+    day: date | None = None,
+    location_id: Annotated[str | None, Query(max_length=40)] = None,
+    practitioner_id: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    require_staff(actor)
+    day = day or date.today()
+    first = day - timedelta(days=day.weekday()) if view == "week" else day
+    days = 7 if view == "week" else 1
+    loc, prac = _uuid(location_id, "location_id"), _uuid(practitioner_id, "practitioner_id")
+    cal = scheduling_service.calendar_view(db, actor, first, days, location_id=loc, practitioner_id=prac)
+    step = timedelta(days=days)
+    query = {"view": view, "location_id": location_id or "", "practitioner_id": practitioner_id or ""}
+    return render(request, "calendar/calendar.html", {
+        "cal": cal, "view": view, "day": day, "location_id": loc, "practitioner_id": prac,
+        "prev_day": first - step, "next_day": first + step, "query": query, "services": CATALOGUE,
+        "now": datetime.now(UTC), **_people(db, actor),
+    })
+
+
+@router.get("/calendar/no-shows", response_class=HTMLResponse)
+def no_shows(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+    stats = scheduling_service.no_show_stats(db, actor)
+    return render(request, "calendar/no_shows.html", {"stats": stats})
+
+
+def _rota_page(request: Request, db: DbSession, actor: Actor, *, error: str | None = None,
+               status_code: int = 200) -> HTMLResponse:
+    rules, exceptions = scheduling_service.list_rota(db, actor)
+    people = _people(db, actor)
+    return render(request, "calendar/rota.html", {
+        "rules": rules, "exceptions": exceptions, "weekdays": WEEKDAYS, "services": CATALOGUE, "error": error,
+        "names": {p.id: p.display_name for p in people["practitioners"]} | {l.id: l.name for l in people["locations"]},
+        **people,
+    }, status_code=status_code)
+
+
+@router.get("/calendar/rota", response_class=HTMLResponse)
+def rota(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+    require_staff(actor)
+    return _rota_page(request, db, actor)
+
+
+def _rota_action(request: Request, db: DbSession, actor: Actor, action: Any) -> Response:
+    try:
+        action()
+    except HindfootError as exc:
+        if exc.status_code in (403, 404):
+            raise
+        db.rollback()
+        return _rota_page(request, db, actor, error=exc.message, status_code=exc.status_code)
+    return RedirectResponse("/calendar/rota", status_code=303)
+
+
+_F = Annotated[str, Form(max_length=300)]
+
+
+@router.post("/calendar/rota/rules", response_class=HTMLResponse)
+def add_rule(
+    request: Request, db: DbSession, actor: CurrentActor, practitioner_id: _F = "", location_id: _F = "",
+    weekday: Annotated[int, Form(ge=0, le=6)] = 0, start: _F = "", end: _F = "",
+    services: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    def act() -> None:
+        try:
+            t1, t2 = time.fromisoformat(start), time.fromisoformat(end)
+        except ValueError:
+            raise InvalidInput("enter the opening times as HH:MM", field="start") from None
+        scheduling_service.add_rule(
+            db, actor, practitioner_id=_uuid(practitioner_id, "practitioner_id"),  # type: ignore[arg-type]
+            location_id=_uuid(location_id, "location_id"), weekday=weekday, start=t1, end=t2,  # type: ignore[arg-type]
+            services=services or [],
+        )
+    return _rota_action(request, db, actor, act)
+
+
+@router.post("/calendar/rota/rules/{rule_id}/delete", response_class=HTMLResponse)
+def delete_rule(rule_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    return _rota_action(request, db, actor, lambda: scheduling_service.delete_rule(db, actor, rule_id))
+
+
+@router.post("/calendar/rota/exceptions", response_class=HTMLResponse)
+def add_exception(
+    request: Request, db: DbSession, actor: CurrentActor, practitioner_id: _F = "", location_id: _F = "",
+    start: _F = "", end: _F = "", reason: _F = "",
+) -> Response:
+    def act() -> None:
+        org = scheduling_service.clinic_for(db, actor)
+        zone = ZoneInfo(org.timezone)
+        try:
+            s = datetime.fromisoformat(start).replace(tzinfo=zone)
+            e = datetime.fromisoformat(end).replace(tzinfo=zone)
+        except ValueError:
+            raise InvalidInput("enter the start and end as date and time", field="start") from None
+        scheduling_service.add_exception(
+            db, actor, start=s, end=e, practitioner_id=_uuid(practitioner_id, "practitioner_id"),
+            location_id=_uuid(location_id, "location_id"), reason=reason)
+    return _rota_action(request, db, actor, act)
+
+
+@router.post("/calendar/rota/exceptions/{exception_id}/delete", response_class=HTMLResponse)
+def delete_exception(exception_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    return _rota_action(request, db, actor, lambda: scheduling_service.delete_exception(db, actor, exception_id))
+
+
+def _series_page(request: Request, db: DbSession, actor: Actor, form: dict[str, str], *,
+                 plan: Any = None, error: str | None = None, booked: int = 0, status_code: int = 200) -> HTMLResponse:
+    patients = list(db.scalars(select(Patient).where(Patient.organization_id == actor.organization_id)
+                               .order_by(Patient.family_name, Patient.given_name).limit(500)))
+    return render(request, "calendar/series.html", {
+        "form": form, "plan": plan, "error": error, "booked": booked, "patients": patients,
+        "services": CATALOGUE, "weekdays": WEEKDAYS, **_people(db, actor),
+    }, status_code=status_code)
+
+
+@router.get("/calendar/series", response_class=HTMLResponse)
+def series_form(
+    request: Request, db: DbSession, actor: CurrentActor,
+    patient_id: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    require_staff(actor)
+    form: dict[str, str] = {"service": "nurse_dressing", "every_days": "2", "time": "09:00", "count": "6"}
+    pid = _uuid(patient_id, "patient_id")
+    if pid:
+        form["patient_id"] = str(pid)
+        default = scheduling_service.series_default(db, actor, pid)
+        if default is not None:
+            form.update(service=default.service, first_date=default.first.isoformat(),
+                        until=default.until.isoformat(), every_days=str(default.every_days or ""), count="")
+            form["note"] = f"Suggested from the recovery plan ({default.source})."
+    return _series_page(request, db, actor, form)
+
+
+@router.post("/calendar/series", response_class=HTMLResponse)
+def series_submit(
+    request: Request, db: DbSession, actor: CurrentActor, patient_id: _F = "", service: _F = "",
+    practitioner_id: _F = "", location_id: _F = "", first_date: _F = "", time_of_day: _F = "09:00",
+    every_days: _F = "", weekdays: Annotated[list[int] | None, Form()] = None, count: _F = "", until: _F = "",
+    action: _F = "check",
+) -> Response:
+    form = {"patient_id": patient_id, "service": service, "practitioner_id": practitioner_id,
+            "location_id": location_id, "first_date": first_date, "time": time_of_day, "every_days": every_days,
+            "count": count, "until": until, "weekdays": ",".join(str(w) for w in weekdays or [])}
+    try:
+        try:
+            first = datetime.combine(date.fromisoformat(first_date), time.fromisoformat(time_of_day))
+        except ValueError:
+            raise InvalidInput("enter the first date and the time", field="first_date") from None
+        kwargs: dict[str, Any] = dict(
+            patient_id=_uuid(patient_id, "patient_id"), service=service,
+            practitioner_id=_uuid(practitioner_id, "practitioner_id"), location_id=_uuid(location_id, "location_id"),
+            first=first, every_days=int(every_days) if every_days else None, weekdays=weekdays or [],
+            count=int(count) if count else None, until=date.fromisoformat(until) if until else None,
+        )
+        if kwargs["patient_id"] is None:
+            raise InvalidInput("choose the patient", field="patient_id")
+        if kwargs["practitioner_id"] is None or kwargs["location_id"] is None:
+            raise InvalidInput("choose who and where", field="practitioner_id")
+        if action == "book":
+            appts = scheduling_service.book_series(db, actor, **kwargs)
+            return _series_page(request, db, actor, form, booked=len(appts))
+        plan = scheduling_service.plan_series(db, actor, **kwargs)
+        return _series_page(request, db, actor, form, plan=plan)
+    except HindfootError as exc:
+        if exc.status_code in (403, 404):
+            raise
+        db.rollback()
+        return _series_page(request, db, actor, form, error=exc.message, status_code=exc.status_code)
+    except ValueError as exc:
+        db.rollback()
+        return _series_page(request, db, actor, form, error=f"check the numbers and dates: {exc}", status_code=422)

@@ -1,0 +1,218 @@
+"""Decision-support pages over HTTP: the patient's symptom check and the clinician's panel."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from factories import PASSWORD, make_account, make_org, make_patient, make_practitioner
+from hindfoot.db.models import AuditEvent, Condition, EpisodeOfCare, Observation
+
+STORY = {  # a ballet dancer with posterior ankle pain (like vignette p001)
+    "present": {"repetitive_forced_plantarflexion", "onset_gradual", "pain_back_of_ankle", "pain_posterolateral",
+                "pain_on_pointing_toes", "reduced_pointing_range", "clicking_or_cracking"},
+    "absent": {"onset_sudden_injury", "cannot_bear_weight", "pain_achilles_midportion", "big_toe_pain_or_triggering",
+               "giving_way", "hot_red_joint", "fever_or_unwell", "calf_swelling_warmth", "pop_or_kick_in_calf",
+               "injury_high_energy"},
+}
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "form without a CSRF token"
+    return match.group(1)
+
+
+def _finding(html: str) -> str:
+    match = re.search(r'name="finding" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+def _form_login(client, email: str) -> None:
+    page = client.get("/login")
+    r = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": _csrf(page.text), "next": "/me"},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+
+
+def _complete_check(client, age: str = "19") -> str:
+    start = client.get("/check")
+    assert start.status_code == 200 and "not a diagnosis" in start.text
+    token = _csrf(start.text)
+    r = client.post("/check", data={"csrf_token": token, "age": age, "sex": "female", "sport": "ballet",
+                                    "side": "right"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/check/question"
+    page = client.get("/check/question")
+    for _ in range(16):
+        if "/check/result" in str(page.url):
+            break
+        assert page.status_code == 200
+        f = _finding(page.text)
+        value = "present" if f in STORY["present"] else "absent" if f in STORY["absent"] else "unknown"
+        page = client.post("/check/answer", data={"csrf_token": token, "finding": f, "value": value})
+    assert "/check/result" in str(page.url), "more than 15 questions"
+    return page.text
+
+
+def test_home_and_nav_link_to_the_symptom_check(client):
+    html = client.get("/").text
+    assert 'href="/check"' in html and "Check your symptoms" in html and "Check symptoms" in html
+
+
+def test_anonymous_patient_completes_the_check_one_question_at_a_time(client):
+    html = _complete_check(client)
+    assert "What to do now" in html and "not a diagnosis" in html
+    assert "Book a specialist consultation" in html
+    assert 'href="/book?reason=posterior_ankle_impingement"' in html
+    assert "dancer" in html.lower()  # the patient wording of the leading condition
+    assert "What to expect at a consultation" in html and "<meter" in html
+    assert "saved to your record" not in html
+
+
+def test_first_questions_are_red_flag_screens_and_back_undoes(client):
+    start = client.get("/check")
+    token = _csrf(start.text)
+    client.post("/check", data={"csrf_token": token, "age": "40"})
+    first = client.get("/check/question")
+    assert "Question 1" in first.text and "rule out anything that needs urgent care" in first.text
+    f1 = _finding(first.text)
+    second = client.post("/check/answer", data={"csrf_token": token, "finding": f1, "value": "absent"})
+    assert "Question 2" in second.text and _finding(second.text) != f1
+    back = client.post("/check/back", data={"csrf_token": token})
+    assert "Question 1" in back.text and _finding(back.text) == f1
+    bad = client.post("/check/answer", data={"csrf_token": token, "finding": f1})
+    assert bad.status_code == 422 and "Choose yes, no or not sure" in bad.text
+    assert client.post("/check/answer", data={"finding": f1, "value": "absent"}).status_code == 403  # no CSRF
+
+
+def test_emergency_answers_stop_early_and_say_so_first(client):
+    start = client.get("/check")
+    token = _csrf(start.text)
+    client.post("/check", data={"csrf_token": token, "age": "67", "sex": "male", "sport": "none"})
+    page = client.get("/check/question")
+    for _ in range(15):
+        if "/check/result" in str(page.url):
+            break
+        f = _finding(page.text)
+        value = "present" if f in ("hot_red_joint", "fever_or_unwell") else "unknown"
+        page = client.post("/check/answer", data={"csrf_token": token, "finding": f, "value": value})
+    assert "/check/result" in str(page.url)
+    html = page.text
+    assert 'class="ds-disposition ds-emergency"' in html
+    assert html.index("Go to an emergency department now") < html.index("What it could be")
+    assert "/book?reason=posterior" not in html
+
+
+def test_start_form_validates(client):
+    token = _csrf(client.get("/check").text)
+    r = client.post("/check", data={"csrf_token": token, "age": "two hundred", "sport": "curling"})
+    assert r.status_code == 422 and "Enter your age" in r.text and "Choose your main sport" in r.text
+
+
+def test_change_answer_from_the_result(client):
+    html = _complete_check(client)
+    link = re.search(r'href="/check/question\?finding=([a-z_0-9]+)"', html)
+    assert link
+    page = client.get(f"/check/question?finding={link.group(1)}")
+    assert "Change your answer" in page.text and "checked" in page.text
+
+
+def test_signed_in_patient_check_is_saved_to_their_record(client, db):
+    org = make_org(db)
+    me = make_patient(db, org, stage=None)
+    make_account(db, org, "patient", patient=me, email="me@example.org")
+    db.commit()
+    _form_login(client, "me@example.org")
+    start = client.get("/check")
+    assert 'value="ballet"' in start.text and "selected" in start.text  # pre-filled from the record
+    html = _complete_check(client, age="26")
+    assert "saved to your record" in html
+    db.expire_all()
+    episode = db.scalars(select(EpisodeOfCare).where(EpisodeOfCare.patient_id == me.id)).one()
+    assert episode.stage == "enquiry" and episode.laterality == "right"
+    obs = db.scalars(select(Observation).where(Observation.episode_id == episode.id)).all()
+    assert {o.code for o in obs if o.value_boolean} <= STORY["present"]
+    assert obs and all(o.category == "history" for o in obs)
+
+
+# --------------------------------------------------------------------------- clinician
+
+
+def _clinic(db):
+    org = make_org(db)
+    pr = make_practitioner(db, org)
+    make_account(db, org, "clinician", practitioner=pr, email="doc@example.org")
+    patient = make_patient(db, org)
+    episode = db.scalars(select(EpisodeOfCare).where(EpisodeOfCare.patient_id == patient.id)).one()
+    db.add(Observation(patient_id=patient.id, episode_id=episode.id, category="history",
+                       code="pain_back_of_ankle", value_boolean=True))
+    db.commit()
+    return org, patient, episode
+
+
+def test_record_links_to_the_panel_which_is_prefilled(client, db):
+    _, patient, episode = _clinic(db)
+    _form_login(client, "doc@example.org")
+    record = client.get(f"/patients/{patient.id}")
+    assert f'/patients/{patient.id}/assessment?episode={episode.id}' in record.text
+    page = client.get(f"/patients/{patient.id}/assessment?episode={episode.id}")
+    assert page.status_code == 200
+    assert re.search(r'name="f.pain_back_of_ankle" value="present" checked', page.text)
+    assert 'hx-post="/patients/' in page.text and "Differential" in page.text
+    assert page.text.count('class="ds-rank"') == 20
+    assert 'href="/sources#' in page.text
+
+
+def test_panel_recalculates_on_each_change(client, db):
+    _, patient, episode = _clinic(db)
+    _form_login(client, "doc@example.org")
+    token = _csrf(client.get(f"/patients/{patient.id}/assessment").text)
+    url = f"/patients/{patient.id}/assessment/panel"
+    heel = client.post(url, data={"f.pain_under_heel": "present", "f.pain_first_steps_morning": "present",
+                                  "f.medial_calcaneal_tubercle_tenderness": "present"},
+                       headers={"HX-Request": "true", "X-CSRF-Token": token})
+    assert heel.status_code == 200 and "<html" not in heel.text
+    assert re.search(r'data-condition="([a-z_]+)"', heel.text).group(1) == "plantar_fasciitis"
+    rupture = client.post(url, data={"f.pop_or_kick_in_calf": "present", "f.thompson_test_positive": "present",
+                                     "f.palpable_gap_achilles": "present"},
+                          headers={"HX-Request": "true", "X-CSRF-Token": token})
+    assert re.search(r'data-condition="([a-z_]+)"', rupture.text).group(1) == "achilles_rupture"
+    assert 'data-disposition="urgent"' in rupture.text or 'data-disposition="emergency"' in rupture.text
+    # without htmx the same post renders the whole page
+    full = client.post(url, data={"csrf_token": token, "episode_id": str(episode.id), "f.pain_under_heel": "present"})
+    assert full.status_code == 200 and "<html" in full.text
+    bad = client.post(url, data={"f.nope": "present"}, headers={"HX-Request": "true", "X-CSRF-Token": token})
+    assert bad.status_code == 422
+
+
+def test_save_stores_changes_and_a_provisional_condition(client, db):
+    _, patient, episode = _clinic(db)
+    _form_login(client, "doc@example.org")
+    token = _csrf(client.get(f"/patients/{patient.id}/assessment").text)
+    r = client.post(f"/patients/{patient.id}/assessment", data={
+        "csrf_token": token, "episode_id": str(episode.id), "condition": "",
+        "f.pain_back_of_ankle": "present", "f.pain_on_pointing_toes": "present",
+        "f.hyperplantarflexion_test_positive": "present", "f.pain_under_heel": "absent", "f.giving_way": "unknown",
+    }, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    page = client.get(r.headers["location"])
+    assert "Saved: 3 finding(s) changed" in page.text and "provisional diagnosis" in page.text
+    db.expire_all()
+    codes = {o.code for o in db.scalars(select(Observation).where(Observation.episode_id == episode.id))}
+    assert codes == {"pain_back_of_ankle", "pain_on_pointing_toes", "hyperplantarflexion_test_positive", "pain_under_heel"}
+    cond = db.scalars(select(Condition).where(Condition.episode_id == episode.id)).one()
+    assert cond.verification_status == "provisional" and cond.icd10_code
+    assert db.scalars(select(AuditEvent).where(AuditEvent.entity_type == "Condition")).first()
+
+
+def test_patients_cannot_open_the_clinician_panel(client, db):
+    org, patient, _ = _clinic(db)
+    me = make_patient(db, org, given="Me")
+    make_account(db, org, "patient", patient=me, email="me@example.org")
+    db.commit()
+    _form_login(client, "me@example.org")
+    assert client.get(f"/patients/{me.id}/assessment").status_code == 403
+    assert client.get(f"/patients/{patient.id}/assessment").status_code == 403
+    assert "Decision support: findings" not in client.get(f"/patients/{me.id}").text

@@ -1,0 +1,102 @@
+"""A patient fills in a questionnaire section by section (saving and resuming) and sees the chart;
+a clinician sees the registry dashboard. Served from this module's own demo clinic, where the demo
+patient has a new episode whose baseline questionnaires are due today."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import pytest
+import uvicorn
+from browsing import sign_in
+from sqlalchemy import select
+
+from hindfoot.app import create_app
+from hindfoot.db.engine import make_engine, make_sessionmaker
+from hindfoot.db.migrate import upgrade
+from hindfoot.db.models import EpisodeOfCare, UserAccount
+from hindfoot.db.session import unit_of_work
+from hindfoot.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    yield from _serve(tmp_path_factory, port)
+
+
+def _serve(tmp_path_factory: pytest.TempPathFactory, port: int) -> Iterator[str]:
+    from hindfoot.demo.loader import load_demo
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('outcomes-live') / 'live.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with unit_of_work(make_sessionmaker(engine)) as s:
+        load_demo(s, date.today())
+        account = s.scalars(select(UserAccount).where(UserAccount.email == "patient@demo.hindfoot.local")).one()
+        org_id = account.organization_id
+        s.add(EpisodeOfCare(patient_id=account.patient_id, organization_id=org_id, title="Left posterior ankle pain",
+                            laterality="left", stage="assessment", period_start=date.today() - timedelta(days=1)))
+    engine.dispose()
+    settings = Settings(environment="test", database_url=url, secret_key="browser-secret-" + "z" * 32)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _answer_page(page) -> None:  # type: ignore[no-untyped-def]
+    for fieldset in page.locator("fieldset.q-question").all():
+        fieldset.get_by_role("radio").nth(1).check()
+
+
+def test_patient_completes_faos_section_by_section_and_sees_chart(page) -> None:  # type: ignore[no-untyped-def]
+    sign_in(page, "patient@demo.hindfoot.local")
+    page.get_by_role("link", name="My questionnaires").click()
+    page.get_by_role("button", name="Start Foot and Ankle Outcome Score (FAOS)").click()
+    page.get_by_text("Page 1 of 5").wait_for()
+    _answer_page(page)
+    page.get_by_role("button", name="Next page").click()
+    page.get_by_text("Page 2 of 5").wait_for()
+    _answer_page(page)
+    page.get_by_role("button", name="Save and finish later").click()
+    page.get_by_role("status").filter(has_text="Your answers are saved").wait_for()
+
+    page.get_by_role("link", name="Continue Foot and Ankle Outcome Score (FAOS)").click()
+    page.get_by_text("Page 1 of 5").wait_for()
+    assert page.locator("fieldset.q-question input:checked").count() == 7  # resumed with the saved answers
+    for n in range(1, 5):
+        page.get_by_role("button", name="Next page").click()
+        page.get_by_text(f"Page {n + 1} of 5").wait_for()
+        _answer_page(page)
+    page.get_by_role("button", name="Submit answers").click()
+    page.get_by_role("heading", name="My scores over time").wait_for()
+    assert "Thank you" in page.get_by_role("status").inner_text()
+    chart = page.get_by_role("img", name="FAOS Quality of life")
+    assert chart.count() == 1
+    page.get_by_text("Show the numbers").first.click()
+    assert page.locator("table").first.is_visible()
+
+
+def test_clinician_sees_registry_dashboard(page) -> None:  # type: ignore[no-untyped-def]
+    sign_in(page, "surgeon@demo.hindfoot.local")
+    page.get_by_role("link", name="Outcomes").click()
+    page.get_by_role("heading", name="Outcomes registry").wait_for()
+    assert page.get_by_role("img", name="Time to return to sport (Kaplan-Meier, share returned)").count() == 1
+    page.get_by_label("Sport", exact=True).select_option("ballet")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_url("**/outcomes?sport=ballet**")
+    assert page.get_by_role("link", name="Download de-identified CSV").get_attribute("href").endswith("sport=ballet")
