@@ -218,14 +218,39 @@ def test_anonymous_cannot_save_an_assessment(client, db):
     assert client.post(f"/api/episodes/{episode.id}/assessment", json={}).status_code == 401
 
 
-def test_api_json_is_exactly_the_cli_json_for_every_vignette():
-    from hindfoot.assessment import service
+def _reference_json(result):
+    """The public JSON shape derived the slow, obvious way: dump the models, round every float."""
+
+    def rounded(obj):
+        if isinstance(obj, float):
+            return round(obj, 4)
+        if isinstance(obj, dict):
+            return {k: rounded(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [rounded(v) for v in obj]
+        return obj
+
+    out = rounded(result.to_json())
+    keep = ("finding", "answer", "contribution", "sources")
+    return {
+        "id": out["id"], "setting": out["setting"],
+        "ranking": [
+            {"condition": c["condition"], "probability": c["probability"],
+             **({"subtype": c["subtype"]} if c["subtype"] else {}),
+             "for": [{k: x[k] for k in keep} for x in c["for"]],
+             "against": [{k: x[k] for k in keep} for x in c["against"]]}
+            for c in out["ranking"]
+        ],
+        "disposition": out["disposition"], "red_flags": out["red_flags"], "next_questions": out["next_questions"],
+    }
+
+
+def test_api_json_is_exactly_the_public_shape_for_every_vignette(client):
     from hindfoot.assessment.engine import assess
-    from hindfoot.assessment.schemas import parse_case
-    from hindfoot.cli.assessment import result_json as cli_result_json
+    from hindfoot.assessment.schemas import parse_case, result_json
 
     for raw in VIGNETTES:
-        result = assess(parse_case(raw))
-        expected = cli_result_json(result)
-        assert service.result_json(result) == expected, raw["id"]
-        assert service.rank_json(raw) == expected, raw["id"]  # the API's fast path
+        expected = _reference_json(assess(parse_case(raw)))
+        assert result_json(assess(parse_case(raw))) == expected, raw["id"]
+    raw = VIGNETTES[0]
+    assert client.post("/api/assessments", json=raw).json() == _reference_json(assess(parse_case(raw)))

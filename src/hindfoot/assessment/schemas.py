@@ -181,3 +181,39 @@ class AssessmentResult(BaseModel):
     def to_json(self) -> dict[str, Any]:
         """The public JSON shape (`for` / `against` keys)."""
         return self.model_dump(mode="json", by_alias=True)
+
+
+def _contribution_json(x: Contribution) -> dict[str, Any]:
+    return {"finding": x.finding, "answer": x.answer, "contribution": round(x.contribution, 4),
+            "sources": list(x.sources)}
+
+
+def result_json(result: AssessmentResult) -> dict[str, Any]:
+    """The public JSON of one assessment (CLI `hindfoot assess`, `POST /api/assessments`, interviews):
+    floats rounded to 4 places, built straight from the result objects (dumping the models and
+    rounding the tree afterwards cost more than the ranking itself)."""
+    return {
+        "id": result.id,
+        "setting": result.setting,
+        "ranking": [
+            {
+                "condition": c.condition,
+                "probability": round(c.probability, 4),
+                **({"subtype": c.subtype} if c.subtype else {}),
+                "for": [_contribution_json(x) for x in c.for_],
+                "against": [_contribution_json(x) for x in c.against],
+            }
+            for c in result.ranking
+        ],
+        "disposition": result.disposition,
+        "red_flags": [
+            {"rule": f.rule, "disposition": f.disposition, "suspected": f.suspected, "findings": list(f.findings),
+             "advice": f.advice, "sources": list(f.sources)}
+            for f in result.red_flags
+        ],
+        "next_questions": [
+            {"finding": q.finding, "question": q.question, "group": q.group, "reason": q.reason,
+             "expected_information_gain": round(q.expected_information_gain, 4)}
+            for q in result.next_questions
+        ],
+    }

@@ -1,7 +1,7 @@
 """Decision support around the pure engine: stateless ranking, server-side interviews, and saving
 findings and a provisional diagnosis to an episode.
 
-    rank(data)                                   # one case (clinical README format) -> result_json
+    rank(data) / rank_json(data)                # one case (clinical README format) -> result / its JSON
     start_interview(db, actor, ...)              # a row in assessment_interview
     answer_interview(db, actor, id, finding, value) / step(db, actor, id) / back(...)
     stored_findings(db, episode_id)              # finding id -> True/False (latest stored observation)
@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hindfoot.assessment import engine, interview
-from hindfoot.assessment.schemas import AssessmentResult, Case, CaseError, parse_case
+from hindfoot.assessment.schemas import AssessmentResult, Case, CaseError, parse_case, result_json
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
 from hindfoot.auth.policy import can_read_patient, require_staff
@@ -50,44 +49,6 @@ Value = Literal["present", "absent", "unknown"]
 WITHDRAWN = "entered-in-error"  # FHIR Observation status of a finding set back to "unknown"
 
 
-def _contribution(x: Any) -> dict[str, Any]:
-    return {"finding": x.finding, "answer": x.answer, "contribution": round(x.contribution, 4),
-            "sources": list(x.sources)}
-
-
-def _rounded(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return round(obj, 4)
-    if isinstance(obj, dict):
-        return {k: _rounded(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_rounded(v) for v in obj]
-    return obj
-
-
-def result_json(result: AssessmentResult) -> dict[str, Any]:
-    """The public JSON of one assessment: exactly the shape and rounding of `hindfoot assess`
-    (hindfoot.cli.assessment.result_json; a test holds them equal), built straight from the result
-    objects, which is several times faster than dumping the models and rounding the tree."""
-    return {
-        "id": result.id,
-        "setting": result.setting,
-        "ranking": [
-            {
-                "condition": c.condition,
-                "probability": round(c.probability, 4),
-                **({"subtype": c.subtype} if c.subtype else {}),
-                "for": [_contribution(x) for x in c.for_],
-                "against": [_contribution(x) for x in c.against],
-            }
-            for c in result.ranking
-        ],
-        "disposition": result.disposition,
-        "red_flags": [_rounded(f.model_dump(mode="json")) for f in result.red_flags],
-        "next_questions": [_rounded(q.model_dump(mode="json")) for q in result.next_questions],
-    }
-
-
 # --------------------------------------------------------------------------- stateless ranking
 
 
@@ -105,35 +66,8 @@ def rank(data: Any, kb: KnowledgeBase | None = None) -> AssessmentResult:
 
 
 def rank_json(data: Any, kb: KnowledgeBase | None = None) -> dict[str, Any]:
-    """`result_json(rank(data))`, built without the per-contribution objects (about 40% faster:
-    the hot path of POST /api/assessments). The engine ranks and triages without explanation; the
-    for/against lists are then read off its contribution matrix in the engine's own order (strongest
-    first; a test holds the output equal to the CLI's for every vignette)."""
-    kb = kb or load_kb()
-    case = _parse(data, kb)
-    model = engine.compiled(kb)
-    out = result_json(engine.assess(case, kb, explain=False))
-    pres = [model.fidx[f] for f in case.present]
-    abs_ = [model.fidx[f] for f in case.absent]
-    prior_p = engine.prior(model, case.age, case.sex, case.sport)
-    comp_post = engine.component_posterior(model, prior_p, pres, abs_)
-    contrib = engine.contribution_matrix(model, engine.component_prior(model, prior_p), pres, abs_)
-    leading = np.argmax(np.where(model.M > 0, comp_post[None, :], -1.0), axis=1).tolist()  # as engine.assess
-    answered, n_present, fids = pres + abs_, len(pres), model.finding_ids
-    cidx = {c: i for i, c in enumerate(model.condition_ids)}
-    for entry in out["ranking"]:
-        ki = leading[cidx[entry["condition"]]]
-        row = contrib[ki]
-        values = row.tolist()
-        sources = model.sources[ki]
-        items = [
-            {"finding": fids[answered[j]], "answer": "present" if j < n_present else "absent",
-             "contribution": round(values[j], 4), "sources": list(sources[answered[j]])}
-            for j in np.argsort(-row, kind="stable").tolist()
-        ]
-        n_for = sum(1 for v in values if v > 0)
-        entry["for"], entry["against"] = items[:n_for], items[n_for:][::-1]
-    return out
+    """The public JSON of `rank(data)`: the body of POST /api/assessments."""
+    return result_json(rank(data, kb))
 
 
 # --------------------------------------------------------------------------- demographics

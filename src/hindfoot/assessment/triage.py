@@ -40,9 +40,9 @@ def rule_state(
 ) -> RuleState:
     """`fired` when it applies now; `pending` when asking an unanswered, askable finding could fire it;
     `dead` otherwise. `answered` holds every finding already answered (present, absent or unknown)."""
-    if any(f in present for f in rule.unless):
+    if not rule.unless_set.isdisjoint(present):
         return "dead"
-    groups_ok = [any(f in present for f in group) for group in rule.all_of]
+    groups_ok = [not group.isdisjoint(present) for group in rule.group_sets]
     if all(groups_ok):
         return "fired" if _probability_ok(rule, probabilities) else "pending"
     for group, ok in zip(rule.all_of, groups_ok, strict=True):

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hindfoot.assessment.engine import assess
-from hindfoot.assessment.schemas import AssessmentResult, Case, CaseError, Expected, describe_validation_error, parse_case
+from hindfoot.assessment.schemas import Case, CaseError, Expected, describe_validation_error, parse_case, result_json
 from hindfoot.assessment.triage import RANK
 from hindfoot.cli.errors import fail
 from hindfoot.knowledge.loader import KnowledgeBase, KnowledgeBaseError, load_kb
@@ -57,46 +57,6 @@ def _parse_all(raw: list[Any], kb: KnowledgeBase) -> list[Case]:
     if problems:
         fail("; ".join(problems))
     return cases
-
-
-def _round(obj: Any, ndigits: int = 4) -> Any:
-    if isinstance(obj, float):
-        return round(obj, ndigits)
-    if isinstance(obj, dict):
-        return {k: _round(v, ndigits) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_round(v, ndigits) for v in obj]
-    return obj
-
-
-def result_json(r: AssessmentResult) -> dict[str, Any]:
-    """The CLI/API JSON of one assessment."""
-    out = r.to_json()
-    return _round(
-        {
-            "id": out["id"],
-            "setting": out["setting"],
-            "ranking": [
-                {
-                    "condition": c["condition"],
-                    "probability": c["probability"],
-                    **({"subtype": c["subtype"]} if c["subtype"] else {}),
-                    "for": [
-                        {"finding": x["finding"], "answer": x["answer"], "contribution": x["contribution"], "sources": x["sources"]}
-                        for x in c["for"]
-                    ],
-                    "against": [
-                        {"finding": x["finding"], "answer": x["answer"], "contribution": x["contribution"], "sources": x["sources"]}
-                        for x in c["against"]
-                    ],
-                }
-                for c in out["ranking"]
-            ],
-            "disposition": out["disposition"],
-            "red_flags": out["red_flags"],
-            "next_questions": out["next_questions"],
-        }
-    )
 
 
 def assess_command(

@@ -6,6 +6,8 @@ Cross-file checks (ids against the vocabulary, source keys against sources.yaml)
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -189,6 +191,15 @@ class RedFlagRule(Strict):
     advice: str = Field(min_length=1)
     src: list[SourceKey] = Field(min_length=1)
     note: str | None = None
+
+    # Set forms of the finding lists: triage checks every rule on every assessment.
+    @cached_property
+    def unless_set(self) -> frozenset[str]:
+        return frozenset(self.unless)
+
+    @cached_property
+    def group_sets(self) -> tuple[frozenset[str], ...]:
+        return tuple(frozenset(group) for group in self.all_of)
 
 
 class ConditionTriage(Strict):

@@ -9,10 +9,10 @@ answers its token (send it back in X-CSRF-Token with the session cookie).
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any, Literal
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,16 +46,16 @@ async def assess_case(request: Request) -> Response:
     """Rank every condition for one case (shared clinical README format; `expected`/`note` ignored);
     the answer is the JSON of `hindfoot assess`. Bad JSON, unknown fields or ids: 422 naming them.
 
-    Async on purpose: the work is about a millisecond of CPU that would hold the GIL in a worker
+    Async on purpose: the work is well under a millisecond of CPU that would hold the GIL in a worker
     thread anyway, so the thread hop only added latency. The ~25 kB answer is plain data, serialised
-    once with json.dumps (FastAPI's generic encoder cost more than the ranking itself).
+    once with orjson (FastAPI's generic encoder, or json.dumps, cost as much as the ranking itself).
     """
     try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError) as exc:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"malformed JSON: {exc}", field="body") from None
     payload = assessment_service.rank_json(body)
-    return Response(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), media_type="application/json")
+    return Response(orjson.dumps(payload), media_type="application/json")
 
 
 # --------------------------------------------------------------------------- interviews
