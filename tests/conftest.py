@@ -7,15 +7,12 @@ When PostgreSQL does not answer the run says so loudly; under CI (CI=true) that 
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from hindfoot.app import create_app
@@ -23,48 +20,11 @@ from hindfoot.db.base import Base
 from hindfoot.db.engine import make_engine, make_sessionmaker
 from hindfoot.db.migrate import upgrade
 from hindfoot.settings import Settings
-
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-_pg_problem: list[str] = []
-
-
-def _admin_pg_url() -> str:
-    return os.environ.get("HINDFOOT_TEST_POSTGRES_URL", DEFAULT_PG)
-
-
-def _pg_execute(sql: str) -> None:
-    import psycopg
-
-    url = make_url(_admin_pg_url())
-    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql)
+from pg import create_postgres_database, drop_postgres_database, report_missing_postgres
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
-    if _pg_problem:
-        terminalreporter.write_sep("!", "PostgreSQL NOT TESTED", red=True, bold=True)
-        terminalreporter.write_line(_pg_problem[0], red=True)
-
-
-def create_postgres_database() -> str:
-    """Create a uniquely named database and return its URL, or skip/fail when no server answers."""
-    name = f"hindfoot_test_{uuid.uuid4().hex[:10]}"
-    try:
-        _pg_execute(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server"
-        message = f"PostgreSQL at {make_url(_admin_pg_url()).render_as_string()} did not answer: {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("CI requires PostgreSQL: " + message, pytrace=False)
-        if not _pg_problem:
-            _pg_problem.append(message)
-        pytest.skip("PostgreSQL tests NOT RUN: " + message)
-    return make_url(_admin_pg_url()).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_postgres_database(url: str) -> None:
-    name = make_url(url).database
-    _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    report_missing_postgres(terminalreporter)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

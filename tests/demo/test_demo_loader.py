@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from datetime import date, datetime
@@ -11,7 +10,6 @@ from pathlib import Path
 import pytest
 import yaml
 from sqlalchemy import func, inspect, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from hindfoot.db.base import Base
@@ -38,6 +36,7 @@ from hindfoot.db.models import (
 from hindfoot.db.session import unit_of_work
 from hindfoot.demo import DEMO_PASSWORD, demo_accounts
 from hindfoot.demo.loader import load_demo
+from pg import create_postgres_database, drop_postgres_database
 
 TODAY = date(2026, 3, 18)
 SHARED_VOCAB = Path("/work/shared/clinical/vocabulary.yaml")
@@ -45,7 +44,6 @@ PACKAGED_VOCAB = Path(__file__).resolve().parents[2] / "src/hindfoot/knowledge/d
 SCORE_CODES = {"faos.symptoms", "faos.pain", "faos.adl", "faos.sport_rec", "faos.qol",
                "faam.adl", "faam.sports", "pain.nrs"}
 SURGICAL = {"posterior_arthroscopic_excision", "posterior_arthroscopic_debridement", "open_excision"}
-PG_ADMIN = os.environ.get("HINDFOOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def _vocabulary() -> dict:
@@ -276,21 +274,7 @@ def test_demo_accounts_empty_without_demo(tmp_path):
 
 @pytest.mark.postgres
 def test_loads_on_postgresql():
-    import psycopg
-
-    admin = make_url(PG_ADMIN)
-    conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"hf_demo_{uuid.uuid4().hex[:10]}"
-    try:
-        with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server"
-        message = f"PostgreSQL NOT TESTED: {admin.render_as_string()} did not answer: {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message, pytrace=False)
-        print("\n" + "!" * 20 + " " + message + " " + "!" * 20)
-        pytest.skip(message)
-    url = admin.set(database=name).render_as_string(hide_password=False)
+    url = create_postgres_database("hf_demo")
     try:
         upgrade(url)
         engine = make_engine(url)
@@ -310,8 +294,7 @@ def test_loads_on_postgresql():
         finally:
             engine.dispose()
     finally:
-        with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_postgres_database(url)
 
 
 @pytest.mark.parametrize("today", [date(2026, 11, 21), date(2026, 11, 22), date(2027, 1, 4)])  # Sat, Sun, Mon

@@ -31,9 +31,9 @@ ATTEMPTS = 120
 CLIENTS = 24
 
 
+# Concurrency is about PostgreSQL's locking; SQLite serialises every write anyway.
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_concurrent_bookings_never_double_book(database_url, settings, db, clinic_for_race):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the concurrency test runs on PostgreSQL")
     clinic, accounts = clinic_for_race
     day = future_day(12)
     targets = [(group, hhmm) for group, times in GROUPS.items() for hhmm in times]
