@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
@@ -25,6 +25,7 @@ from hindfoot.db.models import (
     PathwayEvent,
     Patient,
     Procedure,
+    Questionnaire,
     QuestionnaireResponse,
 )
 from hindfoot.errors import AccessDenied, InvalidInput
@@ -175,7 +176,13 @@ def get_record(db: Session, actor: Actor, patient_id: uuid.UUID) -> PatientRecor
         .where(CarePlan.patient_id == patient.id).order_by(CarePlan.period_start.desc())
     )
     record.responses = rows(
-        select(QuestionnaireResponse).options(joinedload(QuestionnaireResponse.questionnaire))
+        # the record shows titles and scores: skip the answers and the (large) Questionnaire definitions
+        select(QuestionnaireResponse).options(
+            defer(QuestionnaireResponse.answers),
+            selectinload(QuestionnaireResponse.questionnaire).load_only(
+                Questionnaire.code, Questionnaire.title, Questionnaire.version
+            ),
+        )
         .where(QuestionnaireResponse.patient_id == patient.id).order_by(QuestionnaireResponse.authored_at)
     )
     episode_ids = [e.id for e in record.episodes]
