@@ -48,8 +48,8 @@ def test_search_loads_one_query_per_table(db, clinic, engine):
         service.search_slots(db, None, "physiotherapy", start_date=future_day(), days=31, limit=500)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    # organization, practitioners, locations, rules, exceptions, appointments
-    assert len(statements) <= 6, statements
+    # organization, the clinic's services, practitioners, locations, rules, exceptions, appointments
+    assert len(statements) <= 7, statements
 
 
 def test_book_then_taken_and_overlap_refused(db, clinic):

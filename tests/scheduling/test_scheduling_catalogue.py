@@ -36,7 +36,7 @@ def test_unknown_service_is_an_input_error() -> None:
     with pytest.raises(InvalidInput) as caught:
         get_service("massage")
     assert caught.value.field == "service"
-    assert get_service("imaging").code is ServiceCode.imaging
+    assert get_service("imaging").code == ServiceCode.imaging
 
 
 def test_defaults_are_frozen_but_can_be_copied_with_changes() -> None:

@@ -50,6 +50,7 @@ from hindfoot.demo.cast import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD
 from hindfoot.outcomes.instruments import packaged_definition
 from hindfoot.outcomes.scoring import score
 from hindfoot.recovery.planner import build_plan
+from hindfoot.scheduling.clinic_setup import default_service_rows
 
 __all__ = ["DemoSummary", "demo_accounts", "load_demo"]
 
@@ -452,6 +453,8 @@ class _Builder:
         self._questionnaires()
         for n, spec in enumerate(PAI_SPECS + OTHER_SPECS, start=1):
             _P(self, spec, n).build()
+        for service_row in default_service_rows(self.org.id):  # last, so earlier seeded ids stay as they were
+            self.add(service_row)
 
     def _questionnaires(self) -> None:
         for code in ("faos", "faam", "pain", "rts"):

@@ -506,7 +506,7 @@ def find_slots(
     duration = _minutes(duration_minutes, service.duration_minutes, "duration_minutes")
     step = _minutes(step_minutes, service.duration_minutes, "step_minutes")
     earliest = _ts_ceil(now + min_notice)
-    code = service.code.value
+    code = str(service.code)
     zone = calendar.zone
 
     found: dict[tuple[int, Id, Id], tuple[str, str, str | None]] = {}
@@ -729,7 +729,7 @@ def slot_problems(
     covered = False
     run_start = run_end = None
     run_rooms: set[str] = set()
-    for ws, we, rule in calendar._windows(practitioner_id, location_id, day, service.code.value):
+    for ws, we, rule in calendar._windows(practitioner_id, location_id, day, str(service.code)):
         if room is not None and rule.room not in (None, room):
             continue
         if run_end is not None and ws <= run_end:  # contiguous rules form one window

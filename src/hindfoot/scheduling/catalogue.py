@@ -3,8 +3,9 @@
 Patients book directly (no referral), so each service carries a plain-language description the
 booking pages can show as is, and the roles that may provide it: slot search offers a service
 only with practitioners whose role provides it, and the booking validators refuse the rest.
-These are defaults; a clinic that runs longer consultations passes an adjusted copy
-(``service.model_copy(update={"duration_minutes": 45})``) to the availability functions.
+These are the defaults: a clinic keeps its own services as data (``clinic_service`` rows, read by
+``scheduling.service.services_for``), seeded from these, and an organisation without rows uses
+them as they are. Every look-up here takes the catalogue to search, defaulting to these.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from hindfoot.errors import InvalidInput
 
 __all__ = [
     "CATALOGUE",
+    "MAX_DURATION_MINUTES",
+    "MIN_DURATION_MINUTES",
+    "PROVIDER_ROLES",
     "Role",
     "Service",
     "ServiceCode",
@@ -42,7 +46,18 @@ class Role(enum.StrEnum):
     admin = "admin"
 
 
+PROVIDER_ROLES = tuple(r for r in Role if r is not Role.admin)
+"""Roles that can provide a service (admins run the clinic, they see no patients)."""
+
+MIN_DURATION_MINUTES = 5
+MAX_DURATION_MINUTES = 480
+"""The range a clinic may set a service's length to (five minutes to a full eight-hour list)."""
+
+
 class ServiceCode(enum.StrEnum):
+    """The default services' codes; a clinic may add its own (any ``[a-z][a-z0-9_]*`` code)."""
+
+
     new_consultation = "new_consultation"
     follow_up = "follow_up"
     physiotherapy = "physiotherapy"
@@ -53,15 +68,19 @@ class ServiceCode(enum.StrEnum):
 
 
 class Service(BaseModel):
-    """One bookable service. Frozen so a shared default cannot be changed by one caller."""
+    """One bookable service. Frozen so a shared default cannot be changed by one caller.
+
+    ``active`` false: kept so past appointments still show its name, never offered or booked.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    code: ServiceCode
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")
     name: str = Field(min_length=1)
     description: str = Field(min_length=1)
     duration_minutes: int = Field(gt=0, le=24 * 60)
     roles: frozenset[Role]
+    active: bool = True
 
     def provided_by(self, role: Role | str) -> bool:
         """True when a practitioner with ``role`` may deliver this service (unknown roles: no)."""
@@ -147,24 +166,28 @@ _DEFAULTS = (
     ),
 )
 
-CATALOGUE: Mapping[ServiceCode, Service] = MappingProxyType({s.code: s for s in _DEFAULTS})
+CATALOGUE: Mapping[str, Service] = MappingProxyType({ServiceCode(s.code): s for s in _DEFAULTS})
 """Default services by code, in the order the booking pages list them. Read-only."""
 
 
-def get_service(code: str) -> Service:
+def get_service(code: str, catalogue: Mapping[str, Service] | None = None) -> Service:
     """Look a service up by code; an unknown code is the caller's input error (422), not a 500."""
-    try:
-        return CATALOGUE[ServiceCode(code)]
-    except ValueError:
-        raise InvalidInput(f"unknown service {code!r}", field="service") from None
+    svc = (CATALOGUE if catalogue is None else catalogue).get(str(code))
+    if svc is None:
+        raise InvalidInput(f"unknown service {code!r}", field="service")
+    return svc
 
 
-def role_provides(role: Role | str, service: Service | str) -> bool:
-    """True when ``role`` provides ``service`` (a Service or a code) in the default catalogue."""
-    svc = service if isinstance(service, Service) else get_service(service)
+def role_provides(
+    role: Role | str, service: Service | str, catalogue: Mapping[str, Service] | None = None
+) -> bool:
+    """True when ``role`` provides ``service`` (a Service or a code looked up in ``catalogue``)."""
+    svc = service if isinstance(service, Service) else get_service(service, catalogue)
     return svc.provided_by(role)
 
 
-def services_for_role(role: Role | str) -> list[Service]:
-    """Services a role provides, in catalogue order (admin: none)."""
-    return [s for s in CATALOGUE.values() if s.provided_by(role)]
+def services_for_role(role: Role | str, catalogue: Mapping[str, Service] | None = None) -> list[Service]:
+    """Active services a role provides, in catalogue order (admin: none)."""
+    return [
+        s for s in (CATALOGUE if catalogue is None else catalogue).values() if s.active and s.provided_by(role)
+    ]

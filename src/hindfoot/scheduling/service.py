@@ -23,7 +23,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -43,6 +43,7 @@ from hindfoot.db.models import (
     AvailabilityRule,
     CarePlan,
     CarePlanActivity,
+    ClinicService,
     Location,
     Organization,
     Patient,
@@ -53,7 +54,7 @@ from hindfoot.db.models import (
 )
 from hindfoot.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from hindfoot.scheduling import availability as core
-from hindfoot.scheduling.catalogue import CATALOGUE, Service, get_service
+from hindfoot.scheduling.catalogue import CATALOGUE, Role, Service, get_service
 
 __all__ = [
     "FREED_STATUSES",
@@ -74,6 +75,7 @@ __all__ = [
     "register_patient",
     "reschedule_appointment",
     "search_slots",
+    "services_for",
 ]
 
 FREED_STATUSES = ("cancelled", "noshow", "entered-in-error")
@@ -87,6 +89,48 @@ DEFAULT_HORIZON_DAYS = 90
 
 class CutoffPassed(Conflict):
     code = "cutoff_passed"
+
+
+# --------------------------------------------------------------------------- services
+
+
+def services_for(db: Session, organization_id: uuid.UUID) -> Mapping[str, Service]:
+    """The clinic's services by code, in booking-page order, inactive ones included.
+
+    The one place slot search, booking checks, series and pages learn what a service is, how
+    long it takes and who provides it. An organisation that has never edited its services has
+    no rows and gets the default catalogue. Appointments store their own end time, so changing
+    a duration here changes new bookings only.
+    """
+    rows = db.scalars(
+        select(ClinicService)
+        .where(ClinicService.organization_id == organization_id)
+        .order_by(ClinicService.position, ClinicService.code)
+    ).all()
+    if not rows:
+        return CATALOGUE
+    return {r.code: service_from_row(r) for r in rows}
+
+
+def service_from_row(row: ClinicService) -> Service:
+    return Service(
+        code=row.code, name=row.name, description=row.description or row.name,
+        duration_minutes=row.duration_minutes, roles=frozenset(Role(r) for r in row.roles if r in Role.__members__),
+        active=row.active,
+    )
+
+
+def _bookable(db: Session, org: Organization, code: str) -> Service:
+    """A service that may be booked now: known to this clinic and active (unknown → 422 on ``service``)."""
+    svc = get_service(code, services_for(db, org.id))
+    if not svc.active:
+        raise InvalidInput(f"{svc.name} is not offered at the moment", field="service")
+    return svc
+
+
+def service_named(db: Session, organization_id: uuid.UUID, code: str) -> Service | None:
+    """The service an existing appointment was booked for (retired or default ones included)."""
+    return services_for(db, organization_id).get(code) or CATALOGUE.get(code)
 
 
 # --------------------------------------------------------------------------- loading
@@ -257,9 +301,9 @@ def search_slots(
     Anywhere, at one location, or with one practitioner. No patient data is read, so someone
     not yet signed in may search (a new patient books without a referral).
     """
-    svc = get_service(service)
     now = now or utcnow()
     org = clinic_for(db, actor)
+    svc = _bookable(db, org, service)
     zone = ZoneInfo(org.timezone)
     min_notice = PATIENT_MIN_NOTICE if actor is None or actor.role == "patient" else timedelta(0)
     today = now.astimezone(zone).date()
@@ -434,9 +478,9 @@ def book_appointment(
 ) -> Appointment:
     """Book one appointment: a patient for themselves, staff for a patient of their clinic."""
     now = now or utcnow()
-    svc = get_service(service)
     patient = _resolve_patient(db, actor, patient_id)
     org = clinic_for(db, actor)
+    svc = _bookable(db, org, service)
     practitioner = _practitioner(db, org, practitioner_id)
     location = _location(db, org, location_id)
     min_notice = PATIENT_MIN_NOTICE if actor.role == "patient" else timedelta(0)
@@ -447,13 +491,13 @@ def book_appointment(
     _check_patient_free(db, patient.id, start, end)
     appt = Appointment(
         patient_id=patient.id, practitioner_id=practitioner.id, location_id=location.id,
-        episode_id=episode_id, service_type=svc.code.value, status="booked", start=start, end=end,
+        episode_id=episode_id, service_type=svc.code, status="booked", start=start, end=end,
         reason=reason[:300],
     )
     db.add(appt)
     _flush_or_conflict(db, f"{_fmt_local(start, ZoneInfo(org.timezone))} with {practitioner.display_name}")
     audit.record(db, actor, audit.CREATE, "Appointment", appt.id, patient_id=patient.id,
-                 description=f"booked {svc.code.value} {start.isoformat()}")
+                 description=f"booked {svc.code} {start.isoformat()}")
     return appt
 
 
@@ -509,7 +553,12 @@ def reschedule_appointment(
     appt = _get_appointment(db, actor, appointment_id, audit.UPDATE)
     _enforce_cutoff(actor, appt, now, cutoff, "moved")
     org = clinic_for(db, actor)
-    svc = get_service(appt.service_type)
+    svc = service_named(db, org.id, appt.service_type)
+    if svc is None:
+        raise Conflict("this appointment's service is no longer offered: book a new one", field="service")
+    # A moved appointment keeps the length it was booked with, whatever the service says today.
+    booked_minutes = max(1, int((appt.end - appt.start) / timedelta(minutes=1)))
+    svc = svc.model_copy(update={"duration_minutes": booked_minutes})
     practitioner = _practitioner(db, org, practitioner_id or appt.practitioner_id)
     location = _location(db, org, location_id or appt.location_id)
     min_notice = PATIENT_MIN_NOTICE if actor.role == "patient" else timedelta(0)
@@ -650,7 +699,7 @@ def notice_for(db: Session, appt: Appointment, kind: str) -> AppointmentNotice:
     org = db.get(Organization, patient.organization_id)
     assert org is not None
     email = patient.email or db.scalar(select(UserAccount.email).where(UserAccount.patient_id == patient.id))
-    svc = CATALOGUE.get(appt.service_type)  # type: ignore[call-overload]
+    svc = service_named(db, org.id, appt.service_type)
     # A cancellation goes out with the sequence it had before cancelling; build_cancellation bumps it.
     sequence = appt.ical_sequence - 1 if kind == "cancelled" else appt.ical_sequence
     return AppointmentNotice(
@@ -805,8 +854,9 @@ def add_rule(
         raise InvalidInput("the opening must end after it starts", field="end")
     if valid_from and valid_to and valid_from > valid_to:
         raise InvalidInput("valid_to is before valid_from", field="valid_to")
+    catalogue = services_for(db, org.id)
     for code in services:
-        svc = get_service(code)
+        svc = get_service(code, catalogue)
         if not svc.provided_by(practitioner.role):
             raise InvalidInput(f"{svc.name} is not provided by a {practitioner.role_label.lower()}", field="services")
     schedule = db.scalar(select(Schedule).where(
@@ -979,7 +1029,7 @@ def plan_series(
     org = clinic_for(db, actor)
     practitioner = _practitioner(db, org, practitioner_id)
     _location(db, org, location_id)
-    svc = get_service(service)
+    svc = _bookable(db, org, service)
     try:
         recurrence = core.Recurrence(every_days=every_days, weekdays=frozenset(weekdays), every_weeks=every_weeks)
     except ValueError as exc:

@@ -9,7 +9,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from hindfoot.db.models import Location, Practitioner
-from hindfoot.deps import DbSession
+from hindfoot.auth.policy import require_staff
+from hindfoot.deps import DbSession, OptionalActor
+from hindfoot.errors import NotAuthenticated
 
 router = APIRouter(tags=["clinic"])
 
@@ -21,6 +23,8 @@ class LocationRead(BaseModel):
     city: str
     postcode: str
     phone: str | None
+    description: str = ""
+    active: bool = True
 
 
 class PractitionerRead(BaseModel):
@@ -32,10 +36,19 @@ class PractitionerRead(BaseModel):
 
 
 @router.get("/locations")
-def list_locations(db: DbSession) -> list[LocationRead]:
-    rows = db.scalars(select(Location).where(Location.active).order_by(Location.name)).all()
-    return [LocationRead(id=r.id, name=r.name, address_line=r.address_line, city=r.city,
-                         postcode=r.postcode, phone=r.phone) for r in rows]
+def list_locations(db: DbSession, actor: OptionalActor, include_inactive: bool = False) -> list[LocationRead]:
+    """Open locations (public). Staff may add ``include_inactive=true`` to see their clinic's closed ones;
+    admins create and edit them with POST/PATCH /api/locations (routes/scheduling.py)."""
+    q = select(Location).order_by(Location.name)
+    if include_inactive:
+        if actor is None:
+            raise NotAuthenticated("sign in to see closed locations")
+        require_staff(actor)
+        q = q.where(Location.organization_id == actor.organization_id)
+    else:
+        q = q.where(Location.active)
+    return [LocationRead(id=r.id, name=r.name, address_line=r.address_line, city=r.city, postcode=r.postcode,
+                         phone=r.phone, description=r.description, active=r.active) for r in db.scalars(q)]
 
 
 @router.get("/practitioners")

@@ -1,4 +1,5 @@
-"""Booking API: services, slot search, appointments (book, move, cancel, no-show), series, rota.
+"""Booking API: services, slot search, appointments (book, move, cancel, no-show), series, rota,
+and the clinic's set-up (services and locations: admins write, staff read).
 
 E-mails go out as background tasks, which Starlette runs after the response, i.e. after the
 request's unit of work has committed.
@@ -10,13 +11,14 @@ import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi import APIRouter, BackgroundTasks, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor
-from hindfoot.scheduling import notifications
+from hindfoot.errors import NotAuthenticated
+from hindfoot.scheduling import clinic_setup, notifications
 from hindfoot.scheduling import service as scheduling_service
-from hindfoot.scheduling.catalogue import CATALOGUE, ServiceCode
+from hindfoot.scheduling.catalogue import Service
 from hindfoot.settings import Settings
 
 router = APIRouter(tags=["scheduling"])
@@ -26,12 +28,66 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+ServiceCodeField = Annotated[str, Field(min_length=1, max_length=40)]
+
+
 class ServiceRead(BaseModel):
     code: str
     name: str
     description: str
     duration_minutes: int
     roles: list[str]
+    active: bool = True
+
+
+class ServiceCreate(_Body):
+    code: str = Field(max_length=40, description="lower-case letters, digits and underscores")
+    name: str = Field(max_length=200)
+    description: str = Field(default="", max_length=1000)
+    duration_minutes: int
+    roles: list[str] = Field(max_length=10)
+    active: bool = True
+
+
+class ServiceUpdate(_Body):
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=1000)
+    duration_minutes: int | None = None
+    roles: list[str] | None = Field(default=None, max_length=10)
+    active: bool | None = None
+
+
+class LocationAdminRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    address_line: str
+    city: str
+    postcode: str
+    phone: str | None
+    description: str
+    active: bool
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class LocationCreate(_Body):
+    name: str = Field(max_length=200)
+    address_line: str = Field(default="", max_length=300)
+    city: str = Field(default="", max_length=100)
+    postcode: str = Field(default="", max_length=20)
+    phone: str | None = Field(default=None, max_length=40)
+    description: str = Field(default="", max_length=500)
+    active: bool = True
+
+
+class LocationUpdate(_Body):
+    name: str | None = Field(default=None, max_length=200)
+    address_line: str | None = Field(default=None, max_length=300)
+    city: str | None = Field(default=None, max_length=100)
+    postcode: str | None = Field(default=None, max_length=20)
+    phone: str | None = Field(default=None, max_length=40)
+    description: str | None = Field(default=None, max_length=500)
+    active: bool | None = None
 
 
 class SlotRead(BaseModel):
@@ -68,7 +124,7 @@ class AppointmentRead(BaseModel):
 
 
 class AppointmentCreate(_Body):
-    service: ServiceCode
+    service: ServiceCodeField
     practitioner_id: uuid.UUID
     location_id: uuid.UUID
     start: AwareDatetime
@@ -89,7 +145,7 @@ class AppointmentMove(_Body):
 
 class SeriesCreate(_Body):
     patient_id: uuid.UUID
-    service: ServiceCode
+    service: ServiceCodeField
     practitioner_id: uuid.UUID
     location_id: uuid.UUID
     first: datetime = Field(description="First appointment; a naive value is the clinic's wall-clock time.")
@@ -115,7 +171,7 @@ class RuleCreate(_Body):
     weekday: int = Field(ge=0, le=6)
     start: time
     end: time
-    services: list[ServiceCode] = Field(default_factory=list)
+    services: list[ServiceCodeField] = Field(default_factory=list)
     valid_from: date | None = None
     valid_to: date | None = None
 
@@ -132,10 +188,9 @@ class Created(BaseModel):
     id: uuid.UUID
 
 
-def _service_read(code: str) -> ServiceRead:
-    s = CATALOGUE[ServiceCode(code)]
-    return ServiceRead(code=s.code.value, name=s.name, description=s.description,
-                       duration_minutes=s.duration_minutes, roles=sorted(r.value for r in s.roles))
+def _service_read(s: Service) -> ServiceRead:
+    return ServiceRead(code=s.code, name=s.name, description=s.description, duration_minutes=s.duration_minutes,
+                       roles=sorted(r.value for r in s.roles), active=s.active)
 
 
 def _cutoff(settings: Settings) -> timedelta:
@@ -143,15 +198,51 @@ def _cutoff(settings: Settings) -> timedelta:
 
 
 @router.get("/services")
-def list_services() -> list[ServiceRead]:
-    return [_service_read(code) for code in CATALOGUE]
+def list_services(db: DbSession, actor: OptionalActor, include_inactive: bool = False) -> list[ServiceRead]:
+    """The services one can book (public); staff may ask for retired ones too."""
+    if include_inactive:
+        if actor is None:
+            raise NotAuthenticated("sign in to see retired services")
+        return [_service_read(s) for s in clinic_setup.list_services(db, actor)]
+    org = scheduling_service.clinic_for(db, actor)
+    return [_service_read(s) for s in scheduling_service.services_for(db, org.id).values() if s.active]
+
+
+@router.post("/services", status_code=201)
+def create_service(body: ServiceCreate, db: DbSession, actor: CurrentActor) -> ServiceRead:
+    fields = clinic_setup.ServiceFields(name=body.name, description=body.description,
+                                        duration_minutes=body.duration_minutes, roles=body.roles, active=body.active)
+    return _service_read(clinic_setup.create_service(db, actor, body.code, fields))
+
+
+@router.patch("/services/{code}")
+def update_service(code: Annotated[str, Path(max_length=40)], body: ServiceUpdate, db: DbSession,
+                   actor: CurrentActor) -> ServiceRead:
+    fields = clinic_setup.ServiceFields(**body.model_dump(exclude_unset=True))
+    return _service_read(clinic_setup.update_service(db, actor, code, fields))
+
+
+# GET /api/locations (public, active ones; ?include_inactive=true for staff) lives in clinic.py.
+
+
+@router.post("/locations", status_code=201)
+def create_location(body: LocationCreate, db: DbSession, actor: CurrentActor) -> LocationAdminRead:
+    loc = clinic_setup.create_location(db, actor, clinic_setup.LocationFields(**body.model_dump()))
+    return LocationAdminRead.model_validate(loc)
+
+
+@router.patch("/locations/{location_id}")
+def update_location(location_id: uuid.UUID, body: LocationUpdate, db: DbSession,
+                    actor: CurrentActor) -> LocationAdminRead:
+    fields = clinic_setup.LocationFields(**body.model_dump(exclude_unset=True))
+    return LocationAdminRead.model_validate(clinic_setup.update_location(db, actor, location_id, fields))
 
 
 @router.get("/slots")
 def search_slots(
     db: DbSession,
     actor: OptionalActor,
-    service: ServiceCode,
+    service: Annotated[str, Query(max_length=40)],
     location_id: uuid.UUID | None = None,
     practitioner_id: uuid.UUID | None = None,
     start_date: date | None = None,
@@ -159,14 +250,14 @@ def search_slots(
     limit: Annotated[int, Query(ge=1, le=500)] = 30,
 ) -> SlotList:
     svc, options = scheduling_service.search_slots(
-        db, actor, service.value, location_id=location_id, practitioner_id=practitioner_id,
+        db, actor, service, location_id=location_id, practitioner_id=practitioner_id,
         start_date=start_date, days=days, limit=limit,
     )
     return SlotList(
-        service=_service_read(svc.code.value),
+        service=_service_read(svc),
         items=[
             SlotRead(start=o.slot.start, end=o.slot.end, local_start=o.local_start.isoformat(),
-                     service=svc.code.value, practitioner_id=o.practitioner.id,
+                     service=svc.code, practitioner_id=o.practitioner.id,
                      practitioner=o.practitioner.display_name, location_id=o.location.id, location=o.location.name)
             for o in options
         ],
@@ -178,7 +269,7 @@ def book(
     body: AppointmentCreate, db: DbSession, actor: CurrentActor, settings: AppSettings, tasks: BackgroundTasks
 ) -> AppointmentRead:
     appt = scheduling_service.book_appointment(
-        db, actor, service=body.service.value, practitioner_id=body.practitioner_id,
+        db, actor, service=body.service, practitioner_id=body.practitioner_id,
         location_id=body.location_id, start=body.start, patient_id=body.patient_id, reason=body.reason,
         episode_id=body.episode_id,
     )
@@ -230,7 +321,7 @@ def no_show(appointment_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> Ap
 
 def _series_kwargs(body: SeriesCreate) -> dict[str, object]:
     return dict(
-        patient_id=body.patient_id, service=body.service.value, practitioner_id=body.practitioner_id,
+        patient_id=body.patient_id, service=body.service, practitioner_id=body.practitioner_id,
         location_id=body.location_id, first=body.first, every_days=body.every_days, weekdays=body.weekdays,
         every_weeks=body.every_weeks, count=body.count, until=body.until,
     )
@@ -267,7 +358,7 @@ def no_shows(db: DbSession, actor: CurrentActor) -> dict[str, list[dict[str, obj
 def add_rule(body: RuleCreate, db: DbSession, actor: CurrentActor) -> Created:
     rule = scheduling_service.add_rule(
         db, actor, practitioner_id=body.practitioner_id, location_id=body.location_id, weekday=body.weekday,
-        start=body.start, end=body.end, services=[s.value for s in body.services], valid_from=body.valid_from,
+        start=body.start, end=body.end, services=list(body.services), valid_from=body.valid_from,
         valid_to=body.valid_to,
     )
     return Created(id=rule.id)

@@ -4,6 +4,7 @@ from hindfoot.db.models.account import AccountRole, UserAccount
 from hindfoot.db.models.assessment import AssessmentInterview
 from hindfoot.db.models.audit import AuditEvent
 from hindfoot.db.models.care_plan import CarePlan, CarePlanActivity
+from hindfoot.db.models.clinic_service import ClinicService
 from hindfoot.db.models.condition import Condition
 from hindfoot.db.models.encounter import Encounter
 from hindfoot.db.models.episode import EpisodeOfCare, Laterality, PathwayEvent, PathwayStage
@@ -25,7 +26,7 @@ from hindfoot.db.models.scheduling import (
 
 __all__ = [
     "AccountRole", "Appointment", "AssessmentInterview", "AuditEvent", "AvailabilityException", "AvailabilityRule",
-    "CarePlan", "CarePlanActivity", "Condition", "DiagnosticReport", "Encounter", "EpisodeOfCare",
+    "CarePlan", "CarePlanActivity", "ClinicService", "Condition", "DiagnosticReport", "Encounter", "EpisodeOfCare",
     "ImagingStudy", "Laterality", "Location", "Observation", "Organization", "OutcomeReminder", "PathwayEvent",
     "PathwayStage", "Patient", "Practitioner", "PractitionerRoleCode", "Procedure", "Questionnaire",
     "QuestionnaireResponse", "Schedule", "Sex", "Slot", "SportLevel", "UserAccount",

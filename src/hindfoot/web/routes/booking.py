@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -19,10 +20,10 @@ from hindfoot.auth.actor import Actor
 from hindfoot.db.models import Location, Patient, Practitioner
 from hindfoot.db.models.patient import Sex
 from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor, client_ip
-from hindfoot.errors import HindfootError, InvalidInput
+from hindfoot.errors import HindfootError, InvalidInput, NotFound
 from hindfoot.scheduling import notifications
 from hindfoot.scheduling import service as scheduling_service
-from hindfoot.scheduling.catalogue import CATALOGUE, ServiceCode
+from hindfoot.scheduling.catalogue import Service, ServiceCode
 from hindfoot.settings import Settings
 from hindfoot.web.rendering import render
 
@@ -38,19 +39,29 @@ def _uuid(value: str | None, field: str) -> uuid.UUID | None:
         raise InvalidInput("not a valid id", field=field) from None
 
 
-def _service_code(value: str | None) -> str:
-    return value if value in ServiceCode.__members__ else ServiceCode.new_consultation.value
+def _service_code(value: str | None, services: Mapping[str, Service]) -> str:
+    """The chosen service when the clinic offers it; else a new consultation (or its first service)."""
+    offered = [code for code, s in services.items() if s.active]
+    if value in offered:
+        return value  # type: ignore[return-value]
+    if not offered:
+        raise NotFound("no appointments can be booked online at the moment: please phone the clinic")
+    default = ServiceCode.new_consultation.value
+    return default if default in offered else offered[0]
+
+
+def _services(db: DbSession, actor: Actor | None) -> Mapping[str, Service]:
+    return scheduling_service.services_for(db, scheduling_service.clinic_for(db, actor).id)
 
 
 def _cutoff(settings: Settings) -> timedelta:
     return timedelta(hours=settings.booking_cutoff_hours)
 
 
-def _choices(db: DbSession, actor: Actor | None, service: str) -> tuple[list[Location], list[Practitioner]]:
+def _choices(db: DbSession, actor: Actor | None, svc: Service) -> tuple[list[Location], list[Practitioner]]:
     org = scheduling_service.clinic_for(db, actor)
     locations = list(db.scalars(
         select(Location).where(Location.organization_id == org.id, Location.active).order_by(Location.name)))
-    svc = CATALOGUE[ServiceCode(service)]
     practitioners = [
         p for p in db.scalars(select(Practitioner).where(
             Practitioner.organization_id == org.id, Practitioner.active).order_by(Practitioner.family_name))
@@ -74,11 +85,14 @@ def book(
     patient_id: Annotated[str | None, Query(max_length=40)] = None,
 ) -> HTMLResponse:
     # The symptom check links here with ?reason=<service code or words>; either way we keep it.
-    code = _service_code(service or (reason if reason in ServiceCode.__members__ else None))
-    reason_text = "" if reason in ServiceCode.__members__ else (reason or "")
+    services = _services(db, actor)
+    code = _service_code(service or (reason if reason in services else None), services)
+    reason_text = "" if reason in services else (reason or "")
     loc = _uuid(location_id, "location_id")
     prac = _uuid(practitioner_id, "practitioner_id")
-    locations, practitioners = _choices(db, actor, code)
+    locations, practitioners = _choices(db, actor, services[code])
+    if loc and loc not in {location.id for location in locations}:
+        loc = None  # closed since the link was made: search every open location
     if prac and prac not in {p.id for p in practitioners}:
         prac = None  # the chosen clinician does not provide the newly chosen service
     svc, options = scheduling_service.search_slots(
@@ -91,12 +105,12 @@ def book(
     carry = {k: v for k, v in {"reason": reason_text, "assessment": assessment or "", "reschedule": reschedule or "",
                                "patient_id": patient_id or ""}.items() if v}
     return render(request, "booking/book.html", {
-        "services": list(CATALOGUE.values()), "service": svc, "locations": locations,
+        "services": [s for s in services.values() if s.active], "service": svc, "locations": locations,
         "practitioners": practitioners, "location_id": loc, "practitioner_id": prac, "days": days,
         "start_date": start_date, "reason": reason_text, "assessment": assessment or "", "carry": carry,
         "reschedule": reschedule or "", "patient_id": patient_id or "",
         "confirm_url": lambda o: "/book/confirm?" + urlencode({
-            "service": svc.code.value, "practitioner_id": str(o.practitioner.id), "location_id": str(o.location.id),
+            "service": svc.code, "practitioner_id": str(o.practitioner.id), "location_id": str(o.location.id),
             "start": o.slot.start.isoformat(), **carry}),
     })
 
@@ -112,14 +126,15 @@ def _parse_start(value: str) -> datetime:
 
 
 def _confirm_context(db: DbSession, actor: Actor | None, params: dict[str, str]) -> dict[str, Any]:
-    code = _service_code(params.get("service"))
+    services = _services(db, actor)
+    code = _service_code(params.get("service"), services)
     org = scheduling_service.clinic_for(db, actor)
     prac = db.get(Practitioner, _uuid(params.get("practitioner_id"), "practitioner_id"))
     loc = db.get(Location, _uuid(params.get("location_id"), "location_id"))
     if prac is None or loc is None or prac.organization_id != org.id or loc.organization_id != org.id:
         raise InvalidInput("that time is no longer offered: choose another", field="start")
     start = _parse_start(params.get("start", ""))
-    svc = CATALOGUE[ServiceCode(code)]
+    svc = services[code]
     patients: list[Patient] = []
     patient = None
     if actor is not None and actor.is_staff:
@@ -189,7 +204,7 @@ def confirm_submit(
             kind = "rescheduled"
         else:
             appt = scheduling_service.book_appointment(
-                db, who, service=ctx["service"].code.value, practitioner_id=ctx["practitioner"].id,
+                db, who, service=ctx["service"].code, practitioner_id=ctx["practitioner"].id,
                 location_id=ctx["location"].id, start=ctx["start"], reason=reason,
                 patient_id=_uuid(params["patient_id"] or form.get("patient_choice"), "patient_id")
                 if who.is_staff else None,
@@ -217,10 +232,10 @@ def my_appointments(request: Request, db: DbSession, actor: CurrentActor) -> Res
     if actor.is_staff:
         return RedirectResponse("/calendar", status_code=303)
     rows = scheduling_service.list_patient_appointments(db, actor)
-    return render(request, "booking/list.html", _listing(db, rows))
+    return render(request, "booking/list.html", _listing(db, rows, _services(db, actor)))
 
 
-def _listing(db: DbSession, rows: list[Any]) -> dict[str, Any]:
+def _listing(db: DbSession, rows: list[Any], services: Mapping[str, Service]) -> dict[str, Any]:
     pracs = {p.id: p for p in db.scalars(select(Practitioner).where(
         Practitioner.id.in_({a.practitioner_id for a in rows})))} if rows else {}
     locs = {loc.id: loc for loc in db.scalars(select(Location).where(
@@ -228,7 +243,7 @@ def _listing(db: DbSession, rows: list[Any]) -> dict[str, Any]:
     now = datetime.now().astimezone()
     return {"upcoming": [a for a in rows if a.start >= now and a.status == "booked"],
             "past": [a for a in rows if not (a.start >= now and a.status == "booked")][::-1],
-            "practitioners": pracs, "locations": locs, "services": CATALOGUE}
+            "practitioners": pracs, "locations": locs, "services": services}
 
 
 def _detail(request: Request, db: DbSession, actor: Actor, settings: Settings, appointment_id: uuid.UUID,
@@ -241,7 +256,7 @@ def _detail(request: Request, db: DbSession, actor: Actor, settings: Settings, a
     return render(request, "booking/detail.html", {
         "appt": appt, "practitioner": db.get(Practitioner, appt.practitioner_id),
         "location": db.get(Location, appt.location_id), "patient": db.get(Patient, appt.patient_id),
-        "service": CATALOGUE.get(appt.service_type),  # type: ignore[call-overload]
+        "service": scheduling_service.service_named(db, actor.organization_id, appt.service_type),
         "changeable": changeable, "cutoff_hours": settings.booking_cutoff_hours,
         "done": request.query_params.get("done"), "error": error,
         "no_show_allowed": actor.is_staff and appt.status == "booked" and appt.start <= now,

@@ -1,5 +1,6 @@
 """Staff pages: the day/week calendar per location or practitioner, the weekly rota with leave and
-closures, booking a series, and no-show/cancellation counts."""
+closures, the clinic's services and locations (admins edit, clinicians read), booking a series, and
+no-show/cancellation counts."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -18,7 +19,8 @@ from hindfoot.db.models import Location, Patient, Practitioner
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.errors import HindfootError, InvalidInput
 from hindfoot.scheduling import service as scheduling_service
-from hindfoot.scheduling.catalogue import CATALOGUE
+from hindfoot.scheduling import clinic_setup
+from hindfoot.scheduling.catalogue import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES, PROVIDER_ROLES
 from hindfoot.web.rendering import render
 
 router = APIRouter()
@@ -64,7 +66,8 @@ def calendar(
     query = {"view": view, "location_id": location_id or "", "practitioner_id": practitioner_id or ""}
     return render(request, "calendar/calendar.html", {
         "cal": cal, "view": view, "day": day, "location_id": loc, "practitioner_id": prac,
-        "prev_day": first - step, "next_day": first + step, "query": query, "services": CATALOGUE,
+        "prev_day": first - step, "next_day": first + step, "query": query,
+        "services": scheduling_service.services_for(db, actor.organization_id),
         "now": datetime.now(UTC), **_people(db, actor),
     })
 
@@ -80,7 +83,8 @@ def _rota_page(request: Request, db: DbSession, actor: Actor, *, error: str | No
     rules, exceptions = scheduling_service.list_rota(db, actor)
     people = _people(db, actor)
     return render(request, "calendar/rota.html", {
-        "rules": rules, "exceptions": exceptions, "weekdays": WEEKDAYS, "services": CATALOGUE, "error": error,
+        "rules": rules, "exceptions": exceptions, "weekdays": WEEKDAYS, "error": error,
+        "services": scheduling_service.services_for(db, actor.organization_id),
         "names": {p.id: p.display_name for p in people["practitioners"]} | {l.id: l.name for l in people["locations"]},
         **people,
     }, status_code=status_code)
@@ -154,13 +158,136 @@ def delete_exception(exception_id: uuid.UUID, request: Request, db: DbSession, a
     return _rota_action(request, db, actor, lambda: scheduling_service.delete_exception(db, actor, exception_id))
 
 
+# --------------------------------------------------------------------------- services and locations
+
+_ROLE_LABELS = {r.value: r.value.replace("_", " ").capitalize() for r in PROVIDER_ROLES}
+
+
+def _setup_page(request: Request, db: DbSession, actor: Actor, template: str, *, error: str | None = None,
+                error_field: str | None = None, error_key: str | None = None, form: dict[str, Any] | None = None,
+                status_code: int = 200) -> HTMLResponse:
+    return render(request, f"calendar/{template}", {
+        "services": clinic_setup.list_services(db, actor), "locations": clinic_setup.list_locations(db, actor),
+        "roles": _ROLE_LABELS, "min_duration": MIN_DURATION_MINUTES, "max_duration": MAX_DURATION_MINUTES,
+        "error": error, "error_field": error_field, "error_key": error_key, "form": form or {},
+        "saved": request.query_params.get("saved", ""),
+    }, status_code=status_code)
+
+
+def _setup_action(request: Request, db: DbSession, actor: Actor, template: str, key: str, form: dict[str, Any],
+                  action: Any, done: str) -> Response:
+    """Run an admin change; a refusal re-renders the page with the reason next to the form it came from."""
+    try:
+        saved = action()
+    except HindfootError as exc:
+        if exc.status_code in (401, 403, 404):
+            raise
+        db.rollback()
+        return _setup_page(request, db, actor, template, error=exc.message, error_field=exc.field, error_key=key,
+                           form=form, status_code=exc.status_code)
+    return RedirectResponse(f"{done}?saved={saved}", status_code=303)
+
+
+def _minutes(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput("enter the length as a whole number of minutes", field="duration_minutes") from None
+
+
+@router.get("/calendar/services", response_class=HTMLResponse)
+def services_page(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+    require_staff(actor)
+    return _setup_page(request, db, actor, "services.html")
+
+
+_Roles = Annotated[list[str] | None, Form()]
+
+
+@router.post("/calendar/services", response_class=HTMLResponse)
+def add_service(
+    request: Request, db: DbSession, actor: CurrentActor, code: _F = "", name: _F = "",
+    description: Annotated[str, Form(max_length=1000)] = "", duration_minutes: _F = "", roles: _Roles = None,
+) -> Response:
+    form = {"code": code, "name": name, "description": description, "duration_minutes": duration_minutes,
+            "roles": roles or []}
+
+    def act() -> str:
+        fields = clinic_setup.ServiceFields(name=name, description=description,
+                                            duration_minutes=_minutes(duration_minutes), roles=roles or [])
+        return clinic_setup.create_service(db, actor, code, fields).code
+
+    return _setup_action(request, db, actor, "services.html", "new", form, act, "/calendar/services")
+
+
+@router.post("/calendar/services/{code}", response_class=HTMLResponse)
+def edit_service(
+    code: Annotated[str, Path(max_length=40)], request: Request, db: DbSession, actor: CurrentActor,
+    name: _F = "", description: Annotated[str, Form(max_length=1000)] = "", duration_minutes: _F = "",
+    roles: _Roles = None, active: _F = "",
+) -> Response:
+    form = {"name": name, "description": description, "duration_minutes": duration_minutes,
+            "roles": roles or [], "active": bool(active)}
+
+    def act() -> str:
+        fields = clinic_setup.ServiceFields(name=name, description=description,
+                                            duration_minutes=_minutes(duration_minutes), roles=roles or [],
+                                            active=bool(active))
+        return clinic_setup.update_service(db, actor, code, fields).code
+
+    return _setup_action(request, db, actor, "services.html", code, form, act, "/calendar/services")
+
+
+@router.get("/calendar/locations", response_class=HTMLResponse)
+def locations_page(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+    require_staff(actor)
+    return _setup_page(request, db, actor, "locations.html")
+
+
+def _location_fields(name: str, address_line: str, city: str, postcode: str, phone: str, description: str,
+                     active: bool | None) -> clinic_setup.LocationFields:
+    return clinic_setup.LocationFields(name=name, address_line=address_line, city=city, postcode=postcode,
+                                       phone=phone, description=description, active=active)
+
+
+@router.post("/calendar/locations", response_class=HTMLResponse)
+def add_location(
+    request: Request, db: DbSession, actor: CurrentActor, name: _F = "", address_line: _F = "", city: _F = "",
+    postcode: _F = "", phone: _F = "", description: _F = "",
+) -> Response:
+    form = {"name": name, "address_line": address_line, "city": city, "postcode": postcode, "phone": phone,
+            "description": description}
+
+    def act() -> str:
+        fields = _location_fields(name, address_line, city, postcode, phone, description, True)
+        return str(clinic_setup.create_location(db, actor, fields).id)
+
+    return _setup_action(request, db, actor, "locations.html", "new", form, act, "/calendar/locations")
+
+
+@router.post("/calendar/locations/{location_id}", response_class=HTMLResponse)
+def edit_location(
+    location_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor, name: _F = "",
+    address_line: _F = "", city: _F = "", postcode: _F = "", phone: _F = "", description: _F = "", active: _F = "",
+) -> Response:
+    form = {"name": name, "address_line": address_line, "city": city, "postcode": postcode, "phone": phone,
+            "description": description, "active": bool(active)}
+
+    def act() -> str:
+        fields = _location_fields(name, address_line, city, postcode, phone, description, bool(active))
+        return str(clinic_setup.update_location(db, actor, location_id, fields).id)
+
+    return _setup_action(request, db, actor, "locations.html", str(location_id), form, act, "/calendar/locations")
+
+
 def _series_page(request: Request, db: DbSession, actor: Actor, form: dict[str, str], *,
                  plan: Any = None, error: str | None = None, booked: int = 0, status_code: int = 200) -> HTMLResponse:
     patients = list(db.scalars(select(Patient).where(Patient.organization_id == actor.organization_id)
                                .order_by(Patient.family_name, Patient.given_name).limit(500)))
     return render(request, "calendar/series.html", {
         "form": form, "plan": plan, "error": error, "booked": booked, "patients": patients,
-        "services": CATALOGUE, "weekdays": WEEKDAYS, **_people(db, actor),
+        "services": scheduling_service.services_for(db, actor.organization_id), "weekdays": WEEKDAYS,
+        **_people(db, actor),
     }, status_code=status_code)
 
 
