@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy.orm import Session
+
+from hindfoot.app import create_app
+from hindfoot.db.engine import make_engine, make_sessionmaker
+from hindfoot.db.migrate import upgrade
+from hindfoot.db.session import unit_of_work
+from hindfoot.settings import Settings
+
 DEMO_PASSWORD = "hindfoot-demo"
 
 
@@ -11,3 +28,41 @@ def sign_in(page, email: str, password: str = DEMO_PASSWORD) -> None:  # type: i
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state("networkidle")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve_demo(folder: Path, *, prepare: Callable[[Session], None] | None = None,
+               smtp_port: int = 1025) -> Iterator[str]:
+    """Migrate a fresh SQLite file, load the demo clinic (then `prepare` it), serve it with uvicorn."""
+    from hindfoot.demo.loader import load_demo
+
+    url = f"sqlite:///{folder / 'live.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        load_demo(session, date.today())
+        if prepare:
+            prepare(session)
+    engine.dispose()
+    settings = Settings(environment="test", database_url=url, secret_key="browser-secret-" + "y" * 32,
+                        smtp_port=smtp_port)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=_free_port(),
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

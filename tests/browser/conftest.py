@@ -5,21 +5,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
-import uvicorn
-
-from hindfoot.app import create_app
-from hindfoot.db.engine import make_engine, make_sessionmaker
-from hindfoot.db.migrate import upgrade
-from hindfoot.db.session import unit_of_work
-from hindfoot.settings import Settings
+from browsing import serve_demo
 
 CHROMIUM = os.environ.get("HINDFOOT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,12 +23,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -57,29 +41,9 @@ def mail_inbox(mail_server: tuple[int, list]) -> list:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory, mail_server: tuple[int, list]) -> Iterator[str]:
-    """The demo clinic on SQLite, served for real over HTTP."""
-    from hindfoot.demo.loader import load_demo
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    with unit_of_work(make_sessionmaker(engine)) as session:
-        load_demo(session, date.today())
-    engine.dispose()
-    settings = Settings(environment="test", database_url=url, secret_key="browser-secret-" + "y" * 32,
-                        smtp_port=mail_server[0])
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    """The demo clinic on SQLite, served for real over HTTP (one database for the whole session)."""
+    with serve_demo(tmp_path_factory.mktemp("live"), smtp_port=mail_server[0]) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

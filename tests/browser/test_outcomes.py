@@ -4,58 +4,28 @@ patient has a new episode whose baseline questionnaires are due today."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
-import uvicorn
-from browsing import sign_in
+from browsing import serve_demo, sign_in
 from sqlalchemy import select
 
-from hindfoot.app import create_app
-from hindfoot.db.engine import make_engine, make_sessionmaker
-from hindfoot.db.migrate import upgrade
 from hindfoot.db.models import EpisodeOfCare, UserAccount
-from hindfoot.db.session import unit_of_work
-from hindfoot.settings import Settings
+
+
+def _new_episode_for_the_demo_patient(session) -> None:  # type: ignore[no-untyped-def]
+    account = session.scalars(select(UserAccount).where(UserAccount.email == "patient@demo.hindfoot.local")).one()
+    session.add(EpisodeOfCare(patient_id=account.patient_id, organization_id=account.organization_id,
+                              title="Left posterior ankle pain", laterality="left", stage="assessment",
+                              period_start=date.today() - timedelta(days=1)))
 
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    yield from _serve(tmp_path_factory, port)
-
-
-def _serve(tmp_path_factory: pytest.TempPathFactory, port: int) -> Iterator[str]:
-    from hindfoot.demo.loader import load_demo
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('outcomes-live') / 'live.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    with unit_of_work(make_sessionmaker(engine)) as s:
-        load_demo(s, date.today())
-        account = s.scalars(select(UserAccount).where(UserAccount.email == "patient@demo.hindfoot.local")).one()
-        org_id = account.organization_id
-        s.add(EpisodeOfCare(patient_id=account.patient_id, organization_id=org_id, title="Left posterior ankle pain",
-                            laterality="left", stage="assessment", period_start=date.today() - timedelta(days=1)))
-    engine.dispose()
-    settings = Settings(environment="test", database_url=url, secret_key="browser-secret-" + "z" * 32)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    """This module's own demo clinic: the demo patient gets a new episode whose baseline is due today."""
+    with serve_demo(tmp_path_factory.mktemp("outcomes-live"), prepare=_new_episode_for_the_demo_patient) as url:
+        yield url
 
 
 def _answer_page(page) -> None:  # type: ignore[no-untyped-def]
