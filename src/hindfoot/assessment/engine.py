@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -63,9 +64,12 @@ class CompiledModel:
     comp_weight: np.ndarray  # (K,) subtype weight within its condition (1 when no subtypes)
     comp_subtype: tuple[str | None, ...]
     M: np.ndarray  # (C, K) 0/1 aggregation of components into conditions
+    member: np.ndarray  # (C, K) bool: M > 0
     history_mask: np.ndarray  # (F,) bool: answerable in self-assessment
+    all_mask: np.ndarray  # (F,) bool: all True (answerable in clinic)
     self_askable: frozenset[str]
     disposition_rank: np.ndarray  # (C,) default disposition rank
+    triage_levels: tuple[tuple[str, float, np.ndarray], ...]  # (level, threshold, conditions at least as urgent)
     names: tuple[str, ...]
     default_dispositions: tuple[str, ...]
 
@@ -114,6 +118,15 @@ def _compile(kb: KnowledgeBase) -> CompiledModel:
     cc = np.array(comp_cond)
     M = (np.arange(len(cids))[:, None] == cc[None, :]).astype(float)
     mods = tuple((ci, m.when, m.factor) for ci, c in enumerate(kb.conditions) for m in c.modifiers)
+    disposition_rank = np.array([RANK[c.default_disposition] for c in kb.conditions])
+    t = kb.red_flags.condition_triage
+    triage_levels = tuple(
+        (level, thr, disposition_rank >= RANK[level])
+        for level, thr in (("emergency", t.emergency.p), ("urgent", t.urgent.p), ("routine", t.routine.p))
+    )
+    history_mask = np.array([f.group == "history" for f in kb.findings])
+    all_mask = np.ones(len(fids), dtype=bool)
+    history_mask.flags.writeable = all_mask.flags.writeable = False  # shared by askable_mask's callers
     return CompiledModel(
         kb=kb,
         condition_ids=cids,
@@ -132,9 +145,12 @@ def _compile(kb: KnowledgeBase) -> CompiledModel:
         comp_weight=np.array(comp_weight),
         comp_subtype=tuple(comp_subtype),
         M=M,
-        history_mask=np.array([f.group == "history" for f in kb.findings]),
+        member=M > 0,
+        history_mask=history_mask,
+        all_mask=all_mask,
         self_askable=frozenset(f.id for f in kb.findings if f.group == "history"),
-        disposition_rank=np.array([RANK[c.default_disposition] for c in kb.conditions]),
+        disposition_rank=disposition_rank,
+        triage_levels=triage_levels,
         names=tuple(c.name for c in kb.conditions),
         default_dispositions=tuple(c.default_disposition for c in kb.conditions),
     )
@@ -201,7 +217,7 @@ def posterior(
 
 
 def _entropy(p: np.ndarray, axis: int = 0) -> np.ndarray:
-    logs = np.zeros_like(p)
+    logs = np.zeros(p.shape)  # p is float64; np.zeros_like costs more on these tiny arrays
     np.log2(p, out=logs, where=p > 0)
     return -(p * logs).sum(axis=axis)
 
@@ -221,15 +237,16 @@ def information_gain(model: CompiledModel, comp_post: np.ndarray, candidates: np
 
 
 def condition_disposition(model: CompiledModel, post: np.ndarray) -> str:
-    t = model.kb.red_flags.condition_triage
-    for level, thr in (("emergency", t.emergency.p), ("urgent", t.urgent.p), ("routine", t.routine.p)):
-        if post[model.disposition_rank >= RANK[level]].sum() >= thr:
+    """Most urgent level whose probability mass (conditions at least that urgent) reaches its threshold."""
+    for level, thr, at_least in model.triage_levels:
+        if post[at_least].sum() >= thr:
             return level
     return "self_care"
 
 
 def askable_mask(model: CompiledModel, setting: str) -> np.ndarray:
-    return model.history_mask if setting == "self" else np.ones(len(model.finding_ids), dtype=bool)
+    """(F,) bool, read-only: the findings that can be answered in `setting`."""
+    return model.history_mask if setting == "self" else model.all_mask
 
 
 # --------------------------------------------------------------------------- questions
@@ -248,27 +265,27 @@ def rank_questions(
     if limit <= 0:
         return []
     kb = model.kb
-    mask = askable_mask(model, setting)
     post = model.M @ comp_post
     probs = dict(zip(model.condition_ids, post.tolist(), strict=True))
     askable_ids = model.self_askable if setting == "self" else model.fidx
     screens = triage.pending_screen_questions(kb, present, answered, askable_ids.__contains__, probs)
-    candidates = np.array(
-        [i for i, f in enumerate(model.finding_ids) if mask[i] and f not in answered], dtype=int
-    )
+    open_ = askable_mask(model, setting).copy()
+    open_[[model.fidx[f] for f in answered if f in model.fidx]] = False
+    candidates = np.flatnonzero(open_)
     gains = information_gain(model, comp_post, candidates)
-    gain_of = {model.finding_ids[i]: float(g) for i, g in zip(candidates, gains, strict=True)}
+    gain_of = np.zeros(len(model.finding_ids))  # 0 for findings that are not candidates
+    gain_of[candidates] = gains
     out: list[NextQuestion] = []
 
-    def add(fid: str, reason: str) -> None:
+    def add(fid: str, reason: Literal["red_flag", "information_gain"]) -> None:
         f = kb.finding_by_id[fid]
         out.append(
             NextQuestion(
                 finding=fid,
                 question=f.question,
                 group=f.group,
-                reason=reason,  # type: ignore[arg-type]
-                expected_information_gain=round(gain_of.get(fid, 0.0), 6),
+                reason=reason,
+                expected_information_gain=round(float(gain_of[model.fidx[fid]]), 6),
             )
         )
 
@@ -276,12 +293,12 @@ def rank_questions(
         if len(out) >= limit:
             return out
         add(fid, "red_flag")
-    order = np.argsort(-gains, kind="stable")
-    for j in order:
+    candidate_list, gain_list = candidates.tolist(), gains.tolist()
+    for j in np.argsort(-gains, kind="stable").tolist():
         if len(out) >= limit:
             break
-        fid = model.finding_ids[candidates[j]]
-        if fid in screens or gains[j] <= 1e-9:
+        fid = model.finding_ids[candidate_list[j]]
+        if fid in screens or gain_list[j] <= 1e-9:
             continue
         add(fid, "information_gain")
     return out
@@ -305,23 +322,26 @@ def contribution_matrix(
     )
 
 
-def _explain(
-    model: CompiledModel, ki: int, row: np.ndarray, answered: list[int], n_present: int
-) -> tuple[tuple[Contribution, ...], tuple[Contribution, ...], float]:
-    """(for, against, total) of component `ki`; `for` strongest first, `against` most negative first."""
-    values = row.tolist()
-    order = np.argsort(-row, kind="stable").tolist()
-    items = [
-        Contribution(
-            finding=model.finding_ids[answered[j]],
-            answer="present" if j < n_present else "absent",
-            contribution=values[j],
-            sources=model.sources[ki][answered[j]],
-        )
-        for j in order
-    ]
-    n_for = sum(1 for v in values if v > 0)
-    return tuple(items[:n_for]), tuple(reversed(items[n_for:])), float(sum(values))
+Explanation = tuple[tuple[Contribution, ...], tuple[Contribution, ...], float]
+
+
+def _explanations(
+    model: CompiledModel, components: list[int], contrib: np.ndarray, pres: list[int], abs_: list[int]
+) -> list[Explanation]:
+    """(for, against, total) of each of `components`, from the rows of `contribution_matrix`:
+    `for` strongest first, `against` most negative first, `total` the sum of all contributions."""
+    rows = contrib[components]
+    orders = np.argsort(-rows, axis=1, kind="stable").tolist()  # one sort for all rows
+    n_for = (rows > 0).sum(axis=1).tolist()
+    answered = pres + abs_
+    findings = [model.finding_ids[i] for i in answered]
+    answers: list[Literal["present", "absent"]] = ["present"] * len(pres) + ["absent"] * len(abs_)
+    out: list[Explanation] = []
+    for ki, values, order, n in zip(components, rows.tolist(), orders, n_for, strict=True):
+        sources = [model.sources[ki][i] for i in answered]
+        items = [Contribution(findings[j], answers[j], values[j], sources[j]) for j in order]
+        out.append((tuple(items[:n]), tuple(reversed(items[n:])), float(sum(values))))
+    return out
 
 
 def assess(
@@ -344,37 +364,33 @@ def assess(
     prior_p = prior(model, case.age, case.sex, case.sport)
     comp_post = component_posterior(model, prior_p, pres, abs_)
     post = model.M @ comp_post
-    order = np.argsort(-post, kind="stable")
-    contrib = contribution_matrix(model, component_prior(model, prior_p), pres, abs_) if explain else None
-    answered_idx = pres + abs_
+    order = np.argsort(-post, kind="stable").tolist()
 
     # explain each condition by its most probable component (its leading subtype, if any)
-    masked = np.where(model.M > 0, comp_post[None, :], -1.0)
-    leading = np.argmax(masked, axis=1).tolist()
-
-    ranking: list[RankedCondition] = []
-    for ci in order.tolist():
-        ki = leading[ci]
-        if contrib is not None:
-            for_, against, total = _explain(model, ki, contrib[ki], answered_idx, len(pres))
-        else:
-            for_, against, total = (), (), 0.0
-        ranking.append(
-            RankedCondition.model_construct(
-                condition=model.condition_ids[ci],
-                name=model.names[ci],
-                probability=float(post[ci]),
-                prior=float(prior_p[ci]),
-                log_evidence=total,
-                subtype=model.comp_subtype[ki],
-                default_disposition=model.default_dispositions[ci],
-                for_=for_,
-                against=against,
-            )
+    leading = np.argmax(np.where(model.member, comp_post[None, :], -1.0), axis=1)[order].tolist()
+    if explain:
+        contrib = contribution_matrix(model, component_prior(model, prior_p), pres, abs_)
+        explanations = _explanations(model, leading, contrib, pres, abs_)
+    else:
+        explanations = [((), (), 0.0)] * len(order)
+    post_list, prior_list = post.tolist(), prior_p.tolist()
+    ranking = tuple(
+        RankedCondition(
+            condition=model.condition_ids[ci],
+            name=model.names[ci],
+            probability=post_list[ci],
+            prior=prior_list[ci],
+            log_evidence=total,
+            subtype=model.comp_subtype[ki],
+            default_disposition=model.default_dispositions[ci],  # type: ignore[arg-type]
+            for_=for_,
+            against=against,
         )
+        for ci, ki, (for_, against, total) in zip(order, leading, explanations, strict=True)
+    )
 
     present_set = set(case.present)
-    probs = dict(zip(model.condition_ids, post.tolist(), strict=True))
+    probs = dict(zip(model.condition_ids, post_list, strict=True))
     fired = triage.fired_rules(kb, present_set, probs)
     from_conditions = condition_disposition(model, post)
     disposition = triage.most_urgent([from_conditions, *(r.disposition for r in fired)])
@@ -383,7 +399,7 @@ def assess(
     return AssessmentResult(
         id=case.id,
         setting=case.setting,
-        ranking=tuple(ranking),
+        ranking=ranking,
         disposition=disposition,  # type: ignore[arg-type]
         disposition_from_conditions=from_conditions,  # type: ignore[arg-type]
         red_flags=tuple(fired),

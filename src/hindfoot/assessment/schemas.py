@@ -1,4 +1,5 @@
-"""Case and result types of the decision support (Pydantic, JSON-serialisable).
+"""Case and result types of the decision support: the Case is a Pydantic model, the results are
+slotted dataclasses (built only by the engine), all JSON-serialisable.
 
 A Case is validated against the knowledge base: unknown fields, unknown finding ids, unknown sports and
 findings both present and absent are rejected with a message naming them. Pass another knowledge base
@@ -7,10 +8,21 @@ with ``Case.model_validate(data, context={"kb": kb})``; the packaged one is used
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from hindfoot.knowledge.loader import KnowledgeBase, load_kb
 from hindfoot.knowledge.schemas import Disposition
@@ -123,10 +135,7 @@ def parse_case(data: Any, kb: KnowledgeBase | None = None, *, ignore: tuple[str,
 @dataclass(slots=True)
 class Contribution:
     """How one answered finding moves one condition: weighted log-likelihood ratio against the
-    prior-weighted average of all conditions (> 0 pushes it up, < 0 pushes it down).
-
-    A plain (slotted) dataclass rather than a model: an assessment holds a few hundred of them.
-    """
+    prior-weighted average of all conditions (> 0 pushes it up, < 0 pushes it down)."""
 
     finding: str
     answer: Literal["present", "absent"]
@@ -134,7 +143,14 @@ class Contribution:
     sources: tuple[str, ...]
 
 
-class RankedCondition(BaseModel):
+# The result types are plain (slotted) dataclasses rather than Pydantic models: an assessment holds
+# 20 ranked conditions and a few hundred contributions, built on every request, and a model costs
+# several times more to build. They are only ever built by the engine (nothing to validate);
+# Pydantic still serialises them (`AssessmentResult.to_json`, API response models).
+
+
+@dataclass(slots=True, kw_only=True)
+class RankedCondition:
     condition: str
     name: str
     probability: float
@@ -142,13 +158,12 @@ class RankedCondition(BaseModel):
     log_evidence: float  # sum of all contributions (for + against)
     subtype: str | None = None  # the leading subtype explained, for conditions with subtypes
     default_disposition: Disposition
-    for_: tuple[Contribution, ...] = Field(default=(), serialization_alias="for")
+    for_: Annotated[tuple[Contribution, ...], Field(serialization_alias="for")] = ()
     against: tuple[Contribution, ...] = ()
 
-    model_config = ConfigDict(populate_by_name=True)
 
-
-class FiredRule(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class FiredRule:
     rule: str
     disposition: Disposition
     suspected: str | None
@@ -157,7 +172,8 @@ class FiredRule(BaseModel):
     sources: tuple[str, ...]
 
 
-class NextQuestion(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class NextQuestion:
     finding: str
     question: str
     group: str
@@ -165,7 +181,8 @@ class NextQuestion(BaseModel):
     expected_information_gain: float  # bits
 
 
-class AssessmentResult(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class AssessmentResult:
     id: str
     setting: Setting
     ranking: tuple[RankedCondition, ...]
@@ -179,32 +196,67 @@ class AssessmentResult(BaseModel):
         return self.ranking[0]
 
     def to_json(self) -> dict[str, Any]:
-        """The public JSON shape (`for` / `against` keys)."""
-        return self.model_dump(mode="json", by_alias=True)
+        """Every field as JSON (`for` / `against` keys, floats unrounded); the public JSON is `result_json`."""
+        return _RESULT_ADAPTER.dump_python(self, mode="json", by_alias=True)  # type: ignore[no-any-return]
 
 
-def _contribution_json(x: Contribution) -> dict[str, Any]:
-    return {"finding": x.finding, "answer": x.answer, "contribution": round(x.contribution, 4),
-            "sources": list(x.sources)}
+_RESULT_ADAPTER: TypeAdapter[AssessmentResult] = TypeAdapter(AssessmentResult)
+
+
+def round_all(values: Sequence[float], ndigits: int) -> list[float]:
+    """`[round(v, ndigits) for v in values]`, exactly, with one NumPy pass instead of one `round` each
+    (Python's `round(v, n)` goes through a decimal string: a few hundred contributions per assessment
+    made it the largest single cost of `result_json`).
+
+    Why it is exact: Python's result is the double nearest to N / 10**n, where N is the exact
+    v * 10**n rounded half-to-even. The computed y = v * 10**n carries one rounding error, below
+    |y| * 2**-53 (< 1.2e-7 while |y| < 2**30), so rint(y) == N unless y lies within that error of a
+    tie (an odd multiple of 0.5); and rint(y) / 10**n is then the nearest double to N / 10**n, as
+    IEEE division of two exact doubles is correctly rounded. Values near a tie, large or not
+    finite are left to Python's `round`.
+    """
+    if not 0 <= ndigits <= 15:
+        raise ValueError(f"ndigits must be in 0..15, got {ndigits}")
+    scale = 10.0**ndigits  # exact
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN are checked below
+        y = np.asarray(values, dtype=float) * scale
+        n = np.rint(y)
+        out: list[float] = (n / scale).tolist()
+        doubtful = ~((np.abs(np.abs(y - n) - 0.5) > 1e-6) & (np.abs(y) < 2.0**30))  # NaN compares False
+    for i in np.flatnonzero(doubtful).tolist():
+        out[i] = round(values[i], ndigits)
+    return out
 
 
 def result_json(result: AssessmentResult) -> dict[str, Any]:
     """The public JSON of one assessment (CLI `hindfoot assess`, `POST /api/assessments`, interviews):
     floats rounded to 4 places, built straight from the result objects (dumping the models and
     rounding the tree afterwards cost more than the ranking itself)."""
+    ranking = result.ranking
+    explained = [x for c in ranking for x in (*c.for_, *c.against)]
+    rounded = round_all([*(c.probability for c in ranking), *(x.contribution for x in explained)], 4)
+    probabilities, values = rounded[: len(ranking)], rounded[len(ranking) :]
+    contributions = [
+        {"finding": x.finding, "answer": x.answer, "contribution": value, "sources": list(x.sources)}
+        for x, value in zip(explained, values, strict=True)
+    ]
+    ranking_json: list[dict[str, Any]] = []
+    start = 0  # each condition's for + against are consecutive in `contributions`
+    for c, probability in zip(ranking, probabilities, strict=True):
+        middle = start + len(c.for_)
+        end = middle + len(c.against)
+        ranking_json.append({
+            "condition": c.condition,
+            "probability": probability,
+            **({"subtype": c.subtype} if c.subtype else {}),
+            "for": contributions[start:middle],
+            "against": contributions[middle:end],
+        })
+        start = end
     return {
         "id": result.id,
         "setting": result.setting,
-        "ranking": [
-            {
-                "condition": c.condition,
-                "probability": round(c.probability, 4),
-                **({"subtype": c.subtype} if c.subtype else {}),
-                "for": [_contribution_json(x) for x in c.for_],
-                "against": [_contribution_json(x) for x in c.against],
-            }
-            for c in result.ranking
-        ],
+        "ranking": ranking_json,
         "disposition": result.disposition,
         "red_flags": [
             {"rule": f.rule, "disposition": f.disposition, "suspected": f.suspected, "findings": list(f.findings),

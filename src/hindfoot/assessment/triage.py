@@ -31,6 +31,15 @@ def _probability_ok(rule: RedFlagRule, probabilities: Mapping[str, float] | None
     return probabilities.get(rule.min_probability.condition, 0.0) >= rule.min_probability.p
 
 
+def fires(rule: RedFlagRule, present: set[str], probabilities: Mapping[str, float] | None = None) -> bool:
+    """Whether `rule` applies now (the same as `rule_state(rule, present, present, ...) == "fired"`)."""
+    return (
+        rule.unless_set.isdisjoint(present)
+        and all(not group.isdisjoint(present) for group in rule.group_sets)
+        and _probability_ok(rule, probabilities)
+    )
+
+
 def rule_state(
     rule: RedFlagRule,
     present: set[str],
@@ -54,21 +63,18 @@ def rule_state(
 def fired_rules(
     kb: KnowledgeBase, present: set[str], probabilities: Mapping[str, float] | None = None
 ) -> list[FiredRule]:
-    out: list[FiredRule] = []
-    for rule in kb.rules:
-        if rule_state(rule, present, present, probabilities) != "fired":
-            continue
-        matched = tuple(f for group in rule.all_of for f in group if f in present)
-        out.append(
-            FiredRule(
-                rule=rule.id,
-                disposition=rule.disposition,
-                suspected=rule.suspected,
-                findings=matched,
-                advice=rule.advice,
-                sources=tuple(rule.src),
-            )
+    out = [
+        FiredRule(
+            rule=rule.id,
+            disposition=rule.disposition,
+            suspected=rule.suspected,
+            findings=tuple(f for group in rule.all_of for f in group if f in present),
+            advice=rule.advice,
+            sources=tuple(rule.src),
         )
+        for rule in kb.rules
+        if fires(rule, present, probabilities)
+    ]
     out.sort(key=lambda r: -RANK[r.disposition])
     return out
 
@@ -83,9 +89,8 @@ def pending_screen_questions(
     """Findings to ask first, in rule-file order: for every screening rule that is still pending and
     could raise the current urgency, the first unanswered, askable history/exam finding of its first
     unmet group."""
-    screens = [r for r in kb.rules if r.screen]
-    fired = [r for r in screens if rule_state(r, present, present, probabilities) == "fired"]
-    current = RANK[most_urgent(r.disposition for r in fired)]
+    screens = kb.screen_rules
+    current = RANK[most_urgent(r.disposition for r in screens if fires(r, present, probabilities))]
     out: list[str] = []
     for rule in screens:
         if RANK[rule.disposition] <= current:

@@ -11,7 +11,7 @@ contract: every condition and finding id in it must be covered here; the knowled
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +66,14 @@ class KnowledgeBase:
         self.condition_by_id = {c.id: c for c in self.conditions}
         self.finding_by_id = {f.id: f for f in self.findings}
 
-    @property
+    @cached_property
     def rules(self) -> tuple[RedFlagRule, ...]:
         return tuple(self.red_flags.rules)
+
+    @cached_property
+    def screen_rules(self) -> tuple[RedFlagRule, ...]:
+        """The rules whose findings are asked first (`screen: true`), in rule-file order."""
+        return tuple(r for r in self.rules if r.screen)
 
     @property
     def sports(self) -> tuple[str, ...]:
