@@ -4,20 +4,25 @@ Patients join the demo organisation (so the dashboard shows them) with an episod
 conservative course, and questionnaires at the time points already due, completed less often as
 follow-up lengthens. Every stored score is the exact score of the stored answers (answer sets are
 built and scored once per severity level, then reused). Deterministic for a given seed and
-`today`. Inserts go through SQLAlchemy Core `insert()` executemany, one transaction per batch.
+`today`. Rows are built as tuples and written one transaction per batch: COPY on PostgreSQL,
+executemany on SQLite; the registry summary rows (`registry_score`, `registry_episode`) are written
+alongside, exactly as `refresh_registry` would derive them.
 No names, emails or phone numbers: registry patients cannot sign in and get no reminders.
 """
 
 from __future__ import annotations
 
+import json
+import queue
 import random
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import JSON, Connection, Engine, Table, func, insert, select
 
 from hindfoot.db.models import (
     EpisodeOfCare,
@@ -29,8 +34,16 @@ from hindfoot.db.models import (
     Procedure,
     Questionnaire,
     QuestionnaireResponse,
+    RegistryEpisode,
+    RegistryScore,
 )
 from hindfoot.db.models.procedure import PROCEDURES
+from hindfoot.db.models.registry import (
+    EPISODE_COLUMNS,
+    REGISTRY_TIMEPOINTS,
+    RETURNED_PREVIOUS,
+    SCORE_COLUMNS,
+)
 from hindfoot.outcomes import scoring
 from hindfoot.outcomes.due import add_months
 
@@ -84,7 +97,7 @@ def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
 
 
 def add_registry_patients(
-    engine: Engine, n: int, *, today: date, seed: int = 20260101, batch: int = 2000,
+    engine: Engine, n: int, *, today: date, seed: int = 20260101, batch: int = 5000,
     progress: Callable[[int], None] | None = None,
 ) -> RegistryResult:
     """Add `n` registry patients to the demo organisation (which must exist)."""
@@ -118,104 +131,223 @@ def add_registry_patients(
     def at(day: date, hour: int) -> datetime:
         return datetime.combine(day, time(hour, rng.choice((0, 15, 30, 45))), tzinfo=UTC)
 
-    done = 0
-    while done < n:
-        size = min(batch, n - done)
-        rows: dict[str, list[dict[str, Any]]] = {k: [] for k in
-                                                 ("patient", "episode", "procedure", "event", "response", "obs")}
-        for k in range(size):
-            number = offset + done + k + 1
-            pid, eid = uid(), uid()
-            start = today - timedelta(days=rng.randint(0, 3 * 365))
-            birth = start - timedelta(days=rng.randint(16 * 365, 55 * 365))
-            sport = _pick(rng, SPORTS)
-            rows["patient"].append(dict(
-                id=pid, organization_id=org_id, identifier=f"RG-{number:07d}", given_name="Registry",
-                family_name=f"Patient {number}", birth_date=birth, sex=rng.choice(("female", "male")), email=None,
-                phone=None, sport=sport, level=rng.choice(("recreational", "competitive", "professional")),
-                active=True, created_at=now, updated_at=now))
-            surgical = rng.random() < 0.7
-            anchor = start + timedelta(days=rng.randint(30, 150) if surgical else 7)
-            if anchor > today:
-                surgical, anchor = False, start + timedelta(days=7)
-            stage = "discharged" if (today - start).days > 400 else ("rehabilitation" if surgical else "conservative_care")
-            rows["episode"].append(dict(
-                id=eid, patient_id=pid, organization_id=org_id, title="Posterior ankle impingement",
-                condition_code="posterior_ankle_impingement", laterality=rng.choice(("left", "right")),
-                status="finished" if stage == "discharged" else "active", stage=stage, period_start=start,
-                period_end=None, care_manager_id=None, created_at=now, updated_at=now))
-            complicated = False
-            if surgical:
-                code = _pick(rng, SURGERIES)
-                complicated = rng.random() < 0.05
-                rows["procedure"].append(dict(
-                    id=uid(), patient_id=pid, episode_id=eid, code=code, display=PROCEDURES[code], snomed_code=None,
-                    cpt_code=None, status="completed", performed_at=at(anchor, 9), performer_id=rng.choice(surgeons),
-                    location_id=None, laterality=None, complication=rng.choice(COMPLICATIONS) if complicated else None,
-                    note="", created_at=now, updated_at=now))
-            elif anchor <= today:
-                rows["event"].append(dict(id=uid(), episode_id=eid, from_stage="assessment",
-                                          to_stage="conservative_care", reason="conservative care started",
-                                          recorded_at=at(anchor, 10), recorded_by_id=None))
-            base_sev = rng.uniform(0.35, 0.75)
-            respond = rng.random()
-            rts_days = int(rng.gauss(75 if surgical else 60, 20)) + (30 if complicated else 0)
-            level_back = _pick(rng, (("returned_previous_level", 70), ("returned_higher_level", 10),
-                                     ("returned_lower_level", 20)))
-            never_back = rng.random() < 0.12
-            points = [("baseline", start, base_sev, 0.95)]
-            for tp, unit, amount, sev, rate in FOLLOW_UPS:
-                due = anchor + timedelta(weeks=amount) if unit == "w" else add_months(anchor, amount)
-                points.append((tp, due, base_sev * sev / 0.5 + rng.uniform(-0.05, 0.05), rate))
-            for tp, due, sev, rate in points:
-                if due > today or respond > rate:
-                    continue
-                when = at(min(today, due + timedelta(days=rng.randint(0, 6))), rng.randint(7, 21))
-                level = max(0, min(LEVELS - 1, round(sev * (LEVELS - 1))))
-                for code in ("faos", "faam", "pain"):
-                    answers, scores = rng.choice(sets[code][level])
+    writer = _Writer(engine, progress)
+    try:
+        done = 0
+        while done < n:
+            size = min(batch, n - done)
+            rows: dict[str, list[tuple[Any, ...]]] = {k: [] for k in _COLUMNS}
+            for k in range(size):
+                number = offset + done + k + 1
+                pid, eid = uid(), uid()
+                start = today - timedelta(days=rng.randint(0, 3 * 365))
+                birth = start - timedelta(days=rng.randint(16 * 365, 55 * 365))
+                sport = _pick(rng, SPORTS)
+                rows["patient"].append((
+                    pid, org_id, f"RG-{number:07d}", "Registry", f"Patient {number}", birth,
+                    rng.choice(("female", "male")), None, None, sport,
+                    rng.choice(("recreational", "competitive", "professional")), True, now, now))
+                surgical = rng.random() < 0.7
+                anchor = start + timedelta(days=rng.randint(30, 150) if surgical else 7)
+                if anchor > today:
+                    surgical, anchor = False, start + timedelta(days=7)
+                stage = ("discharged" if (today - start).days > 400
+                         else "rehabilitation" if surgical else "conservative_care")
+                rows["episode"].append((
+                    eid, pid, org_id, "Posterior ankle impingement", "posterior_ankle_impingement",
+                    rng.choice(("left", "right")), "finished" if stage == "discharged" else "active", stage, start,
+                    None, None, now, now))
+                complicated = False
+                if surgical:
+                    code = _pick(rng, SURGERIES)
+                    complicated = rng.random() < 0.05
+                    rows["procedure"].append((
+                        uid(), pid, eid, code, PROCEDURES[code], None, None, "completed", at(anchor, 9),
+                        rng.choice(surgeons), None, None, rng.choice(COMPLICATIONS) if complicated else None, "",
+                        now, now))
+                elif anchor <= today:
+                    rows["event"].append((uid(), eid, "assessment", "conservative_care", "conservative care started",
+                                          at(anchor, 10), None))
+                base_sev = rng.uniform(0.35, 0.75)
+                respond = rng.random()
+                rts_days = int(rng.gauss(75 if surgical else 60, 20)) + (30 if complicated else 0)
+                level_back = _pick(rng, (("returned_previous_level", 70), ("returned_higher_level", 10),
+                                         ("returned_lower_level", 20)))
+                never_back = rng.random() < 0.12
+                points = [("baseline", start, base_sev, 0.95)]
+                for tp, unit, amount, sev, rate in FOLLOW_UPS:
+                    due = anchor + timedelta(weeks=amount) if unit == "w" else add_months(anchor, amount)
+                    points.append((tp, due, base_sev * sev / 0.5 + rng.uniform(-0.05, 0.05), rate))
+                # the registry summary of this episode, exactly as refresh_registry would derive it
+                by_code: dict[str, dict[str, float]] = {}
+                answered: set[str] = set()
+                rts_n, returned_on, last_seen, previous, back = 0, None, None, 0, 0
+                for tp, due, sev, rate in points:
+                    if due > today or respond > rate:
+                        continue
+                    answered.add(tp)
+                    when = at(min(today, due + timedelta(days=rng.randint(0, 6))), rng.randint(7, 21))
+                    level = max(0, min(LEVELS - 1, round(sev * (LEVELS - 1))))
+                    for code in ("faos", "faam", "pain"):
+                        answers, scores = rng.choice(sets[code][level])
+                        rid = uid()
+                        rows["response"].append((rid, q_ids[code], pid, eid, tp, due, "completed", when, answers,
+                                                 scores, now, now))
+                        unit_label = "/10" if code == "pain" else "score"
+                        for sub, value in scores.items():
+                            obs_code = SCORE_CODE[(code, sub)]
+                            rows["obs"].append((uid(), pid, eid, None, None, rid, "score", obs_code, "final", None,
+                                                value, unit_label, None, when, None, "", now, now))
+                            by_code.setdefault(obs_code, {})[tp] = value
+                    if tp == "baseline":
+                        continue
+                    returned = not never_back and (due - anchor).days >= rts_days
+                    answers = {"RTS_STATUS": level_back if returned else "not_returned"}
+                    if returned:
+                        answers["RTS_DATE"] = (anchor + timedelta(days=max(0, rts_days))).isoformat()
                     rid = uid()
-                    rows["response"].append(dict(
-                        id=rid, questionnaire_id=q_ids[code], patient_id=pid, episode_id=eid, timepoint=tp,
-                        due_on=due, status="completed", authored_at=when, answers=answers, scores=scores,
-                        created_at=now, updated_at=now))
-                    for sub, value in scores.items():
-                        rows["obs"].append(_obs(uid(), pid, eid, rid, SCORE_CODE[(code, sub)], when, now,
-                                                value_quantity=value, value_unit="/10" if code == "pain" else "score"))
-                if tp == "baseline":
-                    continue
-                returned = not never_back and (due - anchor).days >= rts_days
-                answers = {"RTS_STATUS": level_back if returned else "not_returned"}
-                if returned:
-                    answers["RTS_DATE"] = (anchor + timedelta(days=max(0, rts_days))).isoformat()
-                rid = uid()
-                rows["response"].append(dict(
-                    id=rid, questionnaire_id=q_ids["rts"], patient_id=pid, episode_id=eid, timepoint=tp, due_on=due,
-                    status="completed", authored_at=when, answers=answers, scores={}, created_at=now, updated_at=now))
-                rows["obs"].append(_obs(uid(), pid, eid, rid, "rts.status", when, now,
-                                        value_string=answers["RTS_STATUS"]))
-                if returned:
-                    rows["obs"].append(_obs(uid(), pid, eid, rid, "rts.date", when, now,
-                                            value_string=answers["RTS_DATE"]))
-        with engine.begin() as conn:
-            for key, table in (("patient", Patient), ("episode", EpisodeOfCare), ("procedure", Procedure),
-                               ("event", PathwayEvent), ("response", QuestionnaireResponse), ("obs", Observation)):
-                if rows[key]:
-                    conn.execute(insert(table), rows[key])
-                    total_rows += len(rows[key])
-        done += size
-        if progress:
-            progress(size)
+                    rows["response"].append((rid, q_ids["rts"], pid, eid, tp, due, "completed", when, answers, {}, now,
+                                             now))
+                    rows["obs"].append((uid(), pid, eid, None, None, rid, "score", "rts.status", "final", None, None,
+                                        None, answers["RTS_STATUS"], when, None, "", now, now))
+                    rts_n += 1
+                    last_seen = when if last_seen is None else max(last_seen, when)
+                    previous = max(previous, int(answers["RTS_STATUS"] in RETURNED_PREVIOUS))
+                    back = max(back, int(answers["RTS_STATUS"] != "not_returned"))
+                    if returned:
+                        rows["obs"].append((uid(), pid, eid, None, None, rid, "score", "rts.date", "final", None, None,
+                                            None, answers["RTS_DATE"], when, None, "", now, now))
+                        rts_n += 1
+                        returned_on = min(filter(None, (returned_on, answers["RTS_DATE"])))
+                for obs_code, values in by_code.items():
+                    rows["registry_score"].append((eid, obs_code, *(values.get(tp) for tp in REGISTRY_TIMEPOINTS)))
+                if answered or rts_n:
+                    rows["registry_episode"].append((eid, *(int(tp in answered) for tp in REGISTRY_TIMEPOINTS), rts_n,
+                                                     returned_on, last_seen, previous, back))
+            total_rows += sum(len(v) for k, v in rows.items() if not k.startswith("registry_"))
+            writer.submit(rows, size)  # written by the writer thread while the next batch is built
+            done += size
+    except BaseException:
+        writer.close(raise_error=False)  # let the writer thread end; the first error wins
+        raise
+    writer.close()
     return RegistryResult(n, total_rows, clock.perf_counter() - started)
 
 
-def _obs(oid: uuid.UUID, pid: uuid.UUID, eid: uuid.UUID, rid: uuid.UUID, code: str, when: datetime, now: datetime,
-         **values: Any) -> dict[str, Any]:
-    row: dict[str, Any] = dict(
-        id=oid, patient_id=pid, episode_id=eid, encounter_id=None, diagnostic_report_id=None,
-        questionnaire_response_id=rid, category="score", code=code, status="final", value_boolean=None,
-        value_quantity=None, value_unit=None, value_string=None, effective_at=when, performer_id=None, note="",
-        created_at=now, updated_at=now)
-    row.update(values)
-    return row
+_TABLES: dict[str, Table] = {
+    "patient": Patient.__table__, "episode": EpisodeOfCare.__table__, "procedure": Procedure.__table__,
+    "event": PathwayEvent.__table__, "response": QuestionnaireResponse.__table__, "obs": Observation.__table__,
+    "registry_score": RegistryScore.__table__, "registry_episode": RegistryEpisode.__table__,
+}  # type: ignore[dict-item]
+# column order of the tuples built above, in foreign-key order
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "patient": ("id", "organization_id", "identifier", "given_name", "family_name", "birth_date", "sex", "email",
+                "phone", "sport", "level", "active", "created_at", "updated_at"),
+    "episode": ("id", "patient_id", "organization_id", "title", "condition_code", "laterality", "status", "stage",
+                "period_start", "period_end", "care_manager_id", "created_at", "updated_at"),
+    "procedure": ("id", "patient_id", "episode_id", "code", "display", "snomed_code", "cpt_code", "status",
+                  "performed_at", "performer_id", "location_id", "laterality", "complication", "note", "created_at",
+                  "updated_at"),
+    "event": ("id", "episode_id", "from_stage", "to_stage", "reason", "recorded_at", "recorded_by_id"),
+    "response": ("id", "questionnaire_id", "patient_id", "episode_id", "timepoint", "due_on", "status",
+                 "authored_at", "answers", "scores", "created_at", "updated_at"),
+    "obs": ("id", "patient_id", "episode_id", "encounter_id", "diagnostic_report_id", "questionnaire_response_id",
+            "category", "code", "status", "value_boolean", "value_quantity", "value_unit", "value_string",
+            "effective_at", "performer_id", "note", "created_at", "updated_at"),
+    "registry_score": tuple(SCORE_COLUMNS),
+    "registry_episode": tuple(EPISODE_COLUMNS),
+}
 
+
+class _Writer:
+    """Bulk insert of row tuples on a writer thread, one transaction per batch, in order, while the
+    caller builds the next batch (the database and the generator overlap; the drivers release the
+    GIL while the database works). PostgreSQL (psycopg 3): COPY. SQLite: the driver's executemany
+    with SQLAlchemy's own bind processing, so values are stored exactly as the ORM stores them."""
+
+    def __init__(self, engine: Engine, progress: Callable[[int], None] | None) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect
+        self.copy = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
+        self.progress = progress
+        self.queue: queue.Queue[tuple[dict[str, list[tuple[Any, ...]]], int] | None] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="registry-writer", daemon=True)
+        self.thread.start()
+
+    def submit(self, rows: dict[str, list[tuple[Any, ...]]], size: int) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((rows, size))
+
+    def close(self, *, raise_error: bool = True) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None and raise_error:
+            raise self.error
+
+    def _run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error is not None:
+                continue  # drain: the caller raises at its next submit or at close
+            rows, size = item
+            try:
+                with self.engine.begin() as conn:
+                    if self.dialect.name == "sqlite":  # a bigger page cache for the random-key indexes
+                        conn.exec_driver_sql("PRAGMA cache_size=-262144")
+                    for key, cols in _COLUMNS.items():
+                        if rows[key]:
+                            self.write(conn, _TABLES[key], cols, rows[key])
+                    if self.dialect.name == "sqlite":
+                        conn.exec_driver_sql("PRAGMA cache_size=-2000")
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                self.error = exc
+                continue
+            if self.progress:
+                self.progress(size)
+
+    def write(self, conn: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        cols = [table.c[name] for name in columns]
+        if self.copy:
+            json_at = {i for i, c in enumerate(cols) if isinstance(c.type, JSON)}
+            if json_at:
+                dumped: dict[int, str] = {}  # answer sets are shared dicts: dump each once (ids live in `rows`)
+
+                def dump(v: Any) -> str:
+                    key = id(v)
+                    if key not in dumped:
+                        dumped[key] = json.dumps(v)
+                    return dumped[key]
+
+                rows = [tuple(dump(v) if i in json_at else v for i, v in enumerate(r)) for r in rows]
+            from psycopg.copy import QueuedLibpqWriter
+
+            names = ", ".join(f'"{name}"' for name in columns)
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            # a queued writer sends on its own thread while rows are formatted
+            with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN', writer=QueuedLibpqWriter(cursor)) as copy:
+                for r in rows:
+                    copy.write_row(r)
+            return
+        if self.dialect.name != "sqlite":
+            conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
+            return
+        processors = [c.type.dialect_impl(self.dialect).bind_processor(self.dialect) for c in cols]
+        active = [(i, p, {}, isinstance(c.type, JSON)) for i, (c, p) in enumerate(zip(cols, processors, strict=True))
+                  if p is not None]
+        values: list[Any] = rows
+        if active:
+            values = []
+            for r in rows:
+                row = list(r)
+                for i, p, memo, by_id in active:  # memoised: keys, timestamps and answer sets repeat
+                    v = row[i]
+                    if v is not None:
+                        key = id(v) if by_id else v
+                        out = memo.get(key)
+                        if out is None:
+                            out = memo[key] = p(v)
+                        row[i] = out
+                values.append(row)
+        sql = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
+        conn.connection.driver_connection.executemany(sql, values)  # type: ignore[union-attr]

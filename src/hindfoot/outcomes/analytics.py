@@ -15,6 +15,11 @@ code, the operating surgeon and the period in which the episode started. Definit
   episodes with no answer at all have no follow-up and are left out; Kaplan-Meier over the
   per-day counts (`survival.kaplan_meier`);
 - complications: completed surgical procedures with a recorded complication.
+
+Scores, completion and return to sport are read from the registry summary tables
+(`registry_score`, `registry_episode`: narrow per-episode rows derived from the QuestionnaireResponses
+and score Observations and kept in step with them, see `hindfoot.db.models.registry`), so the
+dashboard never joins the millions of score Observations of a large registry.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
 import numpy as np
-from sqlalchemy import Integer, Select, and_, case, exists, func, literal, select
+from sqlalchemy import Integer, Select, and_, case, exists, func, literal, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
@@ -43,8 +48,11 @@ from hindfoot.db.models import (
     Practitioner,
     Procedure,
     QuestionnaireResponse,
+    RegistryEpisode,
+    RegistryScore,
 )
 from hindfoot.db.models.procedure import PROCEDURES
+from hindfoot.db.models.registry import RETURNED_PREVIOUS
 from hindfoot.outcomes.due import add_months
 from hindfoot.outcomes.service import (
     SCORE_LABELS,
@@ -57,7 +65,6 @@ from hindfoot.outcomes.survival import kaplan_meier
 __all__ = ["Dashboard", "Filters", "dashboard", "export_csv", "filter_options"]
 
 FOLLOW_UPS: Final = (("6w", ("weeks", 6)), ("3m", ("months", 3)), ("6m", ("months", 6)), ("12m", ("months", 12)))
-RETURNED_PREVIOUS: Final = ("returned_previous_level", "returned_higher_level")
 
 
 class days_between(FunctionElement[int]):  # noqa: N801 - reads like the SQL function it renders
@@ -114,12 +121,13 @@ class Dashboard:
         return out
 
 
-def _cohort(actor: Actor, f: Filters) -> Select[Any]:
+def _cohort(actor: Actor, f: Filters, *, with_patient: bool = False) -> Select[Any]:
     stmt = (
         select(EpisodeOfCare.id.label("episode_id"), EpisodeOfCare.patient_id, EpisodeOfCare.period_start)
-        .join(Patient, Patient.id == EpisodeOfCare.patient_id)
         .where(EpisodeOfCare.organization_id == actor.organization_id)
     )
+    if f.sport or with_patient:  # every episode has its patient: join only when a patient column is needed
+        stmt = stmt.join(Patient, Patient.id == EpisodeOfCare.patient_id)
     if f.sport:
         stmt = stmt.where(Patient.sport == f.sport)
     if f.procedure:
@@ -165,20 +173,22 @@ def dashboard(db: Session, actor: Actor, f: Filters, *, today: date | None = Non
     out.episodes, out.patients = db.execute(
         select(func.count(), func.count(func.distinct(cohort.c.patient_id))).select_from(cohort)
     ).one()
-    out.procedures = db.scalar(
-        select(func.count()).select_from(Procedure).join(cohort, cohort.c.episode_id == Procedure.episode_id)
+    # completed procedures, and the surgical ones by complication (one pass; listed further down)
+    done_procedures = (
+        select(Procedure.complication,
+               case((Procedure.code.in_(SURGICAL_PROCEDURES), 1), else_=0).label("surgical"))
+        .join(cohort, cohort.c.episode_id == Procedure.episode_id)
         .where(Procedure.status == "completed")
-    ) or 0
+    ).subquery("done_procedures")
+    dp = done_procedures.c
+    by_complication = db.execute(
+        select(dp.complication, dp.surgical, func.count()).group_by(dp.complication, dp.surgical)
+    ).all()
+    out.procedures = sum(int(n) for _, _, n in by_complication)
 
     # completion per time point
     timepoints = ["baseline", *(tp for tp, _ in FOLLOW_UPS)]
-    done = (
-        select(QuestionnaireResponse.episode_id,
-               *(func.max(case((QuestionnaireResponse.timepoint == tp, 1), else_=0)).label(f"c_{tp}")
-                 for tp in timepoints))
-        .where(QuestionnaireResponse.status == "completed")
-        .group_by(QuestionnaireResponse.episode_id).subquery("done")
-    )
+    done = RegistryEpisode.__table__.alias("done")
     anchor = func.coalesce(surgery.c.at, conservative.c.at)
     eligible: dict[str, ColumnElement[bool]] = {"baseline": cohort.c.period_start <= today}
     for tp, (unit, amount) in FOLLOW_UPS:
@@ -186,7 +196,7 @@ def dashboard(db: Session, actor: Actor, f: Filters, *, today: date | None = Non
     cols = []
     for tp in timepoints:
         cols.append(func.sum(case((eligible[tp], 1), else_=0)))
-        cols.append(func.sum(case((and_(eligible[tp], func.coalesce(getattr(done.c, f"c_{tp}"), 0) == 1), 1),
+        cols.append(func.sum(case((and_(eligible[tp], func.coalesce(getattr(done.c, f"done_{tp}"), 0) == 1), 1),
                                   else_=0)))
     row = db.execute(
         select(*cols).select_from(cohort)
@@ -199,27 +209,35 @@ def dashboard(db: Session, actor: Actor, f: Filters, *, today: date | None = Non
         out.completion.append({"timepoint": tp, "label": TIMEPOINT_LABELS[tp], "due": due_n, "completed": done_n,
                                "rate": done_n / due_n if due_n else None})
 
-    # change from baseline, share reaching the MCID: one pass pivots each episode's scores by time
-    # point (no self-join), a second aggregates per score and time point
+    # change from baseline, share reaching the MCID: the per-episode means by time point are kept in
+    # registry_score (one narrow row per episode and score), aggregated here per score and time point
     follow_ups = [tp for tp, _ in FOLLOW_UPS]
+    # each score's MCID and direction as a tiny joined table: one hash lookup per row instead of a
+    # CASE over every score code per follow-up (text comparisons dominated the aggregate)
+    mcids = union_all(*(
+        select(literal(code).label("code"), literal(mcid_for(code).value).label("mcid"),
+               literal(-1.0 if code == "pain.nrs" else 1.0).label("sign"))
+        for code in SCORE_LABELS
+    )).subquery("mcids")
     pivot = (
-        select(Observation.code,
-               *(func.avg(case((QuestionnaireResponse.timepoint == tp, Observation.value_quantity))).label(tp)
-                 for tp in timepoints))
-        .join(QuestionnaireResponse, QuestionnaireResponse.id == Observation.questionnaire_response_id)
-        .join(cohort, cohort.c.episode_id == Observation.episode_id)
-        .where(Observation.code.in_(list(SCORE_LABELS)), Observation.value_quantity.is_not(None))
-        .group_by(Observation.episode_id, Observation.code)
+        select(RegistryScore.code, mcids.c.mcid, mcids.c.sign,
+               *(getattr(RegistryScore, f"tp_{tp}").label(tp) for tp in timepoints))
+        .join(cohort, cohort.c.episode_id == RegistryScore.episode_id)
+        # an outer join keeps the scores as the outer loop on SQLite (an inner join there makes the
+        # eight-row table the outer loop, scanning the cohort once per score); other codes are not read
+        .outerjoin(mcids, mcids.c.code == RegistryScore.code)
+        .where(RegistryScore.tp_baseline.is_not(None))  # without a baseline a row adds to no figure
     ).subquery("pivot")
     base = pivot.c.baseline
-    mcid = case({code: mcid_for(code).value for code in SCORE_LABELS}, value=pivot.c.code, else_=literal(1e9))
     cols = []
     for tp in follow_ups:
         fu = getattr(pivot.c, tp)
         both = and_(base.is_not(None), fu.is_not(None))
-        improvement = case((pivot.c.code == "pain.nrs", base - fu), else_=fu - base)
-        cols += [func.sum(case((both, 1), else_=0)), func.avg(case((both, base))), func.avg(case((both, fu))),
-                 func.avg(fu - base), func.sum(case((and_(both, improvement >= mcid - 1e-9), 1), else_=0))]
+        change = fu - base  # NULL unless both are there
+        improvement = pivot.c.sign * change  # exact: a - b == -(b - a) in floating point
+        # sums, divided by n below: AVG is SUM / COUNT on both databases, and SUM is the cheaper aggregate
+        cols += [func.count(change), func.sum(case((both, base))), func.sum(case((both, fu))), func.sum(change),
+                 func.sum(case((improvement >= pivot.c.mcid - 1e-9, 1), else_=0))]
     rows = db.execute(select(pivot.c.code, *cols).group_by(pivot.c.code)).all()
     by_code = {r[0]: r[1:] for r in rows}
     for code in SCORE_LABELS:
@@ -228,9 +246,10 @@ def dashboard(db: Session, actor: Actor, f: Filters, *, today: date | None = Non
             continue
         m = mcid_for(code)
         for i, tp in enumerate(follow_ups):
-            n, base_mean, follow, change, above = values[5 * i: 5 * i + 5]
+            n, base_sum, follow_sum, change_sum, above = values[5 * i: 5 * i + 5]
             if not n:
                 continue
+            base_mean, follow, change = (float(v) / int(n) for v in (base_sum, follow_sum, change_sum))
             out.change.append({
                 "code": code, "label": SCORE_LABELS[code], "timepoint": tp,
                 "timepoint_label": TIMEPOINT_LABELS.get(tp, tp), "n": int(n), "baseline_mean": float(base_mean),
@@ -240,31 +259,37 @@ def dashboard(db: Session, actor: Actor, f: Filters, *, today: date | None = Non
 
     # return to sport: Kaplan-Meier over per-day counts
     rts = (
-        select(Observation.episode_id,
-               func.min(case((Observation.code == "rts.date", Observation.value_string))).label("returned_on"),
-               func.max(case((Observation.code == "rts.status", Observation.effective_at))).label("last_seen"),
-               func.max(case((Observation.value_string.in_(RETURNED_PREVIOUS), 1), else_=0)).label("previous"),
-               func.max(case((and_(Observation.code == "rts.status", Observation.value_string != "not_returned"), 1),
-                             else_=0)).label("returned"))
-        .join(cohort, cohort.c.episode_id == Observation.episode_id)
-        .where(Observation.code.in_(("rts.status", "rts.date")))
-        .group_by(Observation.episode_id).subquery("rts")
-    )
+        select(RegistryEpisode.episode_id, RegistryEpisode.rts_returned_on.label("returned_on"),
+               RegistryEpisode.rts_last_seen.label("last_seen"), RegistryEpisode.rts_previous.label("previous"),
+               RegistryEpisode.rts_returned.label("returned"))
+        .join(cohort, cohort.c.episode_id == RegistryEpisode.episode_id)
+        .where(RegistryEpisode.rts_answers > 0)
+    ).subquery("rts")
     event = rts.c.returned_on.is_not(None)
     duration = case((event, days_between(anchor, rts.c.returned_on)), else_=days_between(anchor, rts.c.last_seen))
+    # one pass: per (duration, event) the KM counts (follow-up from the anchor, not before it), and the
+    # shares returned / back at the previous level over every episode with an answer
     per_episode = (
-        select(duration.label("d"), case((event, 1), else_=0).label("e"))
+        select(duration.label("d"), case((event, 1), else_=0).label("e"),
+               case((and_(anchor.is_not(None), rts.c.last_seen.is_not(None)), 1), else_=0).label("followed"),
+               rts.c.returned, rts.c.previous)
         .select_from(rts)
         .outerjoin(surgery, surgery.c.episode_id == rts.c.episode_id)
         .outerjoin(conservative, conservative.c.episode_id == rts.c.episode_id)
-        .where(anchor.is_not(None), rts.c.last_seen.is_not(None))
     ).subquery("per_episode")
-    counts = db.execute(
-        select(per_episode.c.d, per_episode.c.e, func.count()).where(per_episode.c.d >= 0)
-        .group_by(per_episode.c.d, per_episode.c.e)
+    pe = per_episode.c
+    groups = db.execute(
+        select(pe.d, pe.e, pe.followed, pe.returned, pe.previous, func.count())
+        .group_by(pe.d, pe.e, pe.followed, pe.returned, pe.previous)
     ).all()
-    totals = db.execute(select(func.count(), func.sum(rts.c.returned), func.sum(rts.c.previous))).one()
-    answered, returned_any, previous = int(totals[0] or 0), int(totals[1] or 0), int(totals[2] or 0)
+    answered = sum(int(g[5]) for g in groups)
+    returned_any = sum(int(g[5]) for g in groups if g[3])
+    previous = sum(int(g[5]) for g in groups if g[4])
+    km_counts: dict[tuple[int, int], int] = {}
+    for d, e, followed, _, _, n in groups:
+        if followed and d is not None and d >= 0:
+            km_counts[(int(d), int(e))] = km_counts.get((int(d), int(e)), 0) + int(n)
+    counts = [(d, e, n) for (d, e), n in sorted(km_counts.items())]
     durations = np.repeat(np.array([c[0] for c in counts], dtype=float), [int(c[2]) for c in counts])
     events = np.repeat(np.array([c[1] for c in counts], dtype=int), [int(c[2]) for c in counts])
     km = kaplan_meier(durations, events)
@@ -279,12 +304,7 @@ def dashboard(db: Session, actor: Actor, f: Filters, *, today: date | None = Non
                     for r in km.rows()]
 
     # complications
-    comp = db.execute(
-        select(Procedure.complication, func.count())
-        .join(cohort, cohort.c.episode_id == Procedure.episode_id)
-        .where(Procedure.status == "completed", Procedure.code.in_(SURGICAL_PROCEDURES))
-        .group_by(Procedure.complication).order_by(func.count().desc())
-    ).all()
+    comp = sorted(((c, int(n)) for c, surgical, n in by_complication if surgical), key=lambda r: -r[1])
     operations = sum(int(n) for _, n in comp)
     with_comp = [(c, int(n)) for c, n in comp if c]
     out.complications = {
@@ -333,7 +353,7 @@ def export_csv(db: Session, actor: Actor, f: Filters) -> str:
     procedure, complication (yes/no), the year the episode began, each score at each time point,
     return-to-sport status and days to return. Rows are in no meaningful order."""
     require_staff(actor)
-    cohort = _cohort(actor, f).add_columns(
+    cohort = _cohort(actor, f, with_patient=True).add_columns(
         Patient.birth_date, Patient.sex, Patient.sport, Patient.level, EpisodeOfCare.laterality
     ).cte("cohort")
     surgery, conservative = _anchors()

@@ -16,6 +16,7 @@ from hindfoot.db.models.patient import Patient, Sex, SportLevel
 from hindfoot.db.models.practitioner import Practitioner, PractitionerRoleCode
 from hindfoot.db.models.procedure import Procedure
 from hindfoot.db.models.questionnaire import Questionnaire, QuestionnaireResponse
+from hindfoot.db.models.registry import RegistryEpisode, RegistryScore
 from hindfoot.db.models.scheduling import (
     Appointment,
     AvailabilityException,
@@ -29,5 +30,5 @@ __all__ = [
     "CarePlan", "CarePlanActivity", "ClinicService", "Condition", "DiagnosticReport", "Encounter", "EpisodeOfCare",
     "ImagingStudy", "Laterality", "Location", "Observation", "Organization", "OutcomeReminder", "PathwayEvent",
     "PathwayStage", "Patient", "Practitioner", "PractitionerRoleCode", "Procedure", "Questionnaire",
-    "QuestionnaireResponse", "Schedule", "Sex", "Slot", "SportLevel", "UserAccount",
+    "QuestionnaireResponse", "RegistryEpisode", "RegistryScore", "Schedule", "Sex", "Slot", "SportLevel", "UserAccount",
 ]
