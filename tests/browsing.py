@@ -5,13 +5,12 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import uvicorn
-from sqlalchemy.orm import Session
 
 from hindfoot.app import create_app
 from hindfoot.db.engine import make_engine, make_sessionmaker
@@ -37,9 +36,8 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve_demo(folder: Path, *, prepare: Callable[[Session], None] | None = None,
-               smtp_port: int = 1025) -> Iterator[str]:
-    """Migrate a fresh SQLite file, load the demo clinic (then `prepare` it), serve it with uvicorn."""
+def serve_demo(folder: Path, *, smtp_port: int = 1025) -> Iterator[str]:
+    """Migrate a fresh SQLite file, load the demo clinic and serve it with uvicorn."""
     from hindfoot.demo.loader import load_demo
 
     url = f"sqlite:///{folder / 'live.db'}"
@@ -47,8 +45,6 @@ def serve_demo(folder: Path, *, prepare: Callable[[Session], None] | None = None
     engine = make_engine(url)
     with unit_of_work(make_sessionmaker(engine)) as session:
         load_demo(session, date.today())
-        if prepare:
-            prepare(session)
     engine.dispose()
     settings = Settings(environment="test", database_url=url, secret_key="browser-secret-" + "y" * 32,
                         smtp_port=smtp_port)

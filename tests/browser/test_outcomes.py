@@ -1,31 +1,10 @@
 """A patient fills in a questionnaire section by section (saving and resuming) and sees the chart;
-a clinician sees the registry dashboard. Served from this module's own demo clinic, where the demo
-patient has a new episode whose baseline questionnaires are due today."""
+a clinician sees the registry dashboard. The demo patient's 6-week questionnaires are open
+(she is about seven weeks after surgery)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date, timedelta
-
-import pytest
-from browsing import serve_demo, sign_in
-from sqlalchemy import select
-
-from hindfoot.db.models import EpisodeOfCare, UserAccount
-
-
-def _new_episode_for_the_demo_patient(session) -> None:  # type: ignore[no-untyped-def]
-    account = session.scalars(select(UserAccount).where(UserAccount.email == "patient@demo.hindfoot.local")).one()
-    session.add(EpisodeOfCare(patient_id=account.patient_id, organization_id=account.organization_id,
-                              title="Left posterior ankle pain", laterality="left", stage="assessment",
-                              period_start=date.today() - timedelta(days=1)))
-
-
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """This module's own demo clinic: the demo patient gets a new episode whose baseline is due today."""
-    with serve_demo(tmp_path_factory.mktemp("outcomes-live"), prepare=_new_episode_for_the_demo_patient) as url:
-        yield url
+from browsing import sign_in
 
 
 def _answer_page(page) -> None:  # type: ignore[no-untyped-def]
@@ -36,7 +15,7 @@ def _answer_page(page) -> None:  # type: ignore[no-untyped-def]
 def test_patient_completes_faos_section_by_section_and_sees_chart(page) -> None:  # type: ignore[no-untyped-def]
     sign_in(page, "patient@demo.hindfoot.local")
     page.get_by_role("link", name="My questionnaires").click()
-    page.get_by_role("button", name="Start Foot and Ankle Outcome Score (FAOS)").click()
+    page.get_by_role("button", name="Start Foot and Ankle Outcome Score (FAOS), 6 weeks").click()
     page.get_by_text("Page 1 of 5").wait_for()
     _answer_page(page)
     page.get_by_role("button", name="Next page").click()
@@ -45,7 +24,7 @@ def test_patient_completes_faos_section_by_section_and_sees_chart(page) -> None:
     page.get_by_role("button", name="Save and finish later").click()
     page.get_by_role("status").filter(has_text="Your answers are saved").wait_for()
 
-    page.get_by_role("link", name="Continue Foot and Ankle Outcome Score (FAOS)").click()
+    page.get_by_role("link", name="Continue Foot and Ankle Outcome Score (FAOS), 6 weeks").click()
     page.get_by_text("Page 1 of 5").wait_for()
     assert page.locator("fieldset.q-question input:checked").count() == 7  # resumed with the saved answers
     for n in range(1, 5):

@@ -55,6 +55,7 @@ from hindfoot.scheduling.clinic_setup import default_service_rows
 __all__ = ["DemoSummary", "demo_accounts", "load_demo"]
 
 SEED = 20_240_611
+OPEN_DAYS = timedelta(days=14)  # follow-ups that fell due this recently are still open (their window is ±14 days)
 LONDON = ZoneInfo("Europe/London")
 STAGES = (
     "enquiry", "assessment", "investigation", "conservative_care", "surgical_listing", "surgery",
@@ -1199,7 +1200,7 @@ class _P:
             trajectory = {k: v + 0.05 for k, v in trajectory.items()}
         for tp, days in (("6w", 42), ("3m", 91), ("6m", 182), ("12m", 365)):
             due = self.S + timedelta(days=days)
-            if due > self.today:
+            if due > self.today - OPEN_DAYS:  # fell due within its window: not answered yet, so it shows as due
                 break
             self.proms(tp, due, severity=max(0.0, trajectory[tp] + rng.uniform(-0.04, 0.04)))
             returned = self.s.stage in ("returned_to_sport", "discharged") and due >= self.rts_planned
