@@ -26,9 +26,10 @@ def scores() -> dict:
     return evaluate([(parse_case(v, kb), Expected.model_validate(v["expected"])) for v in VIGNETTES], kb)
 
 
+# The copy in the package must equal the project's shared contract; only a checkout without
+# ../shared (e.g. an installed package) cannot compare them.
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared/clinical is not beside this checkout")
 def test_copy_matches_the_shared_regression_set() -> None:
-    if not SHARED.exists():
-        pytest.skip("shared/clinical not available")
     assert json.loads(SHARED.read_text()) == VIGNETTES
 
 
