@@ -219,37 +219,56 @@ def test_anonymous_cannot_save_an_assessment(client, db):
 
 
 def _reference_json(result):
-    """The public JSON shape derived the slow, obvious way: dump the models, round every float."""
+    """The public JSON shape derived the slow, obvious way: walk the result objects (the explanations
+    as `Contribution` objects), round every float with Python's `round`."""
 
-    def rounded(obj):
-        if isinstance(obj, float):
-            return round(obj, 4)
-        if isinstance(obj, dict):
-            return {k: rounded(v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [rounded(v) for v in obj]
-        return obj
+    def contribution(x):
+        return {"finding": x.finding, "answer": x.answer, "contribution": round(x.contribution, 4),
+                "sources": list(x.sources)}
 
-    out = rounded(result.to_json())
-    keep = ("finding", "answer", "contribution", "sources")
     return {
-        "id": out["id"], "setting": out["setting"],
+        "id": result.id, "setting": result.setting,
         "ranking": [
-            {"condition": c["condition"], "probability": c["probability"],
-             **({"subtype": c["subtype"]} if c["subtype"] else {}),
-             "for": [{k: x[k] for k in keep} for x in c["for"]],
-             "against": [{k: x[k] for k in keep} for x in c["against"]]}
-            for c in out["ranking"]
+            {"condition": c.condition, "probability": round(c.probability, 4),
+             **({"subtype": c.subtype} if c.subtype else {}),
+             "for": [contribution(x) for x in c.for_],
+             "against": [contribution(x) for x in c.against]}
+            for c in result.ranking
         ],
-        "disposition": out["disposition"], "red_flags": out["red_flags"], "next_questions": out["next_questions"],
+        "disposition": result.disposition,
+        "red_flags": [
+            {"rule": f.rule, "disposition": f.disposition, "suspected": f.suspected, "findings": list(f.findings),
+             "advice": f.advice, "sources": list(f.sources)}
+            for f in result.red_flags
+        ],
+        "next_questions": [
+            {"finding": q.finding, "question": q.question, "group": q.group, "reason": q.reason,
+             "expected_information_gain": round(q.expected_information_gain, 4)}
+            for q in result.next_questions
+        ],
     }
+
+
+def _random_cases(n):
+    """Seeded random cases over the whole vocabulary (both settings, with and without demographics)."""
+    import random
+
+    from hindfoot.knowledge.loader import load_kb
+
+    rng = random.Random(20261121)
+    ids = [f.id for f in load_kb().findings]
+    for i in range(n):
+        picked = rng.sample(ids, rng.randint(0, 30))
+        k = rng.randint(0, len(picked))
+        yield {"id": f"random-{i}", "setting": rng.choice(["self", "clinic"]), "present": picked[:k],
+               "absent": picked[k:], "age": rng.choice([None, 14, 35, 72]), "sex": rng.choice([None, "female", "male"])}
 
 
 def test_api_json_is_exactly_the_public_shape_for_every_vignette(client):
     from hindfoot.assessment.engine import assess
     from hindfoot.assessment.schemas import parse_case, result_json
 
-    for raw in VIGNETTES:
+    for raw in [*VIGNETTES, *_random_cases(150)]:
         expected = _reference_json(assess(parse_case(raw)))
         assert result_json(assess(parse_case(raw))) == expected, raw["id"]
     raw = VIGNETTES[0]

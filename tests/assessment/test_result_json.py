@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from hindfoot.assessment.schemas import round_all
+from hindfoot.assessment.schemas import round_all, round_array
 
 
 def _same(a: float, b: float) -> bool:
@@ -40,3 +40,13 @@ def test_round_all_edge_cases() -> None:
     assert round_all([], 4) == []
     with pytest.raises(ValueError):
         round_all([1.0], 16)
+
+
+def test_round_array_keeps_the_shape_and_rounds_ties_like_python_in_two_dimensions() -> None:
+    ties = [(k + 0.5) / 10**4 for k in range(-600, 600)]
+    values = np.array([w for t in ties for w in (t, math.nextafter(t, math.inf), math.nextafter(t, -math.inf))])
+    matrix = values.reshape(60, 60)
+    out = round_array(matrix, 4)
+    assert out.shape == (60, 60)
+    assert matrix.tolist() == values.reshape(60, 60).tolist()  # the input is left alone
+    assert all(_same(a, round(v, 4)) for a, v in zip(out.ravel().tolist(), values.tolist(), strict=True))

@@ -29,7 +29,7 @@ from hindfoot.assessment import triage
 from hindfoot.assessment.schemas import (
     AssessmentResult,
     Case,
-    Contribution,
+    Explanations,
     NextQuestion,
     RankedCondition,
 )
@@ -322,26 +322,26 @@ def contribution_matrix(
     )
 
 
-Explanation = tuple[tuple[Contribution, ...], tuple[Contribution, ...], float]
-
-
-def _explanations(
+def explanations(
     model: CompiledModel, components: list[int], contrib: np.ndarray, pres: list[int], abs_: list[int]
-) -> list[Explanation]:
-    """(for, against, total) of each of `components`, from the rows of `contribution_matrix`:
-    `for` strongest first, `against` most negative first, `total` the sum of all contributions."""
+) -> tuple[Explanations, list[float]]:
+    """The explanation of each of `components` (one row each, from the rows of `contribution_matrix`)
+    and its total (the sum of its contributions). Display order per row: `for` strongest first, then
+    `against` most negative first."""
     rows = contrib[components]
     orders = np.argsort(-rows, axis=1, kind="stable").tolist()  # one sort for all rows
     n_for = (rows > 0).sum(axis=1).tolist()
     answered = pres + abs_
-    findings = [model.finding_ids[i] for i in answered]
-    answers: list[Literal["present", "absent"]] = ["present"] * len(pres) + ["absent"] * len(abs_)
-    out: list[Explanation] = []
-    for ki, values, order, n in zip(components, rows.tolist(), orders, n_for, strict=True):
-        sources = [model.sources[ki][i] for i in answered]
-        items = [Contribution(findings[j], answers[j], values[j], sources[j]) for j in order]
-        out.append((tuple(items[:n]), tuple(reversed(items[n:])), float(sum(values))))
-    return out
+    table = model.sources
+    ex = Explanations(
+        findings=tuple(model.finding_ids[i] for i in answered),
+        answers=("present",) * len(pres) + ("absent",) * len(abs_),
+        values=rows,
+        order=[o[:n] + o[n:][::-1] for o, n in zip(orders, n_for, strict=True)],
+        n_for=n_for,
+        sources=[[table[ki][i] for i in answered] for ki in components],
+    )
+    return ex, rows.sum(axis=1).tolist()
 
 
 def assess(
@@ -368,11 +368,11 @@ def assess(
 
     # explain each condition by its most probable component (its leading subtype, if any)
     leading = np.argmax(np.where(model.member, comp_post[None, :], -1.0), axis=1)[order].tolist()
+    ex: Explanations | None = None
+    totals = [0.0] * len(order)
     if explain:
         contrib = contribution_matrix(model, component_prior(model, prior_p), pres, abs_)
-        explanations = _explanations(model, leading, contrib, pres, abs_)
-    else:
-        explanations = [((), (), 0.0)] * len(order)
+        ex, totals = explanations(model, leading, contrib, pres, abs_)
     post_list, prior_list = post.tolist(), prior_p.tolist()
     ranking = tuple(
         RankedCondition(
@@ -383,10 +383,10 @@ def assess(
             log_evidence=total,
             subtype=model.comp_subtype[ki],
             default_disposition=model.default_dispositions[ci],  # type: ignore[arg-type]
-            for_=for_,
-            against=against,
+            explanations=ex,
+            row=row,
         )
-        for ci, ki, (for_, against, total) in zip(order, leading, explanations, strict=True)
+        for row, (ci, ki, total) in enumerate(zip(order, leading, totals, strict=True))
     )
 
     present_set = set(case.present)
@@ -424,6 +424,7 @@ __all__ = [
     "compiled",
     "component_posterior",
     "contribution_matrix",
+    "explanations",
     "condition_disposition",
     "information_gain",
     "posterior",

@@ -20,6 +20,7 @@ answers; or nothing informative is left to ask; or `max_questions` reached (15).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -77,7 +78,10 @@ class InterviewState(BaseModel):
         return len(self.answers)
 
 
-class InterviewStep(BaseModel):
+@dataclass(slots=True, kw_only=True, frozen=True)
+class InterviewStep:
+    """Where an interview stands: the next question, or why it stopped, and the assessment so far."""
+
     done: bool
     reason: StopReason
     question: NextQuestion | None

@@ -9,15 +9,14 @@ with ``Case.model_validate(data, context={"kb": kb})``; the packaged one is used
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -145,8 +144,28 @@ class Contribution:
 
 # The result types are plain (slotted) dataclasses rather than Pydantic models: an assessment holds
 # 20 ranked conditions and a few hundred contributions, built on every request, and a model costs
-# several times more to build. They are only ever built by the engine (nothing to validate);
-# Pydantic still serialises them (`AssessmentResult.to_json`, API response models).
+# several times more to build. They are only ever built by the engine (nothing to validate).
+
+
+@dataclass(slots=True, eq=False)
+class Explanations:
+    """The contributions of every answered finding to every ranked condition, as the engine computed
+    them (one row per ranked condition, one column per answered finding). `Contribution` objects are
+    made only when a page asks for them (`RankedCondition.for_`); the public JSON is built straight
+    from the arrays (`result_json`): a few hundred objects per request cost more than the ranking.
+    """
+
+    findings: tuple[str, ...]  # column -> answered finding id (present ones first)
+    answers: tuple[Literal["present", "absent"], ...]  # column -> its answer
+    values: np.ndarray  # (rows, columns) contributions
+    order: list[list[int]]  # [row] columns for display: `for` strongest first, then `against` most negative first
+    n_for: list[int]  # [row] how many of `order` push the condition up (contribution > 0)
+    sources: list[list[tuple[str, ...]]]  # [row] column -> source keys of P(finding | condition)
+
+    def contributions(self, row: int) -> tuple[Contribution, ...]:
+        """Row `row` in display order (`for` then `against`)."""
+        values, sources, findings, answers = self.values[row].tolist(), self.sources[row], self.findings, self.answers
+        return tuple(Contribution(findings[j], answers[j], values[j], sources[j]) for j in self.order[row])
 
 
 @dataclass(slots=True, kw_only=True)
@@ -158,8 +177,22 @@ class RankedCondition:
     log_evidence: float  # sum of all contributions (for + against)
     subtype: str | None = None  # the leading subtype explained, for conditions with subtypes
     default_disposition: Disposition
-    for_: Annotated[tuple[Contribution, ...], Field(serialization_alias="for")] = ()
-    against: tuple[Contribution, ...] = ()
+    explanations: Explanations | None = field(default=None, repr=False, compare=False)
+    row: int = -1  # this condition's row in `explanations`
+
+    @property
+    def for_(self) -> tuple[Contribution, ...]:
+        """The answered findings that push this condition up, strongest first."""
+        if self.explanations is None:
+            return ()
+        return self.explanations.contributions(self.row)[: self.explanations.n_for[self.row]]
+
+    @property
+    def against(self) -> tuple[Contribution, ...]:
+        """The answered findings that push it down (or leave it), most negative first."""
+        if self.explanations is None:
+            return ()
+        return self.explanations.contributions(self.row)[self.explanations.n_for[self.row] :]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -195,18 +228,16 @@ class AssessmentResult:
     def top(self) -> RankedCondition:
         return self.ranking[0]
 
-    def to_json(self) -> dict[str, Any]:
-        """Every field as JSON (`for` / `against` keys, floats unrounded); the public JSON is `result_json`."""
-        return _RESULT_ADAPTER.dump_python(self, mode="json", by_alias=True)  # type: ignore[no-any-return]
-
-
-_RESULT_ADAPTER: TypeAdapter[AssessmentResult] = TypeAdapter(AssessmentResult)
-
 
 def round_all(values: Sequence[float], ndigits: int) -> list[float]:
     """`[round(v, ndigits) for v in values]`, exactly, with one NumPy pass instead of one `round` each
     (Python's `round(v, n)` goes through a decimal string: a few hundred contributions per assessment
-    made it the largest single cost of `result_json`).
+    made it the largest single cost of `result_json`)."""
+    return round_array(np.asarray(values, dtype=float), ndigits).tolist()  # type: ignore[no-any-return]
+
+
+def round_array(values: np.ndarray, ndigits: int) -> np.ndarray:
+    """A new float array holding Python's `round(v, ndigits)` of every element, exactly.
 
     Why it is exact: Python's result is the double nearest to N / 10**n, where N is the exact
     v * 10**n rounded half-to-even. The computed y = v * 10**n carries one rounding error, below
@@ -219,40 +250,44 @@ def round_all(values: Sequence[float], ndigits: int) -> list[float]:
         raise ValueError(f"ndigits must be in 0..15, got {ndigits}")
     scale = 10.0**ndigits  # exact
     with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN are checked below
-        y = np.asarray(values, dtype=float) * scale
+        y = values * scale
         n = np.rint(y)
-        out: list[float] = (n / scale).tolist()
+        out = n / scale
         doubtful = ~((np.abs(np.abs(y - n) - 0.5) > 1e-6) & (np.abs(y) < 2.0**30))  # NaN compares False
-    for i in np.flatnonzero(doubtful).tolist():
-        out[i] = round(values[i], ndigits)
+    if doubtful.any():
+        flat_in, flat_out = values.reshape(-1), out.reshape(-1)
+        for i in np.flatnonzero(doubtful).tolist():
+            flat_out[i] = round(float(flat_in[i]), ndigits)
     return out
 
 
 def result_json(result: AssessmentResult) -> dict[str, Any]:
     """The public JSON of one assessment (CLI `hindfoot assess`, `POST /api/assessments`, interviews):
-    floats rounded to 4 places, built straight from the result objects (dumping the models and
-    rounding the tree afterwards cost more than the ranking itself)."""
+    floats rounded to 4 places, built straight from the engine's explanation lists (making the
+    `Contribution` objects, or dumping models and rounding the tree afterwards, cost more than the
+    ranking itself). `tests/assessment/test_api.py` holds it equal to the obvious derivation."""
     ranking = result.ranking
-    explained = [x for c in ranking for x in (*c.for_, *c.against)]
-    rounded = round_all([*(c.probability for c in ranking), *(x.contribution for x in explained)], 4)
-    probabilities, values = rounded[: len(ranking)], rounded[len(ranking) :]
-    contributions = [
-        {"finding": x.finding, "answer": x.answer, "contribution": value, "sources": list(x.sources)}
-        for x, value in zip(explained, values, strict=True)
-    ]
+    ex = ranking[0].explanations if ranking else None
+    width = 0 if ex is None else len(ex.findings)
+    rounded: list[list[float]] = round_array(ex.values, 4).tolist() if ex is not None and width else []
     ranking_json: list[dict[str, Any]] = []
-    start = 0  # each condition's for + against are consecutive in `contributions`
-    for c, probability in zip(ranking, probabilities, strict=True):
-        middle = start + len(c.for_)
-        end = middle + len(c.against)
+    for c, probability in zip(ranking, round_all([c.probability for c in ranking], 4), strict=True):
+        contributions: list[dict[str, Any]] = []
+        n_for = 0
+        if ex is not None and width:
+            values, sources, findings, answers = rounded[c.row], ex.sources[c.row], ex.findings, ex.answers
+            contributions = [
+                {"finding": findings[j], "answer": answers[j], "contribution": values[j], "sources": list(sources[j])}
+                for j in ex.order[c.row]
+            ]
+            n_for = ex.n_for[c.row]
         ranking_json.append({
             "condition": c.condition,
             "probability": probability,
             **({"subtype": c.subtype} if c.subtype else {}),
-            "for": contributions[start:middle],
-            "against": contributions[middle:end],
+            "for": contributions[:n_for],
+            "against": contributions[n_for:],
         })
-        start = end
     return {
         "id": result.id,
         "setting": result.setting,
