@@ -224,7 +224,7 @@ def _reference_json(result):
 
     def contribution(x):
         return {"finding": x.finding, "answer": x.answer, "contribution": round(x.contribution, 4),
-                "sources": list(x.sources)}
+                "sources": x.sources}
 
     return {
         "id": result.id, "setting": result.setting,
@@ -272,4 +272,5 @@ def test_api_json_is_exactly_the_public_shape_for_every_vignette(client):
         expected = _reference_json(assess(parse_case(raw)))
         assert result_json(assess(parse_case(raw))) == expected, raw["id"]
     raw = VIGNETTES[0]
-    assert client.post("/api/assessments", json=raw).json() == _reference_json(assess(parse_case(raw)))
+    over_http = client.post("/api/assessments", json=raw).json()
+    assert over_http == json.loads(json.dumps(_reference_json(assess(parse_case(raw)))))  # tuples are arrays

@@ -50,3 +50,20 @@ def test_round_array_keeps_the_shape_and_rounds_ties_like_python_in_two_dimensio
     assert out.shape == (60, 60)
     assert matrix.tolist() == values.reshape(60, 60).tolist()  # the input is left alone
     assert all(_same(a, round(v, 4)) for a, v in zip(out.ravel().tolist(), values.tolist(), strict=True))
+
+
+def test_changing_one_answer_leaves_the_next_answer_alone() -> None:
+    """Contributions are copies of shared stubs: a caller that edits its JSON cannot change the next one."""
+    from hindfoot.assessment.engine import assess
+    from hindfoot.assessment.schemas import parse_case, result_json
+
+    case = parse_case({"setting": "self", "present": ["pain_back_of_ankle", "pain_on_pointing_toes"],
+                       "absent": ["cannot_bear_weight"]})
+    first = result_json(assess(case))
+    before = result_json(assess(case))
+    for condition in first["ranking"]:
+        for item in (*condition["for"], *condition["against"]):
+            item["contribution"] = 99.0
+            item["finding"] = "edited"
+    assert result_json(assess(case)) == before
+    assert all(x["contribution"] != 99.0 for c in before["ranking"] for x in (*c["for"], *c["against"]))

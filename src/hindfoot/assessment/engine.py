@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -56,8 +56,12 @@ class CompiledModel:
     log1mp: np.ndarray  # alpha * log(1 - P)
     Pa: np.ndarray  # P ** alpha (likelihood of "present" as used in updates)
     Qa: np.ndarray  # (1 - P) ** alpha
+    PQa: np.ndarray  # (K, 2F) [Pa | Qa]: the answer likelihoods side by side, for one pass over both answers
     alpha: float
     sources: tuple[tuple[tuple[str, ...], ...], ...]  # [k][f] source keys of P
+    # [k][f] ("present") and [k][F + f] ("absent"): the public JSON of that contribution but its value,
+    # shared by every assessment; copied, never changed (see schemas.result_json)
+    contribution_stubs: tuple[tuple[dict[str, Any], ...], ...]
     base_prior: np.ndarray  # (C,)
     modifiers: tuple[tuple[int, ModifierWhen, float], ...]
     comp_condition: np.ndarray  # (K,) condition index of each component
@@ -137,8 +141,17 @@ def _compile(kb: KnowledgeBase) -> CompiledModel:
         log1mp=alpha * np.log1p(-P),
         Pa=P**alpha,
         Qa=(1.0 - P) ** alpha,
+        PQa=np.concatenate([P**alpha, (1.0 - P) ** alpha], axis=1),
         alpha=alpha,
         sources=tuple(sources),
+        contribution_stubs=tuple(
+            tuple(
+                {"finding": fid, "answer": answer, "contribution": 0.0, "sources": row_src[f]}
+                for answer in ("present", "absent")
+                for f, fid in enumerate(fids)
+            )
+            for row_src in sources
+        ),
         base_prior=np.array([c.prior.p for c in kb.conditions]),
         modifiers=mods,
         comp_condition=cc,
@@ -227,12 +240,12 @@ def information_gain(model: CompiledModel, comp_post: np.ndarray, candidates: np
     given the component posterior `comp_post`."""
     if candidates.size == 0:
         return np.zeros(0)
+    n = candidates.size
     p_yes = comp_post @ model.P[:, candidates]  # predictive probability of "present"
-    w_yes = comp_post[:, None] * model.Pa[:, candidates]
-    w_no = comp_post[:, None] * model.Qa[:, candidates]
-    post_yes = model.M @ (w_yes / w_yes.sum(axis=0, keepdims=True))
-    post_no = model.M @ (w_no / w_no.sum(axis=0, keepdims=True))
-    h_after = p_yes * _entropy(post_yes) + (1 - p_yes) * _entropy(post_no)
+    # the component weights after each answer ("present" in the first n columns, "absent" in the last n)
+    w = comp_post[:, None] * model.PQa[:, np.concatenate([candidates, candidates + model.P.shape[1]])]
+    h = _entropy(model.M @ (w / w.sum(axis=0, keepdims=True)))
+    h_after = p_yes * h[:n] + (1 - p_yes) * h[n:]
     return np.maximum(_entropy(model.M @ comp_post) - h_after, 0.0)
 
 
@@ -259,16 +272,20 @@ def rank_questions(
     present: set[str],
     answered: set[str],
     limit: int = 5,
+    *,
+    probs: dict[str, float] | None = None,
 ) -> list[NextQuestion]:
     """Next questions: pending red-flag screens first (rule order), then by expected information gain.
-    `answered` holds every finding already answered (present, absent or "don't know")."""
+    `answered` holds every finding already answered (present, absent or "don't know"); `probs` the
+    posterior over conditions by id, when the caller has it already."""
     if limit <= 0:
         return []
     kb = model.kb
-    post = model.M @ comp_post
-    probs = dict(zip(model.condition_ids, post.tolist(), strict=True))
-    askable_ids = model.self_askable if setting == "self" else model.fidx
-    screens = triage.pending_screen_questions(kb, present, answered, askable_ids.__contains__, probs)
+    if probs is None:
+        probs = dict(zip(model.condition_ids, (model.M @ comp_post).tolist(), strict=True))
+    screens = triage.pending_screen_questions(
+        kb, present, answered, model.self_askable if setting == "self" else None, probs
+    )
     open_ = askable_mask(model, setting).copy()
     open_[[model.fidx[f] for f in answered if f in model.fidx]] = False
     candidates = np.flatnonzero(open_)
@@ -331,15 +348,15 @@ def explanations(
     rows = contrib[components]
     orders = np.argsort(-rows, axis=1, kind="stable").tolist()  # one sort for all rows
     n_for = (rows > 0).sum(axis=1).tolist()
-    answered = pres + abs_
-    table = model.sources
+    columns = pres + [len(model.finding_ids) + i for i in abs_]  # into contribution_stubs
+    stubs = model.contribution_stubs
     ex = Explanations(
-        findings=tuple(model.finding_ids[i] for i in answered),
+        findings=tuple(model.finding_ids[i] for i in pres + abs_),
         answers=("present",) * len(pres) + ("absent",) * len(abs_),
         values=rows,
         order=[o[:n] + o[n:][::-1] for o, n in zip(orders, n_for, strict=True)],
         n_for=n_for,
-        sources=[[table[ki][i] for i in answered] for ki in components],
+        stubs=[[stubs[ki][c] for c in columns] for ki in components],
     )
     return ex, rows.sum(axis=1).tolist()
 
@@ -395,7 +412,7 @@ def assess(
     from_conditions = condition_disposition(model, post)
     disposition = triage.most_urgent([from_conditions, *(r.disposition for r in fired)])
     done = present_set | set(case.absent) | set(answered or ())
-    questions = rank_questions(model, case.setting, comp_post, present_set, done, limit=question_limit)
+    questions = rank_questions(model, case.setting, comp_post, present_set, done, limit=question_limit, probs=probs)
     return AssessmentResult(
         id=case.id,
         setting=case.setting,

@@ -160,12 +160,14 @@ class Explanations:
     values: np.ndarray  # (rows, columns) contributions
     order: list[list[int]]  # [row] columns for display: `for` strongest first, then `against` most negative first
     n_for: list[int]  # [row] how many of `order` push the condition up (contribution > 0)
-    sources: list[list[tuple[str, ...]]]  # [row] column -> source keys of P(finding | condition)
+    # [row] column -> the public JSON of that contribution but its value (finding, answer, sources),
+    # shared with the compiled model: copied, never changed
+    stubs: list[list[dict[str, Any]]]
 
     def contributions(self, row: int) -> tuple[Contribution, ...]:
         """Row `row` in display order (`for` then `against`)."""
-        values, sources, findings, answers = self.values[row].tolist(), self.sources[row], self.findings, self.answers
-        return tuple(Contribution(findings[j], answers[j], values[j], sources[j]) for j in self.order[row])
+        values, stubs, findings, answers = self.values[row].tolist(), self.stubs[row], self.findings, self.answers
+        return tuple(Contribution(findings[j], answers[j], values[j], stubs[j]["sources"]) for j in self.order[row])
 
 
 @dataclass(slots=True, kw_only=True)
@@ -263,9 +265,11 @@ def round_array(values: np.ndarray, ndigits: int) -> np.ndarray:
 
 def result_json(result: AssessmentResult) -> dict[str, Any]:
     """The public JSON of one assessment (CLI `hindfoot assess`, `POST /api/assessments`, interviews):
-    floats rounded to 4 places, built straight from the engine's explanation lists (making the
-    `Contribution` objects, or dumping models and rounding the tree afterwards, cost more than the
-    ranking itself). `tests/assessment/test_api.py` holds it equal to the obvious derivation."""
+    floats rounded to 4 places, built straight from the engine's explanation arrays: each contribution
+    is a copy of its precomputed stub with the value filled in, and its `sources` is the knowledge
+    base's own tuple (immutable, shared; a JSON array once serialised). Making `Contribution` objects,
+    or dumping models and rounding the tree afterwards, cost more than the ranking itself.
+    `tests/assessment/test_api.py` holds it equal to the obvious derivation."""
     ranking = result.ranking
     ex = ranking[0].explanations if ranking else None
     width = 0 if ex is None else len(ex.findings)
@@ -275,11 +279,11 @@ def result_json(result: AssessmentResult) -> dict[str, Any]:
         contributions: list[dict[str, Any]] = []
         n_for = 0
         if ex is not None and width:
-            values, sources, findings, answers = rounded[c.row], ex.sources[c.row], ex.findings, ex.answers
-            contributions = [
-                {"finding": findings[j], "answer": answers[j], "contribution": values[j], "sources": list(sources[j])}
-                for j in ex.order[c.row]
-            ]
+            values, stubs, add = rounded[c.row], ex.stubs[c.row], contributions.append
+            for j in ex.order[c.row]:
+                item = stubs[j].copy()  # {"finding", "answer", "contribution", "sources" (a shared tuple)}
+                item["contribution"] = values[j]
+                add(item)
             n_for = ex.n_for[c.row]
         ranking_json.append({
             "condition": c.condition,

@@ -6,14 +6,13 @@ disposition implied by the ranked conditions (emergency > urgent > routine > sel
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from hindfoot.assessment.schemas import FiredRule
 from hindfoot.knowledge.loader import KnowledgeBase
 from hindfoot.knowledge.schemas import DISPOSITION_ORDER, RedFlagRule
 
-RuleState = Literal["fired", "pending", "dead"]
 RANK = {d: i for i, d in enumerate(DISPOSITION_ORDER)}
 SCREEN_GROUPS = frozenset({"history", "exam"})
 
@@ -21,6 +20,63 @@ SCREEN_GROUPS = frozenset({"history", "exam"})
 def most_urgent(dispositions: Iterable[str]) -> str:
     """The most urgent of `dispositions` (self_care when empty)."""
     return max(dispositions, key=RANK.__getitem__, default="self_care")
+
+
+# Rules are checked on every assessment and on every interview step, so each is compiled once per
+# knowledge base into bit masks over the findings (bit i = the i-th finding of the knowledge base):
+# "some finding of this group is present" is then one AND of two integers.
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    rule: RedFlagRule
+    rank: int
+    unless: int  # mask of the findings that rule it out
+    groups: tuple[int, ...]  # one mask per all_of group: each needs a present finding
+    screens: tuple[tuple[tuple[str, int], ...], ...]  # per group: its history/exam findings (id, bit), in order
+
+
+@dataclass(frozen=True)
+class _Rules:
+    bit: dict[str, int]
+    rules: tuple[_Rule, ...]
+    screen_rules: tuple[_Rule, ...]
+    _masks: dict[frozenset[str], int] = field(default_factory=dict)  # askable sets seen so far
+
+    def mask(self, ids: Iterable[str]) -> int:
+        bit, m = self.bit, 0
+        for f in ids:
+            m |= bit.get(f, 0)
+        return m
+
+    def askable_mask(self, askable: frozenset[str] | None) -> int:
+        if askable is None:
+            return (1 << len(self.bit)) - 1
+        m = self._masks.get(askable)
+        if m is None:
+            m = self._masks[askable] = self.mask(askable)
+        return m
+
+
+def _rules(kb: KnowledgeBase) -> _Rules:
+    cached = kb._cache.get("triage")
+    if cached is None:
+        bit = {f.id: 1 << i for i, f in enumerate(kb.findings)}
+
+        def mask(ids: Iterable[str]) -> int:
+            return sum(bit[f] for f in set(ids))
+
+        def screens(group: list[str]) -> tuple[tuple[str, int], ...]:
+            return tuple((f, bit[f]) for f in group if kb.finding_by_id[f].group in SCREEN_GROUPS)
+
+        compiled = tuple(
+            _Rule(rule=r, rank=RANK[r.disposition], unless=mask(r.unless), groups=tuple(mask(g) for g in r.all_of),
+                  screens=tuple(screens(g) for g in r.all_of))
+            for r in kb.rules
+        )
+        cached = kb._cache["triage"] = _Rules(bit=bit, rules=compiled,
+                                              screen_rules=tuple(r for r in compiled if r.rule.screen))
+    return cached  # type: ignore[no-any-return]
 
 
 def _probability_ok(rule: RedFlagRule, probabilities: Mapping[str, float] | None) -> bool:
@@ -31,38 +87,17 @@ def _probability_ok(rule: RedFlagRule, probabilities: Mapping[str, float] | None
     return probabilities.get(rule.min_probability.condition, 0.0) >= rule.min_probability.p
 
 
-def fires(rule: RedFlagRule, present: set[str], probabilities: Mapping[str, float] | None = None) -> bool:
-    """Whether `rule` applies now (the same as `rule_state(rule, present, present, ...) == "fired"`)."""
-    return (
-        rule.unless_set.isdisjoint(present)
-        and all(not group.isdisjoint(present) for group in rule.group_sets)
-        and _probability_ok(rule, probabilities)
-    )
-
-
-def rule_state(
-    rule: RedFlagRule,
-    present: set[str],
-    answered: set[str],
-    probabilities: Mapping[str, float] | None = None,
-    askable: Callable[[str], bool] = lambda _f: True,
-) -> RuleState:
-    """`fired` when it applies now; `pending` when asking an unanswered, askable finding could fire it;
-    `dead` otherwise. `answered` holds every finding already answered (present, absent or unknown)."""
-    if not rule.unless_set.isdisjoint(present):
-        return "dead"
-    groups_ok = [not group.isdisjoint(present) for group in rule.group_sets]
-    if all(groups_ok):
-        return "fired" if _probability_ok(rule, probabilities) else "pending"
-    for group, ok in zip(rule.all_of, groups_ok, strict=True):
-        if not ok and not any(f not in answered and askable(f) for f in group):
-            return "dead"
-    return "pending"
+def _fires(r: _Rule, present: int, probabilities: Mapping[str, float] | None) -> bool:
+    return not r.unless & present and all(map(present.__and__, r.groups)) and _probability_ok(r.rule, probabilities)
 
 
 def fired_rules(
     kb: KnowledgeBase, present: set[str], probabilities: Mapping[str, float] | None = None
 ) -> list[FiredRule]:
+    """The rules that apply now (every group has a present finding, none of `unless` is present and
+    the probability condition, if any, holds), most urgent first."""
+    rules = _rules(kb)
+    pm = rules.mask(present)
     out = [
         FiredRule(
             rule=rule.id,
@@ -72,8 +107,9 @@ def fired_rules(
             advice=rule.advice,
             sources=tuple(rule.src),
         )
-        for rule in kb.rules
-        if fires(rule, present, probabilities)
+        for r in rules.rules
+        if _fires(r, pm, probabilities)
+        for rule in (r.rule,)
     ]
     out.sort(key=lambda r: -RANK[r.disposition])
     return out
@@ -83,33 +119,32 @@ def pending_screen_questions(
     kb: KnowledgeBase,
     present: set[str],
     answered: set[str],
-    askable: Callable[[str], bool],
+    askable: frozenset[str] | None = None,
     probabilities: Mapping[str, float] | None = None,
 ) -> list[str]:
-    """Findings to ask first, in rule-file order: for every screening rule that is still pending and
-    could raise the current urgency, the first unanswered, askable history/exam finding of its first
-    unmet group."""
-    screens = kb.screen_rules
-    current = RANK[most_urgent(r.disposition for r in screens if fires(r, present, probabilities))]
+    """Findings to ask first, in rule-file order: for every screening rule that is still pending (it
+    has not fired, nothing present rules it out, and each unmet group still has an unanswered finding
+    that can be asked) and that could raise the current urgency, the first unanswered, askable
+    history/exam finding of its first unmet group. `answered` holds every finding already answered
+    (present, absent or unknown); `askable` the findings that can be asked here (None: all)."""
+    rules = _rules(kb)
+    pm = rules.mask(present)
+    open_ = rules.askable_mask(askable) & ~rules.mask(answered)
+    current = max((r.rank for r in rules.screen_rules if _fires(r, pm, probabilities)), default=0)
     out: list[str] = []
-    for rule in screens:
-        if RANK[rule.disposition] <= current:
+    for r in rules.screen_rules:
+        if r.rank <= current or r.unless & pm or not _probability_ok(r.rule, probabilities):
             continue
-        if rule.min_probability is not None and not _probability_ok(rule, probabilities):
-            continue
-        if rule_state(rule, present, answered, probabilities, askable) != "pending":
-            continue
-        for group in rule.all_of:
-            if any(f in present for f in group):
-                continue
-            # one screening question per rule: the first history/exam finding not yet answered
-            # (investigations are ordered, not asked; other findings are left to information gain)
-            for f in group:
-                if f not in answered and askable(f) and kb.finding_by_id[f].group in SCREEN_GROUPS:
-                    if f not in out:
-                        out.append(f)
-                    break
-            break
+        unmet = [i for i, g in enumerate(r.groups) if not g & pm]
+        if not unmet or any(not r.groups[i] & open_ for i in unmet):
+            continue  # fired already, or a group can no longer be met
+        # one screening question per rule: the first history/exam finding not yet answered of its first
+        # unmet group (investigations are ordered, not asked; other findings are left to information gain)
+        for f, b in r.screens[unmet[0]]:
+            if b & open_:
+                if f not in out:
+                    out.append(f)
+                break
     return out
 
 
