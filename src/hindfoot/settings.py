@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     clinic_timezone: str = "Europe/London"
     booking_cutoff_hours: int = Field(default=24, ge=0, description="Patients may cancel or move a visit online until this many hours before it.")
+    anonymous_check_days: int = Field(
+        default=30, ge=1,
+        description="Anonymous symptom checks untouched for this many days are deleted by `hindfoot interviews purge`.",
+    )
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025

@@ -216,3 +216,33 @@ def test_patients_cannot_open_the_clinician_panel(client, db):
     assert client.get(f"/patients/{me.id}/assessment").status_code == 403
     assert client.get(f"/patients/{patient.id}/assessment").status_code == 403
     assert "Decision support: findings" not in client.get(f"/patients/{me.id}").text
+
+
+def _findings_card(html: str) -> str:
+    match = re.search(r'<h2 id="findings-h">Findings</h2>(.*?)</section>', html, re.S)
+    assert match, "no findings card"
+    return match.group(1)
+
+
+def test_record_page_lists_findings_as_they_stand_after_a_change_and_a_withdrawal(client, db):
+    _, patient, episode = _clinic(db)
+    _form_login(client, "doc@example.org")
+    url = f"/patients/{patient.id}/assessment"
+
+    def save(**values: str) -> None:
+        token = _csrf(client.get(url).text)
+        fields = {f"f.{k}": v for k, v in values.items()}
+        r = client.post(url, data={"csrf_token": token, "episode_id": str(episode.id), "condition": "", **fields},
+                        follow_redirects=False)
+        assert r.status_code == 303, r.text
+
+    save(pain_back_of_ankle="present", pain_under_heel="present", giving_way="absent")
+    card = _findings_card(client.get(f"/patients/{patient.id}").text)
+    assert "heel" in card.lower() and card.count("<li") == 3
+    save(pain_back_of_ankle="present", pain_under_heel="absent", giving_way="unknown")  # changed, withdrawn
+    page = client.get(f"/patients/{patient.id}").text
+    card = _findings_card(page)
+    assert card.count("<li") == 2  # back-of-ankle pain, and heel pain now answered "no"; giving way left out
+    heel = next(item for item in card.split("<li")[1:] if "heel" in item.lower())
+    assert "No" in heel and "Yes" not in heel
+    assert "(withdrawn)" in page  # the timeline keeps the withdrawn answer, marked

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hindfoot.assessment import engine, interview
@@ -39,14 +39,14 @@ from hindfoot.db.models import (
     PathwayEvent,
     Patient,
 )
+from hindfoot.db.models.observation import FINDING_CATEGORIES, WITHDRAWN
 from hindfoot.errors import AccessDenied, InvalidInput, NotFound
 from hindfoot.knowledge.loader import KnowledgeBase, load_kb
 from hindfoot.patients import service as patients_service
 
-FINDING_GROUPS = ("history", "exam", "imaging", "tests")
+FINDING_GROUPS = FINDING_CATEGORIES
 LATERALITIES = ("left", "right", "bilateral")
 Value = Literal["present", "absent", "unknown"]
-WITHDRAWN = "entered-in-error"  # FHIR Observation status of a finding set back to "unknown"
 
 
 # --------------------------------------------------------------------------- stateless ranking
@@ -196,6 +196,17 @@ def back(db: Session, actor: Actor | None, interview_id: uuid.UUID) -> Interview
         return _view(row, state)
     state = state.model_copy(update={"answers": state.answers[:-1]})
     return _store(db, actor, row, state, "symptom check: last answer taken back")
+
+
+def purge_anonymous_interviews(db: Session, *, untouched_since: datetime) -> int:
+    """Delete the anonymous symptom checks (no signed-in patient) last changed before `untouched_since`;
+    returns how many. A signed-in patient's checks are part of their record and are kept."""
+    result = db.execute(
+        delete(AssessmentInterview)
+        .where(AssessmentInterview.patient_id.is_(None), AssessmentInterview.updated_at < untouched_since)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------- stored findings

@@ -181,6 +181,38 @@ def eval_command(
         ))
 
 
+interviews_app = typer.Typer(help="Symptom checks kept on the server.", no_args_is_help=True)
+
+
+@interviews_app.command("purge")
+def purge_command(
+    days: Annotated[int | None, typer.Option(
+        "--days", min=1, help="Delete anonymous checks untouched for this many days (default: HINDFOOT_ANONYMOUS_CHECK_DAYS).",
+    )] = None,
+) -> None:
+    """Delete anonymous symptom checks nobody has touched for a while (safe to run daily)."""
+    from datetime import timedelta
+
+    from rich.console import Console
+
+    from hindfoot.assessment import service
+    from hindfoot.db.base import utcnow
+    from hindfoot.db.engine import make_engine, make_sessionmaker
+    from hindfoot.db.session import unit_of_work
+    from hindfoot.settings import get_settings
+
+    settings = get_settings()
+    keep = days if days is not None else settings.anonymous_check_days
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as db:
+            deleted = service.purge_anonymous_interviews(db, untouched_since=utcnow() - timedelta(days=keep))
+    finally:
+        engine.dispose()
+    Console().print(f"{deleted} anonymous symptom check(s) untouched for {keep}+ days deleted.")
+
+
 def register(app: typer.Typer) -> None:
     app.command("assess")(assess_command)
     app.command("eval")(eval_command)
+    app.add_typer(interviews_app, name="interviews")

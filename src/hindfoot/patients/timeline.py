@@ -7,9 +7,11 @@ from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
 
 from hindfoot.db.models.episode import STAGE_LABELS
+from hindfoot.db.models.observation import FINDING_CATEGORIES, WITHDRAWN
 from hindfoot.patients.codes import condition_names, finding_texts
 
 if TYPE_CHECKING:
+    from hindfoot.db.models import Observation
     from hindfoot.patients.service import PatientRecord
 
 
@@ -45,6 +47,8 @@ def build_timeline(record: PatientRecord) -> list[TimelineEntry]:
             label = ("" if o.value_boolean else "No: ") + label
         elif o.value_quantity is not None:
             label = f"{label}: {o.value_quantity:g} {o.value_unit or ''}".strip()
+        if o.status == WITHDRAWN:
+            label += " (withdrawn)"
         by_day.setdefault((o.effective_at.date(), o.category), []).append(label)
     for (day, category), labels in by_day.items():
         entries.append(TimelineEntry(_at(day), "finding", f"{category.capitalize()} findings", "; ".join(labels)))
@@ -70,6 +74,18 @@ def build_timeline(record: PatientRecord) -> list[TimelineEntry]:
                                      f"Stage: {STAGE_LABELS.get(ev.to_stage, ev.to_stage)}", ev.reason))
     entries.sort(key=lambda e: e.when, reverse=True)
     return entries
+
+
+def current_findings(record: PatientRecord) -> list[Observation]:
+    """The findings as they stand: per episode and finding, the latest recorded yes/no answer, newest
+    first. A finding whose latest record was withdrawn (set back to "not known") is left out, and so
+    are the answers a later one replaced; the timeline keeps them all."""
+    latest: dict[tuple[object, str], Observation] = {}
+    for o in sorted(record.observations, key=lambda o: (o.effective_at, o.created_at)):
+        if o.category in FINDING_CATEGORIES:
+            latest[(o.episode_id, o.code)] = o
+    current = [o for o in latest.values() if o.status != WITHDRAWN and o.value_boolean is not None]
+    return sorted(current, key=lambda o: o.effective_at, reverse=True)
 
 
 def score_series(record: PatientRecord) -> dict[str, list[tuple[date, float]]]:

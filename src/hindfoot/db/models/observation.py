@@ -12,6 +12,9 @@ from hindfoot.db.base import Base, IdMixin, TimestampMixin, utcnow
 
 # Categories follow the vocabulary's finding groups, plus questionnaire scores and measurements.
 OBSERVATION_CATEGORIES = ("history", "exam", "imaging", "tests", "score", "measurement")
+FINDING_CATEGORIES = ("history", "exam", "imaging", "tests")  # the vocabulary's finding groups
+# FHIR status of an observation recorded in error; a finding set back to "not known" gets it too
+WITHDRAWN = "entered-in-error"
 
 
 class Observation(IdMixin, TimestampMixin, Base):

@@ -12,7 +12,7 @@ from hindfoot.db.models.episode import STAGE_LABELS
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.patients import service as patients_service
 from hindfoot.patients.codes import condition_names, finding_texts
-from hindfoot.patients.timeline import build_timeline, score_series
+from hindfoot.patients.timeline import build_timeline, current_findings, score_series
 from hindfoot.web.rendering import render
 
 router = APIRouter()
@@ -51,13 +51,12 @@ def patient_list(
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 def patient_record(patient_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
     record = patients_service.get_record(db, actor, patient_id)
-    findings = [o for o in record.observations if o.category in ("history", "exam", "imaging", "tests")]
     return render(request, "patients/record.html", {
         "record": record,
         "patient": record.patient,
         "age": record.patient.age_on(date.today()),
         "timeline": build_timeline(record),
-        "findings": findings,
+        "findings": current_findings(record),
         "finding_texts": finding_texts(),
         "conditions_names": condition_names(),
         "scores": score_series(record),
