@@ -6,7 +6,8 @@
      ├── Forbidden      403  (the denial is audited)
      ├── NotFound       404
      │    └── AccessDenied  404 to the caller, audited as a denial
-     └── Conflict       409  (slot already taken, illegal pathway move)
+     ├── Conflict       409  (slot already taken, illegal pathway move)
+     └── TooManyAttempts 429  (sign-in locked for a while; Retry-After)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 class HindfootError(Exception):
     status_code = 400
     code = "error"
+    headers: dict[str, str] | None = None  # extra HTTP headers of the answer
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -72,3 +74,16 @@ class AccessDenied(NotFound):
 class Conflict(HindfootError):
     status_code = 409
     code = "conflict"
+
+
+class TooManyAttempts(HindfootError):
+    status_code = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+        self.headers = {"Retry-After": str(retry_after_seconds)}
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "retry_after_seconds": self.retry_after_seconds}

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     clinic_timezone: str = "Europe/London"
     booking_cutoff_hours: int = Field(default=24, ge=0, description="Patients may cancel or move a visit online until this many hours before it.")
+    login_max_failures: int = Field(default=5, ge=1, description="Failed sign-ins for one email that lock it.")
+    login_lockout_minutes: int = Field(
+        default=15, ge=1, description="How long a locked email waits; also the window in which failures count.",
+    )
     anonymous_check_days: int = Field(
         default=30, ge=1,
         description="Anonymous symptom checks untouched for this many days are deleted by `hindfoot interviews purge`.",

@@ -53,10 +53,12 @@ def install_error_handlers(app: FastAPI) -> None:
                 description=f"access refused: {exc.message}",
             )
         if _wants_json(request):
-            return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+            return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers)
         if isinstance(exc, NotAuthenticated):
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-        return render_error(request, exc.status_code, exc.message)
+        page = render_error(request, exc.status_code, exc.message)
+        page.headers.update(exc.headers or {})
+        return page
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

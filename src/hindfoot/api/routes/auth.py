@@ -8,8 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hindfoot.auth import service as auth_service
 from hindfoot.auth.actor import Actor
 from hindfoot.auth.csrf import csrf_token
-from hindfoot.deps import CurrentActor, DbSession, client_ip
-from hindfoot.errors import NotAuthenticated
+from hindfoot.deps import AppSettings, CurrentActor, DbSession, client_ip
 
 public_router = APIRouter(tags=["auth"])
 router = APIRouter(tags=["auth"])
@@ -41,10 +40,13 @@ def _me(actor: Actor, request: Request) -> Me:
 
 
 @public_router.post("/auth/login")
-def login(body: LoginBody, request: Request, db: DbSession) -> Me:
-    account = auth_service.authenticate(db, body.email, body.password)
-    if account is None:
-        raise NotAuthenticated("email or password is wrong")
+def login(body: LoginBody, request: Request, db: DbSession, settings: AppSettings) -> Me:
+    """Sign in. Wrong email or password: 401. Too many failures for this email: 429 with Retry-After
+    (the lock holds even for the right password until it runs out)."""
+    account = auth_service.sign_in(
+        db, request.app.state.sessionmaker, body.email, body.password,
+        policy=auth_service.throttle_policy(settings), source_ip=client_ip(request),
+    )
     request.session.clear()  # a fresh session (and CSRF token) at every sign-in
     request.session["user_id"] = str(account.id)
     return _me(Actor.from_account(account, source_ip=client_ip(request)), request)

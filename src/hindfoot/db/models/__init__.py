@@ -9,6 +9,7 @@ from hindfoot.db.models.condition import Condition
 from hindfoot.db.models.encounter import Encounter
 from hindfoot.db.models.episode import EpisodeOfCare, Laterality, PathwayEvent, PathwayStage
 from hindfoot.db.models.imaging import DiagnosticReport, ImagingStudy
+from hindfoot.db.models.login_throttle import LoginThrottle
 from hindfoot.db.models.observation import Observation
 from hindfoot.db.models.organization import Location, Organization
 from hindfoot.db.models.outcome_reminder import OutcomeReminder
@@ -28,7 +29,7 @@ from hindfoot.db.models.scheduling import (
 __all__ = [
     "AccountRole", "Appointment", "AssessmentInterview", "AuditEvent", "AvailabilityException", "AvailabilityRule",
     "CarePlan", "CarePlanActivity", "ClinicService", "Condition", "DiagnosticReport", "Encounter", "EpisodeOfCare",
-    "ImagingStudy", "Laterality", "Location", "Observation", "Organization", "OutcomeReminder", "PathwayEvent",
+    "ImagingStudy", "Laterality", "Location", "LoginThrottle", "Observation", "Organization", "OutcomeReminder", "PathwayEvent",
     "PathwayStage", "Patient", "Practitioner", "PractitionerRoleCode", "Procedure", "Questionnaire",
     "QuestionnaireResponse", "RegistryEpisode", "RegistryScore", "Schedule", "Sex", "Slot", "SportLevel", "UserAccount",
 ]

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hindfoot.auth import service as auth_service
-from hindfoot.deps import DbSession, OptionalActor
+from hindfoot.deps import AppSettings, DbSession, OptionalActor, client_ip
+from hindfoot.errors import NotAuthenticated, TooManyAttempts
 from hindfoot.web.rendering import render
 
 router = APIRouter()
@@ -36,18 +37,25 @@ def login_page(request: Request, db: DbSession, actor: OptionalActor, next: str 
 def login_submit(
     request: Request,
     db: DbSession,
+    settings: AppSettings,
     email: Annotated[str, Form(max_length=200)],
     password: Annotated[str, Form(max_length=500)],
     next: Annotated[str, Form()] = "/me",
 ) -> Response:
-    account = auth_service.authenticate(db, email, password)
-    if account is None:
-        return render(
-            request, "auth/login.html",
-            {"next": _safe_next(next), "demo": _demo_accounts(db), "error": "Email or password is wrong.",
-             "email": email},
-            status_code=401,
+    try:
+        account = auth_service.sign_in(
+            db, request.app.state.sessionmaker, email, password,
+            policy=auth_service.throttle_policy(settings), source_ip=client_ip(request),
         )
+    except (NotAuthenticated, TooManyAttempts) as exc:
+        error = "Email or password is wrong." if isinstance(exc, NotAuthenticated) else (
+            exc.message[0].upper() + exc.message[1:] + "."
+        )
+        page = render(request, "auth/login.html",
+                      {"next": _safe_next(next), "demo": _demo_accounts(db), "error": error, "email": email},
+                      status_code=exc.status_code)
+        page.headers.update(exc.headers or {})
+        return page
     request.session.clear()
     request.session["user_id"] = str(account.id)
     return RedirectResponse(_safe_next(next), status_code=303)
