@@ -12,11 +12,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Denial:
+    """What a refusal is about, for the audit trail (written even though the request fails)."""
+
+    action: str  # audit action code: R, C, U, D, E
+    entity_type: str
+    entity_id: object | None
+    patient_id: object | None
+    description: str
+
 
 class HindfootError(Exception):
     status_code = 400
     code = "error"
     headers: dict[str, str] | None = None  # extra HTTP headers of the answer
+    denial: Denial | None = None  # set when the refusal belongs in the audit trail
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -69,6 +83,7 @@ class AccessDenied(NotFound):
         self.entity_id = entity_id
         self.patient_id = patient_id
         self.action = action
+        self.denial = Denial(action, entity_type, entity_id, patient_id, f"access refused: {message}")
 
 
 class Conflict(HindfootError):

@@ -39,6 +39,11 @@ def test_refused_transition_is_409_with_reasons_and_stores_nothing(client, db):
                        json={"to": "discharged", "reason": "x", "extra": 1}).status_code == 422
     db.expire_all()
     assert db.scalars(select(PathwayEvent)).all() == []
+    refused = db.scalars(select(AuditEvent).where(AuditEvent.entity_type == "EpisodeOfCare",
+                                                  AuditEvent.outcome == "4")).all()  # the attempt is on the record
+    assert len(refused) == 1 and refused[0].entity_id == str(c.episode.id)
+    assert refused[0].patient_id == c.patient.id and refused[0].user_email == "doc@example.org"
+    assert refused[0].description.startswith("pathway conservative_care -> surgical_listing refused: ")
 
 
 def test_full_move_to_surgery_appends_events_and_audits_each_write(client, db):

@@ -6,6 +6,9 @@ from datetime import date, timedelta
 
 from factories import login
 from pathway_helpers import make_clinic
+from sqlalchemy import select
+
+from hindfoot.db.models import AuditEvent
 
 HX = {"hx-request": "true"}
 
@@ -37,6 +40,11 @@ def test_refused_move_comes_back_in_the_panel_or_as_a_409_page(client, db):
     assert hx.status_code == 200 and 'role="alert"' in hx.text and "no direct route" in hx.text
     plain = client.post(f"/episodes/{c.episode.id}/pathway/transition", data=form, follow_redirects=False)
     assert plain.status_code == 409 and "no direct route" in plain.text
+    db.expire_all()
+    refused = db.scalars(select(AuditEvent).where(AuditEvent.outcome == "4")).all()
+    assert [e.description for e in refused] == [
+        "pathway conservative_care -> surgery refused: there is no direct route from conservative_care to surgery"] * 2
+    assert {e.patient_id for e in refused} == {c.patient.id}
 
 
 def test_forms_without_javascript_redirect_back_to_the_record(client, db):

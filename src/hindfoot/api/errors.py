@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hindfoot.audit import service as audit
-from hindfoot.errors import AccessDenied, HindfootError, NotAuthenticated
+from hindfoot.errors import HindfootError, NotAuthenticated
 
 
 def _wants_json(request: Request) -> bool:
@@ -42,15 +42,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HindfootError)
     async def _domain_error(request: Request, exc: HindfootError) -> Response:
-        if isinstance(exc, AccessDenied):
+        if exc.denial is not None:  # access refused, or a refused pathway move: on the record all the same
+            d = exc.denial
             audit.record_denial(
                 request.app.state.sessionmaker,
                 getattr(request.state, "actor", None),
-                exc.action,
-                exc.entity_type,
-                exc.entity_id,
-                patient_id=exc.patient_id,  # type: ignore[arg-type]
-                description=f"access refused: {exc.message}",
+                d.action,
+                d.entity_type,
+                d.entity_id,
+                patient_id=d.patient_id,  # type: ignore[arg-type]
+                description=d.description,
             )
         if _wants_json(request):
             return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers)

@@ -38,7 +38,7 @@ from hindfoot.db.models import (
     Procedure,
 )
 from hindfoot.db.models.procedure import PROCEDURES as PROCEDURE_NAMES
-from hindfoot.errors import Conflict, InvalidInput
+from hindfoot.errors import Conflict, Denial, InvalidInput
 from hindfoot.pathway import machine, next_steps
 from hindfoot.pathway.citations import Citation, cite
 from hindfoot.pathway.machine import PathwayFacts, Stage, TransitionOption
@@ -322,13 +322,18 @@ def apply_transition(
     except ValueError:
         raise InvalidInput(f"unknown stage {to!r}; allowed: {', '.join(s.value for s in Stage)}", field="to") from None
     current = Stage(episode.stage)
-    if expected_stage is not None and expected_stage != current.value:
-        raise machine.TransitionRefused(current, target, (
-            f"the episode moved to {current.value} since the page was loaded; review and try again",))
-    day = today or date.today()
-    data = load_episode_data(db, episode)
-    facts = pathway_facts(data, day, override_reason=override_reason)
-    decided = machine.transition(current, target, facts, reason=reason)
+    try:
+        if expected_stage is not None and expected_stage != current.value:
+            raise machine.TransitionRefused(current, target, (
+                f"the episode moved to {current.value} since the page was loaded; review and try again",))
+        day = today or date.today()
+        data = load_episode_data(db, episode)
+        facts = pathway_facts(data, day, override_reason=override_reason)
+        decided = machine.transition(current, target, facts, reason=reason)
+    except machine.TransitionRefused as exc:  # refused moves go on the audit trail too
+        exc.denial = Denial(audit.UPDATE, "EpisodeOfCare", episode.id, episode.patient_id,
+                            f"pathway {current.value} -> {target.value} refused: {'; '.join(exc.reasons)}")
+        raise
     row = PathwayEvent(
         episode_id=episode.id,
         from_stage=decided.from_stage.value,

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
 from hindfoot.db.models.episode import STAGE_LABELS
 from hindfoot.db.models.procedure import PROCEDURES as PROCEDURE_NAMES
@@ -76,6 +77,10 @@ def _failed(request: Request, db: Session, actor: Actor, episode_id: uuid.UUID, 
     """Show a refusal inside the panel (htmx swaps only 2xx answers) or on the full page."""
     if isinstance(exc, AccessDenied):
         raise exc
+    if exc.denial is not None:  # this answer commits the request: the refusal goes on the record with it
+        d = exc.denial
+        audit.record(db, actor, d.action, d.entity_type, d.entity_id, patient_id=d.patient_id,  # type: ignore[arg-type]
+                     outcome=audit.DENIED, description=d.description)
     reasons = tuple(getattr(exc, "reasons", ()) or ())
     hx = bool(request.headers.get("hx-request"))
     return _panel(request, db, actor, episode_id, error=exc.message if not reasons else "Not moved:",
