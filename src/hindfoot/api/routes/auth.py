@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from hindfoot.auth import reset
 from hindfoot.auth import service as auth_service
 from hindfoot.auth.actor import Actor
 from hindfoot.auth.csrf import csrf_token
@@ -60,3 +61,45 @@ def logout(request: Request) -> None:
 @router.get("/me")
 def me(actor: CurrentActor, request: Request) -> Me:
     return _me(actor, request)
+
+
+# --------------------------------------------------------------------------- passwords
+
+RESET_ASKED = "if an account uses this email, a link to choose a new password is on its way"
+
+
+class ResetRequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3, max_length=200)
+
+
+class ResetConfirmBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=10, max_length=500)
+    password: str = Field(min_length=1, max_length=500)
+
+
+class PasswordChangeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: str = Field(min_length=1, max_length=500)
+    password: str = Field(min_length=1, max_length=500)
+
+
+@public_router.post("/auth/password-reset", status_code=202)
+def ask_for_reset(body: ResetRequestBody, request: Request, db: DbSession, settings: AppSettings) -> dict[str, str]:
+    """Email a reset link, valid for an hour and once. The answer is the same whether or not the
+    email has an account."""
+    reset.request_reset(db, settings, body.email, source_ip=client_ip(request))
+    return {"message": RESET_ASKED}
+
+
+@public_router.post("/auth/password-reset/confirm", status_code=204)
+def confirm_reset(body: ResetConfirmBody, request: Request, db: DbSession, settings: AppSettings) -> None:
+    """Set a new password with the token of a reset link (422 naming `token` or `password` otherwise)."""
+    reset.reset_password(db, settings, body.token, body.password, source_ip=client_ip(request))
+
+
+@router.post("/auth/password", status_code=204)
+def change_password(body: PasswordChangeBody, actor: CurrentActor, db: DbSession) -> None:
+    """Change the signed-in account's password (the current one is checked)."""
+    reset.change_password(db, actor, body.current_password, body.password)

@@ -30,3 +30,4 @@ class UserAccount(IdMixin, TimestampMixin, Base):
     display_name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]
+    password_reset_sent_at: Mapped[datetime | None]  # the last reset link emailed (one per few minutes)

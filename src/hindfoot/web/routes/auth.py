@@ -5,9 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hindfoot.auth import reset
 from hindfoot.auth import service as auth_service
-from hindfoot.deps import AppSettings, DbSession, OptionalActor, client_ip
-from hindfoot.errors import NotAuthenticated, TooManyAttempts
+from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor, client_ip
+from hindfoot.errors import InvalidInput, NotAuthenticated, TooManyAttempts
 from hindfoot.web.rendering import render
 
 router = APIRouter()
@@ -27,10 +28,14 @@ def _demo_accounts(db: DbSession) -> list[tuple[str, str, str, str]]:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, db: DbSession, actor: OptionalActor, next: str | None = None) -> Response:
+def login_page(
+    request: Request, db: DbSession, actor: OptionalActor, next: str | None = None, changed: str | None = None,
+) -> Response:
     if actor:
         return RedirectResponse(_safe_next(next), status_code=303)
-    return render(request, "auth/login.html", {"next": _safe_next(next), "demo": _demo_accounts(db), "error": None})
+    message = "Your new password is set. Sign in with it." if changed else None
+    return render(request, "auth/login.html",
+                  {"next": _safe_next(next), "demo": _demo_accounts(db), "error": None, "message": message})
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -48,9 +53,7 @@ def login_submit(
             policy=auth_service.throttle_policy(settings), source_ip=client_ip(request),
         )
     except (NotAuthenticated, TooManyAttempts) as exc:
-        error = "Email or password is wrong." if isinstance(exc, NotAuthenticated) else (
-            exc.message[0].upper() + exc.message[1:] + "."
-        )
+        error = "Email or password is wrong." if isinstance(exc, NotAuthenticated) else _sentence(exc.message)
         page = render(request, "auth/login.html",
                       {"next": _safe_next(next), "demo": _demo_accounts(db), "error": error, "email": email},
                       status_code=exc.status_code)
@@ -65,3 +68,71 @@ def login_submit(
 def logout(request: Request) -> Response:
     request.session.clear()
     return RedirectResponse("/", status_code=303)
+
+
+# --------------------------------------------------------------------------- passwords
+
+Password = Annotated[str, Form(max_length=500)]
+
+
+@router.get("/password/forgot", response_class=HTMLResponse)
+def forgot_page(request: Request) -> HTMLResponse:
+    return render(request, "auth/forgot.html", {"sent": False})
+
+
+@router.post("/password/forgot", response_class=HTMLResponse)
+def forgot_submit(
+    request: Request, db: DbSession, settings: AppSettings, email: Annotated[str, Form(max_length=200)],
+) -> HTMLResponse:
+    reset.request_reset(db, settings, email, source_ip=client_ip(request))
+    return render(request, "auth/forgot.html", {"sent": True, "email": email})  # the same answer for any email
+
+
+@router.get("/password/reset", response_class=HTMLResponse)
+def reset_page(request: Request, db: DbSession, settings: AppSettings, token: str = "") -> HTMLResponse:
+    try:
+        reset.account_for_token(db, settings.secret_key, token)
+    except InvalidInput as exc:
+        return render(request, "auth/reset.html", {"token": None, "error": _sentence(exc.message)}, status_code=400)
+    return render(request, "auth/reset.html", {"token": token, "error": None})
+
+
+@router.post("/password/reset", response_class=HTMLResponse)
+def reset_submit(
+    request: Request, db: DbSession, settings: AppSettings,
+    token: Annotated[str, Form(max_length=500)], password: Password, confirm: Password,
+) -> Response:
+    try:
+        if password != confirm:
+            raise InvalidInput("the two new passwords differ", field="confirm")
+        reset.reset_password(db, settings, token, password, source_ip=client_ip(request))
+    except InvalidInput as exc:
+        spent = exc.field == "token"
+        return render(request, "auth/reset.html", {"token": None if spent else token, "error": _sentence(exc.message)},
+                      status_code=400 if spent else 422)
+    request.session.clear()
+    return RedirectResponse("/login?changed=1", status_code=303)
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def change_page(request: Request, actor: CurrentActor) -> HTMLResponse:
+    return render(request, "auth/change_password.html", {"error": None, "message": None})
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def change_submit(
+    request: Request, db: DbSession, actor: CurrentActor,
+    current_password: Password, password: Password, confirm: Password,
+) -> HTMLResponse:
+    try:
+        if password != confirm:
+            raise InvalidInput("the two new passwords differ", field="confirm")
+        reset.change_password(db, actor, current_password, password)
+    except InvalidInput as exc:
+        return render(request, "auth/change_password.html", {"error": _sentence(exc.message), "message": None},
+                      status_code=422)
+    return render(request, "auth/change_password.html", {"error": None, "message": "Your new password is set."})
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:] + "."

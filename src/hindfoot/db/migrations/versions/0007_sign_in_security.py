@@ -1,4 +1,5 @@
-"""login throttle: failed sign-ins per email, to lock an email after too many
+"""sign-in security: failed sign-ins per email (to lock an email after too many), and when a
+password reset link was last emailed to an account
 
 Revision ID: 0007
 Revises: 0006
@@ -26,7 +27,11 @@ def upgrade() -> None:
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("email_key", name=op.f("pk_login_throttle")),
     )
+    with op.batch_alter_table("user_account", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("password_reset_sent_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("user_account", schema=None) as batch_op:
+        batch_op.drop_column("password_reset_sent_at")
     op.drop_table("login_throttle")

@@ -1,0 +1,140 @@
+"""Passwords: reset by an emailed link, and change when signed in.
+
+A reset link carries a signed token (itsdangerous, keyed by the app's secret) holding the account id,
+when it was issued, and a fingerprint of the account's current password hash. It works for
+`RESET_LINK_MINUTES`, and only once: setting a new password changes the hash, so the fingerprint no
+longer matches. Asking for a link always answers the same way, whether or not the email has an
+account, and one account gets at most one email per `RESET_EMAIL_GAP`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hindfoot.audit import service as audit
+from hindfoot.auth.actor import Actor
+from hindfoot.auth.passwords import hash_password, verify_password
+from hindfoot.auth.throttle import email_key
+from hindfoot.db.base import utcnow
+from hindfoot.db.models import LoginThrottle, UserAccount
+from hindfoot.errors import InvalidInput
+from hindfoot.notifications.email import EmailError, OutgoingEmail, send
+from hindfoot.settings import Settings
+
+RESET_LINK_MINUTES = 60
+RESET_EMAIL_GAP = timedelta(minutes=5)
+MIN_LENGTH = 10
+MAX_LENGTH = 500
+_SALT = "hindfoot-password-reset"
+
+
+def check_new_password(password: str, email: str) -> None:
+    """Refuse a new password that is too short, too long, or the email itself."""
+    if len(password) < MIN_LENGTH:
+        raise InvalidInput(f"the new password needs at least {MIN_LENGTH} characters", field="password")
+    if len(password) > MAX_LENGTH:
+        raise InvalidInput(f"the new password can have at most {MAX_LENGTH} characters", field="password")
+    if password.strip().lower() == email.strip().lower():
+        raise InvalidInput("the new password must not be the email address", field="password")
+
+
+def _fingerprint(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def make_token(secret_key: str, account: UserAccount, now: datetime | None = None) -> str:
+    issued = int((now or utcnow()).timestamp())
+    return URLSafeSerializer(secret_key, salt=_SALT).dumps([str(account.id), _fingerprint(account.password_hash), issued])
+
+
+def account_for_token(db: Session, secret_key: str, token: str, now: datetime | None = None) -> UserAccount:
+    """The account a reset token is for, if it is genuine, unused and fresh; else InvalidInput."""
+    invalid = InvalidInput("this reset link is invalid, used or expired: ask for a new one", field="token")
+    try:
+        user_id, fingerprint, issued = URLSafeSerializer(secret_key, salt=_SALT).loads(token)
+        issued_at = datetime.fromtimestamp(int(issued), UTC)
+    except (BadSignature, ValueError, TypeError):
+        raise invalid from None
+    age = (now or utcnow()) - issued_at
+    if not timedelta(0) <= age <= timedelta(minutes=RESET_LINK_MINUTES):
+        raise invalid
+    account = _get(db, user_id)
+    if account is None or not account.active or _fingerprint(account.password_hash) != fingerprint:
+        raise invalid
+    return account
+
+
+def _get(db: Session, user_id: str) -> UserAccount | None:
+    try:
+        return db.get(UserAccount, uuid.UUID(user_id))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def request_reset(db: Session, settings: Settings, email: str, *, source_ip: str | None = None,
+                  now: datetime | None = None) -> bool:
+    """Email a reset link to the account with this email, if there is one (at most one email per
+    RESET_EMAIL_GAP). Returns whether an email went out; callers answer the same either way."""
+    now = now or utcnow()
+    account = db.scalar(select(UserAccount).where(func.lower(UserAccount.email) == email_key(email)))
+    if account is None or not account.active:
+        return False
+    if account.password_reset_sent_at is not None and now - account.password_reset_sent_at < RESET_EMAIL_GAP:
+        return False
+    link = f"{settings.base_url.rstrip('/')}/password/reset?token={make_token(settings.secret_key, account, now)}"
+    mail = OutgoingEmail(
+        to=account.email,
+        subject="Reset your hindfoot password",
+        text=(
+            "Someone (we hope you) asked to reset the password of your hindfoot account.\n\n"
+            f"Open this link within {RESET_LINK_MINUTES} minutes to choose a new password:\n{link}\n\n"
+            "The link works once. If you did not ask for it, ignore this email: your password stays as it is.\n"
+        ),
+    )
+    actor = Actor.from_account(account, source_ip=source_ip, path="/password/forgot")
+    try:
+        send(settings, mail)
+    except EmailError as exc:
+        audit.record(db, actor, audit.EXECUTE, "UserAccount", account.id, outcome=audit.ERROR,
+                     description=f"password reset email not sent: {exc}")
+        return False
+    account.password_reset_sent_at = now
+    audit.record(db, actor, audit.EXECUTE, "UserAccount", account.id, description="password reset link emailed")
+    return True
+
+
+def reset_password(db: Session, settings: Settings, token: str, new_password: str, *, source_ip: str | None = None,
+                   now: datetime | None = None) -> UserAccount:
+    """Set a new password from a reset link; the link is then spent, and any sign-in lock is lifted."""
+    account = account_for_token(db, settings.secret_key, token, now)
+    _set(db, account, new_password, source_ip, "password reset by emailed link")
+    return account
+
+
+def change_password(db: Session, actor: Actor, current: str, new_password: str) -> UserAccount:
+    """A signed-in user's new password, after checking the current one."""
+    account = db.get(UserAccount, actor.user_id)
+    if account is None or not verify_password(account.password_hash, current):
+        raise InvalidInput("the current password is wrong", field="current_password")
+    if verify_password(account.password_hash, new_password):
+        raise InvalidInput("the new password is the same as the current one", field="password")
+    _set(db, account, new_password, actor.source_ip, "password changed")
+    return account
+
+
+def _set(db: Session, account: UserAccount, new_password: str, source_ip: str | None, description: str) -> None:
+    check_new_password(new_password, account.email)
+    account.password_hash = hash_password(new_password)
+    account.password_reset_sent_at = None
+    throttle = db.get(LoginThrottle, email_key(account.email))
+    if throttle is not None:
+        db.delete(throttle)
+    actor = Actor.from_account(account, source_ip=source_ip, path=None)
+    audit.record(db, actor, audit.UPDATE, "UserAccount", account.id, description=description)
+    db.flush()
