@@ -38,7 +38,10 @@ run: demo ## install, migrate, load the demo clinic and serve at http://$(HOST):
 serve: install ## serve without touching the data
 	$(BIN)/hindfoot serve --host $(HOST) --port $(PORT)
 
-test: install browser ## the whole suite: SQLite and PostgreSQL, real-browser tests included
+lint: install ## ruff: syntax errors, undefined or unused names, likely bugs (rules in pyproject.toml)
+	$(BIN)/ruff check src tests bench
+
+test: install browser lint ## the whole suite: SQLite and PostgreSQL, real-browser tests included
 	$(BIN)/python -m pytest
 
 test-fast: install ## everything but the browser tests

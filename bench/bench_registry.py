@@ -74,7 +74,7 @@ def _run_backend(console: Console, label: str, url: str) -> list[Result]:
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"{label}: generating to {size:,} patients", total=size - made)
             result = add_registry_patients(engine, size - made, today=date.today(), seed=size,
-                                           progress=lambda k: progress.advance(task, k))
+                                           progress=lambda k, task=task: progress.advance(task, k))
         made, rows, spent = size, rows + result.rows, spent + result.seconds
         with engine.begin() as conn:
             conn.execute(text("ANALYZE"))

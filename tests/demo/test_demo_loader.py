@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from datetime import date, datetime
@@ -206,7 +207,7 @@ def test_pathway_events_follow_the_stage(db):
                             .order_by(PathwayEvent.recorded_at)).all()
         assert events[0].from_stage is None and events[0].to_stage == "enquiry"
         assert events[-1].to_stage == ep.stage
-        for a, b in zip(events, events[1:]):
+        for a, b in itertools.pairwise(events):
             assert b.from_stage == a.to_stage
             assert order.index(b.to_stage) > order.index(a.to_stage)
         assert all(e.reason for e in events)

@@ -42,6 +42,7 @@ from hindfoot.outcomes import analytics, service
 from hindfoot.outcomes.analytics import (
     FOLLOW_UPS,
     RETURNED_PREVIOUS,
+    Dashboard,
     Filters,
     _anchors,
     _cohort,

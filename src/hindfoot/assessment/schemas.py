@@ -67,11 +67,11 @@ class Case(BaseModel):
     @model_validator(mode="after")
     def _known_findings(self, info: ValidationInfo) -> Case:
         kb = _kb_from(info)
-        for field in ("present", "absent"):
-            ids = getattr(self, field)
+        for name in ("present", "absent"):
+            ids = getattr(self, name)
             unknown = [f for f in ids if f not in kb.finding_by_id]
             if unknown:
-                raise ValueError(f"unknown finding id(s) in {field}: {', '.join(unknown)}")
+                raise ValueError(f"unknown finding id(s) in {name}: {', '.join(unknown)}")
         both = sorted(set(self.present) & set(self.absent))
         if both:
             raise ValueError(f"finding id(s) both present and absent: {', '.join(both)}")
@@ -114,12 +114,12 @@ def parse_case(data: Any, kb: KnowledgeBase | None = None, *, ignore: tuple[str,
     extra = [k for k in body if k not in Case.model_fields]
     if extra:
         early.append(f"unknown field(s): {', '.join(map(str, extra))}")
-    for field in ("present", "absent"):
-        ids = body.get(field)
+    for name in ("present", "absent"):
+        ids = body.get(name)
         if isinstance(ids, list):
             unknown = [str(f) for f in ids if not isinstance(f, str) or f not in kb.finding_by_id]
             if unknown:
-                early.append(f"unknown finding id(s) in {field}: {', '.join(unknown)}")
+                early.append(f"unknown finding id(s) in {name}: {', '.join(unknown)}")
     if early:
         raise CaseError(f"case {data.get('id', '?')!r}: {'; '.join(early)}")
     try:

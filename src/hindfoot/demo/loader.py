@@ -273,7 +273,7 @@ def demo_accounts(session: Session) -> list[tuple[str, str, str, str]]:
     descriptions = {p["account"]: str(p["description"]) for p in cast.PRACTITIONERS.values()}
     descriptions["patient"] = "Ballet dancer seven weeks after posterior ankle arthroscopy, in rehabilitation"
     out: list[tuple[str, str, str, str]] = []
-    for (local, key, label), email in zip(wanted, emails, strict=True):
+    for (_local, key, label), email in zip(wanted, emails, strict=True):
         account = accounts.get(email)
         if account is not None:
             out.append((label, email, account.display_name, descriptions.get(key, "")))
@@ -756,7 +756,7 @@ class _P:
 
     def _imaging_findings(self) -> tuple[dict[str, bool], str, dict[str, bool], str, str]:
         """(X-ray findings, X-ray conclusion, MRI findings, MRI conclusion, MRI modality)."""
-        rng, v, c, side = self.rng, self.s.variant, self.s.condition, self.side
+        rng, v, c = self.rng, self.s.variant, self.s.condition
         if c == "posterior_ankle_impingement":
             xr = {"xray_os_trigonum": v == "os_trigonum", "xray_stieda_process": v == "stieda",
                   "xray_fracture": False}

@@ -504,7 +504,7 @@ def patient_outcomes(db: Session, actor: Actor, patient_id: uuid.UUID) -> Patien
     result = PatientOutcomes(patient=patient)
     by_code: dict[str, list[tuple[date, float, str]]] = defaultdict(list)
     rts_dates: dict[datetime, str] = {}
-    for code, when, value, text, timepoint in rows:
+    for code, when, _value, text, _timepoint in rows:
         if code == "rts.date" and text:
             rts_dates[when] = text
     for code, when, value, text, timepoint in rows:

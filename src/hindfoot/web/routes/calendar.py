@@ -85,7 +85,7 @@ def _rota_page(request: Request, db: DbSession, actor: Actor, *, error: str | No
     return render(request, "calendar/rota.html", {
         "rules": rules, "exceptions": exceptions, "weekdays": WEEKDAYS, "error": error,
         "services": scheduling_service.services_for(db, actor.organization_id),
-        "names": {p.id: p.display_name for p in people["practitioners"]} | {l.id: l.name for l in people["locations"]},
+        "names": {p.id: p.display_name for p in people["practitioners"]} | {loc.id: loc.name for loc in people["locations"]},
         **people,
     }, status_code=status_code)
 
