@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = Field(
         default=15, ge=1, description="How long a locked email waits; also the window in which failures count.",
     )
+    export_min_group: int = Field(
+        default=5, ge=1,
+        description="Registry CSV: each combination of age band, sex, sport, level, side and year is shared by at least this many rows.",
+    )
     anonymous_check_days: int = Field(
         default=30, ge=1,
         description="Anonymous symptom checks untouched for this many days are deleted by `hindfoot interviews purge`.",

@@ -10,7 +10,10 @@ import pytest
 from factories import login, make_account, make_org, make_patient, make_practitioner
 from outcome_helpers import actor_for, add_conservative, add_rts, add_scores, add_surgery, episode_of
 
-from hindfoot.outcomes import analytics
+from fastapi.testclient import TestClient
+
+from hindfoot.app import create_app
+from hindfoot.outcomes import analytics, disclosure
 from hindfoot.outcomes.survival import kaplan_meier
 
 TODAY = date(2027, 6, 1)
@@ -91,7 +94,15 @@ def test_dashboard_filters(db, cohort):
     assert analytics.dashboard(db, elsewhere, analytics.Filters(), today=TODAY).episodes == 0
 
 
-def test_csv_is_deidentified(client, db, cohort):
+@pytest.fixture
+def every_row_client(settings, session_factory):
+    """Disclosure control off (groups of 1), to check the columns row by row."""
+    with TestClient(create_app(settings.model_copy(update={"export_min_group": 1}))) as c:
+        yield c
+
+
+def test_csv_is_deidentified(every_row_client, db, cohort):
+    client = every_row_client
     org, actor, stone, reed, clinician = cohort
     login(client, clinician.email)
     r = client.get("/api/outcomes/export.csv")
@@ -111,6 +122,25 @@ def test_csv_is_deidentified(client, db, cohort):
     assert a_like["days_to_return"] == "60"
     assert client.get("/api/outcomes/dashboard", params={"sport": "football"}).json()["episodes"] == 1
     assert client.get("/outcomes").status_code == 200
+
+
+def test_csv_generalises_rare_combinations_by_default(client, db, cohort):
+    """With the default k = 5, every combination of the quasi-identifiers is shared by five rows or
+    more; scores are never changed, and the answer says what was generalised or withheld."""
+    org, actor, stone, reed, clinician = cohort
+    login(client, clinician.email)
+    r = client.get("/api/outcomes/export.csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert r.headers["X-Min-Group-Size"] == "5"
+    assert int(r.headers["X-Values-Generalised"]) > 0
+    assert len(rows) + int(r.headers["X-Rows-Withheld"]) == 6
+    assert disclosure.smallest_group(rows) >= 5 or not rows
+    open_rows = list(csv.DictReader(io.StringIO(analytics.export_csv(db, actor, analytics.Filters(), min_group=1).text)))
+    score_columns = [c for c in open_rows[0] if "_" in c and c.split("_")[-1] in ("baseline", "6w", "3m", "6m", "12m")]
+    kept_scores = sorted(tuple(row[c] for c in score_columns) for row in rows)
+    assert set(kept_scores) <= {tuple(row[c] for c in score_columns) for row in open_rows}
+    page = client.get("/outcomes").text
+    assert "shared by fewer than 5 episodes" in page
 
 
 def test_patients_cannot_see_the_registry(client, db, cohort):

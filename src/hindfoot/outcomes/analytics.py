@@ -53,6 +53,7 @@ from hindfoot.db.models import (
 )
 from hindfoot.db.models.procedure import PROCEDURES
 from hindfoot.db.models.registry import RETURNED_PREVIOUS
+from hindfoot.outcomes import disclosure
 from hindfoot.outcomes.due import add_months
 from hindfoot.outcomes.service import (
     SCORE_LABELS,
@@ -62,7 +63,7 @@ from hindfoot.outcomes.service import (
 )
 from hindfoot.outcomes.survival import kaplan_meier
 
-__all__ = ["Dashboard", "Filters", "dashboard", "export_csv", "filter_options"]
+__all__ = ["CsvExport", "Dashboard", "Filters", "dashboard", "export_csv", "filter_options"]
 
 FOLLOW_UPS: Final = (("6w", ("weeks", 6)), ("3m", ("months", 3)), ("6m", ("months", 6)), ("12m", ("months", 12)))
 
@@ -348,10 +349,30 @@ def _age_band(birth: date, on: date) -> str:
     return f"{low}-{low + 9 if low >= 20 else 19}"
 
 
-def export_csv(db: Session, actor: Actor, f: Filters) -> str:
+@dataclass(frozen=True)
+class CsvExport:
+    text: str
+    rows: int  # rows written
+    suppressed: int  # quasi-identifier values replaced by "*"
+    withheld: int  # rows left out: still unique after suppression
+    min_group: int  # k: every combination of the quasi-identifiers is shared by at least this many rows
+
+    def headers(self) -> dict[str, str]:
+        """The HTTP headers of the download: file name, and what disclosure control did."""
+        return {
+            "Content-Disposition": 'attachment; filename="hindfoot-outcomes-deidentified.csv"',
+            "X-Min-Group-Size": str(self.min_group),
+            "X-Values-Generalised": str(self.suppressed),
+            "X-Rows-Withheld": str(self.withheld),
+        }
+
+
+def export_csv(db: Session, actor: Actor, f: Filters, *, min_group: int = 5) -> CsvExport:
     """One row per episode, no names, emails, identifiers or dates of birth: age band, sport, level,
     procedure, complication (yes/no), the year the episode began, each score at each time point,
-    return-to-sport status and days to return. Rows are in no meaningful order."""
+    return-to-sport status and days to return. Rows are in no meaningful order. Rare combinations of
+    age band, sex, sport, level, side and year are generalised ("*") until each is shared by at least
+    `min_group` rows (`outcomes.disclosure`); rows that stay unique are left out."""
     require_staff(actor)
     cohort = _cohort(actor, f, with_patient=True).add_columns(
         Patient.birth_date, Patient.sex, Patient.sport, Patient.level, EpisodeOfCare.laterality
@@ -398,19 +419,26 @@ def export_csv(db: Session, actor: Actor, f: Filters) -> str:
         .outerjoin(procedure, procedure.c.episode_id == cohort.c.episode_id)
         .order_by(cohort.c.episode_id)
     )
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["row", "age_band", "sex", "sport", "level", "side", "episode_year", "procedure",
-                     "complication", "rts_status", "days_to_return",
-                     *(f"{code}_{tp}" for code, tp in score_cols)])
-    n = 0
-    for n, r in enumerate(db.execute(stmt), start=1):
+    columns = ["age_band", "sex", "sport", "level", "side", "episode_year", "procedure", "complication",
+               "rts_status", "days_to_return", *(f"{code}_{tp}" for code, tp in score_cols)]
+    rows: list[dict[str, str]] = []
+    for r in db.execute(stmt):
         birth, start, sex, sport, level, side, proc, comp, answered, returned, previous, lower, days, *vals = r
         status = ("" if answered is None else "returned_previous_or_higher" if previous
                   else "returned_lower_level" if lower else "returned" if returned else "not_returned")
-        writer.writerow([n, _age_band(birth, start), sex, sport, level, side, start.year, proc or "",
-                         "" if proc is None else ("yes" if comp else "no"), status,
-                         "" if days is None else days, *("" if v is None else f"{float(v):.1f}" for v in vals)])
-    audit.record(db, actor, audit.READ, "Registry", description=f"de-identified CSV export, {n} rows ({f.describe()})")
-    return buf.getvalue()
+        values = [_age_band(birth, start), sex or "", sport or "", level or "", side or "", str(start.year), proc or "",
+                  "" if proc is None else ("yes" if comp else "no"), status, "" if days is None else str(days),
+                  *("" if v is None else f"{float(v):.1f}" for v in vals)]
+        rows.append(dict(zip(columns, values, strict=True)))
+    safe = disclosure.protect(rows, min_group)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["row", *columns])
+    for n, row in enumerate(safe.rows, start=1):
+        writer.writerow([n, *(row[c] for c in columns)])
+    audit.record(db, actor, audit.READ, "Registry", description=(
+        f"de-identified CSV export, {len(safe.rows)} rows, {safe.suppressed} values generalised and "
+        f"{safe.withheld} rows withheld for groups of at least {min_group} ({f.describe()})"))
+    return CsvExport(text=buf.getvalue(), rows=len(safe.rows), suppressed=safe.suppressed, withheld=safe.withheld,
+                     min_group=min_group)
 

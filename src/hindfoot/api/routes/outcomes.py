@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from hindfoot.deps import CurrentActor, DbSession
+from hindfoot.deps import AppSettings, CurrentActor, DbSession
 from hindfoot.outcomes import analytics
 from hindfoot.outcomes import service as outcomes_service
 
@@ -126,9 +126,8 @@ def dashboard(db: DbSession, actor: CurrentActor, filters: DashboardFilters) -> 
 
 
 @router.get("/outcomes/export.csv")
-def export_csv(db: DbSession, actor: CurrentActor, filters: DashboardFilters) -> StreamingResponse:
-    text = analytics.export_csv(db, actor, filters)
-    return StreamingResponse(
-        iter([text]), media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="hindfoot-outcomes-deidentified.csv"'},
-    )
+def export_csv(db: DbSession, actor: CurrentActor, filters: DashboardFilters, settings: AppSettings) -> StreamingResponse:
+    """One de-identified row per episode. Rare combinations of age band, sex, sport, level, side and
+    year are generalised to "*" (headers X-Values-Generalised, X-Rows-Withheld, X-Min-Group-Size)."""
+    export = analytics.export_csv(db, actor, filters, min_group=settings.export_min_group)
+    return StreamingResponse(iter([export.text]), media_type="text/csv; charset=utf-8", headers=export.headers())

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hindfoot.db.models.procedure import PROCEDURES
-from hindfoot.deps import CurrentActor, DbSession
+from hindfoot.deps import AppSettings, CurrentActor, DbSession
 from hindfoot.errors import Forbidden, InvalidInput
 from hindfoot.outcomes import analytics, charts
 from hindfoot.outcomes import service as outcomes_service
@@ -187,7 +187,7 @@ def _filters(sport: str | None, procedure: str | None, surgeon: str | None, from
 
 @router.get("/outcomes", response_class=HTMLResponse)
 def dashboard_page(
-    request: Request, db: DbSession, actor: CurrentActor,
+    request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings,
     sport: Annotated[str | None, Query(max_length=40)] = None,
     procedure: Annotated[str | None, Query(max_length=80)] = None,
     surgeon: Annotated[str | None, Query(max_length=40)] = None,
@@ -226,6 +226,7 @@ def dashboard_page(
     return render(request, "outcomes/dashboard.html", {
         "d": data, "options": analytics.filter_options(db, actor), "f": filters, "q": query,
         "csv_url": "/outcomes/export.csv" + (f"?{urlencode(query)}" if query else ""),
+        "min_group": settings.export_min_group,
         "completion_svg": completion_svg, "mcid_svg": mcid_svg, "km_svg": km_svg,
         "procedures": PROCEDURES, "from_": from_ or "", "to": to or "",
     })
@@ -233,13 +234,13 @@ def dashboard_page(
 
 @router.get("/outcomes/export.csv")
 def export_page(
-    db: DbSession, actor: CurrentActor,
+    db: DbSession, actor: CurrentActor, settings: AppSettings,
     sport: Annotated[str | None, Query(max_length=40)] = None,
     procedure: Annotated[str | None, Query(max_length=80)] = None,
     surgeon: Annotated[str | None, Query(max_length=40)] = None,
     from_: Annotated[str | None, Query(alias="from", max_length=10)] = None,
     to: Annotated[str | None, Query(max_length=10)] = None,
 ) -> Response:
-    text = analytics.export_csv(db, actor, _filters(sport, procedure, surgeon, from_, to))
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="hindfoot-outcomes-deidentified.csv"'})
+    export = analytics.export_csv(db, actor, _filters(sport, procedure, surgeon, from_, to),
+                                  min_group=settings.export_min_group)
+    return Response(export.text, media_type="text/csv; charset=utf-8", headers=export.headers())
