@@ -93,3 +93,13 @@ def app(settings: Settings, session_factory: sessionmaker[Session]):  # type: ig
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture
+def mail_client(settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[tuple[TestClient, list]]:  # type: ignore[type-arg]
+    """A client of an app that sends its email to a local SMTP server; the list collects the messages."""
+    from smtp_server import smtp_server
+
+    with smtp_server() as (port, inbox):
+        with TestClient(create_app(settings.model_copy(update={"smtp_port": port}))) as c:
+            yield c, inbox

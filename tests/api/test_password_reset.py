@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from factories import PASSWORD, login, make_account, make_org
 from fastapi.testclient import TestClient
-from smtp_server import free_port, smtp_server
+from smtp_server import free_port
 from sqlalchemy import select
 
 from hindfoot.app import create_app
@@ -18,14 +17,6 @@ from hindfoot.db.base import utcnow
 from hindfoot.db.models import AuditEvent, LoginThrottle, UserAccount
 
 NEW = "a-much-better-passphrase"
-
-
-@pytest.fixture
-def mail_client(settings, session_factory) -> Iterator[tuple[TestClient, list]]:
-    with smtp_server() as (port, inbox):
-        app = create_app(settings.model_copy(update={"smtp_port": port}))
-        with TestClient(app) as client:
-            yield client, inbox
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 import uuid
 from pathlib import Path
 
@@ -236,16 +237,9 @@ def _reference_json(result):
             for c in result.ranking
         ],
         "disposition": result.disposition,
-        "red_flags": [
-            {"rule": f.rule, "disposition": f.disposition, "suspected": f.suspected, "findings": list(f.findings),
-             "advice": f.advice, "sources": list(f.sources)}
-            for f in result.red_flags
-        ],
-        "next_questions": [
-            {"finding": q.finding, "question": q.question, "group": q.group, "reason": q.reason,
-             "expected_information_gain": round(q.expected_information_gain, 4)}
-            for q in result.next_questions
-        ],
+        "red_flags": [dict(asdict(f), findings=list(f.findings), sources=list(f.sources)) for f in result.red_flags],
+        "next_questions": [dict(asdict(q), expected_information_gain=round(q.expected_information_gain, 4))
+                           for q in result.next_questions],
     }
 
 

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import icalendar
 import pytest
 from booking_helpers import at, future_day, make_clinic, patient_with_account
 from factories import login
-from fastapi.testclient import TestClient
-from smtp_server import smtp_server
 
-from hindfoot.app import create_app
-
-
-@pytest.fixture
-def mail_client(settings, session_factory) -> Iterator[tuple[TestClient, list]]:
-    with smtp_server() as (port, inbox):
-        app = create_app(settings.model_copy(update={"smtp_port": port}))
-        with TestClient(app) as client:
-            yield client, inbox
 
 
 @pytest.fixture
