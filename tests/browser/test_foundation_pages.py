@@ -103,3 +103,19 @@ def test_keyboard_user_can_skip_to_content(page):
     expect(skip).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_be_focused()
+
+
+def test_forgotten_password_link_and_the_sign_in_lock(page):
+    page.goto("/login")
+    page.get_by_role("link", name="Forgot your password?").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Forgot your password?")
+    page.get_by_label("Email").fill("patient@demo.hindfoot.local")
+    page.get_by_role("button", name="Email me a link").click()
+    expect(page.get_by_role("status")).to_contain_text("If an account uses patient@demo.hindfoot.local")
+    # five failed sign-ins lock an email (any email, so a lock reveals no accounts)
+    for _ in range(5):
+        sign_in(page, "locked-out@example.org", "wrong password")
+        expect(page.get_by_role("alert")).to_have_text("Email or password is wrong.")
+    sign_in(page, "locked-out@example.org", "wrong password")
+    expect(page.get_by_role("alert")).to_have_text("Too many failed sign-ins for this email: try again in 15 minutes.")
+    expect(page.get_by_label("Email")).to_have_value("locked-out@example.org")
