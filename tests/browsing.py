@@ -29,6 +29,17 @@ def sign_in(page, email: str, password: str = DEMO_PASSWORD) -> None:  # type: i
     page.wait_for_load_state("networkidle")
 
 
+def wait_for_mail(inbox: list, to: str, subject: str, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+    """The first message to `to` whose subject contains `subject`, once the live app has sent it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in list(inbox):
+            if message["To"] == to and subject in message["Subject"]:
+                return message
+        time.sleep(0.1)
+    raise AssertionError(f"no e-mail {subject!r} to {to}: {[m['Subject'] for m in inbox]}")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -9,18 +9,8 @@ import uuid
 from datetime import date, timedelta
 
 import icalendar
-from browsing import sign_in
+from browsing import sign_in, wait_for_mail
 from playwright.sync_api import expect
-
-
-def _wait_for(inbox: list, to: str, subject: str, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for message in list(inbox):
-            if message["To"] == to and subject in message["Subject"]:
-                return message
-        time.sleep(0.1)
-    raise AssertionError(f"no e-mail {subject!r} to {to}: {[m['Subject'] for m in inbox]}")
 
 
 def test_new_patient_books_gets_invite_and_cancels(page, mail_inbox):
@@ -48,7 +38,7 @@ def test_new_patient_books_gets_invite_and_cancels(page, mail_inbox):
     expect(page.locator(".appt-status")).to_have_text("booked")
     expect(page.get_by_role("navigation", name="Main")).to_contain_text("Nia Brown")
 
-    message = _wait_for(mail_inbox, email, "Appointment confirmed")
+    message = wait_for_mail(mail_inbox, email, "Appointment confirmed")
     part = next(p for p in message.iter_attachments() if p.get_content_type() == "text/calendar")
     cal = icalendar.Calendar.from_ical(part.get_payload(decode=True))
     assert cal["method"] == "REQUEST"
@@ -61,7 +51,7 @@ def test_new_patient_books_gets_invite_and_cancels(page, mail_inbox):
     page.get_by_role("button", name="Cancel appointment").click()
     expect(page.get_by_role("status")).to_contain_text("This appointment is cancelled")
     expect(page.locator(".appt-status")).to_have_text("cancelled")
-    cancel = _wait_for(mail_inbox, email, "Appointment cancelled")
+    cancel = wait_for_mail(mail_inbox, email, "Appointment cancelled")
     part = next(p for p in cancel.iter_attachments() if p.get_content_type() == "text/calendar")
     assert icalendar.Calendar.from_ical(part.get_payload(decode=True))["method"] == "CANCEL"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from browsing import sign_in
+from browsing import DEMO_PASSWORD, sign_in, wait_for_mail
 from playwright.sync_api import expect
 
 
@@ -119,3 +119,29 @@ def test_forgotten_password_link_and_the_sign_in_lock(page):
     sign_in(page, "locked-out@example.org", "wrong password")
     expect(page.get_by_role("alert")).to_have_text("Too many failed sign-ins for this email: try again in 15 minutes.")
     expect(page.get_by_label("Email")).to_have_value("locked-out@example.org")
+
+
+def test_a_reset_link_sets_a_new_password_which_the_account_page_changes_back(page, mail_inbox):
+    email, new = "radiologist@demo.hindfoot.local", "radiology-reads-the-films"  # an account no other test uses
+    page.goto("/password/forgot")
+    page.get_by_label("Email").fill(email)
+    page.get_by_role("button", name="Email me a link").click()
+    expect(page.get_by_role("status")).to_contain_text(f"If an account uses {email}")
+    link = re.search(r"http://\S+(/password/reset\?token=\S+)", wait_for_mail(mail_inbox, email, "Reset").get_content())
+    page.goto(link.group(1))  # the path: the live server is not at the configured base URL
+    page.get_by_label("New password (at least 10 characters)").fill(new)
+    page.get_by_label("New password again").fill(new)
+    page.get_by_role("button", name="Set the new password").click()
+    expect(page.get_by_role("status")).to_have_text("Your new password is set. Sign in with it.")
+    sign_in(page, email, DEMO_PASSWORD)
+    expect(page.get_by_role("alert")).to_have_text("Email or password is wrong.")
+    sign_in(page, email, new)
+    page.get_by_role("link", name="Password").click()
+    page.get_by_label("Current password").fill(new)
+    page.get_by_label("New password (at least 10 characters)").fill(DEMO_PASSWORD)
+    page.get_by_label("New password again").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("status")).to_have_text("Your new password is set.")
+    page.get_by_role("button", name=re.compile("Sign out")).click()
+    sign_in(page, email, DEMO_PASSWORD)  # back as it was, for anyone else
+    expect(page.get_by_role("link", name="Password")).to_be_visible()
