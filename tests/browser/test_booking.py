@@ -4,7 +4,6 @@ e-mail with a calendar invite, and cancels; staff see the calendar."""
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from datetime import date, timedelta
 
