@@ -128,6 +128,7 @@ def _compile(kb: KnowledgeBase) -> CompiledModel:
         (level, thr, disposition_rank >= RANK[level])
         for level, thr in (("emergency", t.emergency.p), ("urgent", t.urgent.p), ("routine", t.routine.p))
     )
+    Pa, Qa = P**alpha, (1.0 - P) ** alpha
     history_mask = np.array([f.group == "history" for f in kb.findings])
     all_mask = np.ones(len(fids), dtype=bool)
     history_mask.flags.writeable = all_mask.flags.writeable = False  # shared by askable_mask's callers
@@ -139,9 +140,9 @@ def _compile(kb: KnowledgeBase) -> CompiledModel:
         P=P,
         logp=alpha * np.log(P),
         log1mp=alpha * np.log1p(-P),
-        Pa=P**alpha,
-        Qa=(1.0 - P) ** alpha,
-        PQa=np.concatenate([P**alpha, (1.0 - P) ** alpha], axis=1),
+        Pa=Pa,
+        Qa=Qa,
+        PQa=np.concatenate([Pa, Qa], axis=1),
         alpha=alpha,
         sources=tuple(sources),
         contribution_stubs=tuple(

@@ -91,7 +91,8 @@ def _count_failure(
                 s.add(row)
             row.failures, row.first_failure_at, row.locked_until = failures.count, failures.first_at, failures.locked_until
             locked = f"; locked for {throttle.minutes_left(failures.locked_until, now)} min" if failures.locked_until else ""
-            _audit(s, key, source_ip, f"sign-in failed for {key} ({failures.count} in a row{locked})")
+            window = int(policy.window.total_seconds() // 60)
+            _audit(s, key, source_ip, f"sign-in failed for {key} (failure {failures.count} within {window} min{locked})")
             try:
                 s.commit()
                 return
