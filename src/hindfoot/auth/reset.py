@@ -4,18 +4,20 @@ A reset link carries a signed token (itsdangerous, keyed by the app's secret) ho
 when it was issued, and a fingerprint of the account's current password hash. It works for
 `RESET_LINK_MINUTES`, and only once: setting a new password changes the hash, so the fingerprint no
 longer matches. Asking for a link always answers the same way, whether or not the email has an
-account, and one account gets at most one email per `RESET_EMAIL_GAP`.
+account (the email goes out after the answer, so not even its timing tells), and one account gets at
+most one email per `RESET_EMAIL_GAP`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
@@ -77,16 +79,26 @@ def _get(db: Session, user_id: str) -> UserAccount | None:
         return None
 
 
+@dataclass(frozen=True)
+class ResetMail:
+    """A reset link to email once the request has committed (see `deliver`)."""
+
+    account_id: uuid.UUID
+    actor: Actor
+    mail: OutgoingEmail
+
+
 def request_reset(db: Session, settings: Settings, email: str, *, source_ip: str | None = None,
-                  now: datetime | None = None) -> bool:
-    """Email a reset link to the account with this email, if there is one (at most one email per
-    RESET_EMAIL_GAP). Returns whether an email went out; callers answer the same either way."""
+                  now: datetime | None = None) -> ResetMail | None:
+    """The reset email for the account with this email, if there is one and none went out in the last
+    RESET_EMAIL_GAP; it is recorded now and sent by `deliver` after the answer, so that neither the
+    answer nor its timing tells whether the email has an account."""
     now = now or utcnow()
     account = db.scalar(select(UserAccount).where(func.lower(UserAccount.email) == email_key(email)))
     if account is None or not account.active:
-        return False
+        return None
     if account.password_reset_sent_at is not None and now - account.password_reset_sent_at < RESET_EMAIL_GAP:
-        return False
+        return None
     link = f"{settings.base_url.rstrip('/')}/password/reset?token={make_token(settings.secret_key, account, now)}"
     mail = OutgoingEmail(
         to=account.email,
@@ -98,14 +110,27 @@ def request_reset(db: Session, settings: Settings, email: str, *, source_ip: str
         ),
     )
     actor = Actor.from_account(account, source_ip=source_ip, path="/password/forgot")
-    try:
-        send(settings, mail)
-    except EmailError as exc:
-        audit.record(db, actor, audit.EXECUTE, "UserAccount", account.id, outcome=audit.ERROR,
-                     description=f"password reset email not sent: {exc}")
-        return False
     account.password_reset_sent_at = now
-    audit.record(db, actor, audit.EXECUTE, "UserAccount", account.id, description="password reset link emailed")
+    audit.record(db, actor, audit.EXECUTE, "UserAccount", account.id, description="password reset link queued for email")
+    return ResetMail(account_id=account.id, actor=actor, mail=mail)
+
+
+def deliver(settings: Settings, factory: sessionmaker[Session], pending: ResetMail | None) -> bool:
+    """Send a queued reset email (a background task after the answer). A failure is audited as an
+    error and frees the account to ask again at once."""
+    if pending is None:
+        return False
+    try:
+        send(settings, pending.mail)
+    except EmailError as exc:
+        with factory() as s:
+            account = s.get(UserAccount, pending.account_id)
+            if account is not None:
+                account.password_reset_sent_at = None
+            audit.record(s, pending.actor, audit.EXECUTE, "UserAccount", pending.account_id, outcome=audit.ERROR,
+                         description=f"password reset email not sent: {exc}")
+            s.commit()
+        return False
     return True
 
 

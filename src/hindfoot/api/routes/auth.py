@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hindfoot.auth import reset
@@ -86,10 +86,13 @@ class PasswordChangeBody(BaseModel):
 
 
 @public_router.post("/auth/password-reset", status_code=202)
-def ask_for_reset(body: ResetRequestBody, request: Request, db: DbSession, settings: AppSettings) -> dict[str, str]:
+def ask_for_reset(
+    body: ResetRequestBody, request: Request, db: DbSession, settings: AppSettings, background: BackgroundTasks,
+) -> dict[str, str]:
     """Email a reset link, valid for an hour and once. The answer is the same whether or not the
-    email has an account."""
-    reset.request_reset(db, settings, body.email, source_ip=client_ip(request))
+    email has an account; the email goes out after it."""
+    pending = reset.request_reset(db, settings, body.email, source_ip=client_ip(request))
+    background.add_task(reset.deliver, settings, request.app.state.sessionmaker, pending)
     return {"message": RESET_ASKED}
 
 

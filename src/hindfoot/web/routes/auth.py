@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hindfoot.auth import reset
@@ -82,9 +82,11 @@ def forgot_page(request: Request) -> HTMLResponse:
 
 @router.post("/password/forgot", response_class=HTMLResponse)
 def forgot_submit(
-    request: Request, db: DbSession, settings: AppSettings, email: Annotated[str, Form(max_length=200)],
+    request: Request, db: DbSession, settings: AppSettings, background: BackgroundTasks,
+    email: Annotated[str, Form(max_length=200)],
 ) -> HTMLResponse:
-    reset.request_reset(db, settings, email, source_ip=client_ip(request))
+    pending = reset.request_reset(db, settings, email, source_ip=client_ip(request))
+    background.add_task(reset.deliver, settings, request.app.state.sessionmaker, pending)  # after the answer
     return render(request, "auth/forgot.html", {"sent": True, "email": email})  # the same answer for any email
 
 
