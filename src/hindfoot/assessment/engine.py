@@ -34,7 +34,7 @@ from hindfoot.assessment.schemas import (
     RankedCondition,
 )
 from hindfoot.knowledge.loader import KnowledgeBase, load_kb
-from hindfoot.knowledge.schemas import DISPOSITION_ORDER, ModifierWhen
+from hindfoot.knowledge.schemas import DISPOSITION_ORDER, ModifierWhen, SourcedP
 
 RANK = triage.RANK
 
@@ -100,7 +100,9 @@ def _compile(kb: KnowledgeBase) -> CompiledModel:
     comp_weight: list[float] = []
     comp_subtype: list[str | None] = []
     for ci, cond in enumerate(kb.conditions):
-        variants = [(st.id, st.weight.p, st.likelihoods) for st in cond.subtypes] or [(None, 1.0, {})]
+        variants: list[tuple[str | None, float, dict[str, SourcedP]]] = [
+            (st.id, st.weight.p, st.likelihoods) for st in cond.subtypes
+        ] or [(None, 1.0, {})]
         for sub_id, weight, overrides in variants:
             row: list[float] = []
             row_src: list[tuple[str, ...]] = []
@@ -340,6 +342,10 @@ def contribution_matrix(
     )
 
 
+_PRESENT: tuple[Literal["present", "absent"]] = ("present",)
+_ABSENT: tuple[Literal["present", "absent"]] = ("absent",)
+
+
 def explanations(
     model: CompiledModel, components: list[int], contrib: np.ndarray, pres: list[int], abs_: list[int]
 ) -> tuple[Explanations, list[float]]:
@@ -351,9 +357,10 @@ def explanations(
     n_for = (rows > 0).sum(axis=1).tolist()
     columns = pres + [len(model.finding_ids) + i for i in abs_]  # into contribution_stubs
     stubs = model.contribution_stubs
+    answers = _PRESENT * len(pres) + _ABSENT * len(abs_)
     ex = Explanations(
         findings=tuple(model.finding_ids[i] for i in pres + abs_),
-        answers=("present",) * len(pres) + ("absent",) * len(abs_),
+        answers=answers,
         values=rows,
         order=[o[:n] + o[n:][::-1] for o, n in zip(orders, n_for, strict=True)],
         n_for=n_for,
