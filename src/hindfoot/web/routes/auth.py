@@ -21,10 +21,11 @@ def _safe_next(target: str | None) -> str:
     return "/me"
 
 
-def _demo_accounts(db: DbSession) -> list[tuple[str, str, str, str]]:
+def _demo_accounts(db: DbSession) -> list[tuple[str, str, str, str, str]]:
+    """(role, email, name, description, password) of each demo account, when the demo clinic is loaded."""
     from hindfoot.demo import DEMO_PASSWORD, demo_accounts
 
-    return [(*a, DEMO_PASSWORD) for a in demo_accounts(db)] if demo_accounts else []  # type: ignore[misc]
+    return [(*a, DEMO_PASSWORD) for a in demo_accounts(db)]
 
 
 @router.get("/login", response_class=HTMLResponse)
