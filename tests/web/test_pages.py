@@ -96,3 +96,23 @@ def test_home_page_sources_link_to_the_bibliography(client):
     sources = client.get("/sources")
     assert sources.status_code == 200
     assert 'id="S1"' in sources.text and 'id="EE"' in sources.text
+
+
+def test_admin_filters_the_audit_log_by_what_was_touched(client, db):
+    org = make_org(db)
+    make_account(db, org, "admin", email="admin@example.org")
+    db.commit()
+    page = client.get("/login")
+    client.post("/login", data={"email": "admin@example.org", "password": "wrong", "csrf_token": _csrf(page.text),
+                                "next": "/me"})  # a failed sign-in: a UserAccount event
+    _form_login(client, "admin@example.org")
+    client.get("/patients")
+    everything = client.get("/admin/audit")
+    assert '<option value="UserAccount"' in everything.text
+    sign_ins = client.get("/admin/audit", params={"what": "UserAccount"})
+    assert "sign-in failed for admin@example.org" in sign_ins.text
+    assert sign_ins.text.count("<tr class=\"outcome-") == 1
+    unknown = client.get("/admin/audit", params={"what": "Nonsense"})  # not a kind the trail holds: no filter
+    assert unknown.status_code == 200 and "sign-in failed" in unknown.text
+    api = client.get("/api/audit-events", params={"entity_type": "UserAccount"})
+    assert api.status_code == 200 and [e["entity_type"] for e in api.json()["items"]] == ["UserAccount"]

@@ -71,9 +71,15 @@ class AuditQuery:
     patient_id: uuid.UUID | None = None
     outcome: str | None = None
     action: str | None = None
+    entity_type: str | None = None  # e.g. Patient, EpisodeOfCare, UserAccount (sign-ins), Registry
     since: datetime | None = None
     limit: int = 100
     offset: int = 0
+
+
+def entity_types(db: Session) -> list[str]:
+    """The kinds of record the trail holds, for a filter."""
+    return list(db.scalars(select(AuditEvent.entity_type).distinct().order_by(AuditEvent.entity_type)))
 
 
 def search(db: Session, query: AuditQuery) -> tuple[list[AuditEvent], int]:
@@ -86,6 +92,8 @@ def search(db: Session, query: AuditQuery) -> tuple[list[AuditEvent], int]:
         stmt = stmt.where(AuditEvent.outcome == query.outcome)
     if query.action:
         stmt = stmt.where(AuditEvent.action == query.action)
+    if query.entity_type:
+        stmt = stmt.where(AuditEvent.entity_type == query.entity_type)
     if query.since:
         stmt = stmt.where(AuditEvent.recorded_at >= query.since)
     total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0

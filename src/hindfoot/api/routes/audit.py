@@ -47,6 +47,7 @@ def list_audit_events(
     patient_id: uuid.UUID | None = None,
     outcome: Literal["0", "4", "8"] | None = None,
     action: Literal["C", "R", "U", "D", "E"] | None = None,
+    entity_type: Annotated[str | None, Query(max_length=40)] = None,
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -55,6 +56,6 @@ def list_audit_events(
     rows, total = audit_service.search(
         db,
         audit_service.AuditQuery(user_email=user, patient_id=patient_id, outcome=outcome, action=action,
-                                 since=since, limit=limit, offset=offset),
+                                 entity_type=entity_type, since=since, limit=limit, offset=offset),
     )
     return AuditList(total=total, items=[AuditEventRead.model_validate(r) for r in rows])
