@@ -9,6 +9,7 @@ from hindfoot.api.routes import audit, auth, clinic, fhir, patients
 from hindfoot.api.routes import assessment as assessment_routes
 from hindfoot.api.routes import outcomes as outcomes_routes
 from hindfoot.api.routes import scheduling as scheduling_routes
+from hindfoot.api.routes import staff as staff_routes
 from hindfoot.api.routes import pathway as pathway_routes
 from hindfoot.api.routes import recovery as recovery_routes
 
@@ -20,6 +21,7 @@ protected.include_router(auth.router)
 protected.include_router(patients.router)
 protected.include_router(assessment_routes.router)
 protected.include_router(audit.router)
+protected.include_router(staff_routes.router)
 protected.include_router(clinic.router)
 protected.include_router(fhir.router)
 protected.include_router(outcomes_routes.router)

@@ -30,6 +30,7 @@ from hindfoot.notifications.email import EmailError, OutgoingEmail, send
 from hindfoot.settings import Settings
 
 RESET_LINK_MINUTES = 60
+INVITATION_DAYS = 7
 RESET_EMAIL_GAP = timedelta(minutes=5)
 MIN_LENGTH = 10
 MAX_LENGTH = 500
@@ -50,21 +51,24 @@ def _fingerprint(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
-def make_token(secret_key: str, account: UserAccount, now: datetime | None = None) -> str:
+def make_token(secret_key: str, account: UserAccount, now: datetime | None = None, *,
+               valid_minutes: int = RESET_LINK_MINUTES) -> str:
     issued = int((now or utcnow()).timestamp())
-    return URLSafeSerializer(secret_key, salt=_SALT).dumps([str(account.id), _fingerprint(account.password_hash), issued])
+    payload = [str(account.id), _fingerprint(account.password_hash), issued, valid_minutes]
+    return URLSafeSerializer(secret_key, salt=_SALT).dumps(payload)
 
 
 def account_for_token(db: Session, secret_key: str, token: str, now: datetime | None = None) -> UserAccount:
-    """The account a reset token is for, if it is genuine, unused and fresh; else InvalidInput."""
+    """The account a reset (or invitation) token is for, if it is genuine, unused and fresh; else InvalidInput."""
     invalid = InvalidInput("this reset link is invalid, used or expired: ask for a new one", field="token")
     try:
-        user_id, fingerprint, issued = URLSafeSerializer(secret_key, salt=_SALT).loads(token)
+        user_id, fingerprint, issued, valid_minutes = URLSafeSerializer(secret_key, salt=_SALT).loads(token)
         issued_at = datetime.fromtimestamp(int(issued), UTC)
-    except (BadSignature, ValueError, TypeError):
+        lifetime = timedelta(minutes=int(valid_minutes))
+    except (BadSignature, ValueError, TypeError, OverflowError):
         raise invalid from None
     age = (now or utcnow()) - issued_at
-    if not timedelta(0) <= age <= timedelta(minutes=RESET_LINK_MINUTES):
+    if not timedelta(0) <= age <= lifetime:
         raise invalid
     account = _get(db, user_id)
     if account is None or not account.active or _fingerprint(account.password_hash) != fingerprint:
@@ -86,6 +90,7 @@ class ResetMail:
     account_id: uuid.UUID
     actor: Actor
     mail: OutgoingEmail
+    kind: str = "password reset"  # or "invitation"
 
 
 def request_reset(db: Session, settings: Settings, email: str, *, source_ip: str | None = None,
@@ -128,10 +133,29 @@ def deliver(settings: Settings, factory: sessionmaker[Session], pending: ResetMa
             if account is not None:
                 account.password_reset_sent_at = None
             audit.record(s, pending.actor, audit.EXECUTE, "UserAccount", pending.account_id, outcome=audit.ERROR,
-                         description=f"password reset email not sent: {exc}")
+                         description=f"{pending.kind} email not sent: {exc}")
             s.commit()
         return False
     return True
+
+
+def invitation(settings: Settings, account: UserAccount, invited_by: Actor, *, clinic: str,
+               now: datetime | None = None) -> ResetMail:
+    """The email that welcomes a new staff account and lets them choose a password (link valid for
+    INVITATION_DAYS, once)."""
+    token = make_token(settings.secret_key, account, now, valid_minutes=INVITATION_DAYS * 24 * 60)
+    link = f"{settings.base_url.rstrip('/')}/password/reset?token={token}"
+    mail = OutgoingEmail(
+        to=account.email,
+        subject=f"Your hindfoot account at {clinic}",
+        text=(
+            f"{invited_by.display_name} has made you a hindfoot account at {clinic}.\n\n"
+            f"Open this link within {INVITATION_DAYS} days to choose your password:\n{link}\n\n"
+            f"Then sign in with {account.email}. The link works once; if it has run out, use "
+            "\"Forgot your password?\" on the sign-in page.\n"
+        ),
+    )
+    return ResetMail(account_id=account.id, actor=invited_by, mail=mail, kind="invitation")
 
 
 def reset_password(db: Session, settings: Settings, token: str, new_password: str, *, source_ip: str | None = None,

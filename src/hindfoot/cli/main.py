@@ -38,3 +38,7 @@ _assessment.register(app)
 from hindfoot.cli import scheduling as _scheduling  # noqa: E402
 
 _scheduling.register(app)
+
+from hindfoot.cli import clinic as _clinic  # noqa: E402
+
+_clinic.register(app)

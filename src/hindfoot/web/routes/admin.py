@@ -1,13 +1,20 @@
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit_service
+from hindfoot.auth import reset
+from hindfoot.auth.actor import Actor
 from hindfoot.auth.policy import require_admin
-from hindfoot.deps import CurrentActor, DbSession
+from hindfoot.clinic import staff
+from hindfoot.db.models.practitioner import ROLE_LABELS
+from hindfoot.deps import AppSettings, CurrentActor, DbSession
+from hindfoot.errors import InvalidInput
 from hindfoot.web.rendering import render
 
 router = APIRouter()
@@ -38,3 +45,53 @@ def audit_log(
         "rows": rows, "total": total, "user": user or "", "outcome": outcome or "", "action": action or "",
         "what": what or "", "kinds": kinds, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
     })
+
+
+# --------------------------------------------------------------------------- staff
+
+Field = Annotated[str, Form(max_length=200)]
+
+
+def _staff_page(request: Request, db: Session, actor: Actor, *, error: str | None = None,
+                message: str | None = None, form: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+    return render(request, "admin/staff.html", {
+        "staff": staff.list_staff(db, actor), "roles": ROLE_LABELS, "error": error, "message": message,
+        "form": form or {}, "me": actor.practitioner_id,
+    }, status_code=status_code)
+
+
+@router.get("/admin/staff", response_class=HTMLResponse)
+def staff_page(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+    return _staff_page(request, db, actor)
+
+
+@router.post("/admin/staff", response_class=HTMLResponse)
+def add_staff(
+    request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings, background: BackgroundTasks,
+    given_name: Field, family_name: Field, role: Field, email: Field, prefix: Field = "", qualification: Field = "",
+) -> HTMLResponse:
+    form = {"given_name": given_name, "family_name": family_name, "role": role, "email": email, "prefix": prefix,
+            "qualification": qualification}
+    try:
+        member, invite = staff.add_staff(db, actor, settings, given_name=given_name, family_name=family_name,
+                                         role=role, email=email, prefix=prefix, qualification=qualification)
+    except InvalidInput as exc:
+        return _staff_page(request, db, actor, error=f"{exc.field}: {exc.message}" if exc.field else exc.message,
+                           form=form, status_code=422)
+    background.add_task(reset.deliver, settings, request.app.state.sessionmaker, invite)
+    return _staff_page(request, db, actor, message=(
+        f"{member.practitioner.display_name} is added; an invitation to choose a password is on its way to "
+        f"{member.practitioner.email}."))
+
+
+@router.post("/admin/staff/{practitioner_id}/active", response_class=HTMLResponse)
+def set_active(
+    practitioner_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
+    active: Annotated[str, Form(max_length=5)],
+) -> HTMLResponse:
+    try:
+        member = staff.set_active(db, actor, practitioner_id, active == "true")
+    except InvalidInput as exc:
+        return _staff_page(request, db, actor, error=exc.message, status_code=422)
+    state = "active again" if member.practitioner.active else "deactivated: they can no longer sign in or be booked"
+    return _staff_page(request, db, actor, message=f"{member.practitioner.display_name} is {state}.")
