@@ -86,12 +86,18 @@ def test_pages_fit_a_phone_and_every_control_is_labelled(phone):
     phone.goto("/patients?stage=rehabilitation")
     record = phone.locator("#patient-table tbody tr td a").first.get_attribute("href")
     phone.get_by_role("button", name=re.compile("Sign out")).click()
-    signed_out, signed_in = ("/login", "/password/forgot", "/check", "/book"), (
-        "/", "/patients", record, f"{record}/assessment", "/calendar", "/calendar/rota", "/outcomes", "/account/password")
-    for path in (*signed_out, *signed_in):
-        if path == "/":
+    signed_out = ("/login", "/password/forgot", "/check", "/book")
+    clinician = ("/", "/patients", "/patients/new", record, f"{record}/assessment", "/calendar", "/calendar/rota",
+                 "/outcomes", "/account/password")
+    admin = ("/admin/staff", "/admin/audit")
+    for path in (*signed_out, *clinician, *admin):
+        if path == clinician[0]:
             sign_in(phone, "surgeon@demo.hindfoot.local")
-        phone.goto(path)
+        if path == admin[0]:
+            phone.get_by_role("button", name=re.compile("Sign out")).click()
+            sign_in(phone, "admin@demo.hindfoot.local")
+        response = phone.goto(path)
+        assert response is not None and response.ok, f"{path}: {response.status if response else 'no answer'}"
         phone.wait_for_load_state("networkidle")
         # a mobile browser zooms out to fit a page that is too wide, so measure against the device width
         overflow = phone.evaluate("document.documentElement.scrollWidth") - phone.viewport_size["width"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 
 from factories import PASSWORD, make_account, make_org, make_patient, make_practitioner
+from sqlalchemy import select
+
+from hindfoot.db.models import Patient
 
 
 def _csrf(html: str) -> str:
@@ -116,3 +119,39 @@ def test_admin_filters_the_audit_log_by_what_was_touched(client, db):
     assert unknown.status_code == 200 and "sign-in failed" in unknown.text
     api = client.get("/api/audit-events", params={"entity_type": "UserAccount"})
     assert api.status_code == 200 and [e["entity_type"] for e in api.json()["items"]] == ["UserAccount"]
+
+
+def test_staff_register_a_new_patient_and_bad_fields_come_back_named(client, db):
+    org = make_org(db)
+    make_account(db, org, "clinician", email="doc@example.org")
+    db.commit()
+    _form_login(client, "doc@example.org")
+    assert 'href="/patients/new"' in client.get("/patients").text
+    page = client.get("/patients/new")
+    assert page.status_code == 200 and 'name="birth_date"' in page.text
+    token = _csrf(page.text)
+    bad = client.post("/patients/new", data={"csrf_token": token, "given_name": "Mo", "family_name": "Salah",
+                                             "birth_date": "2999-01-01", "sex": "male", "email": "not-an-email",
+                                             "sport": "football", "level": "professional"})
+    assert bad.status_code == 422
+    assert "birth date cannot be in the future" in bad.text and 'href="#p-email"' in bad.text
+    assert 'value="Salah"' in bad.text and '<option value="football" selected>' in bad.text  # nothing typed is lost
+    ok = client.post("/patients/new", data={"csrf_token": token, "given_name": "Mo", "family_name": "Salah",
+                                            "birth_date": "1992-06-15", "sex": "male", "email": "mo@example.org",
+                                            "sport": "football", "level": "professional"}, follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"].startswith("/patients/")
+    record = client.get(ok.headers["location"])
+    assert record.status_code == 200 and "Mo Salah" in record.text
+    clash = client.post("/patients/new", data={"csrf_token": token, "given_name": "A", "family_name": "B",
+                                               "birth_date": "1990-01-01", "sex": "female",
+                                               "identifier": db.scalar(select(Patient.identifier))})
+    assert clash.status_code == 422 and "already exists" in clash.text
+
+
+def test_patients_cannot_register_patients(client, db):
+    org = make_org(db)
+    p = make_patient(db, org, "Ada", "Lovelace")
+    make_account(db, org, "patient", patient=p, email="ada@example.org")
+    db.commit()
+    _form_login(client, "ada@example.org")
+    assert client.get("/patients/new").status_code == 403

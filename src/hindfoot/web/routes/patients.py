@@ -6,12 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
-from hindfoot.db.models import PathwayStage
+from hindfoot.auth.policy import require_staff
+from hindfoot.db.models import PathwayStage, Sex, SportLevel
 from hindfoot.db.models.episode import STAGE_LABELS
 from hindfoot.deps import CurrentActor, DbSession
+from hindfoot.errors import InvalidInput
 from hindfoot.patients import service as patients_service
 from hindfoot.patients.codes import condition_names, finding_texts
+from hindfoot.patients.schemas import SPORTS, PatientCreate
 from hindfoot.patients.timeline import build_timeline, current_findings, score_series
 from hindfoot.web.rendering import render
 
@@ -46,6 +50,42 @@ def patient_list(
     }
     template = "patients/_table.html" if request.headers.get("hx-request") else "patients/list.html"
     return render(request, template, context)
+
+
+# --------------------------------------------------------------------------- a new patient (before /patients/{id})
+
+NEW_PATIENT_FIELDS = ("given_name", "family_name", "birth_date", "sex", "email", "phone", "sport", "level", "identifier")
+
+
+def _new_patient_page(request: Request, form: dict[str, str], errors: dict[str, str], status_code: int = 200) -> HTMLResponse:
+    return render(request, "patients/new.html", {
+        "form": form, "errors": errors, "sports": SPORTS, "levels": [lv.value for lv in SportLevel],
+        "sexes": [s.value for s in Sex],
+    }, status_code=status_code)
+
+
+@router.get("/patients/new", response_class=HTMLResponse)
+def new_patient_page(request: Request, actor: CurrentActor) -> HTMLResponse:
+    require_staff(actor)
+    return _new_patient_page(request, {"sport": "none", "level": "recreational"}, {})
+
+
+@router.post("/patients/new", response_class=HTMLResponse)
+async def new_patient_submit(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    """Register a patient (e.g. a referral or a telephone enquiry); a bad field comes back named, with
+    everything else kept."""
+    require_staff(actor)
+    raw = await request.form()
+    form = {k: str(raw.get(k, "")).strip() for k in NEW_PATIENT_FIELDS}
+    data = {k: v for k, v in form.items() if v or k in ("given_name", "family_name", "birth_date")}
+    try:
+        patient = patients_service.create_patient(db, actor, PatientCreate.model_validate(data))
+    except ValidationError as exc:
+        errors = {str(e["loc"][0]) if e["loc"] else "form": e["msg"].removeprefix("Value error, ") for e in exc.errors()}
+        return _new_patient_page(request, form, errors, status_code=422)
+    except InvalidInput as exc:
+        return _new_patient_page(request, form, {exc.field or "form": exc.message}, status_code=422)
+    return RedirectResponse(f"/patients/{patient.id}", status_code=303)
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
