@@ -145,8 +145,17 @@ def test_staff_page_adds_and_deactivates(mail_client, db, admin_clinic):
                                             "role": "surgeon", "email": "t.berg@clinic.example"})
     assert dup.status_code == 422 and "already exists" in dup.text and 'value="X"' in dup.text
     berg = db.scalar(select(Practitioner).where(Practitioner.email == "t.berg@clinic.example"))
+    assert f'action="/admin/staff/{berg.id}"' in added.text  # each member has an edit form
+    edited = client.post(f"/admin/staff/{berg.id}", data={"csrf_token": token, "prefix": "Mr", "given_name": "Tomas",
+                                                           "family_name": "Bergström", "role": "surgeon",
+                                                           "email": "t.berg@clinic.example", "qualification": "FRCS"})
+    assert edited.status_code == 200 and "Mr Tomas Bergström: saved." in edited.text
+    bad = client.post(f"/admin/staff/{berg.id}", data={"csrf_token": token, "given_name": "Tomas",
+                                                       "family_name": "Bergström", "role": "wizard",
+                                                       "email": "t.berg@clinic.example"})
+    assert bad.status_code == 422 and "role: unknown role" in bad.text
     off = client.post(f"/admin/staff/{berg.id}/active", data={"csrf_token": token, "active": "false"})
-    assert off.status_code == 200 and "Mr Tomas Berg is deactivated" in off.text
+    assert off.status_code == 200 and "Mr Tomas Bergström is deactivated" in off.text
     client.post("/logout", data={"csrf_token": token})
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
@@ -181,3 +190,28 @@ def test_a_fresh_clinic_becomes_bookable_in_the_app(client, db):
     client.post("/api/auth/logout")
     none = client.get("/api/slots", params={"service": "new_consultation", "start_date": monday.isoformat(), "days": 7})
     assert none.json()["items"] == []  # a deactivated surgeon cannot be booked
+
+
+def test_admin_edits_a_staff_member_and_cannot_demote_themselves(client, db, admin_clinic):
+    org, me = admin_clinic
+    doc = db.scalar(select(UserAccount).where(UserAccount.email == "doc@example.org"))
+    login(client, "admin@example.org")
+    r = client.patch(f"/api/staff/{doc.practitioner_id}", json={"role": "admin", "email": "Head@Clinic.example",
+                                                                 "qualification": "FRCS (Tr & Orth)"})
+    assert r.status_code == 200, r.text
+    assert r.json()["role"] == "admin" and r.json()["account_email"] == "head@clinic.example"
+    client.post("/api/auth/logout")
+    assert client.post("/api/auth/login", json={"email": "head@clinic.example", "password": PASSWORD}).json()["role"] == "admin"
+    client.post("/api/auth/logout")
+    login(client, "admin@example.org")
+    demote = client.patch(f"/api/staff/{me.id}", json={"role": "nurse"})
+    assert demote.status_code == 422 and demote.json()["field"] == "role"
+    taken = client.patch(f"/api/staff/{doc.practitioner_id}", json={"email": "admin@example.org"})
+    assert taken.status_code == 422 and taken.json()["field"] == "email"
+    unchanged = client.patch(f"/api/staff/{me.id}", json={"given_name": "Alexandra"})
+    assert unchanged.status_code == 200 and unchanged.json()["display_name"] == "Mr Alexandra Stone"
+    db.expire_all()
+    assert db.scalar(select(UserAccount).where(UserAccount.email == "admin@example.org")).display_name == "Mr Alexandra Stone"
+    changes = db.scalars(select(AuditEvent).where(AuditEvent.entity_type == "Practitioner")).all()
+    assert any("role Clinic administrator" in e.description and "email head@clinic.example" in e.description
+               for e in changes)

@@ -134,12 +134,63 @@ def add_staff(
     return StaffMember(prac, account), invite
 
 
-def set_active(db: Session, actor: Actor, practitioner_id: uuid.UUID, active: bool) -> StaffMember:
-    """Activate or deactivate a staff member and their sign-in (not oneself)."""
+def update_staff(
+    db: Session, actor: Actor, practitioner_id: uuid.UUID, *, given_name: str | None = None,
+    family_name: str | None = None, prefix: str | None = None, role: str | None = None,
+    qualification: str | None = None, email: str | None = None,
+) -> StaffMember:
+    """Change a staff member's name, role, qualification or sign-in email (fields left None stay).
+    An admin cannot take away their own admin role, so the clinic always keeps one."""
     require_admin(actor)
+    prac = _own(db, actor, practitioner_id)
+    account = db.scalar(select(UserAccount).where(UserAccount.practitioner_id == prac.id))
+    changed: list[str] = []
+    if role is not None and role != prac.role:
+        role = _role(role)
+        if prac.id == actor.practitioner_id and role != "admin":
+            raise InvalidInput("you cannot take away your own admin role", field="role")
+        prac.role = role
+        if account is not None:
+            account.role = _account_role(role)
+        changed.append(f"role {ROLE_LABELS[role]}")
+    if email is not None and email.strip().lower() != (prac.email or "").lower():
+        address = _email(email, "email")
+        if address != (prac.email or "").lower():
+            _unused(db, address, "email")
+            prac.email = address
+            if account is not None:
+                account.email = address
+            changed.append(f"email {address}")
+    for name, value, limit in (("prefix", prefix, 20), ("qualification", qualification, 200)):
+        if value is not None and value.strip() != getattr(prac, name):
+            if len(value.strip()) > limit:
+                raise InvalidInput(f"at most {limit} characters", field=name)
+            setattr(prac, name, value.strip())
+            changed.append(name)
+    for name, value in (("given_name", given_name), ("family_name", family_name)):
+        if value is not None and _name(value, name) != getattr(prac, name):
+            setattr(prac, name, _name(value, name))
+            changed.append(name.replace("_", " "))
+    if account is not None:
+        account.display_name = prac.display_name
+    if changed:
+        audit.record(db, actor, audit.UPDATE, "Practitioner", prac.id,
+                     description=f"staff member {prac.display_name} changed: {', '.join(changed)}")
+    db.flush()
+    return StaffMember(prac, account)
+
+
+def _own(db: Session, actor: Actor, practitioner_id: uuid.UUID) -> Practitioner:
     prac = db.get(Practitioner, practitioner_id)
     if prac is None or prac.organization_id != actor.organization_id:
         raise NotFound("no such staff member")
+    return prac
+
+
+def set_active(db: Session, actor: Actor, practitioner_id: uuid.UUID, active: bool) -> StaffMember:
+    """Activate or deactivate a staff member and their sign-in (not oneself)."""
+    require_admin(actor)
+    prac = _own(db, actor, practitioner_id)
     if prac.id == actor.practitioner_id and not active:
         raise InvalidInput("you cannot deactivate your own account", field="active")
     account = db.scalar(select(UserAccount).where(UserAccount.practitioner_id == prac.id))

@@ -36,6 +36,16 @@ class StaffCreate(BaseModel):
     qualification: str = Field(default="", max_length=200)
 
 
+class StaffUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    given_name: str | None = Field(default=None, min_length=1, max_length=100)
+    family_name: str | None = Field(default=None, min_length=1, max_length=100)
+    role: str | None = Field(default=None, min_length=1, max_length=40)
+    email: str | None = Field(default=None, min_length=3, max_length=200)
+    prefix: str | None = Field(default=None, max_length=20)
+    qualification: str | None = Field(default=None, max_length=200)
+
+
 class StaffActive(BaseModel):
     model_config = ConfigDict(extra="forbid")
     active: bool
@@ -60,6 +70,12 @@ def add_staff(body: StaffCreate, request: Request, db: DbSession, actor: Current
     member, invite = staff.add_staff(db, actor, settings, **body.model_dump())
     background.add_task(reset.deliver, settings, request.app.state.sessionmaker, invite)
     return _read(member)
+
+
+@router.patch("/staff/{practitioner_id}")
+def update_staff(practitioner_id: uuid.UUID, body: StaffUpdate, db: DbSession, actor: CurrentActor) -> StaffRead:
+    """Change name, role, qualification or sign-in email (only the fields sent)."""
+    return _read(staff.update_staff(db, actor, practitioner_id, **body.model_dump(exclude_unset=True)))
 
 
 @router.post("/staff/{practitioner_id}/active")

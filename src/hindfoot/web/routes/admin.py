@@ -84,6 +84,20 @@ def add_staff(
         f"{member.practitioner.email}."))
 
 
+@router.post("/admin/staff/{practitioner_id}", response_class=HTMLResponse)
+def update_staff(
+    practitioner_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
+    given_name: Field, family_name: Field, role: Field, email: Field, prefix: Field = "", qualification: Field = "",
+) -> HTMLResponse:
+    try:
+        member = staff.update_staff(db, actor, practitioner_id, given_name=given_name, family_name=family_name,
+                                    role=role, email=email, prefix=prefix, qualification=qualification)
+    except InvalidInput as exc:
+        return _staff_page(request, db, actor, error=f"{exc.field}: {exc.message}" if exc.field else exc.message,
+                           status_code=422)
+    return _staff_page(request, db, actor, message=f"{member.practitioner.display_name}: saved.")
+
+
 @router.post("/admin/staff/{practitioner_id}/active", response_class=HTMLResponse)
 def set_active(
     practitioner_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
