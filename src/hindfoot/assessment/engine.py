@@ -342,10 +342,6 @@ def contribution_matrix(
     )
 
 
-_PRESENT: tuple[Literal["present", "absent"]] = ("present",)
-_ABSENT: tuple[Literal["present", "absent"]] = ("absent",)
-
-
 def explanations(
     model: CompiledModel, components: list[int], contrib: np.ndarray, pres: list[int], abs_: list[int]
 ) -> tuple[Explanations, list[float]]:
@@ -357,10 +353,7 @@ def explanations(
     n_for = (rows > 0).sum(axis=1).tolist()
     columns = pres + [len(model.finding_ids) + i for i in abs_]  # into contribution_stubs
     stubs = model.contribution_stubs
-    answers = _PRESENT * len(pres) + _ABSENT * len(abs_)
     ex = Explanations(
-        findings=tuple(model.finding_ids[i] for i in pres + abs_),
-        answers=answers,
         values=rows,
         order=[o[:n] + o[n:][::-1] for o, n in zip(orders, n_for, strict=True)],
         n_for=n_for,

@@ -155,9 +155,7 @@ class Explanations:
     from the arrays (`result_json`): a few hundred objects per request cost more than the ranking.
     """
 
-    findings: tuple[str, ...]  # column -> answered finding id (present ones first)
-    answers: tuple[Literal["present", "absent"], ...]  # column -> its answer
-    values: np.ndarray  # (rows, columns) contributions
+    values: np.ndarray  # (rows, columns) contributions; a column per answered finding, present ones first
     order: list[list[int]]  # [row] columns for display: `for` strongest first, then `against` most negative first
     n_for: list[int]  # [row] how many of `order` push the condition up (contribution > 0)
     # [row] column -> the public JSON of that contribution but its value (finding, answer, sources),
@@ -166,8 +164,9 @@ class Explanations:
 
     def contributions(self, row: int) -> tuple[Contribution, ...]:
         """Row `row` in display order (`for` then `against`)."""
-        values, stubs, findings, answers = self.values[row].tolist(), self.stubs[row], self.findings, self.answers
-        return tuple(Contribution(findings[j], answers[j], values[j], stubs[j]["sources"]) for j in self.order[row])
+        values, stubs = self.values[row].tolist(), self.stubs[row]
+        return tuple(Contribution(stubs[j]["finding"], stubs[j]["answer"], values[j], stubs[j]["sources"])
+                     for j in self.order[row])
 
 
 @dataclass(slots=True, kw_only=True)
@@ -272,7 +271,7 @@ def result_json(result: AssessmentResult) -> dict[str, Any]:
     `tests/assessment/test_api.py` holds it equal to the obvious derivation."""
     ranking = result.ranking
     ex = ranking[0].explanations if ranking else None
-    width = 0 if ex is None else len(ex.findings)
+    width = 0 if ex is None else ex.values.shape[1]
     rounded: list[list[float]] = round_array(ex.values, 4).tolist() if ex is not None and width else []
     ranking_json: list[dict[str, Any]] = []
     for c, probability in zip(ranking, round_all([c.probability for c in ranking], 4), strict=True):

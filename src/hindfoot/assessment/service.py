@@ -44,7 +44,6 @@ from hindfoot.errors import AccessDenied, InvalidInput, NotFound
 from hindfoot.knowledge.loader import KnowledgeBase, load_kb
 from hindfoot.patients import service as patients_service
 
-FINDING_GROUPS = FINDING_CATEGORIES
 LATERALITIES = ("left", "right", "bilateral")
 Value = Literal["present", "absent", "unknown"]
 
@@ -216,7 +215,7 @@ def _latest_findings(db: Session, episode_id: uuid.UUID) -> dict[str, Observatio
     """The latest stored finding observation of each finding id on the episode (any status)."""
     rows = db.scalars(
         select(Observation)
-        .where(Observation.episode_id == episode_id, Observation.category.in_(FINDING_GROUPS))
+        .where(Observation.episode_id == episode_id, Observation.category.in_(FINDING_CATEGORIES))
         .order_by(Observation.effective_at, Observation.created_at)
     ).all()
     return {o.code: o for o in rows}

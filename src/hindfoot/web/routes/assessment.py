@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hindfoot.assessment import engine
 from hindfoot.assessment import service as assessment_service
+from hindfoot.db.models.observation import FINDING_CATEGORIES
 from hindfoot.assessment.schemas import AssessmentResult
 from hindfoot.audit import service as audit
 from hindfoot.deps import CurrentActor, DbSession, OptionalActor
@@ -226,7 +227,7 @@ def check_result(request: Request, db: DbSession, actor: OptionalActor) -> Respo
 
 def _groups() -> list[tuple[str, str, list[Any]]]:
     kb = load_kb()
-    return [(g, GROUP_TITLES[g], [f for f in kb.findings if f.group == g]) for g in assessment_service.FINDING_GROUPS]
+    return [(g, GROUP_TITLES[g], [f for f in kb.findings if f.group == g]) for g in FINDING_CATEGORIES]
 
 
 async def _form_answers(request: Request) -> tuple[dict[str, assessment_service.Value], dict[str, str]]:
