@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from hindfoot.db.models import PathwayStage
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.patients import service as patients_service
+from hindfoot.bounds import MAX_OFFSET
 from hindfoot.patients.schemas import (
     EpisodeCreate,
     EpisodeRead,
@@ -37,7 +38,7 @@ def list_patients(
     q: Annotated[str | None, Query(max_length=100)] = None,
     stage: PathwayStage | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> PatientList:
     items, total = patients_service.list_patients(
         db, actor, q=q, stage=stage.value if stage else None, limit=limit, offset=offset

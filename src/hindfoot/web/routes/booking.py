@@ -26,6 +26,7 @@ from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import Service, ServiceCode
 from hindfoot.settings import Settings
 from hindfoot.web.rendering import render
+from hindfoot.bounds import SaneDate
 
 router = APIRouter()
 
@@ -80,7 +81,7 @@ def book(
     assessment: Annotated[str | None, Query(max_length=80)] = None,
     location_id: Annotated[str | None, Query(max_length=40)] = None,
     practitioner_id: Annotated[str | None, Query(max_length=40)] = None,
-    start_date: date | None = None,
+    start_date: SaneDate | None = None,
     reschedule: Annotated[str | None, Query(max_length=40)] = None,
     patient_id: Annotated[str | None, Query(max_length=40)] = None,
 ) -> HTMLResponse:
