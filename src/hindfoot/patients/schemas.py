@@ -45,6 +45,31 @@ class PatientCreate(Strict):
         return value
 
 
+PHONE_PATTERN = r"^\+?[0-9 ()\-]{7,25}$"
+PreferredContact = Literal["email", "phone", "sms"]
+
+
+class SelfRegistration(Strict):
+    """What a new patient gives to book online; every field is checked at once (the page names each)."""
+
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    birth_date: date
+    sex: Sex
+    email: EmailStr = Field(max_length=200)
+    phone: str = Field(min_length=1, max_length=40, pattern=PHONE_PATTERN)
+    password: str = Field(min_length=10, max_length=500)
+
+    @field_validator("birth_date")
+    @classmethod
+    def _real_birth(cls, value: date) -> date:
+        if value > date.today():
+            raise ValueError("a date of birth cannot be in the future")
+        if value.year < date.today().year - 120:
+            raise ValueError("enter your real date of birth")
+        return value
+
+
 class PatientUpdate(Strict):
     given_name: str | None = Field(default=None, min_length=1, max_length=100)
     family_name: str | None = Field(default=None, min_length=1, max_length=100)

@@ -17,6 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor
 from hindfoot.errors import NotAuthenticated
 from hindfoot.scheduling import clinic_setup, notifications
+from hindfoot.scheduling import online
 from hindfoot.scheduling import service as scheduling_service
 from hindfoot.scheduling.catalogue import Service
 from hindfoot.settings import Settings
@@ -268,6 +269,7 @@ def search_slots(
 def book(
     body: AppointmentCreate, db: DbSession, actor: CurrentActor, settings: AppSettings, tasks: BackgroundTasks
 ) -> AppointmentRead:
+    online.check_online(db, actor, actor.organization_id, body.service)
     appt = scheduling_service.book_appointment(
         db, actor, service=body.service, practitioner_id=body.practitioner_id,
         location_id=body.location_id, start=body.start, patient_id=body.patient_id, reason=body.reason,

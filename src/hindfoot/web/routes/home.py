@@ -25,4 +25,7 @@ def home(request: Request, db: DbSession, actor: OptionalActor) -> HTMLResponse:
 
 @router.get("/sources", response_class=HTMLResponse)
 def source_list(request: Request, actor: OptionalActor) -> HTMLResponse:
-    return render(request, "sources.html", {"sources": sources()})
+    """The bibliography; coding references (SNOMED CT, ICD-10, CPT) only for staff."""
+    staff = actor is not None and actor.is_staff
+    return render(request, "sources.html", {"sources": {
+        key: src for key, src in sources().items() if staff or src.get("audience", "all") == "all"}})
