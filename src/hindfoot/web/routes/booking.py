@@ -94,8 +94,10 @@ def _reason_label(reason: str) -> str:
     return reason
 
 
-def _check_id(request: Request) -> uuid.UUID | None:
-    raw = request.session.get(CHECK_SESSION_KEY)
+def _check_id(request: Request, given: str = "") -> uuid.UUID | None:
+    """The symptom check this browser did: linked from its result (``assessment=<id>``, unguessable) or
+    kept in the session."""
+    raw = given or request.session.get(CHECK_SESSION_KEY)
     try:
         return uuid.UUID(raw) if raw else None
     except ValueError:
@@ -146,7 +148,7 @@ def book(
         loc = None  # closed since the link was made: search every open location
     if prac and prac not in {p.id for p in practitioners}:
         prac = None  # the chosen clinician does not provide the newly chosen service
-    check_id = _check_id(request) if not reschedule else None
+    check_id = _check_id(request, assessment) if not reschedule else None
     triage = assessment_service.check_disposition(db, actor, check_id) if check_id else None
     urgent = (triage in ("urgent", "emergency") or reason == "urgent") and not reschedule and not first_day
     if urgent:
@@ -237,10 +239,10 @@ LABELS = {"given_name": "First name", "family_name": "Last name", "birth_date": 
           "start": "Time", "service": "Appointment", "share_check": "Share your symptom check"}
 
 
-def _check_offer(request: Request, db: DbSession, actor: Actor | None, reschedule: str) -> str | None:
+def _check_offer(request: Request, db: DbSession, actor: Actor | None, params: dict[str, str]) -> str | None:
     """The triage of the symptom check this browser finished, when it can travel with the booking."""
-    check_id = _check_id(request)
-    if check_id is None or reschedule or (actor is not None and actor.is_staff):
+    check_id = _check_id(request, params["assessment"])
+    if check_id is None or params["reschedule"] or (actor is not None and actor.is_staff):
         return None
     return assessment_service.check_disposition(db, actor, check_id)
 
@@ -251,7 +253,7 @@ def confirm_page(request: Request, db: DbSession, actor: OptionalActor) -> HTMLR
     ctx = _confirm_context(db, actor, params)
     ctx.update(errors={}, form={"share_check": "yes"},
                next_url=str(request.url.path) + "?" + str(request.url.query),
-               check_triage=_check_offer(request, db, actor, params["reschedule"]))
+               check_triage=_check_offer(request, db, actor, params))
     return render(request, "booking/confirm.html", ctx)
 
 
@@ -265,7 +267,7 @@ def confirm_submit(
     for k in _REGISTRATION:
         if k != "password":
             form[k] = form[k].strip()
-    check_triage = _check_offer(request, db, actor, params["reschedule"])
+    check_triage = _check_offer(request, db, actor, params)
     try:
         ctx = _confirm_context(db, actor, params)
         new_account = None
@@ -296,7 +298,7 @@ def confirm_submit(
                 if who.is_staff else None,
             )
             kind = "confirmed"
-            check_id = _check_id(request)
+            check_id = _check_id(request, params["assessment"])
             if check_triage and check_id and form["share_check"] == "yes" and who.patient_id is not None:
                 shared = assessment_service.attach_check(db, who, check_id)
                 if shared is not None:
