@@ -23,7 +23,7 @@ FORBIDDEN = {
     "a seed page reference": re.compile(r"\bseed \d{3}", re.I),
     "an internal note": re.compile(r"written for this project|evidence\.md|\bEE\b|tunable|TODO|FIXME"),
     "a raw id": re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b"),
-    "a SNOMED or ICD code": re.compile(r"\bSNOMED\b|\bICD-?10\b|(?<![\w/.-])\d{6,18}(?![\w-])|\b[A-Z]\d{2}\.\d{1,2}\b"),
+    "a SNOMED or ICD code": re.compile(r"\bSNOMED\b|\bICD-?10\b|(?<![\w/.-])(?<!\d )\d{6,18}(?![\w-])|\b[A-Z]\d{2}\.\d{1,2}\b"),
 }
 SKIP = ("/logout", "/static/", "/api/", "/login", "/password", "/account", "/calendar", "/patients?")
 

@@ -70,6 +70,40 @@ class SelfRegistration(Strict):
         return value
 
 
+class ContactDetails(Strict):
+    """How to reach a patient and who to call; the patient and the clinic's staff may both change these.
+    Every field is optional; an empty one clears it."""
+
+    email: EmailStr | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=40, pattern=PHONE_PATTERN)
+    address: str | None = Field(default=None, max_length=300)
+    gp_practice: str | None = Field(default=None, max_length=200)
+    emergency_contact: str | None = Field(default=None, max_length=200)
+    emergency_phone: str | None = Field(default=None, max_length=40, pattern=PHONE_PATTERN)
+    preferred_contact: PreferredContact | None = None
+
+
+CONTACT_FIELDS = tuple(ContactDetails.model_fields)
+CONTACT_LABELS = {
+    "email": "Email", "phone": "Phone number", "address": "Home address", "gp_practice": "GP practice",
+    "emergency_contact": "Emergency contact (name and relationship)", "emergency_phone": "Emergency contact phone",
+    "preferred_contact": "How we contact you",
+}
+PREFERRED_CONTACT_LABELS = {"email": "Email", "phone": "Phone call", "sms": "Text message"}
+
+
+class ContactRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    email: str | None
+    phone: str | None
+    address: str | None
+    gp_practice: str | None
+    emergency_contact: str | None
+    emergency_phone: str | None
+    preferred_contact: str | None
+
+
 class PatientUpdate(Strict):
     given_name: str | None = Field(default=None, min_length=1, max_length=100)
     family_name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -115,6 +149,11 @@ class PatientRead(BaseModel):
     sex: str
     email: str | None
     phone: str | None
+    address: str | None = None
+    gp_practice: str | None = None
+    emergency_contact: str | None = None
+    emergency_phone: str | None = None
+    preferred_contact: str | None = None
     sport: str
     level: str
 

@@ -17,6 +17,9 @@ from pydantic import ValidationError
 
 from hindfoot.errors import HindfootError
 
+CHOICES = frozenset({"sex", "preferred_contact", "patient_choice", "patient_id", "level", "sport", "role", "service",
+                     "location_id", "practitioner_id", "weekday"})
+"""Fields answered by choosing (a select or radios): a missing one says "Choose", not "Enter"."""
 MAX_FIELD = 5000  # longer than any field we accept, so a too-long value is refused by name, not cut
 
 
@@ -45,8 +48,9 @@ def _pydantic_message(err: Mapping[str, Any], label: str) -> str:
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
     value = err.get("input")
+    field = str(err["loc"][0]) if err.get("loc") else ""
     if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
-        return f"Enter the {label.lower()}"
+        return f"{'Choose' if field in CHOICES else 'Enter'} the {label[:1].lower()}{label[1:]}"
     if kind == "string_too_long":
         typed = f" (you typed {len(value)})" if isinstance(value, str) else ""
         return f"{label}: at most {ctx.get('max_length')} characters{typed}"
@@ -60,7 +64,8 @@ def _pydantic_message(err: Mapping[str, Any], label: str) -> str:
         return f"{label}: choose one of the options"
     if kind == "value_error" and "email" in str(err.get("msg", "")).lower():
         return f"{label}: enter an address like name@example.com"
-    return f"{label}: {_sentence(str(err.get('msg', 'not valid'))).rstrip('.')}"
+    message = _sentence(str(err.get("msg", "not valid"))).rstrip(".")
+    return f"{label}: {message[:1].lower()}{message[1:]}"
 
 
 def errors_from(exc: ValidationError | HindfootError, labels: Mapping[str, str] | None = None) -> dict[str, str]:
