@@ -74,7 +74,8 @@ class ContactDetails(Strict):
     """How to reach a patient and who to call; the patient and the clinic's staff may both change these.
     Every field is optional; an empty one clears it."""
 
-    email: EmailStr | None = Field(default=None, max_length=200)
+    # a plain shape check: addresses already on file (e.g. a clinic's own .local test domain) must save again
+    email: str | None = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     phone: str | None = Field(default=None, max_length=40, pattern=PHONE_PATTERN)
     address: str | None = Field(default=None, max_length=300)
     gp_practice: str | None = Field(default=None, max_length=200)

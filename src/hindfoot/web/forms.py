@@ -58,6 +58,8 @@ def _pydantic_message(err: Mapping[str, Any], label: str) -> str:
         return f"{label}: at least {ctx.get('min_length')} characters"
     if kind == "string_pattern_mismatch" and "phone" in str(err.get("loc", ("",))[0]):
         return f"{label}: enter a phone number (digits, spaces, + and brackets), like 020 7946 0000"
+    if kind == "string_pattern_mismatch" and "email" in str(err.get("loc", ("",))[0]):
+        return f"{label}: enter an address like name@example.com"
     if kind.startswith("date"):
         return f"{label}: enter a real date (day, month, year)"
     if kind in ("enum", "literal_error"):
