@@ -86,7 +86,7 @@ def test_sex_is_not_preselected_and_long_names_are_named_not_cut(client, db):
                                              "birth_date": "", "email": "x", "phone": "call me", "password": ""})
     assert bad.status_code == 422
     for field, words in (("given_name", "at most 100 characters (you typed 400)"), ("family_name", "Enter the"),
-                         ("birth_date", "Enter the"), ("sex", "Enter the"), ("email", "Email"),
+                         ("birth_date", "Enter the"), ("sex", "Choose the sex"), ("email", "Email"),
                          ("phone", "enter a phone number"), ("password", "Enter the")):
         assert re.search(rf'id="f-{field}-error"[^>]*>.*{re.escape(words)}', bad.text), field
     assert f'value="{long_name}"' in bad.text and 'value="call me"' in bad.text
