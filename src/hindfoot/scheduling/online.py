@@ -11,22 +11,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hindfoot.auth.actor import Actor
-from hindfoot.db.models import ClinicService
 from hindfoot.errors import InvalidInput
 from hindfoot.scheduling.catalogue import Service
-from hindfoot.scheduling.service import services_for
+from hindfoot.scheduling.clinic import services_for
 
 
 def online_flags(db: Session, organization_id: uuid.UUID) -> dict[str, bool]:
     """Service code -> bookable online, for every service the clinic has (active or not)."""
-    services = services_for(db, organization_id)
-    stored = {code: flag for code, flag in db.execute(
-        select(ClinicService.code, ClinicService.bookable_online).where(ClinicService.organization_id == organization_id))}
-    return {code: bool(stored.get(code, svc.online)) for code, svc in services.items()}
+    return {code: svc.online for code, svc in services_for(db, organization_id).items()}
 
 
 def offered_to(db: Session, actor: Actor | None, organization_id: uuid.UUID) -> Mapping[str, Service]:

@@ -25,8 +25,8 @@ from hindfoot.errors import HindfootError, InvalidInput, NotFound
 from hindfoot.assessment import service as assessment_service
 from hindfoot.knowledge.loader import load_kb
 from hindfoot.patients.schemas import SelfRegistration
-from hindfoot.scheduling import notifications, online
-from hindfoot.scheduling import service as scheduling_service
+from hindfoot.scheduling import booking, clinic, notices, notifications, online, registration
+from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import Service, ServiceCode
 from hindfoot.settings import Settings
 from hindfoot.web.forms import RawForm, errors_from
@@ -58,7 +58,7 @@ def _service_code(value: str | None, services: Mapping[str, Service]) -> str:
 
 def _services(db: DbSession, actor: Actor | None) -> Mapping[str, Service]:
     """Every service the clinic has (for naming existing appointments)."""
-    return scheduling_service.services_for(db, scheduling_service.clinic_for(db, actor).id)
+    return clinic.services_for(db, clinic.clinic_for(db, actor).id)
 
 
 def _cutoff(settings: Settings) -> timedelta:
@@ -66,7 +66,7 @@ def _cutoff(settings: Settings) -> timedelta:
 
 
 def _choices(db: DbSession, actor: Actor | None, svc: Service) -> tuple[list[Location], list[Practitioner]]:
-    org = scheduling_service.clinic_for(db, actor)
+    org = clinic.clinic_for(db, actor)
     locations = list(db.scalars(
         select(Location).where(Location.organization_id == org.id, Location.active).order_by(Location.name)))
     practitioners = [
@@ -131,7 +131,7 @@ def book(
 ) -> HTMLResponse:
     """Every combination of the filters works; a filter that cannot be read is named on the form and
     the search runs without it, so nothing chosen is lost."""
-    org = scheduling_service.clinic_for(db, actor)
+    org = clinic.clinic_for(db, actor)
     services = online.offered_to(db, actor, org.id)
     if not services:
         raise NotFound("no appointments can be booked online at the moment: please phone the clinic")
@@ -152,16 +152,16 @@ def book(
     triage = assessment_service.check_disposition(db, actor, check_id) if check_id else None
     urgent = (triage in ("urgent", "emergency") or reason == "urgent") and not reschedule and not first_day
     if urgent:
-        svc, options = scheduling_service.search_slots(
+        svc, options = slot_search.search_slots(
             db, actor, code, location_id=loc, practitioner_id=prac, days=3, limit=40)
         until = datetime.now().astimezone() + timedelta(hours=URGENT_HOURS)
         options = [o for o in options if o.slot.start <= until]
     else:
-        svc, options = scheduling_service.search_slots(
+        svc, options = slot_search.search_slots(
             db, actor, code, location_id=loc, practitioner_id=prac, start_date=first_day,
             days=14 if first_day else None, limit=40,
         )
-    days: dict[date, list[scheduling_service.SlotOption]] = {}
+    days: dict[date, list[slot_search.SlotOption]] = {}
     for o in options:
         days.setdefault(o.local_start.date(), []).append(o)
     carry = {k: v for k, v in {"reason": reason_text, "assessment": assessment, "reschedule": reschedule,
@@ -199,7 +199,7 @@ def _parse_start(value: str) -> datetime:
 
 
 def _confirm_context(db: DbSession, actor: Actor | None, params: dict[str, str]) -> dict[str, Any]:
-    org = scheduling_service.clinic_for(db, actor)
+    org = clinic.clinic_for(db, actor)
     services = online.offered_to(db, actor, org.id)
     if not services:
         raise NotFound("no appointments can be booked online at the moment: please phone the clinic")
@@ -277,21 +277,21 @@ def confirm_submit(
                 reg = SelfRegistration.model_validate({k: form[k] for k in _REGISTRATION if form[k]})
             except ValidationError as exc:
                 raise _FormProblem(errors_from(exc, LABELS)) from None
-            new_account = scheduling_service.register_patient(
+            new_account = registration.register_patient(
                 db, given_name=reg.given_name, family_name=reg.family_name, birth_date=reg.birth_date,
                 sex=reg.sex.value, email=reg.email, password=reg.password, phone=reg.phone,
             )
             who = Actor.from_account(new_account, source_ip=client_ip(request), path=request.url.path)
         reason = _reason_label(params["reason"]) if params["reason"] else ""
         if params["reschedule"]:
-            appt = scheduling_service.reschedule_appointment(
+            appt = booking.reschedule_appointment(
                 db, who, _uuid(params["reschedule"], "reschedule"), start=ctx["start"],  # type: ignore[arg-type]
                 practitioner_id=ctx["practitioner"].id, location_id=ctx["location"].id, cutoff=_cutoff(settings))
             kind = "rescheduled"
         else:
             if who.is_staff and not (params["patient_id"] or form["patient_choice"]):
                 raise InvalidInput("choose the patient", field="patient_choice")
-            appt = scheduling_service.book_appointment(
+            appt = booking.book_appointment(
                 db, who, service=ctx["service"].code, practitioner_id=ctx["practitioner"].id,
                 location_id=ctx["location"].id, start=ctx["start"], reason=reason[:300],
                 patient_id=_uuid(params["patient_id"] or form["patient_choice"], "patient_id")
@@ -318,7 +318,7 @@ def confirm_submit(
                    next_url="/book/confirm?" + urlencode({k: v for k, v in params.items() if v}))
         status = exc.status_code if isinstance(exc, HindfootError) else 422
         return render(request, "booking/confirm.html", ctx, status_code=status)
-    tasks.add_task(notifications.deliver, settings, scheduling_service.notice_for(db, appt, kind))
+    tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, kind))
     if new_account is not None:
         request.session.clear()
         request.session["user_id"] = str(new_account.id)
@@ -337,7 +337,7 @@ class _FormProblem(Exception):
 def my_appointments(request: Request, db: DbSession, actor: CurrentActor) -> Response:
     if actor.is_staff:
         return RedirectResponse("/calendar", status_code=303)
-    rows = scheduling_service.list_patient_appointments(db, actor)
+    rows = booking.list_patient_appointments(db, actor)
     return render(request, "booking/list.html", _listing(db, rows, _services(db, actor)))
 
 
@@ -354,7 +354,7 @@ def _listing(db: DbSession, rows: list[Any], services: Mapping[str, Service]) ->
 
 def _detail(request: Request, db: DbSession, actor: Actor, settings: Settings, appointment_id: uuid.UUID,
             *, error: str | None = None, status_code: int = 200) -> HTMLResponse:
-    appt = scheduling_service.get_appointment(db, actor, appointment_id)
+    appt = booking.get_appointment(db, actor, appointment_id)
     now = datetime.now().astimezone()
     cutoff = _cutoff(settings)
     changeable = appt.status == "booked" and appt.start > now and (
@@ -362,7 +362,7 @@ def _detail(request: Request, db: DbSession, actor: Actor, settings: Settings, a
     return render(request, "booking/detail.html", {
         "appt": appt, "practitioner": db.get(Practitioner, appt.practitioner_id),
         "location": db.get(Location, appt.location_id), "patient": db.get(Patient, appt.patient_id),
-        "service": scheduling_service.service_named(db, actor.organization_id, appt.service_type),
+        "service": clinic.service_named(db, actor.organization_id, appt.service_type),
         "changeable": changeable, "cutoff_hours": settings.booking_cutoff_hours,
         "done": request.query_params.get("done"), "error": error,
         "no_show_allowed": actor.is_staff and appt.status == "booked" and appt.start <= now,
@@ -383,7 +383,7 @@ def cancel(
     tasks: BackgroundTasks, reason: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     try:
-        appt = scheduling_service.cancel_appointment(db, actor, appointment_id, reason=reason,
+        appt = booking.cancel_appointment(db, actor, appointment_id, reason=reason,
                                                      cutoff=_cutoff(settings))
     except HindfootError as exc:
         if exc.status_code == 404:
@@ -391,7 +391,7 @@ def cancel(
         db.rollback()
         return _detail(request, db, actor, settings, appointment_id, error=exc.message,
                        status_code=exc.status_code)
-    tasks.add_task(notifications.deliver, settings, scheduling_service.notice_for(db, appt, "cancelled"))
+    tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, "cancelled"))
     return RedirectResponse(f"/appointments/{appt.id}?done=cancelled", status_code=303)
 
 
@@ -399,7 +399,7 @@ def cancel(
 def no_show(appointment_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
             settings: AppSettings) -> Response:
     try:
-        scheduling_service.mark_no_show(db, actor, appointment_id)
+        booking.mark_no_show(db, actor, appointment_id)
     except HindfootError as exc:
         if exc.status_code in (403, 404):
             raise
