@@ -21,6 +21,8 @@ from hindfoot.patients.schemas import (
     PatientRead,
     PatientSummary,
     PatientUpdate,
+    ContactDetails,
+    ContactRead,
 )
 
 router = APIRouter(tags=["patients"])
@@ -110,6 +112,17 @@ def get_patient_record(patient_id: uuid.UUID, db: DbSession, actor: CurrentActor
 @router.patch("/patients/{patient_id}")
 def update_patient(patient_id: uuid.UUID, body: PatientUpdate, db: DbSession, actor: CurrentActor) -> PatientRead:
     return PatientRead.model_validate(patients_service.update_patient(db, actor, patient_id, body))
+
+
+@router.get("/patients/{patient_id}/contact")
+def get_contact(patient_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> ContactRead:
+    return ContactRead.model_validate(patients_service.get_contact_details(db, actor, patient_id))
+
+
+@router.patch("/patients/{patient_id}/contact")
+def update_contact(patient_id: uuid.UUID, body: ContactDetails, db: DbSession, actor: CurrentActor) -> ContactRead:
+    """Phone, address, GP practice, emergency contact, preferred contact: the patient or their clinic's staff."""
+    return ContactRead.model_validate(patients_service.update_contact_details(db, actor, patient_id, body))
 
 
 @router.post("/patients/{patient_id}/episodes", status_code=201)
