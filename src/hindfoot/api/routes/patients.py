@@ -26,7 +26,9 @@ router = APIRouter(tags=["patients"])
 
 
 class PatientList(BaseModel):
-    total: int
+    total: int  # matches, counted up to 1,000
+    total_capped: bool  # true: more than `total` match
+    next_cursor: str | None  # pass as `after` for the next page; null on the last page
     items: list[PatientSummary]
 
 
@@ -37,20 +39,23 @@ def list_patients(
     q: Annotated[str | None, Query(max_length=100)] = None,
     stage: PathwayStage | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    after: Annotated[str | None, Query(max_length=600, description="next_cursor of the previous page")] = None,
 ) -> PatientList:
-    items, total = patients_service.list_patients(
-        db, actor, q=q, stage=stage.value if stage else None, limit=limit, offset=offset
+    page = patients_service.list_patients(
+        db, actor, q=q, stage=stage.value if stage else None, limit=limit, offset=offset, after=after
     )
     return PatientList(
-        total=total,
+        total=page.total,
+        total_capped=page.total_capped,
+        next_cursor=page.next_cursor,
         items=[
             PatientSummary(
                 **PatientRead.model_validate(i.patient).model_dump(),
                 stage=i.episode.stage if i.episode else None,
                 episode_title=i.episode.title if i.episode else None,
             )
-            for i in items
+            for i in page.items
         ],
     )
 
