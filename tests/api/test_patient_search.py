@@ -229,3 +229,29 @@ def test_sqlite_lists_patients_through_the_name_indexes(db):
         assert index in plan, plan
         assert plan.count("TEMP B-TREE FOR ORDER BY") == 1, plan  # the page's own rows only, not the organisation
     assert db.scalar(select(Patient.current_stage)) == "assessment"
+
+
+def test_the_record_answer_keeps_each_observation_as_its_read_model(client, db):
+    """The record is written straight from the rows: the same fields and values (times in UTC with
+    a Z, ids as strings) that ObservationRead gives."""
+    from hindfoot.db.models import Observation
+    from hindfoot.patients.schemas import ObservationRead
+
+    org = make_org(db)
+    _clinician(db, org)
+    patient = make_patient(db, org)
+    episode_id = db.scalar(select(EpisodeOfCare.id).where(EpisodeOfCare.patient_id == patient.id))
+    db.add_all([
+        Observation(patient_id=patient.id, episode_id=episode_id, category="exam", code="hyperplantarflexion_test_positive",
+                    value_boolean=True, effective_at=datetime(2026, 5, 1, 9, 30, 15, 123456, tzinfo=UTC), note="sore"),
+        Observation(patient_id=patient.id, episode_id=None, category="measurement", code="pain.nrs",
+                    value_quantity=6.5, value_unit="/10", effective_at=datetime(2026, 5, 2, tzinfo=UTC)),
+    ])
+    db.commit()
+    login(client, "doc@example.org")
+    answer = client.get(f"/api/patients/{patient.id}")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    expected = [ObservationRead.model_validate(o).model_dump(mode="json") for o in db.scalars(
+        select(Observation).where(Observation.patient_id == patient.id).order_by(Observation.effective_at.desc()))]
+    assert answer.json()["observations"] == expected
+    assert expected[1]["effective_at"] == "2026-05-01T09:30:15.123456Z"
