@@ -11,9 +11,11 @@ search or $everything records one entry per patient whose data it returned.
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
 from hindfoot.db.base import utcnow
+from hindfoot.db.models import CarePlanActivity, Questionnaire
 from hindfoot.errors import AccessDenied, BadRequest, NotFound
 from hindfoot.fhir.registry import TYPES, ResourceType
 from hindfoot.fhir.search import parse_date_range
@@ -47,6 +50,33 @@ class Found:
         if self.type.patient_column is None:
             return None
         return self.row.id if self.type.name == "Patient" else self.row.patient_id
+
+
+class MappedCache:
+    """Resources already built, by (type, id, last update): a row that has not changed maps to the
+    same JSON, so a repeated read of a record skips the mapping. Bounded; the oldest go first.
+    Entries are shared and never mutated (the API serialises them as they are)."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple[str, Any, Any], dict[str, Any]] = OrderedDict()
+
+    def map(self, rt: ResourceType, row: Any) -> dict[str, Any]:
+        updated = getattr(row, "updated_at", None)
+        if updated is None:
+            return rt.mapper(row)
+        key = (rt.name, row.id, updated)
+        hit = self.entries.get(key)
+        if hit is not None:
+            self.entries.move_to_end(key)
+            return hit
+        resource = self.entries[key] = rt.mapper(row)
+        if len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return resource
+
+
+MAPPED = MappedCache()
 
 
 def resource_type(name: str) -> ResourceType:
@@ -127,14 +157,46 @@ def _audit_patients(db: Session, actor: Actor, found: Iterable[Found], what: str
                      description=f"{what}: {n} resources")
 
 
+_QUESTIONNAIRES: dict[tuple[uuid.UUID, datetime], SimpleNamespace] = {}
+
+
+def _questionnaires(db: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, SimpleNamespace]:
+    """Questionnaire rows by id; a version's (large) definition is read from the database once."""
+    out: dict[uuid.UUID, SimpleNamespace] = {}
+    for qid, updated in db.execute(select(Questionnaire.id, Questionnaire.updated_at).where(Questionnaire.id.in_(ids))):
+        if (qid, updated) not in _QUESTIONNAIRES:
+            if len(_QUESTIONNAIRES) > 64:
+                _QUESTIONNAIRES.clear()
+            row = db.execute(select(*Questionnaire.__table__.columns).where(Questionnaire.id == qid)).one()
+            _QUESTIONNAIRES[(qid, updated)] = SimpleNamespace(**row._mapping)
+        out[qid] = _QUESTIONNAIRES[(qid, updated)]
+    return out
+
+
+def plain_rows(db: Session, rt: ResourceType, *where: Any) -> list[Any]:
+    """Rows as plain column tuples (no ORM objects: several times cheaper for a whole record), with
+    the children two mappers need (a care plan's activities, a response's questionnaire)."""
+    rows = db.execute(select(*rt.model.__table__.columns).where(*where).order_by(rt.order, rt.model.id)).all()
+    if rt.name == "CarePlan" and rows:
+        activities: dict[uuid.UUID, list[Any]] = {}
+        for act in db.execute(select(*CarePlanActivity.__table__.columns)
+                              .where(CarePlanActivity.care_plan_id.in_([r.id for r in rows]))
+                              .order_by(CarePlanActivity.position)):
+            activities.setdefault(act.care_plan_id, []).append(act)
+        return [SimpleNamespace(**r._mapping, activities=activities.get(r.id, [])) for r in rows]
+    if rt.name == "QuestionnaireResponse" and rows:
+        questionnaires = _questionnaires(db, {r.questionnaire_id for r in rows})
+        return [SimpleNamespace(**r._mapping, questionnaire=questionnaires[r.questionnaire_id]) for r in rows]
+    return list(rows)
+
+
 def load(db: Session, actor: Actor, rt: ResourceType, ids: Iterable[uuid.UUID]) -> list[Found]:
     """The resources of one type with these ids that the actor may see (others are left out)."""
     wanted = list(set(ids))
     out: list[Found] = []
     for start in range(0, len(wanted), 500):
-        rows = db.scalars(select(rt.model).options(*rt.options)
-                          .where(rt.model.id.in_(wanted[start:start + 500]), rt.scope(actor))).all()
-        out += [Found(rt, row, rt.mapper(row)) for row in rows]
+        rows = plain_rows(db, rt, rt.model.id.in_(wanted[start:start + 500]), rt.scope(actor))
+        out += [Found(rt, row, MAPPED.map(rt, row)) for row in rows]
     return out
 
 
@@ -190,26 +252,43 @@ def search(db: Session, actor: Actor, type_name: str, params: Sequence[tuple[str
 
 
 # ------------------------------------------------------------------------------ $everything
+SKIP_KEYS = frozenset(("text", "meta", "coding", "extension", "item", "identifier", "telecom", "valueQuantity"))
+
+
 def references(resource: Any, out: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Every relative `Type/id` reference inside a resource."""
+    """Every relative `Type/id` reference inside a resource (narrative, codings, answers and other
+    parts that never hold a reference are not walked)."""
     if isinstance(resource, dict):
         ref = resource.get("reference")
         if isinstance(ref, str) and ref.count("/") == 1:
             kind, ident = ref.split("/")
             out.add((kind, ident))
-        for value in resource.values():
-            if isinstance(value, dict | list):
+        for key, value in resource.items():
+            if key not in SKIP_KEYS and isinstance(value, dict | list):
                 references(value, out)
     elif isinstance(resource, list):
         for value in resource:
-            references(value, out)
+            if isinstance(value, dict | list):
+                references(value, out)
     return out
 
 
+# The tables outside the patient compartment a record points to, by their foreign keys
+DIRECTORY_TABLES = {"practitioner": "Practitioner", "location": "Location", "organization": "Organization",
+                    "schedule": "Schedule", "slot": "Slot"}
+
+
+def _pointers(rt: ResourceType) -> list[tuple[str, str]]:
+    """(column, resource type) of every foreign key of `rt`'s table into the directory."""
+    return [(fk.parent.name, DIRECTORY_TABLES[fk.column.table.name]) for fk in rt.model.__table__.foreign_keys
+            if fk.column.table.name in DIRECTORY_TABLES]
+
+
 def _closure(db: Session, actor: Actor, found: list[Found], types: set[str] | None) -> list[Found]:
-    """Add the resources the found ones point to (practitioners, locations, the organisation,
-    schedules and slots, the questionnaires answered), until nothing points outside the set."""
-    present = {(f.type.name, str(f.row.id)) for f in found}
+    """Add what the found resources point to outside the patient's compartment (practitioners,
+    locations, the organisation, schedules and slots, the questionnaires answered), following the
+    rows' foreign keys until nothing points outside the set. Read from the rows, not the JSON."""
+    present = {(f.type.name, f.row.id) for f in found}
     extra: list[Found] = []
     # QuestionnaireResponse.questionnaire is a canonical, not a reference: add the definitions too
     questionnaires = {f.row.questionnaire.id: f.row.questionnaire for f in found
@@ -218,21 +297,20 @@ def _closure(db: Session, actor: Actor, found: list[Found], types: set[str] | No
         qt = TYPES["Questionnaire"]
         for q in questionnaires.values():
             extra.append(Found(qt, q, qt.mapper(q)))
-            present.add(("Questionnaire", str(q.id)))
-    frontier = found + extra
+            present.add(("Questionnaire", q.id))
+    frontier = found
+    pointers = {rt.name: _pointers(rt) for rt in TYPES.values()}
     while frontier:
         wanted: dict[str, set[uuid.UUID]] = {}
         for f in frontier:
-            for kind, ident in references(f.resource, set()):
-                if (kind, ident) not in present and kind in TYPES and (types is None or kind in types):
-                    wanted.setdefault(kind, set()).add(uuid.UUID(ident))
+            for column, kind in pointers[f.type.name]:
+                ident = getattr(f.row, column)
+                if ident is not None and (kind, ident) not in present and (types is None or kind in types):
+                    wanted.setdefault(kind, set()).add(ident)
         frontier = []
         for kind, ids in wanted.items():
-            for f in load(db, actor, TYPES[kind], ids):
-                present.add((kind, str(f.row.id)))
-                frontier.append(f)
-        for kind, ids in wanted.items():  # anything not loadable is marked so the loop ends
-            present.update((kind, str(i)) for i in ids)
+            frontier += load(db, actor, TYPES[kind], ids)
+            present.update((kind, i) for i in ids)  # anything not loadable is marked too, so the loop ends
         extra += frontier
     return extra
 
@@ -260,10 +338,10 @@ def everything(db: Session, actor: Actor, patient_id: str, params: Sequence[tupl
     for rt in TYPES.values():
         if rt.patient_column is None or rt.name == "Patient" or (types is not None and rt.name not in types):
             continue
-        stmt = select(rt.model).options(*rt.options).where(rt.patient_column == pid)
+        where = [rt.patient_column == pid]
         if since is not None and rt.since_column is not None:
-            stmt = stmt.where(rt.since_column >= since)
-        found += [Found(rt, row, rt.mapper(row)) for row in db.scalars(stmt.order_by(rt.order, rt.model.id))]
+            where.append(rt.since_column >= since)
+        found += [Found(rt, row, MAPPED.map(rt, row)) for row in plain_rows(db, rt, *where)]
     found += _closure(db, actor, found, types)
     count, offset = _count(params)
     if "_count" not in values:

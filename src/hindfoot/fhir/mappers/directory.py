@@ -50,15 +50,19 @@ def location_to_fhir(location: Any) -> dict[str, Any]:
     )
 
 
+def _display(practitioner: Any) -> str:
+    return " ".join(p for p in (practitioner.prefix, practitioner.given_name, practitioner.family_name) if p)
+
+
 def practitioner_to_fhir(practitioner: Any) -> dict[str, Any]:
-    name = {"family": practitioner.family_name, "given": [practitioner.given_name],
-            "text": practitioner.display_name}
+    display = _display(practitioner)
+    name = {"family": practitioner.family_name, "given": [practitioner.given_name], "text": display}
     if practitioner.prefix:
         name["prefix"] = [practitioner.prefix]
     role = ROLE_LABELS.get(practitioner.role, practitioner.role)
     return resource(
         "Practitioner", practitioner,
-        narrative(practitioner.display_name, f"{role}; {practitioner.qualification}".rstrip("; ")),
+        narrative(display, f"{role}; {practitioner.qualification}".rstrip("; ")),
         active=practitioner.active,
         name=[name],
         telecom=[{"system": "email", "value": practitioner.email, "use": "work"}] if practitioner.email else None,
@@ -70,9 +74,9 @@ def practitioner_role_to_fhir(practitioner: Any) -> dict[str, Any]:
     role = ROLE_LABELS.get(practitioner.role, practitioner.role)
     return resource(
         "PractitionerRole", practitioner,
-        narrative(f"{practitioner.display_name}: {role}"),
+        narrative(f"{_display(practitioner)}: {role}"),
         active=practitioner.active,
-        practitioner=ref("Practitioner", practitioner.id, practitioner.display_name),
+        practitioner=ref("Practitioner", practitioner.id, _display(practitioner)),
         organization=ref("Organization", practitioner.organization_id),
         code=[{"coding": [coding(codes.HINDFOOT_ROLE, practitioner.role, role)], "text": role}],
     )

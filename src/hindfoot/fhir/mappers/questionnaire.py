@@ -18,7 +18,20 @@ def canonical(questionnaire: Any) -> str:
     return f"{url}|{questionnaire.version}"
 
 
+_PUBLISHED: dict[tuple[Any, Any], dict[str, Any]] = {}
+
+
 def questionnaire_to_fhir(questionnaire: Any) -> dict[str, Any]:
+    """The published Questionnaire; built once per stored version (the result is shared: read only)."""
+    key = (questionnaire.id, getattr(questionnaire, "updated_at", None))
+    if key not in _PUBLISHED:
+        if len(_PUBLISHED) > 64:
+            _PUBLISHED.clear()
+        _PUBLISHED[key] = _publish(questionnaire)
+    return _PUBLISHED[key]
+
+
+def _publish(questionnaire: Any) -> dict[str, Any]:
     data = dict(questionnaire.definition or {})
     data.pop("text", None)
     data.update(resourceType="Questionnaire", id=str(questionnaire.id), meta=meta(questionnaire),
@@ -89,12 +102,17 @@ def _answer(value: Any, options: dict[str, dict[str, Any]] | None) -> dict[str, 
     return {"valueString": str(value)}
 
 
-def questionnaire_response_to_fhir(response: Any, options_cache: dict[Any, Any] | None = None) -> dict[str, Any]:
+_OPTIONS: dict[tuple[Any, Any], dict[str, dict[str, dict[str, Any]]]] = {}
+
+
+def questionnaire_response_to_fhir(response: Any) -> dict[str, Any]:
     questionnaire = response.questionnaire
-    cache = options_cache if options_cache is not None else {}
-    if questionnaire.id not in cache:
-        cache[questionnaire.id] = _options(questionnaire.definition or {})
-    options = cache[questionnaire.id]
+    key = (questionnaire.id, getattr(questionnaire, "updated_at", None))
+    options = _OPTIONS.get(key)
+    if options is None:  # the answer codings of a questionnaire version, worked out once
+        if len(_OPTIONS) > 64:
+            _OPTIONS.clear()
+        options = _OPTIONS[key] = _options(questionnaire.definition or {})
     items = [{"linkId": str(link), "answer": [_answer(v, options.get(str(link)))]}
              for link, v in (response.answers or {}).items() if v is not None and v != ""]
     status = response.status if response.status in RESPONSE_STATUS else "in-progress"
