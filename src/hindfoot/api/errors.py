@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hindfoot.audit import service as audit
@@ -55,7 +57,7 @@ def validation_payload(exc: RequestValidationError) -> dict[str, Any]:
     errors = []
     for err in exc.errors():
         field = _field_name(err.get("loc", ()))
-        msg = str(err.get("msg", "invalid value"))
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         if err.get("type") == "json_invalid":
             field, msg = "body", "malformed JSON: " + str(err.get("ctx", {}).get("error", msg))
         elif err.get("type") == "missing":
@@ -63,6 +65,10 @@ def validation_payload(exc: RequestValidationError) -> dict[str, Any]:
         errors.append({"field": field, "message": msg, "type": err.get("type")})
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return {"error": "invalid_input", "message": summary or "invalid request", "errors": errors}
+
+
+log = logging.getLogger("hindfoot.errors")
+BUSY_RETRY_AFTER_SECONDS = 2
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -114,3 +120,32 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse({"error": "http_error", "message": message}, status_code=exc.status_code,
                                 headers=getattr(exc, "headers", None))
         return render_error(request, exc.status_code, message)
+
+    # The database said "not now" rather than "no": the connection pool stayed exhausted for the
+    # whole pool timeout, the server is unreachable, SQLite's writer lock outlasted busy_timeout, or
+    # PostgreSQL broke a deadlock. Nothing was written (the unit of work rolled back); the same
+    # request is likely to succeed in a moment, so the answer is 503 with Retry-After, never a 500.
+    @app.exception_handler(sa_exc.TimeoutError)
+    @app.exception_handler(sa_exc.OperationalError)
+    async def _busy(request: Request, exc: Exception) -> Response:
+        log.warning("database busy request_id=%s %s %s: %s", getattr(request.state, "request_id", "-"),
+                    request.method, request.url.path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        message = "the clinic's server is busy: please try again in a moment"
+        headers = {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)}
+        if _wants_json(request):
+            return JSONResponse({"error": "busy", "message": message, "retry_after_seconds": BUSY_RETRY_AFTER_SECONDS},
+                                status_code=503, headers=headers)
+        page = render_error(request, 503, message)
+        page.headers.update(headers)
+        return page
+
+    # A constraint refused a write that a concurrent request made first (e.g. the same unique
+    # value at the same moment): the caller's view was out of date, which is a conflict.
+    @app.exception_handler(sa_exc.IntegrityError)
+    async def _integrity(request: Request, exc: Exception) -> Response:
+        log.warning("integrity conflict request_id=%s %s %s", getattr(request.state, "request_id", "-"),
+                    request.method, request.url.path)
+        message = "someone else changed this at the same moment: reload and try again"
+        if _wants_json(request):
+            return JSONResponse({"error": "conflict", "message": message}, status_code=409)
+        return render_error(request, 409, message)

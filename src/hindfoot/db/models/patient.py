@@ -37,6 +37,11 @@ class Patient(IdMixin, TimestampMixin, Base):
     sex: Mapped[str] = mapped_column(String(10))
     email: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(String(300))
+    gp_practice: Mapped[str | None] = mapped_column(String(200))
+    emergency_contact: Mapped[str | None] = mapped_column(String(200))  # name and relationship
+    emergency_phone: Mapped[str | None] = mapped_column(String(40))
+    preferred_contact: Mapped[str | None] = mapped_column(String(10))  # email | phone | sms
     sport: Mapped[str] = mapped_column(String(40), default="none")
     level: Mapped[str] = mapped_column(String(20), default="recreational")
     active: Mapped[bool] = mapped_column(default=True)
