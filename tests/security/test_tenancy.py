@@ -24,7 +24,7 @@ from booking_helpers import at
 from factories import PASSWORD, make_account, make_org, make_patient, make_practitioner
 from hindfoot.auth.actor import Actor
 from hindfoot.db.models import AvailabilityRule, Location, Schedule
-from hindfoot.scheduling import service as scheduling_service
+from hindfoot.scheduling import booking as scheduling_booking
 from outcome_helpers import add_scores, add_surgery, episode_of
 
 TAGS = ("Quokka", "Wombat")  # words no page would contain by chance
@@ -80,7 +80,7 @@ def _clinic(db: Session, tag: str) -> World:
     add_surgery(db, episode, date(2026, 3, 1), surgeon_id=surgeon.id)
     add_scores(db, episode, "baseline", date(2026, 2, 20), {"faos.pain": 40})
     day = date.today() + timedelta(days=10)
-    appt = scheduling_service.book_appointment(
+    appt = scheduling_booking.book_appointment(
         db, Actor.from_account(clinician), service="new_consultation", practitioner_id=surgeon.id,
         location_id=loc.id, start=at(day, "10:00"), patient_id=patient.id, reason=f"{tag} heel")
     db.flush()

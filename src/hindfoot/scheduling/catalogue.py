@@ -4,7 +4,7 @@ Patients book directly (no referral), so each service carries a plain-language d
 booking pages can show as is, and the roles that may provide it: slot search offers a service
 only with practitioners whose role provides it, and the booking validators refuse the rest.
 These are the defaults: a clinic keeps its own services as data (``clinic_service`` rows, read by
-``scheduling.service.services_for``), seeded from these, and an organisation without rows uses
+``scheduling.clinic.services_for``), seeded from these, and an organisation without rows uses
 them as they are. Every look-up here takes the catalogue to search, defaulting to these.
 """
 

@@ -30,7 +30,7 @@ from hindfoot.scheduling.catalogue import (
     PROVIDER_ROLES,
     Service,
 )
-from hindfoot.scheduling.service import clinic_for, service_from_row, services_for
+from hindfoot.scheduling.clinic import clinic_for, service_from_row, services_for
 
 __all__ = [
     "LocationFields",

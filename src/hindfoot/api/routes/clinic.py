@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hindfoot.db.models import Location, Practitioner
 from hindfoot.auth.policy import require_staff
-from hindfoot.scheduling.service import clinic_for
+from hindfoot.scheduling.clinic import clinic_for
 from hindfoot.deps import DbSession, OptionalActor
 from hindfoot.errors import NotAuthenticated
 

@@ -16,8 +16,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor
 from hindfoot.errors import NotAuthenticated
-from hindfoot.scheduling import clinic_setup, notifications
-from hindfoot.scheduling import service as scheduling_service
+from hindfoot.scheduling import booking, clinic, clinic_setup, notices, notifications, rota, series
+from hindfoot.scheduling import calendar as diary
+from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import Service
 from hindfoot.settings import Settings
 
@@ -204,8 +205,8 @@ def list_services(db: DbSession, actor: OptionalActor, include_inactive: bool = 
         if actor is None:
             raise NotAuthenticated("sign in to see retired services")
         return [_service_read(s) for s in clinic_setup.list_services(db, actor)]
-    org = scheduling_service.clinic_for(db, actor)
-    return [_service_read(s) for s in scheduling_service.services_for(db, org.id).values() if s.active]
+    org = clinic.clinic_for(db, actor)
+    return [_service_read(s) for s in clinic.services_for(db, org.id).values() if s.active]
 
 
 @router.post("/services", status_code=201)
@@ -249,7 +250,7 @@ def search_slots(
     days: Annotated[int | None, Query(ge=1, le=366)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 30,
 ) -> SlotList:
-    svc, options = scheduling_service.search_slots(
+    svc, options = slot_search.search_slots(
         db, actor, service, location_id=location_id, practitioner_id=practitioner_id,
         start_date=start_date, days=days, limit=limit,
     )
@@ -268,12 +269,12 @@ def search_slots(
 def book(
     body: AppointmentCreate, db: DbSession, actor: CurrentActor, settings: AppSettings, tasks: BackgroundTasks
 ) -> AppointmentRead:
-    appt = scheduling_service.book_appointment(
+    appt = booking.book_appointment(
         db, actor, service=body.service, practitioner_id=body.practitioner_id,
         location_id=body.location_id, start=body.start, patient_id=body.patient_id, reason=body.reason,
         episode_id=body.episode_id,
     )
-    tasks.add_task(notifications.deliver, settings, scheduling_service.notice_for(db, appt, "confirmed"))
+    tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, "confirmed"))
     return AppointmentRead.model_validate(appt)
 
 
@@ -281,13 +282,13 @@ def book(
 def list_appointments(
     db: DbSession, actor: CurrentActor, patient_id: uuid.UUID | None = None
 ) -> list[AppointmentRead]:
-    rows = scheduling_service.list_patient_appointments(db, actor, patient_id)
+    rows = booking.list_patient_appointments(db, actor, patient_id)
     return [AppointmentRead.model_validate(a) for a in rows]
 
 
 @router.get("/appointments/{appointment_id}")
 def get_appointment(appointment_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> AppointmentRead:
-    return AppointmentRead.model_validate(scheduling_service.get_appointment(db, actor, appointment_id))
+    return AppointmentRead.model_validate(booking.get_appointment(db, actor, appointment_id))
 
 
 @router.post("/appointments/{appointment_id}/cancel")
@@ -295,9 +296,9 @@ def cancel(
     appointment_id: uuid.UUID, body: AppointmentCancel, db: DbSession, actor: CurrentActor,
     settings: AppSettings, tasks: BackgroundTasks,
 ) -> AppointmentRead:
-    appt = scheduling_service.cancel_appointment(db, actor, appointment_id, reason=body.reason,
+    appt = booking.cancel_appointment(db, actor, appointment_id, reason=body.reason,
                                                  cutoff=_cutoff(settings))
-    tasks.add_task(notifications.deliver, settings, scheduling_service.notice_for(db, appt, "cancelled"))
+    tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, "cancelled"))
     return AppointmentRead.model_validate(appt)
 
 
@@ -306,17 +307,17 @@ def reschedule(
     appointment_id: uuid.UUID, body: AppointmentMove, db: DbSession, actor: CurrentActor,
     settings: AppSettings, tasks: BackgroundTasks,
 ) -> AppointmentRead:
-    appt = scheduling_service.reschedule_appointment(
+    appt = booking.reschedule_appointment(
         db, actor, appointment_id, start=body.start, practitioner_id=body.practitioner_id,
         location_id=body.location_id, cutoff=_cutoff(settings),
     )
-    tasks.add_task(notifications.deliver, settings, scheduling_service.notice_for(db, appt, "rescheduled"))
+    tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, "rescheduled"))
     return AppointmentRead.model_validate(appt)
 
 
 @router.post("/appointments/{appointment_id}/no-show")
 def no_show(appointment_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> AppointmentRead:
-    return AppointmentRead.model_validate(scheduling_service.mark_no_show(db, actor, appointment_id))
+    return AppointmentRead.model_validate(booking.mark_no_show(db, actor, appointment_id))
 
 
 def _series_kwargs(body: SeriesCreate) -> dict[str, object]:
@@ -329,7 +330,7 @@ def _series_kwargs(body: SeriesCreate) -> dict[str, object]:
 
 @router.post("/appointment-series/check")
 def check_series(body: SeriesCreate, db: DbSession, actor: CurrentActor) -> list[OccurrenceRead]:
-    plan = scheduling_service.plan_series(db, actor, **_series_kwargs(body))  # type: ignore[arg-type]
+    plan = series.plan_series(db, actor, **_series_kwargs(body))  # type: ignore[arg-type]
     return [
         OccurrenceRead(index=o.index, start=o.start, end=o.end, ok=o.ok,
                        problems=[{"code": p.code, "message": p.message} for p in o.problems])
@@ -339,13 +340,13 @@ def check_series(body: SeriesCreate, db: DbSession, actor: CurrentActor) -> list
 
 @router.post("/appointment-series", status_code=201)
 def book_series(body: SeriesCreate, db: DbSession, actor: CurrentActor) -> list[AppointmentRead]:
-    appts = scheduling_service.book_series(db, actor, reason=body.reason, **_series_kwargs(body))  # type: ignore[arg-type]
+    appts = series.book_series(db, actor, reason=body.reason, **_series_kwargs(body))  # type: ignore[arg-type]
     return [AppointmentRead.model_validate(a) for a in appts]
 
 
 @router.get("/scheduling/no-shows")
 def no_shows(db: DbSession, actor: CurrentActor) -> dict[str, list[dict[str, object]]]:
-    stats = scheduling_service.no_show_stats(db, actor)
+    stats = diary.no_show_stats(db, actor)
     return {
         "by_patient": [{"patient_id": str(p.id), "name": p.display_name, "no_shows": n, "cancellations": c}
                        for p, n, c in stats.by_patient],
@@ -356,7 +357,7 @@ def no_shows(db: DbSession, actor: CurrentActor) -> dict[str, list[dict[str, obj
 
 @router.post("/availability/rules", status_code=201)
 def add_rule(body: RuleCreate, db: DbSession, actor: CurrentActor) -> Created:
-    rule = scheduling_service.add_rule(
+    rule = rota.add_rule(
         db, actor, practitioner_id=body.practitioner_id, location_id=body.location_id, weekday=body.weekday,
         start=body.start, end=body.end, services=list(body.services), valid_from=body.valid_from,
         valid_to=body.valid_to,
@@ -366,12 +367,12 @@ def add_rule(body: RuleCreate, db: DbSession, actor: CurrentActor) -> Created:
 
 @router.delete("/availability/rules/{rule_id}", status_code=204)
 def delete_rule(rule_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> None:
-    scheduling_service.delete_rule(db, actor, rule_id)
+    rota.delete_rule(db, actor, rule_id)
 
 
 @router.post("/availability/exceptions", status_code=201)
 def add_exception(body: ExceptionCreate, db: DbSession, actor: CurrentActor) -> Created:
-    exc = scheduling_service.add_exception(
+    exc = rota.add_exception(
         db, actor, start=body.start, end=body.end, practitioner_id=body.practitioner_id,
         location_id=body.location_id, reason=body.reason,
     )
@@ -380,4 +381,4 @@ def add_exception(body: ExceptionCreate, db: DbSession, actor: CurrentActor) -> 
 
 @router.delete("/availability/exceptions/{exception_id}", status_code=204)
 def delete_exception(exception_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> None:
-    scheduling_service.delete_exception(db, actor, exception_id)
+    rota.delete_exception(db, actor, exception_id)

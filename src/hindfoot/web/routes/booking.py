@@ -7,8 +7,8 @@ with the reason (the slot just went, the time is past the online cut-off...).
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
 from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -21,8 +21,8 @@ from hindfoot.db.models import Location, Patient, Practitioner
 from hindfoot.db.models.patient import Sex
 from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor, client_ip, start_session
 from hindfoot.errors import HindfootError, InvalidInput, NotFound
-from hindfoot.scheduling import notifications
-from hindfoot.scheduling import service as scheduling_service
+from hindfoot.scheduling import booking, clinic, notices, notifications, registration
+from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import Service, ServiceCode
 from hindfoot.settings import Settings
 from hindfoot.web.rendering import render
@@ -51,7 +51,7 @@ def _service_code(value: str | None, services: Mapping[str, Service]) -> str:
 
 
 def _services(db: DbSession, actor: Actor | None) -> Mapping[str, Service]:
-    return scheduling_service.services_for(db, scheduling_service.clinic_for(db, actor).id)
+    return clinic.services_for(db, clinic.clinic_for(db, actor).id)
 
 
 def _cutoff(settings: Settings) -> timedelta:
@@ -59,7 +59,7 @@ def _cutoff(settings: Settings) -> timedelta:
 
 
 def _choices(db: DbSession, actor: Actor | None, svc: Service) -> tuple[list[Location], list[Practitioner]]:
-    org = scheduling_service.clinic_for(db, actor)
+    org = clinic.clinic_for(db, actor)
     locations = list(db.scalars(
         select(Location).where(Location.organization_id == org.id, Location.active).order_by(Location.name)))
     practitioners = [
@@ -95,11 +95,11 @@ def book(
         loc = None  # closed since the link was made: search every open location
     if prac and prac not in {p.id for p in practitioners}:
         prac = None  # the chosen clinician does not provide the newly chosen service
-    svc, options = scheduling_service.search_slots(
+    svc, options = slot_search.search_slots(
         db, actor, code, location_id=loc, practitioner_id=prac, start_date=start_date,
         days=14 if start_date else None, limit=40,
     )
-    days: dict[date, list[scheduling_service.SlotOption]] = {}
+    days: dict[date, list[slot_search.SlotOption]] = {}
     for o in options:
         days.setdefault(o.local_start.date(), []).append(o)
     carry = {k: v for k, v in {"reason": reason_text, "assessment": assessment or "", "reschedule": reschedule or "",
@@ -128,7 +128,7 @@ def _parse_start(value: str) -> datetime:
 def _confirm_context(db: DbSession, actor: Actor | None, params: dict[str, str]) -> dict[str, Any]:
     services = _services(db, actor)
     code = _service_code(params.get("service"), services)
-    org = scheduling_service.clinic_for(db, actor)
+    org = clinic.clinic_for(db, actor)
     prac_id, loc_id = _uuid(params.get("practitioner_id"), "practitioner_id"), _uuid(params.get("location_id"), "location_id")
     prac = db.get(Practitioner, prac_id) if prac_id else None
     loc = db.get(Location, loc_id) if loc_id else None
@@ -191,7 +191,7 @@ def confirm_submit(
                 birth = date.fromisoformat(form.get("birth_date", ""))
             except ValueError:
                 raise InvalidInput("enter your date of birth", field="birth_date") from None
-            new_account = scheduling_service.register_patient(
+            new_account = registration.register_patient(
                 db, given_name=form.get("given_name", ""), family_name=form.get("family_name", ""),
                 birth_date=birth, sex=form.get("sex", ""), email=form.get("email", ""),
                 password=form.get("password", ""), phone=form.get("phone") or None,
@@ -199,12 +199,12 @@ def confirm_submit(
             who = Actor.from_account(new_account, source_ip=client_ip(request), path=request.url.path)
         reason = params["reason"] or (f"symptom check {params['assessment']}" if params["assessment"] else "")
         if params["reschedule"]:
-            appt = scheduling_service.reschedule_appointment(
+            appt = booking.reschedule_appointment(
                 db, who, _uuid(params["reschedule"], "reschedule"), start=ctx["start"],  # type: ignore[arg-type]
                 practitioner_id=ctx["practitioner"].id, location_id=ctx["location"].id, cutoff=_cutoff(settings))
             kind = "rescheduled"
         else:
-            appt = scheduling_service.book_appointment(
+            appt = booking.book_appointment(
                 db, who, service=ctx["service"].code, practitioner_id=ctx["practitioner"].id,
                 location_id=ctx["location"].id, start=ctx["start"], reason=reason,
                 patient_id=_uuid(params["patient_id"] or form.get("patient_choice"), "patient_id")
@@ -221,7 +221,7 @@ def confirm_submit(
         ctx.update(error=exc.message, error_field=exc.field, form=form,
                    next_url="/book/confirm?" + urlencode({k: v for k, v in params.items() if v}))
         return render(request, "booking/confirm.html", ctx, status_code=exc.status_code)
-    tasks.add_task(notifications.deliver, settings, scheduling_service.notice_for(db, appt, kind))
+    tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, kind))
     if new_account is not None:
         start_session(request, db, new_account)
     return RedirectResponse(f"/appointments/{appt.id}?done={kind}", status_code=303)
@@ -231,7 +231,7 @@ def confirm_submit(
 def my_appointments(request: Request, db: DbSession, actor: CurrentActor) -> Response:
     if actor.is_staff:
         return RedirectResponse("/calendar", status_code=303)
-    rows = scheduling_service.list_patient_appointments(db, actor)
+    rows = booking.list_patient_appointments(db, actor)
     return render(request, "booking/list.html", _listing(db, rows, _services(db, actor)))
 
 
@@ -248,7 +248,7 @@ def _listing(db: DbSession, rows: list[Any], services: Mapping[str, Service]) ->
 
 def _detail(request: Request, db: DbSession, actor: Actor, settings: Settings, appointment_id: uuid.UUID,
             *, error: str | None = None, status_code: int = 200) -> HTMLResponse:
-    appt = scheduling_service.get_appointment(db, actor, appointment_id)
+    appt = booking.get_appointment(db, actor, appointment_id)
     now = datetime.now().astimezone()
     cutoff = _cutoff(settings)
     changeable = appt.status == "booked" and appt.start > now and (
@@ -256,7 +256,7 @@ def _detail(request: Request, db: DbSession, actor: Actor, settings: Settings, a
     return render(request, "booking/detail.html", {
         "appt": appt, "practitioner": db.get(Practitioner, appt.practitioner_id),
         "location": db.get(Location, appt.location_id), "patient": db.get(Patient, appt.patient_id),
-        "service": scheduling_service.service_named(db, actor.organization_id, appt.service_type),
+        "service": clinic.service_named(db, actor.organization_id, appt.service_type),
         "changeable": changeable, "cutoff_hours": settings.booking_cutoff_hours,
         "done": request.query_params.get("done"), "error": error,
         "no_show_allowed": actor.is_staff and appt.status == "booked" and appt.start <= now,
@@ -277,7 +277,7 @@ def cancel(
     tasks: BackgroundTasks, reason: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     try:
-        appt = scheduling_service.cancel_appointment(db, actor, appointment_id, reason=reason,
+        appt = booking.cancel_appointment(db, actor, appointment_id, reason=reason,
                                                      cutoff=_cutoff(settings))
     except HindfootError as exc:
         if exc.status_code == 404:
@@ -285,7 +285,7 @@ def cancel(
         db.rollback()
         return _detail(request, db, actor, settings, appointment_id, error=exc.message,
                        status_code=exc.status_code)
-    tasks.add_task(notifications.deliver, settings, scheduling_service.notice_for(db, appt, "cancelled"))
+    tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, "cancelled"))
     return RedirectResponse(f"/appointments/{appt.id}?done=cancelled", status_code=303)
 
 
@@ -293,7 +293,7 @@ def cancel(
 def no_show(appointment_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
             settings: AppSettings) -> Response:
     try:
-        scheduling_service.mark_no_show(db, actor, appointment_id)
+        booking.mark_no_show(db, actor, appointment_id)
     except HindfootError as exc:
         if exc.status_code in (403, 404):
             raise
