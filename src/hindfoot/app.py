@@ -49,9 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     from hindfoot.api.errors import install_error_handlers
     from hindfoot.api.router import api_router
+    from hindfoot.web.rendering import render_error
     from hindfoot.web.router import web_router
 
-    install_error_handlers(app)
+    install_error_handlers(app, render_error)
     app.include_router(api_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from hindfoot.api.csrf import verify_csrf
+from hindfoot.deps import verify_csrf
 from hindfoot.api.routes import audit, auth, clinic, fhir, patients
 from hindfoot.api.routes import assessment as assessment_routes
 from hindfoot.api.routes import outcomes as outcomes_routes

@@ -76,7 +76,7 @@ def _rules(kb: KnowledgeBase) -> _Rules:
         )
         cached = kb._cache["triage"] = _Rules(bit=bit, rules=compiled,
                                               screen_rules=tuple(r for r in compiled if r.rule.screen))
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def _probability_ok(rule: RedFlagRule, probabilities: Mapping[str, float] | None) -> bool:

@@ -54,7 +54,7 @@ class PatientRecord:
     appointments: list[Appointment] = field(default_factory=list)
 
 
-def _current_episode_subquery() -> Select[tuple[uuid.UUID, date]]:
+def _current_episode_subquery() -> Select[uuid.UUID, date]:
     return (
         select(EpisodeOfCare.patient_id, func.max(EpisodeOfCare.period_start).label("latest"))
         .group_by(EpisodeOfCare.patient_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from hindfoot.api.csrf import verify_csrf
+from hindfoot.deps import verify_csrf
 from hindfoot.web.routes import admin, auth, home, patients
 from hindfoot.web.routes import booking as booking_pages
 from hindfoot.web.routes import calendar as calendar_pages

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from hindfoot.db.base import Base, IdMixin, TimestampMixin, utcnow
 from hindfoot.db.models.patient import Patient
 from hindfoot.db.models.practitioner import Practitioner
+from hindfoot.pathway.machine import STAGE_LABELS
 
 
 class PathwayStage(enum.StrEnum):
@@ -25,20 +26,6 @@ class PathwayStage(enum.StrEnum):
     rehabilitation = "rehabilitation"
     returned_to_sport = "returned_to_sport"
     discharged = "discharged"
-
-
-STAGE_LABELS = {
-    "enquiry": "New enquiry",
-    "assessment": "Assessed",
-    "investigation": "Investigations",
-    "conservative_care": "Conservative care",
-    "surgical_listing": "Listed for surgery",
-    "surgery": "Surgery",
-    "post_op": "Post-op",
-    "rehabilitation": "Rehabilitation",
-    "returned_to_sport": "Returned to sport",
-    "discharged": "Discharged",
-}
 
 
 class Laterality(enum.StrEnum):
