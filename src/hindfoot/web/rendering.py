@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from hindfoot.auth.csrf import csrf_token
+from hindfoot.pathway.citations import cite
 from hindfoot.pathway.machine import STAGE_LABELS
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -37,6 +38,7 @@ def _day(value: date | datetime | None) -> str:
 templates.env.filters["local"] = _local
 templates.env.filters["day"] = _day
 templates.env.globals["stage_labels"] = STAGE_LABELS
+templates.env.globals["cite"] = cite
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
