@@ -8,11 +8,10 @@ commits at once: the request itself fails, but the attempt must stay on the reco
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
-
-from collections.abc import Iterator
 
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker

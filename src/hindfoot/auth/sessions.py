@@ -37,7 +37,7 @@ class Lifetimes:
     absolute: timedelta
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Lifetimes":
+    def from_settings(cls, settings: Settings) -> Lifetimes:
         return cls(staff_idle=timedelta(minutes=settings.session_idle_minutes_staff),
                    patient_idle=timedelta(minutes=settings.session_idle_minutes_patient),
                    absolute=timedelta(seconds=settings.session_max_age_seconds))

@@ -80,7 +80,7 @@ class ClinicBuilder:
         """The first free time of practitioner `key` for `service` on `day` or the nearest working day."""
         rules = [r for r in cast.PRACTITIONERS[key]["rules"] if not r["services"] or service in r["services"]]  # type: ignore[attr-defined,index,operator,union-attr]
         minutes = DURATION.get(service, 30)
-        for step in range(0, 21):
+        for step in range(21):
             d = day + timedelta(days=step * direction)
             if (not_after and d > not_after) or (not_before and d < not_before):
                 continue

@@ -33,7 +33,13 @@ from hindfoot.db.models import (
 )
 from hindfoot.db.models.patient import search_pattern
 from hindfoot.errors import AccessDenied, InvalidInput
-from hindfoot.patients.schemas import ContactDetails, EpisodeCreate, ObservationCreate, PatientCreate, PatientUpdate
+from hindfoot.patients.schemas import (
+    ContactDetails,
+    EpisodeCreate,
+    ObservationCreate,
+    PatientCreate,
+    PatientUpdate,
+)
 
 
 @dataclass

@@ -22,7 +22,19 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import Connection, ForeignKey, String, Table, and_, case, delete, event, func, insert, select
+from sqlalchemy import (
+    Connection,
+    ForeignKey,
+    String,
+    Table,
+    and_,
+    case,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
+from hindfoot.bounds import SaneDate
 from hindfoot.db.models.procedure import PROCEDURES as PROCEDURE_NAMES
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.errors import AccessDenied, HindfootError
@@ -26,7 +27,6 @@ from hindfoot.pathway.machine import STAGE_LABELS, Stage
 from hindfoot.recovery import service as recovery_service
 from hindfoot.recovery.planner import LEVELS, PROCEDURES, SPORTS, load_protocols
 from hindfoot.web.rendering import render
-from hindfoot.bounds import SaneDate
 
 router = APIRouter()
 Text = Annotated[str, Form(max_length=2000)]
