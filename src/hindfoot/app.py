@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -57,9 +57,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from hindfoot.api.errors import install_error_handlers
     from hindfoot.api.router import api_router
     from hindfoot.api.routes.health import router as health_router
+    from hindfoot.web.rendering import render_error
     from hindfoot.web.router import web_router
 
-    install_error_handlers(app)
+    install_error_handlers(app, render_error)
     app.include_router(health_router)
     app.include_router(api_router)
     app.include_router(web_router)

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     smtp_sender: str = "hindfoot clinic <no-reply@hindfoot.local>"
 
     @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> "Settings":
+    def _refuse_unsafe_production(self) -> Settings:
         # A production server with the published development secret would let anyone forge sessions.
         if self.environment == "production":
             if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:

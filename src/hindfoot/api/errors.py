@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -14,6 +15,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hindfoot.audit import service as audit
 from hindfoot.errors import HindfootError, NotAuthenticated
+
+PageRenderer = Callable[[Request, int, str], Response]
+"""(request, status code, message) -> an HTML error page."""
 
 
 def _wants_json(request: Request) -> bool:
@@ -71,8 +75,9 @@ log = logging.getLogger("hindfoot.errors")
 BUSY_RETRY_AFTER_SECONDS = 2
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    from hindfoot.web.rendering import render_error
+def install_error_handlers(app: FastAPI, render_error: PageRenderer) -> None:
+    """JSON for /api and JSON clients; for pages, ``render_error`` (the web's error page, handed in by
+    ``create_app`` so that this module never imports the pages)."""
 
     @app.exception_handler(HindfootError)
     async def _domain_error(request: Request, exc: HindfootError) -> Response:

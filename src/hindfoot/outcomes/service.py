@@ -119,8 +119,8 @@ def questionnaire_for(db: Session, code: str) -> Questionnaire:
     if row is not None:
         return row
     instrument = load_instrument(code)  # refuses unknown codes
-    from importlib import resources
     import json
+    from importlib import resources
 
     definition = json.loads(
         resources.files("hindfoot.outcomes.instruments").joinpath(f"{code}.json").read_text("utf-8")
@@ -211,7 +211,7 @@ def _as_date(value: date | datetime | None) -> date | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.date() if value.tzinfo is not None else value.date()
+        return value.date()
     if isinstance(value, str):  # SQLite aggregate over a date column
         return date.fromisoformat(value[:10])
     return value

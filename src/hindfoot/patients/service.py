@@ -33,7 +33,13 @@ from hindfoot.db.models import (
 )
 from hindfoot.db.models.patient import search_pattern
 from hindfoot.errors import AccessDenied, InvalidInput
-from hindfoot.patients.schemas import ContactDetails, EpisodeCreate, ObservationCreate, PatientCreate, PatientUpdate
+from hindfoot.patients.schemas import (
+    ContactDetails,
+    EpisodeCreate,
+    ObservationCreate,
+    PatientCreate,
+    PatientUpdate,
+)
 
 
 @dataclass
@@ -168,7 +174,7 @@ def stage_counts(db: Session, actor: Actor) -> dict[str, int]:
         .where(Patient.organization_id == actor.organization_id, Patient.current_stage.is_not(None))
         .group_by(Patient.current_stage)
     ).all()
-    return {stage: count for stage, count in rows}
+    return {stage: count for stage, count in rows if stage is not None}
 
 
 def get_patient(db: Session, actor: Actor, patient_id: uuid.UUID, *, action: str = audit.READ) -> Patient:

@@ -26,7 +26,7 @@ MAX_FIELD = 5000  # longer than any field we accept, so a too-long value is refu
 async def _form_fields(request: Request) -> dict[str, str]:
     raw = await request.form()
     out: dict[str, str] = {}
-    for key in raw.keys():
+    for key in raw:
         value = raw.get(key)
         out[key] = value[:MAX_FIELD] if isinstance(value, str) else ""
     return out

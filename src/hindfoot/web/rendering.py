@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from hindfoot.auth.csrf import csrf_token
-from hindfoot.db.models.episode import STAGE_LABELS
 from hindfoot.pathway.citations import cite
+from hindfoot.pathway.machine import STAGE_LABELS
 
 TEMPLATES = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES))

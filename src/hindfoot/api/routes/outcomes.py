@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from hindfoot.bounds import SaneDate
 from hindfoot.deps import AppSettings, CurrentActor, DbSession
 from hindfoot.outcomes import analytics
 from hindfoot.outcomes import service as outcomes_service
-from hindfoot.bounds import SaneDate
 
 router = APIRouter(tags=["outcomes"])
 

@@ -14,14 +14,23 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from hindfoot.bounds import SaneAwareDatetime, SaneDate, SaneDatetime
 from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor
 from hindfoot.errors import NotAuthenticated
-from hindfoot.scheduling import booking, clinic, clinic_setup, notices, notifications, online, rota, series
+from hindfoot.scheduling import (
+    booking,
+    clinic,
+    clinic_setup,
+    notices,
+    notifications,
+    online,
+    rota,
+    series,
+)
 from hindfoot.scheduling import calendar as diary
 from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import Service
 from hindfoot.settings import Settings
-from hindfoot.bounds import SaneAwareDatetime, SaneDate, SaneDatetime
 
 router = APIRouter(tags=["scheduling"])
 

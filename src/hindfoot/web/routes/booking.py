@@ -7,29 +7,36 @@ with the reason (the slot just went, the time is past the online cut-off...).
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
 from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
-from pydantic import ValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import select
 
+from hindfoot.assessment import service as assessment_service
 from hindfoot.auth.actor import Actor
+from hindfoot.bounds import MAX_YEAR, MIN_YEAR, check_date
 from hindfoot.db.models import Location, Patient, Practitioner
 from hindfoot.db.models.patient import Sex
-from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor, client_ip, start_session
+from hindfoot.deps import (
+    AppSettings,
+    CurrentActor,
+    DbSession,
+    OptionalActor,
+    client_ip,
+    start_session,
+)
 from hindfoot.errors import HindfootError, InvalidInput, NotFound
-from hindfoot.assessment import service as assessment_service
 from hindfoot.knowledge.loader import load_kb
 from hindfoot.patients.schemas import SelfRegistration
 from hindfoot.scheduling import booking, clinic, notices, notifications, online, registration
 from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import Service, ServiceCode
 from hindfoot.settings import Settings
-from hindfoot.bounds import MAX_YEAR, MIN_YEAR, check_date
 from hindfoot.web.forms import RawForm, errors_from
 from hindfoot.web.rendering import render
 from hindfoot.web.routes.assessment import SESSION_KEY as CHECK_SESSION_KEY

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from hindfoot.auth.actor import Actor
 from hindfoot.auth.policy import require_staff
+from hindfoot.bounds import SaneDate
 from hindfoot.db.models import Location, Patient, Practitioner
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.errors import HindfootError, InvalidInput
@@ -23,7 +24,6 @@ from hindfoot.scheduling import clinic, clinic_setup, series
 from hindfoot.scheduling import rota as rota_service
 from hindfoot.scheduling.catalogue import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES, PROVIDER_ROLES
 from hindfoot.web.rendering import render
-from hindfoot.bounds import SaneDate
 
 router = APIRouter()
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -18,16 +18,15 @@ from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
-from hindfoot.db.models.episode import STAGE_LABELS
+from hindfoot.bounds import SaneDate
 from hindfoot.db.models.procedure import PROCEDURES as PROCEDURE_NAMES
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.errors import AccessDenied, HindfootError
 from hindfoot.pathway import service as pathway_service
-from hindfoot.pathway.machine import Stage
+from hindfoot.pathway.machine import STAGE_LABELS, Stage
 from hindfoot.recovery import service as recovery_service
 from hindfoot.recovery.planner import LEVELS, PROCEDURES, SPORTS, load_protocols
 from hindfoot.web.rendering import render
-from hindfoot.bounds import SaneDate
 
 router = APIRouter()
 Text = Annotated[str, Form(max_length=2000)]

@@ -10,9 +10,9 @@ from pydantic import ValidationError
 
 from hindfoot.auth.policy import require_staff
 from hindfoot.db.models import PathwayStage, Patient, Sex, SportLevel
-from hindfoot.db.models.episode import STAGE_LABELS
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.errors import InvalidInput
+from hindfoot.pathway.machine import STAGE_LABELS
 from hindfoot.patients import service as patients_service
 from hindfoot.patients.codes import condition_names, finding_texts
 from hindfoot.patients.schemas import (
