@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from hindfoot.admission import AdmissionMiddleware
 from hindfoot.db.engine import engine_from_settings, make_sessionmaker
 from hindfoot.request_id import RequestIdMiddleware
 from hindfoot.settings import Settings, get_settings
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.cookie_secure,
     )
+    app.add_middleware(AdmissionMiddleware, queue_seconds=settings.request_queue_seconds,
+                       limit=settings.max_concurrent_requests or settings.db_pool_size + settings.db_max_overflow)
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so it sees every unmapped exception
     from hindfoot.api.errors import install_error_handlers
     from hindfoot.api.router import api_router

@@ -1,7 +1,7 @@
 """Schemathesis over the OpenAPI: every operation, with generated valid and invalid input, sent to
 a real served app as anonymous and signed in as each role (patient, clinician, admin). Any 5xx
 fails. The budget is bounded (HINDFOOT_FUZZ_EXAMPLES valid and as many invalid cases per operation,
-default 4) so the whole fuzz stays within a few minutes of the suite; raise it for a deeper local
+default 3) so the whole fuzz stays within a few minutes of the suite; raise it for a deeper local
 run. It runs on PostgreSQL, the production database; HINDFOOT_FUZZ_SQLITE=1 adds SQLite."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from hindfoot.app import create_app
 from hindfoot.settings import Settings
 
 pytestmark = pytest.mark.fuzz
-EXAMPLES = int(os.environ.get("HINDFOOT_FUZZ_EXAMPLES", "4"))
+EXAMPLES = int(os.environ.get("HINDFOOT_FUZZ_EXAMPLES", "3"))
 SKIP = {("POST", "/api/auth/logout")}  # would sign the fuzzing session out half-way
 
 
