@@ -50,9 +50,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.cookie_secure,
     )
+    import hindfoot.audit.service  # noqa: F401  (registers the audit hash chain on every Session)
+    from hindfoot.web.security_headers import SecurityHeaders
+
     app.add_middleware(AdmissionMiddleware, queue_seconds=settings.request_queue_seconds,
                        limit=settings.max_concurrent_requests or settings.db_pool_size + settings.db_max_overflow)
-    app.add_middleware(RequestIdMiddleware)  # added last: outermost, so it sees every unmapped exception
+    app.add_middleware(RequestIdMiddleware)  # outside the app: sees every unmapped exception, ids every answer
+    app.add_middleware(SecurityHeaders)  # outermost: every answer, errors (the 500s above) included
     from hindfoot.api.errors import install_error_handlers
     from hindfoot.api.router import api_router
     from hindfoot.api.routes.health import router as health_router

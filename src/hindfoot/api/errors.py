@@ -25,6 +25,34 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "request")
 
 
+FHIR_PREFIX = "/api/fhir"
+FHIR_ISSUE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
+              406: "not-supported", 409: "conflict", 410: "deleted", 412: "conflict", 422: "processing",
+              429: "throttled"}
+
+
+def _is_fhir(request: Request) -> bool:
+    return request.url.path.startswith(FHIR_PREFIX)
+
+
+def operation_outcome(status: int, message: str, field: str | None = None,
+                      headers: dict[str, str] | None = None) -> Response:
+    """The FHIR API answers every error with an OperationOutcome (http://hl7.org/fhir/R4/operationoutcome.html)."""
+    import orjson
+
+    issue: dict[str, Any] = {"severity": "error", "code": FHIR_ISSUE.get(status, "exception"),
+                             "diagnostics": message}
+    if field:
+        issue["expression"] = [field]
+    body = {"resourceType": "OperationOutcome",
+            "text": {"status": "generated",
+                     "div": '<div xmlns="http://www.w3.org/1999/xhtml"><p>'
+                            + message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                            + "</p></div>"},
+            "issue": [issue]}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/fhir+json", headers=headers)
+
+
 def validation_payload(exc: RequestValidationError) -> dict[str, Any]:
     errors = []
     for err in exc.errors():
@@ -59,6 +87,8 @@ def install_error_handlers(app: FastAPI) -> None:
                 patient_id=d.patient_id,  # type: ignore[arg-type]
                 description=d.description,
             )
+        if _is_fhir(request):
+            return operation_outcome(exc.status_code, exc.message, exc.field, exc.headers)
         if _wants_json(request):
             return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers)
         if isinstance(exc, NotAuthenticated):
@@ -70,6 +100,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         payload = validation_payload(exc)
+        if _is_fhir(request):
+            first = payload["errors"][0]["field"] if payload["errors"] else None
+            return operation_outcome(400, payload["message"], first)
         if _wants_json(request):
             return JSONResponse(payload, status_code=422)
         return render_error(request, 422, payload["message"])
@@ -79,6 +112,10 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "error"
         if exc.status_code == 404:
             message = "no such page" if not _wants_json(request) else "not found"
+        if _is_fhir(request):
+            if exc.status_code == 404:
+                message = f"{request.url.path} is not served by this FHIR server (see /api/fhir/metadata)"
+            return operation_outcome(exc.status_code, message, None, getattr(exc, "headers", None))
         if _wants_json(request):
             return JSONResponse({"error": "http_error", "message": message}, status_code=exc.status_code,
                                 headers=getattr(exc, "headers", None))

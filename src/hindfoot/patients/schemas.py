@@ -46,6 +46,66 @@ class PatientCreate(Strict):
         return value
 
 
+PHONE_PATTERN = r"^\+?[0-9 ()\-]{7,25}$"
+PreferredContact = Literal["email", "phone", "sms"]
+
+
+class SelfRegistration(Strict):
+    """What a new patient gives to book online; every field is checked at once (the page names each)."""
+
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    birth_date: date
+    sex: Sex
+    email: EmailStr = Field(max_length=200)
+    phone: str = Field(min_length=1, max_length=40, pattern=PHONE_PATTERN)
+    password: str = Field(min_length=10, max_length=500)
+
+    @field_validator("birth_date")
+    @classmethod
+    def _real_birth(cls, value: date) -> date:
+        if value > date.today():
+            raise ValueError("a date of birth cannot be in the future")
+        if value.year < date.today().year - 120:
+            raise ValueError("enter your real date of birth")
+        return value
+
+
+class ContactDetails(Strict):
+    """How to reach a patient and who to call; the patient and the clinic's staff may both change these.
+    Every field is optional; an empty one clears it."""
+
+    # a plain shape check: addresses already on file (e.g. a clinic's own .local test domain) must save again
+    email: str | None = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = Field(default=None, max_length=40, pattern=PHONE_PATTERN)
+    address: str | None = Field(default=None, max_length=300)
+    gp_practice: str | None = Field(default=None, max_length=200)
+    emergency_contact: str | None = Field(default=None, max_length=200)
+    emergency_phone: str | None = Field(default=None, max_length=40, pattern=PHONE_PATTERN)
+    preferred_contact: PreferredContact | None = None
+
+
+CONTACT_FIELDS = tuple(ContactDetails.model_fields)
+CONTACT_LABELS = {
+    "email": "Email", "phone": "Phone number", "address": "Home address", "gp_practice": "GP practice",
+    "emergency_contact": "Emergency contact (name and relationship)", "emergency_phone": "Emergency contact phone",
+    "preferred_contact": "How we contact you",
+}
+PREFERRED_CONTACT_LABELS = {"email": "Email", "phone": "Phone call", "sms": "Text message"}
+
+
+class ContactRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    email: str | None
+    phone: str | None
+    address: str | None
+    gp_practice: str | None
+    emergency_contact: str | None
+    emergency_phone: str | None
+    preferred_contact: str | None
+
+
 class PatientUpdate(Strict):
     given_name: str | None = Field(default=None, min_length=1, max_length=100)
     family_name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -91,6 +151,11 @@ class PatientRead(BaseModel):
     sex: str
     email: str | None
     phone: str | None
+    address: str | None = None
+    gp_practice: str | None = None
+    emergency_contact: str | None = None
+    emergency_phone: str | None = None
+    preferred_contact: str | None = None
     sport: str
     level: str
 

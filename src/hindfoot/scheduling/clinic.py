@@ -58,7 +58,7 @@ def service_from_row(row: ClinicService) -> Service:
     return Service(
         code=row.code, name=row.name, description=row.description or row.name,
         duration_minutes=row.duration_minutes, roles=frozenset(Role(r) for r in row.roles if r in Role.__members__),
-        active=row.active,
+        active=row.active, online=row.bookable_online,
     )
 
 

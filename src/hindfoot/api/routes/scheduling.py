@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor
 from hindfoot.errors import NotAuthenticated
-from hindfoot.scheduling import booking, clinic, clinic_setup, notices, notifications, rota, series
+from hindfoot.scheduling import booking, clinic, clinic_setup, notices, notifications, online, rota, series
 from hindfoot.scheduling import calendar as diary
 from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import Service
@@ -270,6 +270,7 @@ def search_slots(
 def book(
     body: AppointmentCreate, db: DbSession, actor: CurrentActor, settings: AppSettings, tasks: BackgroundTasks
 ) -> AppointmentRead:
+    online.check_online(db, actor, actor.organization_id, body.service)
     appt = booking.book_appointment(
         db, actor, service=body.service, practitioner_id=body.practitioner_id,
         location_id=body.location_id, start=body.start, patient_id=body.patient_id, reason=body.reason,
