@@ -208,3 +208,11 @@ def test_requests_beyond_the_pool_queue_and_then_get_503_while_probes_still_answ
             holder.join(timeout=30)
         assert first == [200]
         assert httpx2.get(base + "/readyz", timeout=30).status_code == 200  # the place is free again
+
+
+@pytest.mark.parametrize("query", [{"date": "9999-12-31"}, {"date": "ge9999-12-31"}, {"date": "1066"},
+                                   {"_offset": "99999999999999999999"}, {"_offset": "1000001"}])
+def test_fhir_search_out_of_range_is_400_naming_the_parameter(client, admin, query):
+    r = client.get("/api/fhir/Observation", params=query)
+    assert r.status_code == 400, r.text
+    assert next(iter(query)) in r.text
