@@ -216,3 +216,25 @@ def test_fhir_search_out_of_range_is_400_naming_the_parameter(client, admin, que
     r = client.get("/api/fhir/Observation", params=query)
     assert r.status_code == 400, r.text
     assert next(iter(query)) in r.text
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_locked_database_is_busy_but_a_missing_table_is_a_logged_bug(app, caplog):
+    import sqlite3
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy import exc as sa_exc
+
+    def locked() -> None:
+        raise sa_exc.OperationalError("UPDATE x", {}, sqlite3.OperationalError("database is locked"))
+
+    def missing() -> None:
+        raise sa_exc.OperationalError("SELECT x", {}, sqlite3.OperationalError("no such table: x"))
+
+    app.add_api_route("/api/locked", locked)
+    app.add_api_route("/api/missing", missing)
+    with TestClient(app) as c, caplog.at_level(logging.WARNING, logger="hindfoot.errors"):
+        busy, bug = c.get("/api/locked"), c.get("/api/missing")
+    assert busy.status_code == 503 and busy.headers["retry-after"]
+    assert bug.status_code == 500 and bug.json()["request_id"] == bug.headers["x-request-id"]
+    assert any(bug.headers["x-request-id"] in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
