@@ -29,6 +29,7 @@ from hindfoot.db.models import CarePlanActivity, Questionnaire
 from hindfoot.errors import AccessDenied, BadRequest, NotFound
 from hindfoot.fhir.registry import TYPES, ResourceType
 from hindfoot.fhir.search import parse_date_range
+from hindfoot.bounds import MAX_OFFSET
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
@@ -118,6 +119,8 @@ def _count(params: Sequence[tuple[str, str]]) -> tuple[int, int]:
         raise BadRequest("_count and _offset must be whole numbers", field="_count") from None
     if count < 0 or offset < 0:
         raise BadRequest("_count and _offset cannot be negative", field="_count")
+    if offset > MAX_OFFSET:
+        raise BadRequest(f"_offset must be at most {MAX_OFFSET}", field="_offset")
     return min(count, MAX_COUNT), offset
 
 

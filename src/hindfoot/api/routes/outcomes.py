@@ -43,7 +43,7 @@ class ResponseCreate(Strict):
 
 
 class ResponseUpdate(Strict):
-    answers: dict[Annotated[str, Field(max_length=40)], int | str | None] = Field(default_factory=dict)
+    answers: dict[Annotated[str, Field(max_length=40)], int | str | None] = Field(default_factory=dict, max_length=200)
     complete: bool = False
 
 

@@ -182,7 +182,7 @@ class RuleCreate(_Body):
     weekday: int = Field(ge=0, le=6)
     start: time
     end: time
-    services: list[ServiceCodeField] = Field(default_factory=list)
+    services: list[ServiceCodeField] = Field(default_factory=list, max_length=50)
     valid_from: SaneDate | None = None
     valid_to: SaneDate | None = None
 
