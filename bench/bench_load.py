@@ -21,6 +21,7 @@ measured against the same server in the same run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -223,10 +224,8 @@ async def _settle(base: str) -> None:
         deadline = time.perf_counter() + 120
         while time.perf_counter() < deadline:
             start = time.perf_counter()
-            try:
+            with contextlib.suppress(httpx2.TransportError):
                 await c.get("/readyz")
-            except httpx2.TransportError:
-                pass
             if time.perf_counter() - start < 0.5:
                 return
             await asyncio.sleep(1)

@@ -31,6 +31,7 @@ SKIP = {("POST", "/api/auth/logout")}  # would sign the fuzzing session out half
 def fuzz_target(database_url, engine):  # type: ignore[no-untyped-def]
     """A served app over a small clinic, and one HTTP session per role."""
     from conftest import _wipe
+
     from hindfoot.db.engine import make_sessionmaker
 
     with make_sessionmaker(engine)() as db:

@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
+from hindfoot.bounds import MAX_OFFSET
 from hindfoot.db.base import utcnow
 from hindfoot.db.models import CarePlanActivity, Questionnaire
 from hindfoot.errors import AccessDenied, BadRequest, NotFound
 from hindfoot.fhir.registry import TYPES, ResourceType
 from hindfoot.fhir.search import parse_date_range
-from hindfoot.bounds import MAX_OFFSET
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 500

@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, func, or_
 
-from hindfoot.errors import BadRequest
 from hindfoot.bounds import MAX_YEAR, MIN_YEAR
+from hindfoot.errors import BadRequest
 
 Clause = ColumnElement[bool]
 
