@@ -19,7 +19,7 @@ from hindfoot.db.models import Location, Patient, Practitioner
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.errors import HindfootError, InvalidInput
 from hindfoot.scheduling import calendar as diary
-from hindfoot.scheduling import clinic, clinic_setup, series
+from hindfoot.scheduling import booking, clinic, clinic_setup, series
 from hindfoot.scheduling import rota as rota_service
 from hindfoot.scheduling.catalogue import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES, PROVIDER_ROLES
 from hindfoot.web.rendering import render
@@ -69,7 +69,24 @@ def calendar(
         "cal": cal, "view": view, "day": day, "location_id": loc, "practitioner_id": prac,
         "prev_day": first - step, "next_day": first + step, "query": query,
         "services": clinic.services_for(db, actor.organization_id),
-        "now": datetime.now(UTC), **_people(db, actor),
+        "now": datetime.now(UTC), "soon": datetime.now(UTC) + booking.ARRIVAL_WINDOW,
+        "back": str(request.url.path) + ("?" + str(request.url.query) if request.url.query else ""), **_people(db, actor),
+    })
+
+
+@router.get("/today", response_class=HTMLResponse)
+def my_clinic_today(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+    """A clinician's landing page: today's patients in time order, who has arrived, who was triaged urgent."""
+    require_staff(actor)
+    today = date.today()
+    cal = diary.calendar_view(db, actor, today, 1, practitioner_id=actor.practitioner_id)
+    now = datetime.now(UTC)
+    appointments = [a for d in cal.days for a in d.appointments]
+    return render(request, "calendar/today.html", {
+        "cal": cal, "appointments": appointments, "day": today, "now": now,
+        "soon": now + booking.ARRIVAL_WINDOW, "back": "/today", "mine": actor.practitioner_id is not None,
+        "services": clinic.services_for(db, actor.organization_id),
+        "waiting": sum(1 for a in appointments if a.status == "arrived"),
     })
 
 

@@ -1,0 +1,85 @@
+"""The front desk: arrived, seen and did-not-attend with their times (API and pages), and the
+clinician's "my clinic today" landing page."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from booking_helpers import future_day, make_clinic, patient_with_account
+from factories import login
+from sqlalchemy import select
+
+from hindfoot.db.models import Appointment, AuditEvent
+
+
+def _appt(db, clinic, patient, start: datetime, **extra) -> Appointment:  # type: ignore[no-untyped-def]
+    appt = Appointment(patient_id=patient.id, practitioner_id=clinic.surgeon.id, location_id=clinic.city.id,
+                       service_type="new_consultation", status="booked", start=start,
+                       end=start + timedelta(minutes=30), **extra)
+    db.add(appt)
+    db.flush()
+    return appt
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def test_desk_checks_in_marks_seen_and_did_not_attend(client, db):
+    clinic = make_clinic(db)
+    ada, _ = patient_with_account(db, clinic)
+    bea, _ = patient_with_account(db, clinic, given="Bea")
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = _appt(db, clinic, ada, now - timedelta(minutes=10))
+    missed = _appt(db, clinic, bea, now - timedelta(minutes=40))
+    later = _appt(db, clinic, ada, datetime.combine(future_day(3), datetime.min.time(), tzinfo=UTC) + timedelta(hours=10))
+    db.commit()
+    login(client, clinic.admin.email)
+    r = client.post(f"/api/appointments/{later.id}/check-in")
+    assert r.status_code == 409 and "not today" in r.text, r.text
+    assert client.post(f"/api/appointments/{later.id}/seen").status_code == 409
+    r = client.post(f"/api/appointments/{first.id}/check-in")
+    assert r.status_code == 200 and r.json()["status"] == "arrived" and r.json()["checked_in_at"]
+    assert client.post(f"/api/appointments/{first.id}/check-in").status_code == 409  # once
+    page = client.get("/calendar", params={"view": "day", "day": now.date().isoformat()})
+    assert "arrived" in page.text and f"/appointments/{first.id}/desk/seen" in page.text
+    assert f"/appointments/{later.id}/desk/" not in page.text
+    done = client.post(f"/appointments/{first.id}/desk/seen",
+                       data={"csrf_token": _csrf(page.text), "back": "/calendar?view=day"}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/calendar?view=day"
+    dna = client.post(f"/appointments/{missed.id}/desk/no-show", data={"csrf_token": _csrf(page.text)})
+    assert dna.status_code == 200 and "Marked as did not attend" in dna.text and "did not attend" in dna.text
+    db.expire_all()
+    seen = db.get(Appointment, first.id)
+    assert seen.status == "fulfilled" and seen.checked_in_at <= seen.seen_at
+    assert db.get(Appointment, missed.id).status == "noshow"
+    descriptions = set(db.scalars(select(AuditEvent.description).where(AuditEvent.entity_type == "Appointment")))
+    assert {"checked in (arrived)", "seen (fulfilled)", "marked no-show"} <= descriptions
+
+
+def test_patients_cannot_use_the_desk(client, db):
+    clinic = make_clinic(db)
+    ada, account = patient_with_account(db, clinic)
+    appt = _appt(db, clinic, ada, datetime.now(UTC) - timedelta(minutes=5))
+    db.commit()
+    login(client, account.email)
+    assert client.post(f"/api/appointments/{appt.id}/check-in").status_code == 403
+
+
+def test_a_clinician_lands_on_their_clinic_today(client, db):
+    clinic = make_clinic(db)
+    ada, _ = patient_with_account(db, clinic)
+    bea, _ = patient_with_account(db, clinic, given="Bea")
+    now = datetime.now(UTC)
+    _appt(db, clinic, ada, now + timedelta(minutes=30), triage="urgent")
+    other = _appt(db, clinic, bea, now + timedelta(minutes=60))
+    other.practitioner_id = clinic.physio.id
+    db.commit()
+    login(client, clinic.clinician.email)
+    landing = client.get("/me", follow_redirects=False)
+    assert landing.headers["location"] == "/today"
+    today = client.get("/today")
+    assert today.status_code == 200 and "My clinic today" in today.text
+    assert ada.display_name in today.text and "Triaged urgent" in today.text
+    assert bea.display_name not in today.text  # another clinician's patient
