@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from booking_helpers import future_day, make_clinic, patient_with_account
+from booking_helpers import LONDON, future_day, make_clinic, patient_with_account
 from factories import login
 from sqlalchemy import select
 
@@ -83,3 +83,30 @@ def test_a_clinician_lands_on_their_clinic_today(client, db):
     assert today.status_code == 200 and "My clinic today" in today.text
     assert ada.display_name in today.text and "Triaged urgent" in today.text
     assert bea.display_name not in today.text  # another clinician's patient
+
+
+def test_the_day_grid_has_a_column_per_clinician_and_books_a_free_time(client, db):
+    clinic = make_clinic(db)
+    ada, _ = patient_with_account(db, clinic)
+    day = future_day(2)
+    start = datetime.combine(day, datetime.min.time()).replace(hour=10, tzinfo=LONDON).astimezone(UTC)
+    _appt(db, clinic, ada, start, triage="urgent")  # surgeon at the City 14:00-18:00: 10:00 is off-rota, still shown
+    db.commit()
+    login(client, clinic.admin.email)
+    bad = client.get("/calendar/grid", params={"day": "not-a-day", "location_id": str(clinic.city.id)})
+    assert bad.status_code == 422 and "Date: enter a real date" in bad.text
+    page = client.get("/calendar/grid", params={"day": day.isoformat(), "location_id": str(clinic.city.id),
+                                                 "service": "new_consultation"})
+    assert page.status_code == 200
+    header = re.search(r"<thead>(.*?)</thead>", page.text, re.S).group(1)
+    assert clinic.surgeon.display_name in header and clinic.physio.display_name not in header  # physio: Marylebone
+    assert ada.display_name in page.text and "Triaged urgent" in page.text
+    links = [u.replace("&amp;", "&") for u in re.findall(r'class="slot-free" href="([^"]+)"', page.text)]
+    assert links and all(str(clinic.city.id) in u for u in links)
+    confirm = client.get(links[0])
+    assert confirm.status_code == 200 and "Choose the patient" in confirm.text
+    hidden = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', confirm.text))
+    done = client.post("/book/confirm", data={**hidden, "patient_choice": str(ada.id)}, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    again = client.get("/calendar/grid", params={"day": day.isoformat(), "location_id": str(clinic.city.id)})
+    assert again.text.count(ada.display_name) == 2

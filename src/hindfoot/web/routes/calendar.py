@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Path, Query, Request
@@ -20,6 +21,7 @@ from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.errors import HindfootError, InvalidInput
 from hindfoot.scheduling import calendar as diary
 from hindfoot.scheduling import booking, clinic, clinic_setup, series
+from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling import rota as rota_service
 from hindfoot.scheduling.catalogue import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES, PROVIDER_ROLES
 from hindfoot.web.rendering import render
@@ -72,6 +74,65 @@ def calendar(
         "now": datetime.now(UTC), "soon": datetime.now(UTC) + booking.ARRIVAL_WINDOW,
         "back": str(request.url.path) + ("?" + str(request.url.query) if request.url.query else ""), **_people(db, actor),
     })
+
+
+@router.get("/calendar/grid", response_class=HTMLResponse)
+def day_grid(
+    request: Request,
+    db: DbSession,
+    actor: CurrentActor,
+    day: Annotated[str, Query(max_length=40)] = "",
+    location_id: Annotated[str, Query(max_length=40)] = "",
+    service: Annotated[str, Query(max_length=40)] = "",
+) -> HTMLResponse:
+    """The front desk's day at one location: a column per clinician, a row per time; booked visits show who
+    and their state, a free time for the chosen service is one click from booking it."""
+    require_staff(actor)
+    people = _people(db, actor)
+    errors: dict[str, str] = {}
+    try:
+        the_day = date.fromisoformat(day) if day else date.today()
+    except ValueError:
+        errors["day"] = "Date: enter a real date"
+        the_day = date.today()
+    locations = people["locations"]
+    loc = next((x for x in locations if str(x.id) == location_id), locations[0] if locations else None)
+    services = {c: svc for c, svc in clinic.services_for(db, actor.organization_id).items() if svc.active}
+    code = service if service in services else next(iter(services), "")
+    rows: list[dict[str, Any]] = []
+    columns: list[Practitioner] = []
+    if loc is not None and code:
+        cal = diary.calendar_view(db, actor, the_day, 1, location_id=loc.id)
+        _svc, free = slot_search.search_slots(db, actor, code, location_id=loc.id, start_date=the_day, days=1,
+                                              limit=500)
+        zone = cal.zone
+        booked = [a for d in cal.days for a in d.appointments if a.status not in clinic.FREED_STATUSES]
+        ids = {a.practitioner_id for a in booked} | {o.practitioner.id for o in free} | {
+            w[2].id for d in cal.days for w in d.windows}
+        columns = sorted((p for p in people["practitioners"] if p.id in ids), key=lambda p: p.family_name)
+        cells: dict[tuple[str, uuid.UUID], dict[str, Any]] = {}
+        for a in booked:
+            cells[(a.start.astimezone(zone).strftime("%H:%M"), a.practitioner_id)] = {"appt": a}
+        for o in free:
+            cells.setdefault((o.local_start.strftime("%H:%M"), o.practitioner.id), {"free": o})
+        for time_text in sorted({t for t, _ in cells}):
+            rows.append({"time": time_text, "cells": [cells.get((time_text, p.id)) for p in columns]})
+        patients = cal.patients
+    else:
+        patients = {}
+    return render(request, "calendar/grid.html", {
+        "day": the_day, "location": loc, "service": code,
+        "location_options": [(str(x.id), x.name) for x in locations],
+        "service_options": [(c, svc.name) for c, svc in services.items()],
+        "columns": columns, "rows": rows, "patients": patients, "errors": errors,
+        "form": {"day": day or the_day.isoformat(), "location_id": str(loc.id) if loc else "", "service": code},
+        "now": datetime.now(UTC), "soon": datetime.now(UTC) + booking.ARRIVAL_WINDOW,
+        "back": str(request.url.path) + ("?" + str(request.url.query) if request.url.query else ""),
+        "prev_day": the_day - timedelta(days=1), "next_day": the_day + timedelta(days=1),
+        "book_url": lambda o: "/book/confirm?" + urlencode({
+            "service": code, "practitioner_id": str(o.practitioner.id), "location_id": str(o.location.id),
+            "start": o.slot.start.isoformat()}),
+    }, status_code=422 if errors else 200)
 
 
 @router.get("/today", response_class=HTMLResponse)
