@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from hindfoot.db.models import Laterality, PathwayStage, Sex, SportLevel
+from hindfoot.bounds import SaneDate, SaneDatetime
 
 SPORTS = (
     "ballet", "contemporary_dance", "football", "rugby", "cricket_fast_bowling", "gymnastics",
@@ -118,7 +119,7 @@ class EpisodeCreate(Strict):
     title: str = Field(min_length=1, max_length=200)
     laterality: Laterality
     condition_code: str | None = Field(default=None, max_length=80)
-    period_start: date | None = None
+    period_start: SaneDate | None = None
     stage: PathwayStage = PathwayStage.enquiry
 
 
@@ -128,7 +129,7 @@ class ObservationCreate(Strict):
     present: bool | None = None
     value: float | None = None
     unit: str | None = Field(default=None, max_length=20)
-    effective_at: datetime | None = None
+    effective_at: SaneDatetime | None = None
     note: str = Field(default="", max_length=2000)
 
     @field_validator("effective_at")

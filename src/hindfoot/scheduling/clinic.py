@@ -157,7 +157,7 @@ def load_calendar(
             services=frozenset(r.services or ()), valid_from=r.valid_from, valid_to=r.valid_to,
         )
         for r, pid, lid in db.execute(rule_q)
-        if lid in locations
+        if lid in locations and pid in practitioners  # a deactivated clinician's rota stays stored, unseen
     ]
 
     exc_q = select(AvailabilityException).where(

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from hindfoot.auth.actor import Actor
 from hindfoot.db.models import Location, Patient, Practitioner
 from hindfoot.db.models.patient import Sex
-from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor, client_ip
+from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor, client_ip, start_session
 from hindfoot.errors import HindfootError, InvalidInput, NotFound
 from hindfoot.assessment import service as assessment_service
 from hindfoot.knowledge.loader import load_kb
@@ -29,6 +29,7 @@ from hindfoot.scheduling import booking, clinic, notices, notifications, online,
 from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import Service, ServiceCode
 from hindfoot.settings import Settings
+from hindfoot.bounds import MAX_YEAR, MIN_YEAR, check_date
 from hindfoot.web.forms import RawForm, errors_from
 from hindfoot.web.rendering import render
 from hindfoot.web.routes.assessment import SESSION_KEY as CHECK_SESSION_KEY
@@ -108,9 +109,11 @@ def _parse_day(value: str, field: str, errors: dict[str, str], label: str) -> da
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        return check_date(date.fromisoformat(value))
     except ValueError:
-        errors[field] = f"{label}: enter a real date, like {date.today().isoformat()}"
+        errors[field] = (
+            f"{label}: enter a real date from {MIN_YEAR} to {MAX_YEAR}, like {date.today().isoformat()}"
+        )
         return None
 
 
@@ -204,8 +207,9 @@ def _confirm_context(db: DbSession, actor: Actor | None, params: dict[str, str])
     if not services:
         raise NotFound("no appointments can be booked online at the moment: please phone the clinic")
     code = _service_code(params.get("service"), services)
-    prac = db.get(Practitioner, _uuid(params.get("practitioner_id"), "practitioner_id"))
-    loc = db.get(Location, _uuid(params.get("location_id"), "location_id"))
+    prac_id, loc_id = _uuid(params.get("practitioner_id"), "practitioner_id"), _uuid(params.get("location_id"), "location_id")
+    prac = db.get(Practitioner, prac_id) if prac_id else None
+    loc = db.get(Location, loc_id) if loc_id else None
     if prac is None or loc is None or prac.organization_id != org.id or loc.organization_id != org.id:
         raise InvalidInput("that time is no longer offered: choose another", field="start")
     start = _parse_start(params.get("start", ""))
@@ -320,8 +324,7 @@ def confirm_submit(
         return render(request, "booking/confirm.html", ctx, status_code=status)
     tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, kind))
     if new_account is not None:
-        request.session.clear()
-        request.session["user_id"] = str(new_account.id)
+        start_session(request, db, new_account)
     return RedirectResponse(f"/appointments/{appt.id}?done={kind}", status_code=303)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
+from hindfoot.bounds import check_date
 from hindfoot.db.models.episode import STAGE_LABELS
 from hindfoot.db.models.procedure import PROCEDURES as PROCEDURE_NAMES
 from hindfoot.deps import CurrentActor, DbSession
@@ -27,6 +28,7 @@ from hindfoot.pathway.machine import Stage
 from hindfoot.recovery import service as recovery_service
 from hindfoot.recovery.planner import LEVELS, PROCEDURES, SPORTS, load_protocols
 from hindfoot.web.rendering import render
+from hindfoot.bounds import SaneDate
 
 router = APIRouter()
 Text = Annotated[str, Form(max_length=2000)]
@@ -77,7 +79,7 @@ def _form_day(value: str, field: str, what: str) -> date:
     """A date typed into a panel form; an empty or unreadable one is refused by name in the panel (a bare 422
     from the form parser would not be swapped in by htmx, so the click would seem to do nothing)."""
     try:
-        return date.fromisoformat(value.strip())
+        return check_date(date.fromisoformat(value.strip()))
     except ValueError:
         raise InvalidInput(f"enter {what} as a real date" if value.strip() else f"enter {what}", field=field) from None
 
@@ -171,7 +173,7 @@ def return_to_sport(episode_id: uuid.UUID, request: Request, db: DbSession, acto
 @router.post("/episodes/{episode_id}/care-plans")
 def generate_plan(
     episode_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
-    procedure: Annotated[str, Form(max_length=80)], start: Annotated[date, Form()],
+    procedure: Annotated[str, Form(max_length=80)], start: Annotated[SaneDate, Form()],
     sport: Annotated[str, Form(max_length=40)] = "", level: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     try:
