@@ -110,3 +110,31 @@ def test_the_day_grid_has_a_column_per_clinician_and_books_a_free_time(client, d
     assert done.status_code == 303, done.text
     again = client.get("/calendar/grid", params={"day": day.isoformat(), "location_id": str(clinic.city.id)})
     assert again.text.count(ada.display_name) == 2
+
+
+def test_a_series_books_what_fits_and_offers_another_time_for_each_clash(client, db):
+    clinic = make_clinic(db)
+    ada, _ = patient_with_account(db, clinic)
+    bea, _ = patient_with_account(db, clinic, given="Bea")
+    day = future_day(3)
+    nurse_at = lambda d: datetime.combine(d, datetime.min.time()).replace(hour=9, tzinfo=LONDON).astimezone(UTC)  # noqa: E731
+    taken = _appt(db, clinic, bea, nurse_at(day + timedelta(days=2)))
+    taken.practitioner_id, taken.location_id, taken.service_type = clinic.nurse.id, clinic.fitzrovia.id, "nurse_dressing"
+    taken.end = taken.start + timedelta(minutes=20)
+    db.commit()
+    login(client, clinic.admin.email)
+    page = client.get("/calendar/series", params={"patient_id": str(ada.id)})
+    form = {"csrf_token": _csrf(page.text), "patient_id": str(ada.id), "service": "nurse_dressing",
+            "practitioner_id": str(clinic.nurse.id), "location_id": str(clinic.fitzrovia.id),
+            "first_date": day.isoformat(), "time_of_day": "09:00", "every_days": "2", "count": "3"}
+    refused = client.post("/calendar/series", data={**form, "action": "book"})
+    assert refused.status_code == 409 and "Occurrence 2" in refused.text
+    done = client.post("/calendar/series", data={**form, "action": "book_fitting"})
+    assert done.status_code == 200 and "Booked 2 appointments:" in done.text
+    booked = re.search(r'<ul class="series-booked">(.*?)</ul>', done.text, re.S).group(1)
+    assert day.strftime("%d %b %Y") in booked and (day + timedelta(days=4)).strftime("%d %b %Y") in booked
+    clashes = re.search(r'<ul class="series-clashes">(.*?)</ul>', done.text, re.S).group(1)
+    assert (day + timedelta(days=2)).strftime("%d %b %Y") in clashes
+    offer = re.search(r'href="(/book/confirm\?[^"]+)">Book (.*?) instead', clashes)
+    assert offer is not None and f"patient_id={ada.id}" in offer.group(1)
+    assert len(db.scalars(select(Appointment).where(Appointment.patient_id == ada.id)).all()) == 2

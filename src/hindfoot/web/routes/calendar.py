@@ -361,11 +361,16 @@ def edit_location(
 
 
 def _series_page(request: Request, db: DbSession, actor: Actor, form: dict[str, str], *,
-                 plan: Any = None, error: str | None = None, booked: int = 0, status_code: int = 200) -> HTMLResponse:
+                 plan: Any = None, error: str | None = None, booked: int = 0, booked_appts: Any = (),
+                 alternatives: Any = (), status_code: int = 200) -> HTMLResponse:
     patients = list(db.scalars(select(Patient).where(Patient.organization_id == actor.organization_id)
                                .order_by(Patient.family_name, Patient.given_name).limit(500)))
     return render(request, "calendar/series.html", {
         "form": form, "plan": plan, "error": error, "booked": booked, "patients": patients,
+        "booked_appts": booked_appts, "alternatives": alternatives,
+        "alternative_url": lambda o: "/book/confirm?" + urlencode({
+            "service": form.get("service", ""), "practitioner_id": str(o.practitioner.id),
+            "location_id": str(o.location.id), "start": o.slot.start.isoformat(), "patient_id": form.get("patient_id", "")}),
         "services": clinic.services_for(db, actor.organization_id), "weekdays": WEEKDAYS,
         **_people(db, actor),
     }, status_code=status_code)
@@ -416,7 +421,13 @@ def series_submit(
             raise InvalidInput("choose who and where", field="practitioner_id")
         if action == "book":
             appts = series.book_series(db, actor, **kwargs)
-            return _series_page(request, db, actor, form, booked=len(appts))
+            return _series_page(request, db, actor, form, booked=len(appts), booked_appts=appts)
+        if action == "book_fitting":
+            plan = series.plan_series(db, actor, **kwargs)
+            alts = series.alternatives(db, actor, plan, service=service, practitioner_id=kwargs["practitioner_id"],
+                                       location_id=kwargs["location_id"])
+            appts = series.book_series(db, actor, **kwargs, fitting_only=True)
+            return _series_page(request, db, actor, form, booked=len(appts), booked_appts=appts, alternatives=alts)
         plan = series.plan_series(db, actor, **kwargs)
         return _series_page(request, db, actor, form, plan=plan)
     except HindfootError as exc:
