@@ -304,15 +304,16 @@ def add_service(
 def edit_service(
     code: Annotated[str, Path(max_length=40)], request: Request, db: DbSession, actor: CurrentActor,
     name: _F = "", description: Annotated[str, Form(max_length=1000)] = "", duration_minutes: _F = "",
-    roles: _Roles = None, active: _F = "",
+    roles: _Roles = None, active: _F = "", online: _F = "", online_shown: _F = "",
 ) -> Response:
     form = {"name": name, "description": description, "duration_minutes": duration_minutes,
-            "roles": roles or [], "active": bool(active)}
+            "roles": roles or [], "active": bool(active), "online": bool(online)}
 
     def act() -> str:
         fields = clinic_setup.ServiceFields(name=name, description=description,
                                             duration_minutes=_minutes(duration_minutes), roles=roles or [],
-                                            active=bool(active))
+                                            active=bool(active),
+                                            online=bool(online) if online_shown else None)  # older forms: unchanged
         return clinic_setup.update_service(db, actor, code, fields).code
 
     return _setup_action(request, db, actor, "services.html", code, form, act, "/calendar/services")
