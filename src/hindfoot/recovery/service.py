@@ -59,6 +59,7 @@ __all__ = [
 ]
 
 MAX_FUTURE_START = timedelta(days=366)
+MAX_PAST_START = timedelta(days=3 * 366)  # a plan is for recovery now, not for a decades-old operation
 
 
 # --------------------------------------------------------------------------- stored <-> pure
@@ -220,6 +221,10 @@ def generate_plan(
     assert patient is not None
     if start > day + MAX_FUTURE_START:
         raise InvalidInput("the plan cannot start more than a year from today", field="start")
+    if start < patient.birth_date:
+        raise InvalidInput("the plan cannot start before the patient was born", field="start")
+    if start < day - MAX_PAST_START:
+        raise InvalidInput("the plan cannot start more than three years ago", field="start")
     plan = build_plan(procedure, start, sport or patient.sport, level or patient.level)  # InvalidInput names bad values
     kind = "conservative" if procedure == "conservative" else "recovery"
 

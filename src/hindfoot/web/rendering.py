@@ -39,6 +39,10 @@ templates.env.filters["local"] = _local
 templates.env.filters["day"] = _day
 templates.env.globals["stage_labels"] = STAGE_LABELS
 templates.env.globals["cite"] = cite
+templates.env.globals["status_words"] = {
+    "booked": "booked", "arrived": "arrived", "checked-in": "arrived", "fulfilled": "seen", "noshow": "did not attend",
+    "cancelled": "cancelled", "entered-in-error": "entered in error",
+}
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:

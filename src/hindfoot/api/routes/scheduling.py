@@ -130,6 +130,9 @@ class AppointmentRead(BaseModel):
     series_id: uuid.UUID | None
     cancelled_at: datetime | None
     cancellation_reason: str | None
+    checked_in_at: datetime | None = None
+    seen_at: datetime | None = None
+    triage: str | None = None
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -324,6 +327,18 @@ def reschedule(
     )
     tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, "rescheduled"))
     return AppointmentRead.model_validate(appt)
+
+
+@router.post("/appointments/{appointment_id}/check-in")
+def check_in(appointment_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> AppointmentRead:
+    """The patient has arrived (status ``arrived``, with the time)."""
+    return AppointmentRead.model_validate(booking.check_in(db, actor, appointment_id))
+
+
+@router.post("/appointments/{appointment_id}/seen")
+def seen(appointment_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> AppointmentRead:
+    """The clinician has seen the patient (status ``fulfilled``, with the time)."""
+    return AppointmentRead.model_validate(booking.mark_seen(db, actor, appointment_id))
 
 
 @router.post("/appointments/{appointment_id}/no-show")

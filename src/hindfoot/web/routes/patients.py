@@ -35,6 +35,8 @@ PAGE_SIZE = 25
 def me(actor: CurrentActor) -> Response:
     if actor.role == "patient" and actor.patient_id:
         return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
+    if actor.role == "clinician" and actor.practitioner_id is not None:
+        return RedirectResponse("/today", status_code=303)  # a clinician starts the day with their clinic
     return RedirectResponse("/patients", status_code=303)
 
 
