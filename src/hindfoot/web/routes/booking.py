@@ -13,7 +13,6 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Form, Path, Query, Request
-from pydantic import ValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -423,7 +422,7 @@ def desk_action(appointment_id: uuid.UUID, action: Annotated[str, Path(pattern="
         db.rollback()
         return _detail(request, db, actor, settings, appointment_id, error=exc.message, status_code=exc.status_code)
     back = raw.get("back", "")
-    if back.startswith("/calendar") or back.startswith("/today"):
+    if back.startswith(("/calendar", "/today")):
         return RedirectResponse(back, status_code=303)
     return RedirectResponse(f"/appointments/{appointment_id}?done={done}", status_code=303)
 

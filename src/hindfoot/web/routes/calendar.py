@@ -20,10 +20,10 @@ from hindfoot.bounds import SaneDate
 from hindfoot.db.models import Location, Patient, Practitioner
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.errors import HindfootError, InvalidInput
-from hindfoot.scheduling import calendar as diary
 from hindfoot.scheduling import booking, clinic, clinic_setup, series
-from hindfoot.scheduling import search as slot_search
+from hindfoot.scheduling import calendar as diary
 from hindfoot.scheduling import rota as rota_service
+from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES, PROVIDER_ROLES
 from hindfoot.web.rendering import render
 
