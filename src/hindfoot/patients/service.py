@@ -33,7 +33,7 @@ from hindfoot.db.models import (
 )
 from hindfoot.db.models.patient import search_pattern
 from hindfoot.errors import AccessDenied, InvalidInput
-from hindfoot.patients.schemas import EpisodeCreate, ObservationCreate, PatientCreate, PatientUpdate
+from hindfoot.patients.schemas import ContactDetails, EpisodeCreate, ObservationCreate, PatientCreate, PatientUpdate
 
 
 @dataclass
@@ -312,6 +312,37 @@ def update_patient(db: Session, actor: Actor, patient_id: uuid.UUID, data: Patie
     patient.updated_at = utcnow()
     audit.record(db, actor, audit.UPDATE, "Patient", patient.id, patient_id=patient.id,
                  description="changed " + ", ".join(sorted(changes)) if changes else "no change")
+    return patient
+
+
+def get_contact_details(db: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
+    """A patient's contact details, for the patient themself or their clinic's staff (audited read)."""
+    patient = get_patient(db, actor, patient_id)
+    audit.record(db, actor, audit.READ, "Patient", patient.id, patient_id=patient.id,
+                 description="contact details viewed")
+    return patient
+
+
+def update_contact_details(db: Session, actor: Actor, patient_id: uuid.UUID, data: ContactDetails) -> Patient:
+    """Change how to reach a patient: the patient themself or their clinic's staff (anyone else: audited 404)."""
+    patient = db.get(Patient, patient_id)
+    if patient is None or not can_read_patient(actor, patient):
+        raise AccessDenied("patient not found", entity_type="Patient", entity_id=patient_id,
+                           patient_id=patient_id if patient is not None else None, action=audit.UPDATE)
+    changed = []
+    for name in data.model_fields_set:
+        value = getattr(data, name)
+        value = (str(value).strip() or None) if value is not None else None
+        if name == "email" and value:
+            value = value.lower()
+        if getattr(patient, name) != value:
+            setattr(patient, name, value)
+            changed.append(name)
+    if changed:
+        patient.updated_at = utcnow()
+    audit.record(db, actor, audit.UPDATE, "Patient", patient.id, patient_id=patient.id,
+                 description="contact details: " + (", ".join(sorted(changed)) if changed else "no change"))
+    db.flush()
     return patient
 
 

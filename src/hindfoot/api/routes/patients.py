@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from hindfoot.db.models import PathwayStage
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.patients import service as patients_service
+from hindfoot.bounds import MAX_OFFSET
 from hindfoot.patients.schemas import (
     EpisodeCreate,
     EpisodeRead,
@@ -21,6 +22,8 @@ from hindfoot.patients.schemas import (
     PatientRead,
     PatientSummary,
     PatientUpdate,
+    ContactDetails,
+    ContactRead,
 )
 
 router = APIRouter(tags=["patients"])
@@ -40,7 +43,7 @@ def list_patients(
     q: Annotated[str | None, Query(max_length=100)] = None,
     stage: PathwayStage | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     after: Annotated[str | None, Query(max_length=600, description="next_cursor of the previous page")] = None,
 ) -> PatientList:
     page = patients_service.list_patients(
@@ -122,6 +125,17 @@ def get_patient_record(patient_id: uuid.UUID, db: DbSession, actor: CurrentActor
 @router.patch("/patients/{patient_id}")
 def update_patient(patient_id: uuid.UUID, body: PatientUpdate, db: DbSession, actor: CurrentActor) -> PatientRead:
     return PatientRead.model_validate(patients_service.update_patient(db, actor, patient_id, body))
+
+
+@router.get("/patients/{patient_id}/contact")
+def get_contact(patient_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> ContactRead:
+    return ContactRead.model_validate(patients_service.get_contact_details(db, actor, patient_id))
+
+
+@router.patch("/patients/{patient_id}/contact")
+def update_contact(patient_id: uuid.UUID, body: ContactDetails, db: DbSession, actor: CurrentActor) -> ContactRead:
+    """Phone, address, GP practice, emergency contact, preferred contact: the patient or their clinic's staff."""
+    return ContactRead.model_validate(patients_service.update_contact_details(db, actor, patient_id, body))
 
 
 @router.post("/patients/{patient_id}/episodes", status_code=201)

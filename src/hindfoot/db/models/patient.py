@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event
@@ -48,6 +48,11 @@ class Patient(IdMixin, TimestampMixin, Base):
     sex: Mapped[str] = mapped_column(String(10))
     email: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(String(300))
+    gp_practice: Mapped[str | None] = mapped_column(String(200))
+    emergency_contact: Mapped[str | None] = mapped_column(String(200))  # name and relationship
+    emergency_phone: Mapped[str | None] = mapped_column(String(40))
+    preferred_contact: Mapped[str | None] = mapped_column(String(10))  # email | phone | sms
     sport: Mapped[str] = mapped_column(String(40), default="none")
     level: Mapped[str] = mapped_column(String(20), default="recreational")
     active: Mapped[bool] = mapped_column(default=True)
@@ -57,6 +62,8 @@ class Patient(IdMixin, TimestampMixin, Base):
     current_stage: Mapped[str | None] = mapped_column(String(30))
     # derived: what a search matches (see `search_text_of`), set on every ORM insert and update
     search_text: Mapped[str] = mapped_column(Text, default="")
+    restricted_at: Mapped[datetime | None]  # processing restricted (GDPR art. 18): no registry, no reminders
+    erased_at: Mapped[datetime | None]  # identity anonymised on an accepted erasure request (art. 17)
 
     @property
     def display_name(self) -> str:

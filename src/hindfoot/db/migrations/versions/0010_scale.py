@@ -4,7 +4,7 @@ stage filter); on PostgreSQL a trigram index (pg_trgm) over the searched text; t
 own index on patient goes (the new ones lead with it)
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0011
 Create Date: 2026-12-03 09:45:00
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
