@@ -57,10 +57,12 @@ def patient_list(
         "items": listing.items, "total": listing.total, "total_capped": listing.total_capped,
         "next_cursor": listing.next_cursor, "q": q or "", "stage": stage_value or "",
         "page": page if after else 1, "pages": max(1, -(-listing.total // PAGE_SIZE)), "stages": STAGE_LABELS,
-        "counts": patients_service.stage_counts(db, actor), "conditions": condition_names(),
+        "conditions": condition_names(),
     }
-    template = "patients/_table.html" if request.headers.get("hx-request") else "patients/list.html"
-    return render(request, template, context)
+    if request.headers.get("hx-request"):  # the table alone: the stage menu (and its counts) stays as it is
+        return render(request, "patients/_table.html", context)
+    context["counts"] = patients_service.stage_counts(db, actor)
+    return render(request, "patients/list.html", context)
 
 
 # --------------------------------------------------------------------------- a new patient (before /patients/{id})
