@@ -49,6 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.cookie_secure,
     )
+    import hindfoot.audit.service  # noqa: F401  (registers the audit hash chain on every Session)
+    from hindfoot.web.security_headers import SecurityHeaders
+
+    app.add_middleware(SecurityHeaders)  # outermost: every answer, errors included
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so it sees every unmapped exception
     from hindfoot.api.errors import install_error_handlers
     from hindfoot.api.router import api_router

@@ -33,6 +33,7 @@ class HindfootError(Exception):
     code = "error"
     headers: dict[str, str] | None = None  # extra HTTP headers of the answer
     denial: Denial | None = None  # set when the refusal belongs in the audit trail
+    keep_writes: bool = False  # the request's transaction commits what it recorded before the refusal
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)

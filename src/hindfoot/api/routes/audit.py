@@ -56,7 +56,7 @@ def list_audit_events(
     require_admin(actor)
     rows, total = audit_service.search(
         db,
-        audit_service.AuditQuery(user_email=user, patient_id=patient_id, outcome=outcome, action=action,
+        audit_service.AuditQuery(organization_id=actor.organization_id, user_email=user, patient_id=patient_id, outcome=outcome, action=action,
                                  entity_type=entity_type, since=since, limit=limit, offset=offset),
     )
     return AuditList(total=total, items=[AuditEventRead.model_validate(r) for r in rows])

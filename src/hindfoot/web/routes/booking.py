@@ -20,7 +20,7 @@ from sqlalchemy import select
 from hindfoot.auth.actor import Actor
 from hindfoot.db.models import Location, Patient, Practitioner
 from hindfoot.db.models.patient import Sex
-from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor, client_ip
+from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor, client_ip, start_session
 from hindfoot.errors import HindfootError, InvalidInput, NotFound
 from hindfoot.assessment import service as assessment_service
 from hindfoot.knowledge.loader import load_kb
@@ -207,8 +207,9 @@ def _confirm_context(db: DbSession, actor: Actor | None, params: dict[str, str])
     if not services:
         raise NotFound("no appointments can be booked online at the moment: please phone the clinic")
     code = _service_code(params.get("service"), services)
-    prac = db.get(Practitioner, _uuid(params.get("practitioner_id"), "practitioner_id"))
-    loc = db.get(Location, _uuid(params.get("location_id"), "location_id"))
+    prac_id, loc_id = _uuid(params.get("practitioner_id"), "practitioner_id"), _uuid(params.get("location_id"), "location_id")
+    prac = db.get(Practitioner, prac_id) if prac_id else None
+    loc = db.get(Location, loc_id) if loc_id else None
     if prac is None or loc is None or prac.organization_id != org.id or loc.organization_id != org.id:
         raise InvalidInput("that time is no longer offered: choose another", field="start")
     start = _parse_start(params.get("start", ""))
@@ -323,8 +324,7 @@ def confirm_submit(
         return render(request, "booking/confirm.html", ctx, status_code=status)
     tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, kind))
     if new_account is not None:
-        request.session.clear()
-        request.session["user_id"] = str(new_account.id)
+        start_session(request, db, new_account)
     return RedirectResponse(f"/appointments/{appt.id}?done={kind}", status_code=303)
 
 

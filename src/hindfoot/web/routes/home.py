@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from hindfoot.clinic.conditions import condition_page, condition_pages
 from hindfoot.clinic.guide import patient_guide, sources
-from hindfoot.db.models import Location
+from hindfoot.db.models import Location, Organization
 from hindfoot.deps import DbSession, OptionalActor
 from hindfoot.errors import NotFound
 from hindfoot.web.rendering import render
@@ -18,7 +18,10 @@ router = APIRouter()
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, db: DbSession, actor: OptionalActor) -> HTMLResponse:
-    locations = db.scalars(select(Location).where(Location.active).order_by(Location.name)).all()
+    org = db.scalar(select(Organization).order_by(Organization.created_at, Organization.id).limit(1)) \
+        if actor is None else db.get(Organization, actor.organization_id)
+    locations = [] if org is None else db.scalars(
+        select(Location).where(Location.organization_id == org.id, Location.active).order_by(Location.name)).all()
     return render(request, "home.html", {
         "guide": patient_guide(),
         "locations": locations,

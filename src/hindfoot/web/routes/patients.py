@@ -45,15 +45,16 @@ def patient_list(
     actor: CurrentActor,
     q: Annotated[str | None, Query(max_length=100)] = None,
     stage: Annotated[str | None, Query(max_length=40)] = None,
+    after: Annotated[str | None, Query(max_length=600)] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
+    """Pages go forward by keyset (`after`: the last row of the page before); `page` numbers them."""
     stage_value = stage if stage in PathwayStage.__members__ else None
-    items, total = patients_service.list_patients(
-        db, actor, q=q, stage=stage_value, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-    )
+    listing = patients_service.list_patients(db, actor, q=q, stage=stage_value, limit=PAGE_SIZE, after=after)
     context = {
-        "items": items, "total": total, "q": q or "", "stage": stage_value or "", "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)), "stages": STAGE_LABELS,
+        "items": listing.items, "total": listing.total, "total_capped": listing.total_capped,
+        "next_cursor": listing.next_cursor, "q": q or "", "stage": stage_value or "",
+        "page": page if after else 1, "pages": max(1, -(-listing.total // PAGE_SIZE)), "stages": STAGE_LABELS,
         "counts": patients_service.stage_counts(db, actor), "conditions": condition_names(),
     }
     template = "patients/_table.html" if request.headers.get("hx-request") else "patients/list.html"

@@ -1,7 +1,7 @@
 """interoperability: API clients (an EHR's CDS Hooks client and its public keys)
 
 Revision ID: 0009
-Revises: 0011
+Revises: 0010
 Create Date: 2026-12-03 10:05:00
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
