@@ -60,13 +60,14 @@ class MappedCache:
 
     def __init__(self, size: int = 10_000) -> None:
         self.size = size
-        self.entries: OrderedDict[tuple[str, Any, Any], dict[str, Any]] = OrderedDict()
+        self.entries: OrderedDict[tuple[str, Any, Any, Any], dict[str, Any]] = OrderedDict()
 
     def map(self, rt: ResourceType, row: Any) -> dict[str, Any]:
         updated = getattr(row, "updated_at", None)
         if updated is None:
             return rt.mapper(row)
-        key = (rt.name, row.id, updated)
+        # a response's answer displays come from its questionnaire: that version is part of the key
+        key = (rt.name, row.id, updated, getattr(getattr(row, "questionnaire", None), "updated_at", None))
         hit = self.entries.get(key)
         if hit is not None:
             self.entries.move_to_end(key)
