@@ -27,11 +27,19 @@ from bench.harness import Result, rate
 from hindfoot.auth.actor import Actor
 from hindfoot.db.engine import make_engine, make_sessionmaker
 from hindfoot.db.migrate import upgrade
-from hindfoot.db.models import AvailabilityRule, Organization, Patient, Practitioner, Schedule, UserAccount
-from hindfoot.db.models import Location
+from hindfoot.db.models import (
+    AvailabilityRule,
+    Location,
+    Organization,
+    Patient,
+    Practitioner,
+    Schedule,
+    UserAccount,
+)
 from hindfoot.db.session import unit_of_work
 from hindfoot.scheduling import availability as core
-from hindfoot.scheduling import service as scheduling_service
+from hindfoot.scheduling import booking, clinic
+from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import get_service
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -49,16 +57,16 @@ def _search(console: Console) -> list[Result]:
         factory = make_sessionmaker(engine)
         first = date.today() + timedelta(days=1)
         with factory() as db:
-            _, options = scheduling_service.search_slots(db, None, "physiotherapy", start_date=first, days=31,
+            _, options = slot_search.search_slots(db, None, "physiotherapy", start_date=first, days=31,
                                                          limit=100_000)
             n = len(options)
-            org = scheduling_service.clinic_for(db, None)
-            data = scheduling_service.load_calendar(db, org, first, first + timedelta(days=30))
+            org = clinic.clinic_for(db, None)
+            data = clinic.load_calendar(db, org, first, first + timedelta(days=30))
             svc = get_service("physiotherapy")
             now = datetime.now(UTC)
 
             def service_search() -> None:
-                scheduling_service.search_slots(db, None, "physiotherapy", start_date=first, days=31, limit=100_000)
+                slot_search.search_slots(db, None, "physiotherapy", start_date=first, days=31, limit=100_000)
 
             def core_search() -> None:
                 core.find_slots(data.calendar, svc, start_date=first, end_date=first + timedelta(days=30), now=now)
@@ -147,7 +155,7 @@ def _contention(console: Console) -> list[Result]:
                 d = day0 + timedelta(days=slot // 20)
                 start = datetime.combine(d, time(8), tzinfo=zone) + timedelta(minutes=45 * (slot % 20))
                 with unit_of_work(factory) as db:
-                    scheduling_service.book_appointment(
+                    booking.book_appointment(
                         db, actors[i], service="physiotherapy", practitioner_id=prac_id, location_id=loc_id,
                         start=start.astimezone(UTC))
                 done += 1

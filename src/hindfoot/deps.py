@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from hindfoot.auth import sessions
 from hindfoot.auth.actor import Actor
-from hindfoot.auth.service import get_account
-from hindfoot.errors import NotAuthenticated
+from hindfoot.errors import HindfootError, NotAuthenticated
 from hindfoot.settings import Settings
 
 
@@ -20,6 +20,11 @@ def get_session(request: Request) -> Iterator[Session]:
         try:
             yield session
             session.commit()
+        except HindfootError as exc:
+            # Some refusals keep what they recorded (a failed sign-in's count and audit entry), in this
+            # same transaction: one connection per request.
+            session.commit() if exc.keep_writes else session.rollback()
+            raise
         except BaseException:
             session.rollback()
             raise
@@ -39,10 +44,34 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def lifetimes(request: Request) -> sessions.Lifetimes:
+    return sessions.Lifetimes.from_settings(request.app.state.settings)
+
+
+def session_token(request: Request) -> str | None:
+    token = request.session.get(sessions.COOKIE_KEY)
+    return token if isinstance(token, str) else None
+
+
+def start_session(request: Request, db: Session, account: object, *, mfa_pending: bool = False) -> None:
+    """Sign this browser in as `account`: a fresh cookie session (and CSRF token) and a new server-side row."""
+    sessions.end(db, session_token(request))
+    request.session.clear()
+    request.session[sessions.COOKIE_KEY] = sessions.start(
+        db, account, lifetimes(request), user_agent=request.headers.get("user-agent", ""),  # type: ignore[arg-type]
+        source_ip=client_ip(request), mfa_pending=mfa_pending)
+
+
+def end_session(request: Request, db: Session) -> None:
+    sessions.end(db, session_token(request))
+    request.session.clear()
+
+
 def get_optional_actor(request: Request, db: DbSession) -> Actor | None:
-    account = get_account(db, request.session.get("user_id"))
-    if account is None:
+    found = sessions.resolve(db, session_token(request), lifetimes(request))
+    if found is None:
         return None
+    _, account = found
     actor = Actor.from_account(account, source_ip=client_ip(request), path=request.url.path)
     request.state.actor = actor
     return actor

@@ -19,8 +19,20 @@ class Settings(BaseSettings):
         default="sqlite:///hindfoot.db",
         description="SQLAlchemy URL: SQLite file by default, postgresql+psycopg://... in production.",
     )
+    db_pool_size: int = Field(default=10, ge=1, le=200, description="Database connections each server process keeps open.")
+    db_max_overflow: int = Field(default=20, ge=0, le=500, description="Extra connections a process may open at a peak.")
+    db_pool_timeout_seconds: float = Field(
+        default=10, gt=0, le=120,
+        description="How long a request waits for a free connection before it is answered 503 with Retry-After.",
+    )
+    max_body_bytes: int = Field(
+        default=1_000_000, ge=1024,
+        description="Largest request body; a larger one is answered 413 before it is read.",
+    )
     secret_key: str = DEV_SECRET
-    session_max_age_seconds: int = 8 * 3600
+    session_max_age_seconds: int = Field(default=8 * 3600, ge=60, description="A session's absolute lifetime, however active.")
+    session_idle_minutes_staff: int = Field(default=30, ge=1, description="Staff sessions end after this long without a request.")
+    session_idle_minutes_patient: int = Field(default=120, ge=1, description="Patient sessions end after this long without a request.")
     cookie_secure: bool = False  # set true behind HTTPS in production
     base_url: str = "http://127.0.0.1:8000"
     clinic_timezone: str = "Europe/London"
@@ -28,6 +40,12 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1, description="Failed sign-ins for one email that lock it.")
     login_lockout_minutes: int = Field(
         default=15, ge=1, description="How long a locked email waits; also the window in which failures count.",
+    )
+    login_max_failures_per_address: int = Field(
+        default=20, ge=1, description="Failed sign-ins from one source address (any emails) that lock that address.",
+    )
+    mfa_required: bool | None = Field(
+        default=None, description="Staff need a second factor unless their clinic says otherwise; unset: on in production.",
     )
     export_min_group: int = Field(
         default=5, ge=1,
@@ -51,7 +69,15 @@ class Settings(BaseSettings):
         if self.environment == "production":
             if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
                 raise ValueError("HINDFOOT_SECRET_KEY must be set to a random value of 32+ characters in production")
+            if not self.cookie_secure:
+                # Without Secure, the session cookie also travels over plain HTTP, where anyone on the path reads it.
+                raise ValueError("HINDFOOT_COOKIE_SECURE must be true in production (serve over HTTPS)")
         return self
+
+    @property
+    def mfa_default(self) -> bool:
+        """Whether staff need MFA in a clinic that has not chosen."""
+        return self.mfa_required if self.mfa_required is not None else self.environment == "production"
 
     @property
     def is_sqlite(self) -> bool:

@@ -29,8 +29,9 @@ def test_new_patient_books_gets_invite_and_cancels(page, mail_inbox):
     page.get_by_label("Last name").fill("Brown")
     page.get_by_label("Date of birth").fill("1996-04-02")
     page.get_by_label("Sex").select_option("female")
-    page.locator("#reg-email").fill(email)
-    page.locator("#reg-password").fill("a long password")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Phone number").fill("07700 900321")
+    page.get_by_label("Password").fill("a long password")
     page.get_by_role("button", name="Create account and book").click()
 
     expect(page.get_by_role("status")).to_contain_text("Your appointment is booked")

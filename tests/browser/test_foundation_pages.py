@@ -152,7 +152,8 @@ def test_a_reset_link_sets_a_new_password_which_the_account_page_changes_back(pa
     sign_in(page, email, DEMO_PASSWORD)
     expect(page.get_by_role("alert")).to_have_text("Email or password is wrong.")
     sign_in(page, email, new)
-    page.get_by_role("link", name="Password").click()
+    page.get_by_role("link", name="Account").click()
+    page.get_by_role("link", name="Change your password").click()
     page.get_by_label("Current password").fill(new)
     page.get_by_label("New password (at least 10 characters)").fill(DEMO_PASSWORD)
     page.get_by_label("New password again").fill(DEMO_PASSWORD)
@@ -160,4 +161,4 @@ def test_a_reset_link_sets_a_new_password_which_the_account_page_changes_back(pa
     expect(page.get_by_role("status")).to_have_text("Your new password is set.")
     page.get_by_role("button", name=re.compile("Sign out")).click()
     sign_in(page, email, DEMO_PASSWORD)  # back as it was, for anyone else
-    expect(page.get_by_role("link", name="Password")).to_be_visible()
+    expect(page.get_by_role("link", name="Account")).to_be_visible()

@@ -9,9 +9,18 @@ import pytest
 from booking_helpers import LONDON, actor, at, future_day, make_clinic, patient_with_account
 from sqlalchemy import event, func, select
 
-from hindfoot.db.models import Appointment, AuditEvent, AvailabilityException, CarePlan, CarePlanActivity, UserAccount
+from hindfoot.db.models import (
+    Appointment,
+    AuditEvent,
+    AvailabilityException,
+    CarePlan,
+    CarePlanActivity,
+    UserAccount,
+)
 from hindfoot.errors import AccessDenied, Conflict, Forbidden, InvalidInput, NotFound
-from hindfoot.scheduling import service
+from hindfoot.scheduling import booking, guards, registration, rota, series
+from hindfoot.scheduling import calendar as diary
+from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.availability import SlotUnavailable
 
 
@@ -23,17 +32,17 @@ def clinic(db):
 
 
 def test_search_spans_all_locations_and_narrows(db, clinic):
-    _, slots = service.search_slots(db, None, "new_consultation", limit=200)
+    _, slots = slot_search.search_slots(db, None, "new_consultation", limit=200)
     assert {o.location.name for o in slots} == {"Marylebone", "City"}
     assert all(o.practitioner.id == clinic.surgeon.id for o in slots)
     assert slots == sorted(slots, key=lambda o: o.slot.start)
-    assert slots[0].slot.start >= datetime.now(UTC) + service.PATIENT_MIN_NOTICE
-    _, city = service.search_slots(db, None, "new_consultation", location_id=clinic.city.id, limit=5)
+    assert slots[0].slot.start >= datetime.now(UTC) + guards.PATIENT_MIN_NOTICE
+    _, city = slot_search.search_slots(db, None, "new_consultation", location_id=clinic.city.id, limit=5)
     assert {o.location.name for o in city} == {"City"}
     for o in city:  # 14:00-18:00 London wall clock, whatever the season
         assert 14 <= o.local_start.hour < 18
         assert o.local_start.tzinfo is not None and o.local_start.utcoffset() == o.local_start.astimezone(LONDON).utcoffset()
-    _, physio = service.search_slots(db, None, "physiotherapy", practitioner_id=clinic.physio.id, limit=3)
+    _, physio = slot_search.search_slots(db, None, "physiotherapy", practitioner_id=clinic.physio.id, limit=3)
     assert [o.practitioner.id for o in physio] == [clinic.physio.id] * 3
 
 
@@ -45,7 +54,7 @@ def test_search_loads_one_query_per_table(db, clinic, engine):
 
     event.listen(engine, "before_cursor_execute", count)
     try:
-        service.search_slots(db, None, "physiotherapy", start_date=future_day(), days=31, limit=500)
+        slot_search.search_slots(db, None, "physiotherapy", start_date=future_day(), days=31, limit=500)
     finally:
         event.remove(engine, "before_cursor_execute", count)
     # organization, the clinic's services, practitioners, locations, rules, exceptions, appointments
@@ -56,20 +65,20 @@ def test_book_then_taken_and_overlap_refused(db, clinic):
     patient, account = patient_with_account(db, clinic)
     other, other_account = patient_with_account(db, clinic, "Bea")
     day = future_day()
-    appt = service.book_appointment(db, actor(account), service="new_consultation", practitioner_id=clinic.surgeon.id,
+    appt = booking.book_appointment(db, actor(account), service="new_consultation", practitioner_id=clinic.surgeon.id,
                                     location_id=clinic.marylebone.id, start=at(day, "10:00"))
     db.commit()
     assert appt.status == "booked" and appt.end - appt.start == timedelta(minutes=30)
     assert appt.patient_id == patient.id
     for start in ("10:00", "10:15"):  # same start, and an overlapping different start
         with pytest.raises(SlotUnavailable) as err:
-            service.book_appointment(db, actor(other_account), service="new_consultation",
+            booking.book_appointment(db, actor(other_account), service="new_consultation",
                                      practitioner_id=clinic.surgeon.id, location_id=clinic.marylebone.id,
                                      start=at(day, start))
         assert err.value.code == "slot_taken" and err.value.status_code == 409
         db.rollback()
     # The surgeon is one person: booked at Marylebone means busy at the City too.
-    _, free = service.search_slots(db, None, "new_consultation", start_date=day, days=1, limit=100)
+    _, free = slot_search.search_slots(db, None, "new_consultation", start_date=day, days=1, limit=100)
     assert at(day, "10:00") not in {o.slot.start for o in free}
     audits = db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.entity_type == "Appointment"))
     assert audits == 1
@@ -86,7 +95,7 @@ def test_book_then_taken_and_overlap_refused(db, clinic):
 def test_bad_times_are_refused_with_the_reason(db, clinic, service_code, start, code, status):
     _, account = patient_with_account(db, clinic)
     with pytest.raises(SlotUnavailable) as err:
-        service.book_appointment(db, actor(account), service=service_code, practitioner_id=clinic.surgeon.id,
+        booking.book_appointment(db, actor(account), service=service_code, practitioner_id=clinic.surgeon.id,
                                  location_id=clinic.marylebone.id, start=at(future_day(), start))
     assert err.value.code == code and err.value.status_code == status
 
@@ -96,7 +105,7 @@ def test_past_leave_and_closure(db, clinic):
     day = future_day()
     kwargs = dict(service="new_consultation", practitioner_id=clinic.surgeon.id, location_id=clinic.marylebone.id)
     with pytest.raises(SlotUnavailable) as err:
-        service.book_appointment(db, actor(account), start=at(day - timedelta(days=20), "10:00"), **kwargs)
+        booking.book_appointment(db, actor(account), start=at(day - timedelta(days=20), "10:00"), **kwargs)
     assert err.value.code == "slot_in_past"
     db.add(AvailabilityException(practitioner_id=clinic.surgeon.id, start=at(day, "00:00"),
                                  end=at(day + timedelta(days=1), "00:00"), reason="annual leave"))
@@ -104,10 +113,10 @@ def test_past_leave_and_closure(db, clinic):
                                  end=at(day + timedelta(days=2), "00:00"), reason="building works"))
     db.commit()
     with pytest.raises(SlotUnavailable) as err:
-        service.book_appointment(db, actor(account), start=at(day, "10:00"), **kwargs)
+        booking.book_appointment(db, actor(account), start=at(day, "10:00"), **kwargs)
     assert err.value.code == "practitioner_on_leave" and "annual leave" in err.value.message
     with pytest.raises(SlotUnavailable) as err:
-        service.book_appointment(db, actor(account), start=at(day + timedelta(days=1), "10:00"), **kwargs)
+        booking.book_appointment(db, actor(account), start=at(day + timedelta(days=1), "10:00"), **kwargs)
     assert err.value.code == "location_closed"
 
 
@@ -115,15 +124,15 @@ def test_patients_book_only_for_themselves(db, clinic):
     _, account = patient_with_account(db, clinic)
     other, _ = patient_with_account(db, clinic, "Bea")
     with pytest.raises(AccessDenied):
-        service.book_appointment(db, actor(account), service="new_consultation", practitioner_id=clinic.surgeon.id,
+        booking.book_appointment(db, actor(account), service="new_consultation", practitioner_id=clinic.surgeon.id,
                                  location_id=clinic.marylebone.id, start=at(future_day(), "10:00"),
                                  patient_id=other.id)
     with pytest.raises(InvalidInput) as err:
-        service.book_appointment(db, actor(clinic.admin), service="new_consultation",
+        booking.book_appointment(db, actor(clinic.admin), service="new_consultation",
                                  practitioner_id=clinic.surgeon.id, location_id=clinic.marylebone.id,
                                  start=at(future_day(), "10:00"))
     assert err.value.field == "patient_id"
-    staff = service.book_appointment(db, actor(clinic.admin), service="new_consultation",
+    staff = booking.book_appointment(db, actor(clinic.admin), service="new_consultation",
                                      practitioner_id=clinic.surgeon.id, location_id=clinic.marylebone.id,
                                      start=at(future_day(), "10:00"), patient_id=other.id)
     assert staff.patient_id == other.id
@@ -132,29 +141,29 @@ def test_patients_book_only_for_themselves(db, clinic):
 def test_cancel_and_reschedule_respect_the_cutoff(db, clinic):
     _, account = patient_with_account(db, clinic)
     day = future_day()
-    appt = service.book_appointment(db, actor(account), service="new_consultation", practitioner_id=clinic.surgeon.id,
+    appt = booking.book_appointment(db, actor(account), service="new_consultation", practitioner_id=clinic.surgeon.id,
                                     location_id=clinic.marylebone.id, start=at(day, "10:00"))
     db.commit()
     late = at(day, "10:00") - timedelta(hours=3)
     with pytest.raises(Conflict) as err:
-        service.cancel_appointment(db, actor(account), appt.id, cutoff=timedelta(hours=24), now=late)
+        booking.cancel_appointment(db, actor(account), appt.id, cutoff=timedelta(hours=24), now=late)
     assert err.value.code == "cutoff_passed" and "24 hours" in err.value.message
     with pytest.raises(Conflict):
-        service.reschedule_appointment(db, actor(account), appt.id, start=at(day, "11:00"),
+        booking.reschedule_appointment(db, actor(account), appt.id, start=at(day, "11:00"),
                                        cutoff=timedelta(hours=24), now=late)
     # Staff may still move it, and it cannot clash with itself (10:15 overlaps the old 10:00).
-    moved = service.reschedule_appointment(db, actor(clinic.admin), appt.id, start=at(day, "10:15"), now=late)
+    moved = booking.reschedule_appointment(db, actor(clinic.admin), appt.id, start=at(day, "10:15"), now=late)
     assert moved.start == at(day, "10:15") and moved.ical_sequence == 1
     db.commit()
-    moved = service.reschedule_appointment(db, actor(account), appt.id, start=at(day, "15:00"),
+    moved = booking.reschedule_appointment(db, actor(account), appt.id, start=at(day, "15:00"),
                                            location_id=clinic.city.id)
     assert moved.location_id == clinic.city.id and moved.ical_sequence == 2
-    cancelled = service.cancel_appointment(db, actor(account), appt.id, reason="feeling better")
+    cancelled = booking.cancel_appointment(db, actor(account), appt.id, reason="feeling better")
     assert cancelled.status == "cancelled" and cancelled.cancelled_at is not None
     db.commit()
     # A cancelled time is free again.
     _, again = patient_with_account(db, clinic, "Cy")
-    service.book_appointment(db, actor(again), service="new_consultation", practitioner_id=clinic.surgeon.id,
+    booking.book_appointment(db, actor(again), service="new_consultation", practitioner_id=clinic.surgeon.id,
                              location_id=clinic.city.id, start=at(day, "15:00"))
     db.commit()
 
@@ -167,11 +176,11 @@ def test_no_show_tracking(db, clinic):
     db.add(appt)
     db.commit()
     with pytest.raises(Forbidden):
-        service.mark_no_show(db, actor(account), appt.id)
-    service.mark_no_show(db, actor(clinic.admin), appt.id)
+        booking.mark_no_show(db, actor(account), appt.id)
+    booking.mark_no_show(db, actor(clinic.admin), appt.id)
     with pytest.raises(Conflict):
-        service.mark_no_show(db, actor(clinic.admin), appt.id)
-    stats = service.no_show_stats(db, actor(clinic.admin))
+        booking.mark_no_show(db, actor(clinic.admin), appt.id)
+    stats = diary.no_show_stats(db, actor(clinic.admin))
     assert [(p.id, n, c) for p, n, c in stats.by_patient] == [(patient.id, 1, 0)]
     assert [(p.id, n) for p, n, _ in stats.by_practitioner] == [(clinic.surgeon.id, 1)]
 
@@ -186,40 +195,40 @@ def test_series_from_recovery_plan_and_overlap_refused(db, clinic):
                             earliest=start, typical=start + timedelta(days=8), latest=start + timedelta(days=10)))
     db.commit()
     admin = actor(clinic.admin)
-    default = service.series_default(db, admin, patient.id)
+    default = series.series_default(db, admin, patient.id)
     assert default is not None and default.service == "nurse_dressing" and default.every_days == 2
     first = datetime.combine(default.first, datetime.min.time().replace(hour=9))
     kwargs = dict(patient_id=patient.id, service="nurse_dressing", practitioner_id=clinic.nurse.id,
                   location_id=clinic.fitzrovia.id)
-    appts = service.book_series(db, admin, first=first, every_days=2, until=default.until, **kwargs)
+    appts = series.book_series(db, admin, first=first, every_days=2, until=default.until, **kwargs)
     db.commit()
     assert len(appts) == 6 and len({a.series_id for a in appts}) == 1
     assert [a.start.astimezone(LONDON).hour for a in appts] == [9] * 6
     # A second series over the same mornings clashes, and nothing of it is written.
     with pytest.raises(SlotUnavailable) as err:
-        service.book_series(db, admin, first=first + timedelta(minutes=10), every_days=1, count=3, **kwargs)
+        series.book_series(db, admin, first=first + timedelta(minutes=10), every_days=1, count=3, **kwargs)
     assert err.value.code == "slot_taken" and "Occurrence 1" in err.value.message
     db.rollback()
     # A series whose own appointments overlap (every 0 days is refused by the schema; here: weekly
     # with a 20-minute visit outside opening hours) names the problem too.
     with pytest.raises(SlotUnavailable) as err:
-        service.book_series(db, admin, first=first.replace(hour=13), weekdays=[0, 2], count=2, **kwargs)
+        series.book_series(db, admin, first=first.replace(hour=13), weekdays=[0, 2], count=2, **kwargs)
     assert err.value.code == "outside_availability"
     db.rollback()
     assert db.scalar(select(func.count()).select_from(Appointment)) == 6
 
 
 def test_register_patient(db, clinic):
-    account = service.register_patient(db, given_name="Nia", family_name="Brown", birth_date=datetime(1995, 5, 1).date(),
+    account = registration.register_patient(db, given_name="Nia", family_name="Brown", birth_date=datetime(1995, 5, 1).date(),
                                        sex="female", email="Nia@Example.org", password="long enough pw")
     db.commit()
     assert account.role == "patient" and account.email == "nia@example.org" and account.patient_id
     with pytest.raises(Conflict) as err:
-        service.register_patient(db, given_name="Nia", family_name="Brown", birth_date=datetime(1995, 5, 1).date(),
+        registration.register_patient(db, given_name="Nia", family_name="Brown", birth_date=datetime(1995, 5, 1).date(),
                                  sex="female", email="nia@example.org", password="long enough pw")
     assert err.value.field == "email"
     with pytest.raises(InvalidInput) as err:
-        service.register_patient(db, given_name="Nia", family_name="Brown", birth_date=datetime(1995, 5, 1).date(),
+        registration.register_patient(db, given_name="Nia", family_name="Brown", birth_date=datetime(1995, 5, 1).date(),
                                  sex="female", email="x@example.org", password="short")
     assert err.value.field == "password"
     assert db.scalar(select(func.count()).select_from(UserAccount).where(UserAccount.role == "patient")) == 1
@@ -227,40 +236,40 @@ def test_register_patient(db, clinic):
 
 def test_staff_rota_rules_and_exceptions(db, clinic):
     admin = actor(clinic.admin)
-    rule = service.add_rule(db, admin, practitioner_id=clinic.nurse.id, location_id=clinic.city.id, weekday=2,
+    rule = rota.add_rule(db, admin, practitioner_id=clinic.nurse.id, location_id=clinic.city.id, weekday=2,
                             start=datetime.min.time().replace(hour=13), end=datetime.min.time().replace(hour=17))
     with pytest.raises(InvalidInput) as err:
-        service.add_rule(db, admin, practitioner_id=clinic.nurse.id, location_id=clinic.city.id, weekday=2,
+        rota.add_rule(db, admin, practitioner_id=clinic.nurse.id, location_id=clinic.city.id, weekday=2,
                          start=datetime.min.time().replace(hour=13), end=datetime.min.time().replace(hour=17),
                          services=["day_case_surgery"])
     assert err.value.field == "services"
     with pytest.raises(Forbidden):
-        service.add_rule(db, actor(clinic.clinician), practitioner_id=clinic.nurse.id, location_id=clinic.city.id,
+        rota.add_rule(db, actor(clinic.clinician), practitioner_id=clinic.nurse.id, location_id=clinic.city.id,
                          weekday=2, start=datetime.min.time().replace(hour=13),
                          end=datetime.min.time().replace(hour=17))
-    rules, _ = service.list_rota(db, admin)
+    rules, _ = rota.list_rota(db, admin)
     assert rule.id in {r.id for r, _, _ in rules}
-    service.delete_rule(db, admin, rule.id)
+    rota.delete_rule(db, admin, rule.id)
     with pytest.raises(NotFound):
-        service.delete_rule(db, admin, uuid.uuid4())
-    exc = service.add_exception(db, admin, practitioner_id=clinic.surgeon.id, start=at(future_day(), "00:00"),
+        rota.delete_rule(db, admin, uuid.uuid4())
+    exc = rota.add_exception(db, admin, practitioner_id=clinic.surgeon.id, start=at(future_day(), "00:00"),
                                 end=at(future_day(), "23:00"), reason="conference")
-    _, exceptions = service.list_rota(db, admin)
+    _, exceptions = rota.list_rota(db, admin)
     assert [e.id for e in exceptions] == [exc.id]
-    service.delete_exception(db, admin, exc.id)
+    rota.delete_exception(db, admin, exc.id)
     db.commit()
 
 
 def test_calendar_view(db, clinic):
     patient, account = patient_with_account(db, clinic)
     day = future_day()
-    service.book_appointment(db, actor(account), service="new_consultation", practitioner_id=clinic.surgeon.id,
+    booking.book_appointment(db, actor(account), service="new_consultation", practitioner_id=clinic.surgeon.id,
                              location_id=clinic.city.id, start=at(day, "15:00"))
     db.commit()
-    view = service.calendar_view(db, actor(clinic.admin), day, 1, location_id=clinic.city.id)
+    view = diary.calendar_view(db, actor(clinic.admin), day, 1, location_id=clinic.city.id)
     assert len(view.days) == 1 and [a.patient_id for a in view.days[0].appointments] == [patient.id]
     assert {w[2].id for w in view.days[0].windows} == {clinic.surgeon.id}
-    week = service.calendar_view(db, actor(clinic.admin), day, 7, practitioner_id=clinic.physio.id)
+    week = diary.calendar_view(db, actor(clinic.admin), day, 7, practitioner_id=clinic.physio.id)
     assert all(d.appointments == [] for d in week.days) and all(d.windows for d in week.days)
     with pytest.raises(Forbidden):
-        service.calendar_view(db, actor(account), day)
+        diary.calendar_view(db, actor(account), day)

@@ -12,7 +12,9 @@ from sqlalchemy import select
 
 from hindfoot.db.models import Appointment, ClinicService
 from hindfoot.errors import Forbidden, InvalidInput
-from hindfoot.scheduling import clinic_setup, service
+from hindfoot.scheduling import booking, clinic_setup, notices, rota
+from hindfoot.scheduling import clinic as clinic_data
+from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.availability import SlotProblem, SlotUnavailable
 from hindfoot.scheduling.catalogue import CATALOGUE
 from hindfoot.scheduling.clinic_setup import ServiceFields
@@ -25,40 +27,40 @@ def clinic(db):
     return c
 
 
-def _minutes(option: service.SlotOption) -> int:
+def _minutes(option: slot_search.SlotOption) -> int:
     return int((option.slot.end - option.slot.start) / timedelta(minutes=1))
 
 
 def test_defaults_until_first_edit_then_rows(db, clinic):
-    assert service.services_for(db, clinic.org.id) is CATALOGUE
+    assert clinic_data.services_for(db, clinic.org.id) is CATALOGUE
     clinic_setup.update_service(db, actor(clinic.admin), "follow_up", ServiceFields(duration_minutes=25))
     rows = db.scalars(select(ClinicService).where(ClinicService.organization_id == clinic.org.id)
                       .order_by(ClinicService.position)).all()
     assert [r.code for r in rows] == list(CATALOGUE)  # the defaults, seeded once, in order
-    services = service.services_for(db, clinic.org.id)
+    services = clinic_data.services_for(db, clinic.org.id)
     assert services["follow_up"].duration_minutes == 25
     assert services["physiotherapy"] == CATALOGUE["physiotherapy"]
-    assert service.services_for(db, make_org(db, "Other").id) is CATALOGUE  # one clinic's edit stays its own
+    assert clinic_data.services_for(db, make_org(db, "Other").id) is CATALOGUE  # one clinic's edit stays its own
 
 
 def test_changed_duration_changes_slot_length_for_new_bookings_only(db, clinic):
     patient, account = patient_with_account(db, clinic)
     day = future_day()
-    booked = service.book_appointment(db, actor(account), service="physiotherapy", practitioner_id=clinic.physio.id,
+    booked = booking.book_appointment(db, actor(account), service="physiotherapy", practitioner_id=clinic.physio.id,
                                       location_id=clinic.marylebone.id, start=at(day, "09:00"))
-    _, before = service.search_slots(db, None, "physiotherapy", start_date=day, days=1, limit=50)
+    _, before = slot_search.search_slots(db, None, "physiotherapy", start_date=day, days=1, limit=50)
     assert {_minutes(o) for o in before} == {45}
 
     clinic_setup.update_service(db, actor(clinic.admin), "physiotherapy", ServiceFields(duration_minutes=30))
-    svc, after = service.search_slots(db, None, "physiotherapy", start_date=day, days=1, limit=50)
+    svc, after = slot_search.search_slots(db, None, "physiotherapy", start_date=day, days=1, limit=50)
     assert svc.duration_minutes == 30 and {_minutes(o) for o in after} == {30}
     assert len(after) > len(before)  # 08:00-16:00 holds more half-hour visits
-    second = service.book_appointment(db, actor(account), service="physiotherapy", practitioner_id=clinic.physio.id,
+    second = booking.book_appointment(db, actor(account), service="physiotherapy", practitioner_id=clinic.physio.id,
                                       location_id=clinic.marylebone.id, start=at(day, "14:00"))
     assert second.end - second.start == timedelta(minutes=30)
     db.refresh(booked)
     assert booked.end - booked.start == timedelta(minutes=45)  # already booked: unchanged
-    moved = service.reschedule_appointment(db, actor(clinic.admin), booked.id, start=at(day, "11:00"))
+    moved = booking.reschedule_appointment(db, actor(clinic.admin), booked.id, start=at(day, "11:00"))
     assert moved.end - moved.start == timedelta(minutes=45)  # moving keeps the booked length
 
 
@@ -66,14 +68,14 @@ def test_removing_a_role_makes_its_practitioners_unbookable(db, clinic):
     _, account = patient_with_account(db, clinic)
     clinic_setup.update_service(db, actor(clinic.admin), "new_consultation",
                                 ServiceFields(roles=["sports_physician"]))
-    _, slots = service.search_slots(db, None, "new_consultation", limit=20)
+    _, slots = slot_search.search_slots(db, None, "new_consultation", limit=20)
     assert slots == []  # the test clinic's only consultant is a surgeon
     with pytest.raises(SlotUnavailable) as refused:
-        service.book_appointment(db, actor(account), service="new_consultation", practitioner_id=clinic.surgeon.id,
+        booking.book_appointment(db, actor(account), service="new_consultation", practitioner_id=clinic.surgeon.id,
                                  location_id=clinic.marylebone.id, start=at(future_day(), "10:00"))
     assert refused.value.problem is SlotProblem.service_not_provided
     with pytest.raises(InvalidInput) as rule:  # the rota cannot reserve it for him either
-        service.add_rule(db, actor(clinic.admin), practitioner_id=clinic.surgeon.id, location_id=clinic.city.id,
+        rota.add_rule(db, actor(clinic.admin), practitioner_id=clinic.surgeon.id, location_id=clinic.city.id,
                          weekday=2, start=at(future_day(), "08:00").time(), end=at(future_day(), "09:00").time(),
                          services=["new_consultation"])
     assert rule.value.field == "services"
@@ -87,21 +89,21 @@ def test_new_service_is_bookable_and_a_retired_one_is_not(db, clinic):
         roles=["physiotherapist"]))
     assert new.code == "gait_analysis" and new.active
     day = future_day()
-    _, slots = service.search_slots(db, None, "gait_analysis", start_date=day, days=1, limit=50)
+    _, slots = slot_search.search_slots(db, None, "gait_analysis", start_date=day, days=1, limit=50)
     assert slots and {o.practitioner.id for o in slots} == {clinic.physio.id} and {_minutes(o) for o in slots} == {60}
-    appt = service.book_appointment(db, actor(account), service="gait_analysis", practitioner_id=clinic.physio.id,
+    appt = booking.book_appointment(db, actor(account), service="gait_analysis", practitioner_id=clinic.physio.id,
                                     location_id=clinic.marylebone.id, start=slots[0].slot.start)
     assert appt.service_type == "gait_analysis"
 
     clinic_setup.update_service(db, admin, "gait_analysis", ServiceFields(active=False))
     with pytest.raises(InvalidInput) as retired:
-        service.search_slots(db, None, "gait_analysis", limit=5)
+        slot_search.search_slots(db, None, "gait_analysis", limit=5)
     assert retired.value.field == "service"
     with pytest.raises(InvalidInput):
-        service.book_appointment(db, actor(account), service="gait_analysis", practitioner_id=clinic.physio.id,
+        booking.book_appointment(db, actor(account), service="gait_analysis", practitioner_id=clinic.physio.id,
                                  location_id=clinic.marylebone.id, start=slots[1].slot.start)
     # The booked one still names its service.
-    assert service.notice_for(db, appt, "reminder").service_name == "Gait analysis"
+    assert notices.notice_for(db, appt, "reminder").service_name == "Gait analysis"
     assert [s.code for s in clinic_setup.list_services(db, admin)][-1] == "gait_analysis"
 
 
@@ -196,7 +198,7 @@ def test_services_page(client, db, clinic):
     assert bad.status_code == 422 and "5 to 480 minutes" in bad.text and 'value="2"' in bad.text
     ok = client.post("/calendar/services/follow_up", data={**form, "duration_minutes": "25"}, follow_redirects=False)
     assert ok.status_code == 303
-    assert service.services_for(db, clinic.org.id)["follow_up"].duration_minutes == 25
+    assert clinic_data.services_for(db, clinic.org.id)["follow_up"].duration_minutes == 25
     book = client.get("/book", params={"service": "follow_up"})
     assert "Follow-up appointment (25 min)" in book.text
 

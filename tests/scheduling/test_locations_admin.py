@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hindfoot.db.models import Location
 from hindfoot.errors import Forbidden, InvalidInput, NotFound
-from hindfoot.scheduling import clinic_setup, service
+from hindfoot.scheduling import booking, clinic_setup
 from hindfoot.scheduling.clinic_setup import LocationFields
 
 
@@ -23,7 +23,7 @@ def clinic(db):
 
 def test_closing_a_location_hides_it_from_booking_but_keeps_history(client, db, clinic):
     patient, account = patient_with_account(db, clinic)
-    appt = service.book_appointment(db, actor(account), service="new_consultation", practitioner_id=clinic.surgeon.id,
+    appt = booking.book_appointment(db, actor(account), service="new_consultation", practitioner_id=clinic.surgeon.id,
                                     location_id=clinic.city.id, start=at(future_day(), "15:00"))
     db.commit()
     assert "City" in client.get("/book").text

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from hindfoot.cli.main import app as cli
 from hindfoot.db.models import Appointment
-from hindfoot.scheduling import service
+from hindfoot.scheduling import booking
 from hindfoot.scheduling.notifications import send_reminders
 from hindfoot.settings import get_settings
 
@@ -25,7 +25,7 @@ def booked(db):
     appts = []
     for i, hhmm in enumerate(("09:00", "10:00", "11:00")):
         _, account = patient_with_account(db, clinic, given=f"P{i}")
-        appts.append(service.book_appointment(
+        appts.append(booking.book_appointment(
             db, actor(account), service="new_consultation", practitioner_id=clinic.surgeon.id,
             location_id=clinic.marylebone.id, start=at(day, hhmm)))
     db.commit()
@@ -34,7 +34,7 @@ def booked(db):
 
 def test_reminders_are_sent_once(settings, session_factory, db, booked):
     clinic, day, appts = booked
-    service.cancel_appointment(db, actor(clinic.admin), appts[2].id)
+    booking.cancel_appointment(db, actor(clinic.admin), appts[2].id)
     db.commit()
     now = at(day, "08:00") - timedelta(hours=20)  # 09:00 and 10:00 are within 24 h; 11:00 is cancelled
     with smtp_server() as (port, inbox):
@@ -44,7 +44,7 @@ def test_reminders_are_sent_once(settings, session_factory, db, booked):
         again = send_reminders(session_factory, mail, now=now + timedelta(hours=1), within=timedelta(hours=24))
         assert (again.due, again.sent) == (0, 0)
         # Two runs at once still send each reminder only once.
-        service.reschedule_appointment(db, actor(clinic.admin), appts[0].id, start=at(day, "12:00"), now=now)
+        booking.reschedule_appointment(db, actor(clinic.admin), appts[0].id, start=at(day, "12:00"), now=now)
         db.commit()
         with ThreadPoolExecutor(4) as pool:
             runs = list(pool.map(lambda _: send_reminders(session_factory, mail, now=now,

@@ -11,11 +11,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from collections.abc import Iterator
+
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from hindfoot.audit import chain
 from hindfoot.auth.actor import Actor
-from hindfoot.db.models import AuditEvent
+from hindfoot.db.models import AuditChainHead, AuditEvent, Organization, Patient
 
 READ, CREATE, UPDATE, DELETE, EXECUTE = "R", "C", "U", "D", "E"
 SUCCESS, DENIED, ERROR = "0", "4", "8"
@@ -31,8 +34,19 @@ def record(
     patient_id: uuid.UUID | None = None,
     outcome: str = SUCCESS,
     description: str = "",
+    organization_id: uuid.UUID | None = None,
 ) -> AuditEvent:
+    """Add an event to `db`'s unit of work. Its organisation is the actor's; without an actor, the one
+    given, else the patient's, else the clinic this server runs (the one anonymous visitors meet)."""
+    if actor is not None:
+        organization_id = actor.organization_id
+    if organization_id is None and patient_id is not None:
+        patient = db.get(Patient, patient_id)
+        organization_id = patient.organization_id if patient is not None else None
+    if organization_id is None:
+        organization_id = home_organization_id(db)
     event = AuditEvent(
+        organization_id=organization_id,
         user_id=actor.user_id if actor else None,
         user_email=actor.email if actor else None,
         user_role=actor.role if actor else None,
@@ -47,6 +61,82 @@ def record(
     )
     db.add(event)
     return event
+
+
+def home_organization_id(db: Session) -> uuid.UUID | None:
+    """The first clinic set up on this server: where anonymous visitors book and sign in."""
+    return db.scalar(select(Organization.id).order_by(Organization.created_at, Organization.id).limit(1))
+
+
+# --------------------------------------------------------------------------- the hash chain
+
+_PENDING = "hindfoot.audit_unchained"
+
+
+@event.listens_for(Session, "before_flush")
+def _collect(session: Session, flush_context: object, instances: object) -> None:
+    new = [obj for obj in session.new if isinstance(obj, AuditEvent) and obj.hash is None]
+    if new:
+        session.info.setdefault(_PENDING, []).extend(new)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, previous_transaction: object) -> None:
+    session.info.pop(_PENDING, None)
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_on_commit(session: Session) -> None:
+    """Link the transaction's new events onto the chain just before it commits. Locking the head row
+    (an UPDATE: a row lock on PostgreSQL, the write lock on SQLite) makes concurrent committers queue
+    for the few milliseconds between here and their commit, so links never fork."""
+    session.flush()
+    pending: list[AuditEvent] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    append(session, pending)
+
+
+def append(session: Session, events: list[AuditEvent]) -> None:
+    head = session.execute(
+        update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=AuditChainHead.seq)
+        .returning(AuditChainHead.seq, AuditChainHead.hash)
+    ).first()
+    if head is None:  # a fresh or wiped table: start after the last chained event, if any
+        last = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.is_not(None))
+                               .order_by(AuditEvent.seq.desc()).limit(1)).first()
+        seq, prev = (last[0], last[1]) if last else (0, chain.GENESIS)
+        session.add(AuditChainHead(id=1, seq=seq, hash=prev))
+        session.flush()
+    else:
+        seq, prev = head[0], head[1]
+    for e in sorted(events, key=lambda e: (e.recorded_at, str(e.id))):
+        seq += 1
+        e.seq, e.prev_hash = seq, prev
+        e.hash = prev = chain.link_hash(seq, prev, {name: getattr(e, name) for name in chain.FIELDS})
+    session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=seq, hash=prev))
+    session.flush()
+
+
+def verify_chain(db: Session) -> tuple[int, chain.Broken | None]:
+    """Walk the whole trail in sequence: (events that hold, the first broken link or None)."""
+    unchained = db.scalar(select(AuditEvent.id).where(AuditEvent.seq.is_(None)).limit(1))
+    if unchained is not None:
+        return 0, chain.Broken(None, str(unchained), "the event is not on the chain (no sequence number)")
+
+    def links() -> Iterator[chain.Link]:
+        for e in db.scalars(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)):
+            yield chain.Link(id=str(e.id), seq=e.seq, prev_hash=e.prev_hash, hash=e.hash,
+                             fields={name: getattr(e, name) for name in chain.FIELDS})
+
+    checked, broken = chain.verify(links())
+    if broken is not None:
+        return checked, broken
+    head = db.get(AuditChainHead, 1)
+    if head is not None and head.seq != checked:
+        return checked, chain.Broken(head.seq, "-", f"the chain ends at event {checked} but its head says {head.seq} "
+                                                    "(events at the end were deleted)")
+    return checked, None
 
 
 def record_denial(
@@ -67,6 +157,7 @@ def record_denial(
 
 @dataclass(frozen=True)
 class AuditQuery:
+    organization_id: uuid.UUID  # an admin sees their own clinic's trail only
     user_email: str | None = None
     patient_id: uuid.UUID | None = None
     outcome: str | None = None
@@ -77,13 +168,14 @@ class AuditQuery:
     offset: int = 0
 
 
-def entity_types(db: Session) -> list[str]:
-    """The kinds of record the trail holds, for a filter."""
-    return list(db.scalars(select(AuditEvent.entity_type).distinct().order_by(AuditEvent.entity_type)))
+def entity_types(db: Session, organization_id: uuid.UUID) -> list[str]:
+    """The kinds of record the clinic's trail holds, for a filter."""
+    return list(db.scalars(select(AuditEvent.entity_type).where(AuditEvent.organization_id == organization_id)
+                           .distinct().order_by(AuditEvent.entity_type)))
 
 
 def search(db: Session, query: AuditQuery) -> tuple[list[AuditEvent], int]:
-    stmt = select(AuditEvent)
+    stmt = select(AuditEvent).where(AuditEvent.organization_id == query.organization_id)
     if query.user_email:
         stmt = stmt.where(func.lower(AuditEvent.user_email).contains(query.user_email.lower()))
     if query.patient_id:

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hindfoot.audit import service as audit
+from hindfoot.auth import sessions
 from hindfoot.auth.actor import Actor
 from hindfoot.auth.passwords import hash_password, verify_password
 from hindfoot.auth.throttle import email_key
@@ -163,17 +164,21 @@ def reset_password(db: Session, settings: Settings, token: str, new_password: st
     """Set a new password from a reset link; the link is then spent, and any sign-in lock is lifted."""
     account = account_for_token(db, settings.secret_key, token, now)
     _set(db, account, new_password, source_ip, "password reset by emailed link")
+    sessions.end_all(db, account.id)  # whoever held a session signs in again, with the new password
     return account
 
 
-def change_password(db: Session, actor: Actor, current: str, new_password: str) -> UserAccount:
-    """A signed-in user's new password, after checking the current one."""
+def change_password(db: Session, actor: Actor, current: str, new_password: str, *,
+                    keep_session: str | None = None) -> UserAccount:
+    """A signed-in user's new password, after checking the current one; every session but `keep_session`
+    (the one asking) ends."""
     account = db.get(UserAccount, actor.user_id)
     if account is None or not verify_password(account.password_hash, current):
         raise InvalidInput("the current password is wrong", field="current_password")
     if verify_password(account.password_hash, new_password):
         raise InvalidInput("the new password is the same as the current one", field="password")
     _set(db, account, new_password, actor.source_ip, "password changed")
+    sessions.end_all(db, account.id, keep_token=keep_session)
     return account
 
 

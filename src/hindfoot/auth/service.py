@@ -1,4 +1,4 @@
-"""Sign-in: check credentials (throttled per email), upgrade old hashes, remember the last login."""
+"""Sign-in: check credentials (throttled per email and per source address), upgrade old hashes, remember the last login."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from hindfoot.auth import throttle
 from hindfoot.auth.passwords import hash_password, needs_rehash, verify_password
@@ -36,7 +37,8 @@ def authenticate(db: Session, email: str, password: str) -> UserAccount | None:
 
 def throttle_policy(settings: Settings) -> throttle.ThrottlePolicy:
     minutes = timedelta(minutes=settings.login_lockout_minutes)
-    return throttle.ThrottlePolicy(max_failures=settings.login_max_failures, window=minutes, lockout=minutes)
+    return throttle.ThrottlePolicy(max_failures=settings.login_max_failures, window=minutes, lockout=minutes,
+                                   max_failures_per_address=settings.login_max_failures_per_address)
 
 
 def _failures(row: LoginThrottle | None) -> throttle.Failures | None:
@@ -47,7 +49,6 @@ def _failures(row: LoginThrottle | None) -> throttle.Failures | None:
 
 def sign_in(
     db: Session,
-    factory: sessionmaker[Session],
     email: str,
     password: str,
     *,
@@ -56,61 +57,68 @@ def sign_in(
     now: datetime | None = None,
 ) -> UserAccount:
     """The account for these credentials. A wrong email or password raises NotAuthenticated and counts
-    against the email, in its own committed transaction (the request's own rolls back); an email
-    with too many recent failures raises TooManyAttempts, even with the right password, and the
-    password is not checked at all. Success clears the count (in the request's transaction)."""
+    against the email and against the source address; an email or address with too many recent failures
+    raises TooManyAttempts, even with the right password, and the password is not checked at all.
+    Success clears the email's count. Everything happens in `db`, the request's own transaction: the
+    refusals carry `keep_writes`, so the count and its audit entry commit while the sign-in fails."""
     now = now or utcnow()
     key = throttle.email_key(email)
-    row = db.get(LoginThrottle, key)
-    until = throttle.locked_until(_failures(row), now)
-    if until is not None:
-        _audit_failure(factory, key, source_ip, f"sign-in refused: {key} is locked until {until:%H:%M} UTC")
+    keys = [key] + ([throttle.address_key(source_ip)] if source_ip else [])
+    rows = {k: db.get(LoginThrottle, k) for k in keys}
+    org_id = _organization_of(db, key)
+    for k, row in rows.items():
+        until = throttle.locked_until(_failures(row), now)
+        if until is None:
+            continue
+        what = "this email" if k == key else "this address"
+        _audit(db, key, source_ip, org_id, f"sign-in refused: {what} is locked until {until:%H:%M} UTC")
         minutes = throttle.minutes_left(until, now)
-        raise TooManyAttempts(
-            f"too many failed sign-ins for this email: try again in {minutes} minute{'s' if minutes != 1 else ''}",
+        error = TooManyAttempts(
+            f"too many failed sign-ins for {what}: try again in {minutes} minute{'s' if minutes != 1 else ''}",
             retry_after_seconds=max(1, int((until - now).total_seconds())),
         )
+        error.keep_writes = True
+        raise error
     account = authenticate(db, email, password)
     if account is None:
-        _count_failure(factory, key, now, policy, source_ip)
-        raise NotAuthenticated("email or password is wrong")
-    if row is not None:
-        db.delete(row)
+        notes = [_count_failure(db, k, now, policy.for_key(k)) for k in keys]
+        window = int(policy.window.total_seconds() // 60)
+        _audit(db, key, source_ip, org_id, f"sign-in failed for {key} (failure {notes[0]} within {window} min"
+               + "".join(n for n in notes[1:] if "locked" in n).replace("locked", "; address locked") + ")")
+        error = NotAuthenticated("email or password is wrong")
+        error.keep_writes = True
+        raise error
+    if rows[key] is not None:
+        db.delete(rows[key])
     return account
 
 
-def _count_failure(
-    factory: sessionmaker[Session], key: str, now: datetime, policy: throttle.ThrottlePolicy, source_ip: str | None
-) -> None:
-    for attempt in range(2):  # a concurrent first failure may insert the row first: then update it
-        with factory() as s:
-            row = s.get(LoginThrottle, key, with_for_update=True)
-            failures = throttle.after_failure(_failures(row), now, policy)
-            if row is None:
-                row = LoginThrottle(email_key=key)
-                s.add(row)
-            row.failures, row.first_failure_at, row.locked_until = failures.count, failures.first_at, failures.locked_until
-            locked = f"; locked for {throttle.minutes_left(failures.locked_until, now)} min" if failures.locked_until else ""
-            window = int(policy.window.total_seconds() // 60)
-            _audit(s, key, source_ip, f"sign-in failed for {key} (failure {failures.count} within {window} min{locked})")
-            try:
-                s.commit()
-                return
-            except IntegrityError:
-                if attempt:
-                    raise
+def _count_failure(db: Session, key: str, now: datetime, policy: throttle.ThrottlePolicy) -> str:
+    """Count one failure against `key` under a row lock (a concurrent first failure inserts nothing twice);
+    a note for the audit entry: the count, and the lock if this failure caused one."""
+    insert = sqlite_insert if db.get_bind().dialect.name == "sqlite" else pg_insert
+    db.execute(insert(LoginThrottle).values(email_key=key, failures=0, first_failure_at=now, locked_until=None)
+               .on_conflict_do_nothing(index_elements=["email_key"]))
+    row = db.scalar(select(LoginThrottle).where(LoginThrottle.email_key == key).with_for_update()
+                    .execution_options(populate_existing=True))
+    assert row is not None
+    before = None if row.failures == 0 else _failures(row)
+    failures = throttle.after_failure(before, now, policy)
+    row.failures, row.first_failure_at, row.locked_until = failures.count, failures.first_at, failures.locked_until
+    db.flush()
+    locked = f"; locked for {throttle.minutes_left(failures.locked_until, now)} min" if failures.locked_until else ""
+    return f"{failures.count}{locked}"
 
 
-def _audit_failure(factory: sessionmaker[Session], key: str, source_ip: str | None, description: str) -> None:
-    with factory() as s:
-        _audit(s, key, source_ip, description)
-        s.commit()
+def _organization_of(db: Session, key: str) -> uuid.UUID | None:
+    return db.scalar(select(UserAccount.organization_id).where(func.lower(UserAccount.email) == key))
 
 
-def _audit(s: Session, key: str, source_ip: str | None, description: str) -> None:
+def _audit(s: Session, key: str, source_ip: str | None, org_id: uuid.UUID | None, description: str) -> None:
     from hindfoot.audit import service as audit
 
-    event = audit.record(s, None, audit.EXECUTE, "UserAccount", None, outcome=audit.DENIED, description=description)
+    event = audit.record(s, None, audit.EXECUTE, "UserAccount", None, outcome=audit.DENIED, description=description,
+                         organization_id=org_id)
     event.user_email, event.source_ip, event.path = key, source_ip, "sign-in"
 
 

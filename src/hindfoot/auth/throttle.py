@@ -1,4 +1,6 @@
-"""Sign-in throttling (pure): after too many failed sign-ins for one email, refuse that email for a while.
+"""Sign-in throttling (pure): after too many failed sign-ins for one email, or from one source address,
+refuse that email (or address) for a while. The address counter stops one address trying one password
+against every account.
 
 Keyed by the email as typed (trimmed, lower-cased), whether or not an account has it, so a refusal
 tells an attacker nothing about which emails exist. The lock applies to the right password too:
@@ -16,6 +18,14 @@ class ThrottlePolicy:
     max_failures: int = 5  # failed sign-ins within `window` that lock the email
     window: timedelta = timedelta(minutes=15)
     lockout: timedelta = timedelta(minutes=15)
+    max_failures_per_address: int = 20  # failed sign-ins (any emails) from one source address that lock it
+
+    def for_key(self, key: str) -> "ThrottlePolicy":
+        """The policy for one counter: an address key counts up to `max_failures_per_address`."""
+        if key.startswith(ADDRESS_PREFIX):
+            return ThrottlePolicy(self.max_failures_per_address, self.window, self.lockout,
+                                  self.max_failures_per_address)
+        return self
 
 
 @dataclass(frozen=True)
@@ -27,8 +37,16 @@ class Failures:
     locked_until: datetime | None = None
 
 
+ADDRESS_PREFIX = "IP:"  # upper case: an email key is lower-cased, so none can look like an address key
+
+
 def email_key(email: str) -> str:
     return email.strip().lower()[:200]
+
+
+def address_key(source_ip: str) -> str:
+    """The counter of failed sign-ins from one source address, whichever emails they tried."""
+    return ADDRESS_PREFIX + source_ip.strip()[:100]
 
 
 def locked_until(failures: Failures | None, now: datetime) -> datetime | None:

@@ -263,6 +263,7 @@ def purge_command(
     from hindfoot.assessment import service
     from hindfoot.db.base import utcnow
     from hindfoot.db.engine import make_engine, make_sessionmaker
+    from hindfoot.db.job_lock import job_lock
     from hindfoot.db.session import unit_of_work
     from hindfoot.settings import get_settings
 
@@ -270,8 +271,12 @@ def purge_command(
     keep = days if days is not None else settings.anonymous_check_days
     engine = make_engine(settings.database_url)
     try:
-        with unit_of_work(make_sessionmaker(engine)) as db:
-            deleted = service.purge_anonymous_interviews(db, untouched_since=utcnow() - timedelta(days=keep))
+        with job_lock(engine, "interviews-purge") as mine:
+            if not mine:
+                Console().print("another `hindfoot interviews purge` is running on this database: nothing done.")
+                return
+            with unit_of_work(make_sessionmaker(engine)) as db:
+                deleted = service.purge_anonymous_interviews(db, untouched_since=utcnow() - timedelta(days=keep))
     finally:
         engine.dispose()
     Console().print(f"{deleted} anonymous symptom check(s) untouched for {keep}+ days deleted.")

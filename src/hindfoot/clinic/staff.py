@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
 from hindfoot.auth import reset
+from hindfoot.auth import sessions
 from hindfoot.auth.actor import Actor
 from hindfoot.auth.passwords import hash_password
 from hindfoot.auth.policy import require_admin
@@ -197,6 +198,8 @@ def set_active(db: Session, actor: Actor, practitioner_id: uuid.UUID, active: bo
     prac.active = active
     if account is not None:
         account.active = active
+        if not active:
+            sessions.end_all(db, account.id)  # signed out everywhere, now
     audit.record(db, actor, audit.UPDATE, "Practitioner", prac.id,
                  description=f"staff member {'reactivated' if active else 'deactivated'}: {prac.display_name}")
     db.flush()

@@ -49,6 +49,7 @@ class SourcedValue(Strict):
 class Source(Strict):
     label: str = Field(min_length=1)
     url: str | None = None
+    audience: Literal["all", "staff"] = "all"  # staff: coding references, kept off patient pages
 
 
 class SourcesFile(Strict):

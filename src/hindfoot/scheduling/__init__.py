@@ -1,5 +1,9 @@
-"""Scheduling: the service catalogue, pure slot search and validators, and calendar invites.
+"""Scheduling: what can be booked, when, and by whom; one job per module.
 
-``catalogue``, ``availability`` and ``ical`` are pure (no database, no web); the booking service
-loads rows, builds an ``availability.ClinicCalendar`` and asks it what is free or why not.
+Pure (no database, no web): ``catalogue`` (services), ``availability/`` (slot search, validators,
+series, daylight saving), ``ical`` (calendar invites). Services over the database: ``clinic``
+(loads a window of the rota into an ``availability.ClinicCalendar``), ``guards`` (locks and
+re-checks), ``search``, ``booking``, ``registration``, ``calendar`` (staff diary), ``rota``,
+``series``, ``notices`` and ``reminders``; ``notifications`` sends the e-mails, ``clinic_setup``
+edits locations and services.
 """

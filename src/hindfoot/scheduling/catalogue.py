@@ -4,7 +4,7 @@ Patients book directly (no referral), so each service carries a plain-language d
 booking pages can show as is, and the roles that may provide it: slot search offers a service
 only with practitioners whose role provides it, and the booking validators refuse the rest.
 These are the defaults: a clinic keeps its own services as data (``clinic_service`` rows, read by
-``scheduling.service.services_for``), seeded from these, and an organisation without rows uses
+``scheduling.clinic.services_for``), seeded from these, and an organisation without rows uses
 them as they are. Every look-up here takes the catalogue to search, defaulting to these.
 """
 
@@ -81,6 +81,7 @@ class Service(BaseModel):
     duration_minutes: int = Field(gt=0, le=24 * 60)
     roles: frozenset[Role]
     active: bool = True
+    online: bool = True  # False: only staff book it (the public booking pages never offer it)
 
     def provided_by(self, role: Role | str) -> bool:
         """True when a practitioner with ``role`` may deliver this service (unknown roles: no)."""
@@ -133,6 +134,7 @@ _DEFAULTS = (
         ),
         duration_minutes=30,
         roles=frozenset({Role.radiologist, Role.sports_physician}),
+        online=False,
     ),
     Service(
         code=ServiceCode.imaging,
@@ -143,6 +145,7 @@ _DEFAULTS = (
         ),
         duration_minutes=30,
         roles=frozenset({Role.radiologist}),
+        online=False,
     ),
     Service(
         code=ServiceCode.day_case_surgery,
@@ -153,6 +156,7 @@ _DEFAULTS = (
         ),
         duration_minutes=120,
         roles=frozenset({Role.surgeon}),
+        online=False,
     ),
     Service(
         code=ServiceCode.nurse_dressing,
@@ -163,6 +167,7 @@ _DEFAULTS = (
         ),
         duration_minutes=20,
         roles=frozenset({Role.nurse}),
+        online=False,
     ),
 )
 

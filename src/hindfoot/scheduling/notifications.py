@@ -1,6 +1,6 @@
 """Appointment e-mails: confirmation (with an iCalendar invite), change, cancellation, reminder.
 
-Built from an :class:`~hindfoot.scheduling.service.AppointmentNotice` (no database here) and sent
+Built from an :class:`~hindfoot.scheduling.notices.AppointmentNotice` (no database here) and sent
 over SMTP after the booking has committed: a confirmation must never describe a booking that
 then rolled back. A failed send is logged, not raised: the booking itself stands.
 
@@ -21,9 +21,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hindfoot.audit import service as audit
 from hindfoot.notifications.email import Attachment, EmailError, OutgoingEmail, send
-from hindfoot.scheduling import service as scheduling_service
-from hindfoot.scheduling.ical import Attendee, CalendarAppointment, appointment_uid, build_cancellation, build_invite
-from hindfoot.scheduling.service import AppointmentNotice
+from hindfoot.scheduling import notices, reminders
+from hindfoot.scheduling.ical import (
+    Attendee,
+    CalendarAppointment,
+    appointment_uid,
+    build_cancellation,
+    build_invite,
+)
+from hindfoot.scheduling.notices import AppointmentNotice
 from hindfoot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -122,16 +128,16 @@ def send_reminders(
 ) -> ReminderRun:
     """Send every due reminder once. Safe to run from cron at any interval, even twice at once."""
     with factory() as db:
-        due = scheduling_service.due_reminders(db, now=now, within=within)
+        due = reminders.due_reminders(db, now=now, within=within)
     sent = failed = skipped = 0
     for appointment_id in due:
         with factory() as db:
-            appt = scheduling_service.claim_reminder(db, appointment_id, now=now)
+            appt = reminders.claim_reminder(db, appointment_id, now=now)
             if appt is None:
                 db.rollback()
                 skipped += 1  # another run got there first, or it was cancelled meanwhile
                 continue
-            notice = scheduling_service.notice_for(db, appt, "reminder")
+            notice = notices.notice_for(db, appt, "reminder")
             audit.record(db, None, audit.EXECUTE, "Appointment", appt.id, patient_id=appt.patient_id,
                          description="reminder e-mail")
             db.commit()
@@ -139,7 +145,7 @@ def send_reminders(
             sent += 1
             continue
         with factory() as db:
-            scheduling_service.release_reminder(db, appointment_id)
+            reminders.release_reminder(db, appointment_id)
             db.commit()
         failed += 1
     return ReminderRun(len(due), sent, failed, skipped)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks, Request
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from hindfoot.auth import reset
+from hindfoot.auth import reset, sessions
 from hindfoot.auth import service as auth_service
 from hindfoot.auth.actor import Actor
 from hindfoot.auth.csrf import csrf_token
-from hindfoot.deps import AppSettings, CurrentActor, DbSession, client_ip
+from hindfoot.deps import AppSettings, CurrentActor, DbSession, client_ip, end_session, session_token, start_session
 
 public_router = APIRouter(tags=["auth"])
 router = APIRouter(tags=["auth"])
@@ -45,17 +48,16 @@ def login(body: LoginBody, request: Request, db: DbSession, settings: AppSetting
     """Sign in. Wrong email or password: 401. Too many failures for this email: 429 with Retry-After
     (the lock holds even for the right password until it runs out)."""
     account = auth_service.sign_in(
-        db, request.app.state.sessionmaker, body.email, body.password,
-        policy=auth_service.throttle_policy(settings), source_ip=client_ip(request),
+        db, body.email, body.password, policy=auth_service.throttle_policy(settings), source_ip=client_ip(request),
     )
-    request.session.clear()  # a fresh session (and CSRF token) at every sign-in
-    request.session["user_id"] = str(account.id)
+    start_session(request, db, account)  # a fresh session (and CSRF token) at every sign-in
     return _me(Actor.from_account(account, source_ip=client_ip(request)), request)
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(request: Request) -> None:
-    request.session.clear()
+def logout(request: Request, db: DbSession) -> None:
+    """Sign out: the session ends on the server too, so a copy of the cookie no longer works."""
+    end_session(request, db)
 
 
 @router.get("/me")
@@ -103,6 +105,39 @@ def confirm_reset(body: ResetConfirmBody, request: Request, db: DbSession, setti
 
 
 @router.post("/auth/password", status_code=204)
-def change_password(body: PasswordChangeBody, actor: CurrentActor, db: DbSession) -> None:
-    """Change the signed-in account's password (the current one is checked)."""
-    reset.change_password(db, actor, body.current_password, body.password)
+def change_password(body: PasswordChangeBody, request: Request, actor: CurrentActor, db: DbSession) -> None:
+    """Change the signed-in account's password (the current one is checked); every other session ends."""
+    reset.change_password(db, actor, body.current_password, body.password, keep_session=session_token(request))
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+class SessionRead(BaseModel):
+    id: str
+    device: str
+    user_agent: str
+    source_ip: str | None
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    current: bool
+
+
+@router.get("/auth/sessions")
+def list_sessions(request: Request, actor: CurrentActor, db: DbSession) -> list[SessionRead]:
+    """The signed-in account's live sessions, most recently used first; `current` is this one."""
+    current = sessions.session_id(session_token(request) or "")
+    return [SessionRead(id=r.id, device=sessions.device_label(r.user_agent), user_agent=r.user_agent,
+                        source_ip=r.source_ip, created_at=r.created_at, last_seen_at=r.last_seen_at,
+                        expires_at=r.expires_at, current=r.id == current)
+            for r in sessions.list_for(db, actor.user_id)]
+
+
+@router.delete("/auth/sessions/{sid}", status_code=204)
+def end_session_by_id(sid: Annotated[str, Path(max_length=64)], request: Request, actor: CurrentActor,
+                      db: DbSession) -> None:
+    """End one of your own sessions (404 for any other id); ending the current one signs you out."""
+    sessions.end_one(db, actor.user_id, sid)
+    if sid == sessions.session_id(session_token(request) or ""):
+        request.session.clear()

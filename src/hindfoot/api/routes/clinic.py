@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from hindfoot.db.models import Location, Practitioner
 from hindfoot.auth.policy import require_staff
+from hindfoot.scheduling.clinic import clinic_for
 from hindfoot.deps import DbSession, OptionalActor
 from hindfoot.errors import NotAuthenticated
 
@@ -39,12 +40,11 @@ class PractitionerRead(BaseModel):
 def list_locations(db: DbSession, actor: OptionalActor, include_inactive: bool = False) -> list[LocationRead]:
     """Open locations (public). Staff may add ``include_inactive=true`` to see their clinic's closed ones;
     admins create and edit them with POST/PATCH /api/locations (routes/scheduling.py)."""
-    q = select(Location).order_by(Location.name)
+    q = select(Location).where(Location.organization_id == clinic_for(db, actor).id).order_by(Location.name)
     if include_inactive:
         if actor is None:
             raise NotAuthenticated("sign in to see closed locations")
         require_staff(actor)
-        q = q.where(Location.organization_id == actor.organization_id)
     else:
         q = q.where(Location.active)
     return [LocationRead(id=r.id, name=r.name, address_line=r.address_line, city=r.city, postcode=r.postcode,
@@ -52,9 +52,11 @@ def list_locations(db: DbSession, actor: OptionalActor, include_inactive: bool =
 
 
 @router.get("/practitioners")
-def list_practitioners(db: DbSession) -> list[PractitionerRead]:
+def list_practitioners(db: DbSession, actor: OptionalActor) -> list[PractitionerRead]:
+    """The clinic's bookable practitioners: the signed-in user's clinic, else the clinic this server runs."""
     rows = db.scalars(
-        select(Practitioner).where(Practitioner.active, Practitioner.role != "admin")
+        select(Practitioner).where(Practitioner.organization_id == clinic_for(db, actor).id, Practitioner.active,
+                                   Practitioner.role != "admin")
         .order_by(Practitioner.role, Practitioner.family_name)
     ).all()
     return [PractitionerRead(id=r.id, name=r.display_name, role=r.role, role_label=r.role_label,

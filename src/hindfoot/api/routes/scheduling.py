@@ -8,18 +8,20 @@ request's unit of work has committed.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Path, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor
 from hindfoot.errors import NotAuthenticated
-from hindfoot.scheduling import clinic_setup, notifications
-from hindfoot.scheduling import service as scheduling_service
+from hindfoot.scheduling import booking, clinic, clinic_setup, notices, notifications, online, rota, series
+from hindfoot.scheduling import calendar as diary
+from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import Service
 from hindfoot.settings import Settings
+from hindfoot.bounds import SaneAwareDatetime, SaneDate, SaneDatetime
 
 router = APIRouter(tags=["scheduling"])
 
@@ -127,7 +129,7 @@ class AppointmentCreate(_Body):
     service: ServiceCodeField
     practitioner_id: uuid.UUID
     location_id: uuid.UUID
-    start: AwareDatetime
+    start: SaneAwareDatetime
     patient_id: uuid.UUID | None = None
     episode_id: uuid.UUID | None = None
     reason: str = Field(default="", max_length=300)
@@ -138,7 +140,7 @@ class AppointmentCancel(_Body):
 
 
 class AppointmentMove(_Body):
-    start: AwareDatetime
+    start: SaneAwareDatetime
     practitioner_id: uuid.UUID | None = None
     location_id: uuid.UUID | None = None
 
@@ -148,12 +150,12 @@ class SeriesCreate(_Body):
     service: ServiceCodeField
     practitioner_id: uuid.UUID
     location_id: uuid.UUID
-    first: datetime = Field(description="First appointment; a naive value is the clinic's wall-clock time.")
+    first: SaneDatetime = Field(description="First appointment; a naive value is the clinic's wall-clock time.")
     every_days: int | None = Field(default=None, ge=1, le=28)
     weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(default_factory=list, max_length=7)
     every_weeks: int = Field(default=1, ge=1, le=8)
     count: int | None = Field(default=None, ge=1, le=366)
-    until: date | None = None
+    until: SaneDate | None = None
     reason: str = Field(default="", max_length=300)
 
 
@@ -172,13 +174,13 @@ class RuleCreate(_Body):
     start: time
     end: time
     services: list[ServiceCodeField] = Field(default_factory=list)
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: SaneDate | None = None
+    valid_to: SaneDate | None = None
 
 
 class ExceptionCreate(_Body):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: SaneAwareDatetime
+    end: SaneAwareDatetime
     practitioner_id: uuid.UUID | None = None
     location_id: uuid.UUID | None = None
     reason: str = Field(default="", max_length=200)
@@ -204,8 +206,8 @@ def list_services(db: DbSession, actor: OptionalActor, include_inactive: bool = 
         if actor is None:
             raise NotAuthenticated("sign in to see retired services")
         return [_service_read(s) for s in clinic_setup.list_services(db, actor)]
-    org = scheduling_service.clinic_for(db, actor)
-    return [_service_read(s) for s in scheduling_service.services_for(db, org.id).values() if s.active]
+    org = clinic.clinic_for(db, actor)
+    return [_service_read(s) for s in clinic.services_for(db, org.id).values() if s.active]
 
 
 @router.post("/services", status_code=201)
@@ -245,11 +247,11 @@ def search_slots(
     service: Annotated[str, Query(max_length=40)],
     location_id: uuid.UUID | None = None,
     practitioner_id: uuid.UUID | None = None,
-    start_date: date | None = None,
+    start_date: SaneDate | None = None,
     days: Annotated[int | None, Query(ge=1, le=366)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 30,
 ) -> SlotList:
-    svc, options = scheduling_service.search_slots(
+    svc, options = slot_search.search_slots(
         db, actor, service, location_id=location_id, practitioner_id=practitioner_id,
         start_date=start_date, days=days, limit=limit,
     )
@@ -268,12 +270,13 @@ def search_slots(
 def book(
     body: AppointmentCreate, db: DbSession, actor: CurrentActor, settings: AppSettings, tasks: BackgroundTasks
 ) -> AppointmentRead:
-    appt = scheduling_service.book_appointment(
+    online.check_online(db, actor, actor.organization_id, body.service)
+    appt = booking.book_appointment(
         db, actor, service=body.service, practitioner_id=body.practitioner_id,
         location_id=body.location_id, start=body.start, patient_id=body.patient_id, reason=body.reason,
         episode_id=body.episode_id,
     )
-    tasks.add_task(notifications.deliver, settings, scheduling_service.notice_for(db, appt, "confirmed"))
+    tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, "confirmed"))
     return AppointmentRead.model_validate(appt)
 
 
@@ -281,13 +284,13 @@ def book(
 def list_appointments(
     db: DbSession, actor: CurrentActor, patient_id: uuid.UUID | None = None
 ) -> list[AppointmentRead]:
-    rows = scheduling_service.list_patient_appointments(db, actor, patient_id)
+    rows = booking.list_patient_appointments(db, actor, patient_id)
     return [AppointmentRead.model_validate(a) for a in rows]
 
 
 @router.get("/appointments/{appointment_id}")
 def get_appointment(appointment_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> AppointmentRead:
-    return AppointmentRead.model_validate(scheduling_service.get_appointment(db, actor, appointment_id))
+    return AppointmentRead.model_validate(booking.get_appointment(db, actor, appointment_id))
 
 
 @router.post("/appointments/{appointment_id}/cancel")
@@ -295,9 +298,9 @@ def cancel(
     appointment_id: uuid.UUID, body: AppointmentCancel, db: DbSession, actor: CurrentActor,
     settings: AppSettings, tasks: BackgroundTasks,
 ) -> AppointmentRead:
-    appt = scheduling_service.cancel_appointment(db, actor, appointment_id, reason=body.reason,
+    appt = booking.cancel_appointment(db, actor, appointment_id, reason=body.reason,
                                                  cutoff=_cutoff(settings))
-    tasks.add_task(notifications.deliver, settings, scheduling_service.notice_for(db, appt, "cancelled"))
+    tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, "cancelled"))
     return AppointmentRead.model_validate(appt)
 
 
@@ -306,17 +309,17 @@ def reschedule(
     appointment_id: uuid.UUID, body: AppointmentMove, db: DbSession, actor: CurrentActor,
     settings: AppSettings, tasks: BackgroundTasks,
 ) -> AppointmentRead:
-    appt = scheduling_service.reschedule_appointment(
+    appt = booking.reschedule_appointment(
         db, actor, appointment_id, start=body.start, practitioner_id=body.practitioner_id,
         location_id=body.location_id, cutoff=_cutoff(settings),
     )
-    tasks.add_task(notifications.deliver, settings, scheduling_service.notice_for(db, appt, "rescheduled"))
+    tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, "rescheduled"))
     return AppointmentRead.model_validate(appt)
 
 
 @router.post("/appointments/{appointment_id}/no-show")
 def no_show(appointment_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> AppointmentRead:
-    return AppointmentRead.model_validate(scheduling_service.mark_no_show(db, actor, appointment_id))
+    return AppointmentRead.model_validate(booking.mark_no_show(db, actor, appointment_id))
 
 
 def _series_kwargs(body: SeriesCreate) -> dict[str, object]:
@@ -329,7 +332,7 @@ def _series_kwargs(body: SeriesCreate) -> dict[str, object]:
 
 @router.post("/appointment-series/check")
 def check_series(body: SeriesCreate, db: DbSession, actor: CurrentActor) -> list[OccurrenceRead]:
-    plan = scheduling_service.plan_series(db, actor, **_series_kwargs(body))  # type: ignore[arg-type]
+    plan = series.plan_series(db, actor, **_series_kwargs(body))  # type: ignore[arg-type]
     return [
         OccurrenceRead(index=o.index, start=o.start, end=o.end, ok=o.ok,
                        problems=[{"code": p.code, "message": p.message} for p in o.problems])
@@ -339,13 +342,13 @@ def check_series(body: SeriesCreate, db: DbSession, actor: CurrentActor) -> list
 
 @router.post("/appointment-series", status_code=201)
 def book_series(body: SeriesCreate, db: DbSession, actor: CurrentActor) -> list[AppointmentRead]:
-    appts = scheduling_service.book_series(db, actor, reason=body.reason, **_series_kwargs(body))  # type: ignore[arg-type]
+    appts = series.book_series(db, actor, reason=body.reason, **_series_kwargs(body))  # type: ignore[arg-type]
     return [AppointmentRead.model_validate(a) for a in appts]
 
 
 @router.get("/scheduling/no-shows")
 def no_shows(db: DbSession, actor: CurrentActor) -> dict[str, list[dict[str, object]]]:
-    stats = scheduling_service.no_show_stats(db, actor)
+    stats = diary.no_show_stats(db, actor)
     return {
         "by_patient": [{"patient_id": str(p.id), "name": p.display_name, "no_shows": n, "cancellations": c}
                        for p, n, c in stats.by_patient],
@@ -356,7 +359,7 @@ def no_shows(db: DbSession, actor: CurrentActor) -> dict[str, list[dict[str, obj
 
 @router.post("/availability/rules", status_code=201)
 def add_rule(body: RuleCreate, db: DbSession, actor: CurrentActor) -> Created:
-    rule = scheduling_service.add_rule(
+    rule = rota.add_rule(
         db, actor, practitioner_id=body.practitioner_id, location_id=body.location_id, weekday=body.weekday,
         start=body.start, end=body.end, services=list(body.services), valid_from=body.valid_from,
         valid_to=body.valid_to,
@@ -366,12 +369,12 @@ def add_rule(body: RuleCreate, db: DbSession, actor: CurrentActor) -> Created:
 
 @router.delete("/availability/rules/{rule_id}", status_code=204)
 def delete_rule(rule_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> None:
-    scheduling_service.delete_rule(db, actor, rule_id)
+    rota.delete_rule(db, actor, rule_id)
 
 
 @router.post("/availability/exceptions", status_code=201)
 def add_exception(body: ExceptionCreate, db: DbSession, actor: CurrentActor) -> Created:
-    exc = scheduling_service.add_exception(
+    exc = rota.add_exception(
         db, actor, start=body.start, end=body.end, practitioner_id=body.practitioner_id,
         location_id=body.location_id, reason=body.reason,
     )
@@ -380,4 +383,4 @@ def add_exception(body: ExceptionCreate, db: DbSession, actor: CurrentActor) -> 
 
 @router.delete("/availability/exceptions/{exception_id}", status_code=204)
 def delete_exception(exception_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> None:
-    scheduling_service.delete_exception(db, actor, exception_id)
+    rota.delete_exception(db, actor, exception_id)

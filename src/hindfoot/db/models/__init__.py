@@ -1,6 +1,7 @@
 """All ORM models, named after the HL7 FHIR R4 resources they mirror."""
 
 from hindfoot.db.models.account import AccountRole, UserAccount
+from hindfoot.db.models.api_client import ApiClient
 from hindfoot.db.models.assessment import AssessmentInterview
 from hindfoot.db.models.audit import AuditEvent
 from hindfoot.db.models.care_plan import CarePlan, CarePlanActivity
@@ -18,6 +19,7 @@ from hindfoot.db.models.practitioner import Practitioner, PractitionerRoleCode
 from hindfoot.db.models.procedure import Procedure
 from hindfoot.db.models.questionnaire import Questionnaire, QuestionnaireResponse
 from hindfoot.db.models.registry import RegistryEpisode, RegistryScore
+from hindfoot.db.models.security import AuditChainHead, DataRequest, MfaRecoveryCode, UserSession
 from hindfoot.db.models.scheduling import (
     Appointment,
     AvailabilityException,
@@ -27,7 +29,7 @@ from hindfoot.db.models.scheduling import (
 )
 
 __all__ = [
-    "AccountRole", "Appointment", "AssessmentInterview", "AuditEvent", "AvailabilityException", "AvailabilityRule",
+    "AccountRole", "ApiClient", "Appointment", "AuditChainHead", "DataRequest", "MfaRecoveryCode", "UserSession", "AssessmentInterview", "AuditEvent", "AvailabilityException", "AvailabilityRule",
     "CarePlan", "CarePlanActivity", "ClinicService", "Condition", "DiagnosticReport", "Encounter", "EpisodeOfCare",
     "ImagingStudy", "Laterality", "Location", "LoginThrottle", "Observation", "Organization", "OutcomeReminder", "PathwayEvent",
     "PathwayStage", "Patient", "Practitioner", "PractitionerRoleCode", "Procedure", "Questionnaire",

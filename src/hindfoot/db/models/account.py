@@ -31,3 +31,5 @@ class UserAccount(IdMixin, TimestampMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]
     password_reset_sent_at: Mapped[datetime | None]  # the last reset link emailed (one per few minutes)
+    mfa_secret: Mapped[str | None] = mapped_column(String(64))  # base32 TOTP secret (RFC 6238)
+    mfa_enabled_at: Mapped[datetime | None]  # set once a first code has confirmed the enrolment

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hindfoot.db.base import Base, IdMixin, utcnow
@@ -30,6 +30,11 @@ class AuditEvent(IdMixin, Base):
     description: Mapped[str] = mapped_column(String(500), default="")
     source_ip: Mapped[str | None] = mapped_column(String(64))
     path: Mapped[str | None] = mapped_column(String(300))
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(index=True)  # whose trail; no FK, like patient_id
+    # The hash chain (hindfoot.audit.chain): set when the transaction commits, in commit order.
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def outcome_label(self) -> str:

@@ -19,6 +19,7 @@ class Organization(IdMixin, TimestampMixin, Base):
     website: Mapped[str | None] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
     is_demo: Mapped[bool] = mapped_column(default=False)  # the login page lists demo accounts only then
+    mfa_required: Mapped[bool | None]  # staff need a second factor; None: on in production, off elsewhere
 
     locations: Mapped[list[Location]] = relationship(
         back_populates="organization", lazy="raise", order_by="Location.name"

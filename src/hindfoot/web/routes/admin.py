@@ -35,10 +35,10 @@ def audit_log(
     require_admin(actor)
     outcome = outcome if outcome in ("0", "4", "8") else None
     action = action if action in ("C", "R", "U", "D", "E") else None
-    kinds = audit_service.entity_types(db)
+    kinds = audit_service.entity_types(db, actor.organization_id)
     what = what if what in kinds else None
     rows, total = audit_service.search(
-        db, audit_service.AuditQuery(user_email=user or None, outcome=outcome, action=action, entity_type=what,
+        db, audit_service.AuditQuery(organization_id=actor.organization_id, user_email=user or None, outcome=outcome, action=action, entity_type=what,
                                      limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE),
     )
     return render(request, "admin/audit.html", {

@@ -5,9 +5,18 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hindfoot.auth import reset
+from hindfoot.auth import reset, sessions
 from hindfoot.auth import service as auth_service
-from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor, client_ip
+from hindfoot.deps import (
+    AppSettings,
+    CurrentActor,
+    DbSession,
+    OptionalActor,
+    client_ip,
+    end_session,
+    session_token,
+    start_session,
+)
 from hindfoot.errors import InvalidInput, NotAuthenticated, TooManyAttempts
 from hindfoot.web.rendering import render
 
@@ -50,8 +59,7 @@ def login_submit(
 ) -> Response:
     try:
         account = auth_service.sign_in(
-            db, request.app.state.sessionmaker, email, password,
-            policy=auth_service.throttle_policy(settings), source_ip=client_ip(request),
+            db, email, password, policy=auth_service.throttle_policy(settings), source_ip=client_ip(request),
         )
     except (NotAuthenticated, TooManyAttempts) as exc:
         error = "Email or password is wrong." if isinstance(exc, NotAuthenticated) else _sentence(exc.message)
@@ -59,15 +67,15 @@ def login_submit(
                       {"next": _safe_next(next), "demo": _demo_accounts(db), "error": error, "email": email},
                       status_code=exc.status_code)
         page.headers.update(exc.headers or {})
+        db.commit()  # the failure's count and audit entry stay (the page answers rather than raises)
         return page
-    request.session.clear()
-    request.session["user_id"] = str(account.id)
+    start_session(request, db, account)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    request.session.clear()
+def logout(request: Request, db: DbSession) -> Response:
+    end_session(request, db)
     return RedirectResponse("/", status_code=303)
 
 
@@ -130,7 +138,7 @@ def change_submit(
     try:
         if password != confirm:
             raise InvalidInput("the two new passwords differ", field="confirm")
-        reset.change_password(db, actor, current_password, password)
+        reset.change_password(db, actor, current_password, password, keep_session=session_token(request))
     except InvalidInput as exc:
         return render(request, "auth/change_password.html", {"error": _sentence(exc.message), "message": None},
                       status_code=422)
@@ -139,3 +147,31 @@ def change_submit(
 
 def _sentence(message: str) -> str:
     return message[:1].upper() + message[1:] + "."
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(request: Request, db: DbSession, actor: CurrentActor, ended: int | None = None) -> HTMLResponse:
+    current = sessions.session_id(session_token(request) or "")
+    rows = sessions.list_for(db, actor.user_id)
+    return render(request, "auth/account.html", {
+        "sessions": [(row, sessions.device_label(row.user_agent), row.id == current) for row in rows],
+        "message": f"{ended} session{'s' if ended != 1 else ''} ended." if ended is not None else None,
+    })
+
+
+@router.post("/account/sessions/{sid}/end")
+def end_one_session(sid: str, request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    sessions.end_one(db, actor.user_id, sid[:64])
+    if sid == sessions.session_id(session_token(request) or ""):
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse("/account?ended=1", status_code=303)
+
+
+@router.post("/account/sessions/end-others")
+def end_other_sessions(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    n = sessions.end_all(db, actor.user_id, keep_token=session_token(request))
+    return RedirectResponse(f"/account?ended={n}", status_code=303)

@@ -13,19 +13,26 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
+from pydantic import ValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from hindfoot.auth.actor import Actor
 from hindfoot.db.models import Location, Patient, Practitioner
 from hindfoot.db.models.patient import Sex
-from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor, client_ip
+from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor, client_ip, start_session
 from hindfoot.errors import HindfootError, InvalidInput, NotFound
-from hindfoot.scheduling import notifications
-from hindfoot.scheduling import service as scheduling_service
+from hindfoot.assessment import service as assessment_service
+from hindfoot.knowledge.loader import load_kb
+from hindfoot.patients.schemas import SelfRegistration
+from hindfoot.scheduling import booking, clinic, notices, notifications, online, registration
+from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import Service, ServiceCode
 from hindfoot.settings import Settings
+from hindfoot.bounds import MAX_YEAR, MIN_YEAR, check_date
+from hindfoot.web.forms import RawForm, errors_from
 from hindfoot.web.rendering import render
+from hindfoot.web.routes.assessment import SESSION_KEY as CHECK_SESSION_KEY
 
 router = APIRouter()
 
@@ -51,7 +58,8 @@ def _service_code(value: str | None, services: Mapping[str, Service]) -> str:
 
 
 def _services(db: DbSession, actor: Actor | None) -> Mapping[str, Service]:
-    return scheduling_service.services_for(db, scheduling_service.clinic_for(db, actor).id)
+    """Every service the clinic has (for naming existing appointments)."""
+    return clinic.services_for(db, clinic.clinic_for(db, actor).id)
 
 
 def _cutoff(settings: Settings) -> timedelta:
@@ -59,7 +67,7 @@ def _cutoff(settings: Settings) -> timedelta:
 
 
 def _choices(db: DbSession, actor: Actor | None, svc: Service) -> tuple[list[Location], list[Practitioner]]:
-    org = scheduling_service.clinic_for(db, actor)
+    org = clinic.clinic_for(db, actor)
     locations = list(db.scalars(
         select(Location).where(Location.organization_id == org.id, Location.active).order_by(Location.name)))
     practitioners = [
@@ -70,49 +78,117 @@ def _choices(db: DbSession, actor: Actor | None, svc: Service) -> tuple[list[Loc
     return locations, practitioners
 
 
+URGENT_HOURS = 48
+REASON_WORDS = {
+    "urgent": "Your symptom check advised being seen soon",
+    "self_care": "Your symptom check suggested looking after it yourself first",
+}
+
+
+def _reason_label(reason: str) -> str:
+    """What the patient sees for a reason: a condition in their words, never a raw id."""
+    if reason in REASON_WORDS:
+        return REASON_WORDS[reason]
+    condition = load_kb().condition_by_id.get(reason)
+    if condition is not None:
+        return f"Possible {condition.patient.name[:1].lower()}{condition.patient.name[1:]}"
+    return reason
+
+
+def _check_id(request: Request, given: str = "") -> uuid.UUID | None:
+    """The symptom check this browser did: linked from its result (``assessment=<id>``, unguessable) or
+    kept in the session."""
+    raw = given or request.session.get(CHECK_SESSION_KEY)
+    try:
+        return uuid.UUID(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _parse_day(value: str, field: str, errors: dict[str, str], label: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return check_date(date.fromisoformat(value))
+    except ValueError:
+        errors[field] = (
+            f"{label}: enter a real date from {MIN_YEAR} to {MAX_YEAR}, like {date.today().isoformat()}"
+        )
+        return None
+
+
 @router.get("/book", response_class=HTMLResponse)
 def book(
     request: Request,
     db: DbSession,
     actor: OptionalActor,
-    service: Annotated[str | None, Query(max_length=40)] = None,
-    reason: Annotated[str | None, Query(max_length=300)] = None,
-    assessment: Annotated[str | None, Query(max_length=80)] = None,
-    location_id: Annotated[str | None, Query(max_length=40)] = None,
-    practitioner_id: Annotated[str | None, Query(max_length=40)] = None,
-    start_date: date | None = None,
-    reschedule: Annotated[str | None, Query(max_length=40)] = None,
-    patient_id: Annotated[str | None, Query(max_length=40)] = None,
+    settings: AppSettings,
+    service: Annotated[str, Query(max_length=40)] = "",
+    reason: Annotated[str, Query(max_length=300)] = "",
+    assessment: Annotated[str, Query(max_length=80)] = "",
+    location_id: Annotated[str, Query(max_length=40)] = "",
+    practitioner_id: Annotated[str, Query(max_length=40)] = "",
+    start_date: Annotated[str, Query(max_length=40)] = "",
+    reschedule: Annotated[str, Query(max_length=40)] = "",
+    patient_id: Annotated[str, Query(max_length=40)] = "",
 ) -> HTMLResponse:
-    # The symptom check links here with ?reason=<service code or words>; either way we keep it.
-    services = _services(db, actor)
+    """Every combination of the filters works; a filter that cannot be read is named on the form and
+    the search runs without it, so nothing chosen is lost."""
+    org = clinic.clinic_for(db, actor)
+    services = online.offered_to(db, actor, org.id)
+    if not services:
+        raise NotFound("no appointments can be booked online at the moment: please phone the clinic")
     code = _service_code(service or (reason if reason in services else None), services)
-    reason_text = "" if reason in services else (reason or "")
-    loc = _uuid(location_id, "location_id")
-    prac = _uuid(practitioner_id, "practitioner_id")
+    reason_text = "" if reason in services else reason
+    errors: dict[str, str] = {}
+    first_day = _parse_day(start_date.strip(), "start_date", errors, "From date")
+    if first_day is not None and first_day < date.today():
+        first_day = None  # a day gone by: search from today
+    loc = _optional_uuid(location_id, "location_id", errors, "Location")
+    prac = _optional_uuid(practitioner_id, "practitioner_id", errors, "Clinician")
     locations, practitioners = _choices(db, actor, services[code])
     if loc and loc not in {location.id for location in locations}:
         loc = None  # closed since the link was made: search every open location
     if prac and prac not in {p.id for p in practitioners}:
         prac = None  # the chosen clinician does not provide the newly chosen service
-    svc, options = scheduling_service.search_slots(
-        db, actor, code, location_id=loc, practitioner_id=prac, start_date=start_date,
-        days=14 if start_date else None, limit=40,
-    )
-    days: dict[date, list[scheduling_service.SlotOption]] = {}
+    check_id = _check_id(request, assessment) if not reschedule else None
+    triage = assessment_service.check_disposition(db, actor, check_id) if check_id else None
+    urgent = (triage in ("urgent", "emergency") or reason == "urgent") and not reschedule and not first_day
+    if urgent:
+        svc, options = slot_search.search_slots(
+            db, actor, code, location_id=loc, practitioner_id=prac, days=3, limit=40)
+        until = datetime.now().astimezone() + timedelta(hours=URGENT_HOURS)
+        options = [o for o in options if o.slot.start <= until]
+    else:
+        svc, options = slot_search.search_slots(
+            db, actor, code, location_id=loc, practitioner_id=prac, start_date=first_day,
+            days=14 if first_day else None, limit=40,
+        )
+    days: dict[date, list[slot_search.SlotOption]] = {}
     for o in options:
         days.setdefault(o.local_start.date(), []).append(o)
-    carry = {k: v for k, v in {"reason": reason_text, "assessment": assessment or "", "reschedule": reschedule or "",
-                               "patient_id": patient_id or ""}.items() if v}
+    carry = {k: v for k, v in {"reason": reason_text, "assessment": assessment, "reschedule": reschedule,
+                               "patient_id": patient_id}.items() if v}
+    form = {"service": svc.code, "location_id": str(loc or ""), "practitioner_id": str(prac or ""),
+            "start_date": start_date}
     return render(request, "booking/book.html", {
-        "services": [s for s in services.values() if s.active], "service": svc, "locations": locations,
+        "services": list(services.values()), "service": svc, "locations": locations,
         "practitioners": practitioners, "location_id": loc, "practitioner_id": prac, "days": days,
-        "start_date": start_date, "reason": reason_text, "assessment": assessment or "", "carry": carry,
-        "reschedule": reschedule or "", "patient_id": patient_id or "",
+        "start_date": first_day, "reason": _reason_label(reason_text) if reason_text else "", "carry": carry,
+        "reschedule": reschedule, "patient_id": patient_id, "errors": errors, "form": form,
+        "urgent": urgent, "triage": triage, "urgent_hours": URGENT_HOURS, "clinic": org,
         "confirm_url": lambda o: "/book/confirm?" + urlencode({
             "service": svc.code, "practitioner_id": str(o.practitioner.id), "location_id": str(o.location.id),
             "start": o.slot.start.isoformat(), **carry}),
-    })
+    }, status_code=422 if errors else 200)
+
+
+def _optional_uuid(value: str, field: str, errors: dict[str, str], label: str) -> uuid.UUID | None:
+    try:
+        return _uuid(value.strip(), field)
+    except InvalidInput:
+        errors[field] = f"{label}: that choice is no longer offered; choose again"
+        return None
 
 
 def _parse_start(value: str) -> datetime:
@@ -126,11 +202,14 @@ def _parse_start(value: str) -> datetime:
 
 
 def _confirm_context(db: DbSession, actor: Actor | None, params: dict[str, str]) -> dict[str, Any]:
-    services = _services(db, actor)
+    org = clinic.clinic_for(db, actor)
+    services = online.offered_to(db, actor, org.id)
+    if not services:
+        raise NotFound("no appointments can be booked online at the moment: please phone the clinic")
     code = _service_code(params.get("service"), services)
-    org = scheduling_service.clinic_for(db, actor)
-    prac = db.get(Practitioner, _uuid(params.get("practitioner_id"), "practitioner_id"))
-    loc = db.get(Location, _uuid(params.get("location_id"), "location_id"))
+    prac_id, loc_id = _uuid(params.get("practitioner_id"), "practitioner_id"), _uuid(params.get("location_id"), "location_id")
+    prac = db.get(Practitioner, prac_id) if prac_id else None
+    loc = db.get(Location, loc_id) if loc_id else None
     if prac is None or loc is None or prac.organization_id != org.id or loc.organization_id != org.id:
         raise InvalidInput("that time is no longer offered: choose another", field="start")
     start = _parse_start(params.get("start", ""))
@@ -149,89 +228,119 @@ def _confirm_context(db: DbSession, actor: Actor | None, params: dict[str, str])
     return {
         "service": svc, "practitioner": prac, "location": loc, "start": start,
         "end": start + timedelta(minutes=svc.duration_minutes), "zone": org.timezone, "params": params,
-        "patient": patient, "patients": patients, "sexes": [s.value for s in Sex],
+        "patient": patient, "patients": patients,
+        "sexes": [(s.value, s.value.capitalize()) for s in Sex],
         "reschedule": params.get("reschedule", ""),
+        "patient_options": [(str(p.id), f"{p.family_name}, {p.given_name} ({p.identifier})") for p in patients],
     }
 
 
 _CONFIRM_KEYS = ("service", "practitioner_id", "location_id", "start", "reason", "assessment", "reschedule",
                  "patient_id")
+_REGISTRATION = ("given_name", "family_name", "birth_date", "sex", "email", "phone", "password")
+LABELS = {"given_name": "First name", "family_name": "Last name", "birth_date": "Date of birth", "sex": "Sex",
+          "email": "Email", "phone": "Phone number", "password": "Password", "patient_choice": "Patient",
+          "start": "Time", "service": "Appointment", "share_check": "Share your symptom check"}
+
+
+def _check_offer(request: Request, db: DbSession, actor: Actor | None, params: dict[str, str]) -> str | None:
+    """The triage of the symptom check this browser finished, when it can travel with the booking."""
+    check_id = _check_id(request, params["assessment"])
+    if check_id is None or params["reschedule"] or (actor is not None and actor.is_staff):
+        return None
+    return assessment_service.check_disposition(db, actor, check_id)
 
 
 @router.get("/book/confirm", response_class=HTMLResponse)
 def confirm_page(request: Request, db: DbSession, actor: OptionalActor) -> HTMLResponse:
     params = {k: request.query_params.get(k, "")[:300] for k in _CONFIRM_KEYS}
     ctx = _confirm_context(db, actor, params)
-    ctx.update(error=None, form={}, next_url=str(request.url.path) + "?" + str(request.url.query))
+    ctx.update(errors={}, form={"share_check": "yes"},
+               next_url=str(request.url.path) + "?" + str(request.url.query),
+               check_triage=_check_offer(request, db, actor, params))
     return render(request, "booking/confirm.html", ctx)
-
-
-_F = Annotated[str, Form(max_length=300)]
 
 
 @router.post("/book/confirm", response_class=HTMLResponse)
 def confirm_submit(
     request: Request, db: DbSession, actor: OptionalActor, settings: AppSettings, tasks: BackgroundTasks,
-    service: _F = "", practitioner_id: _F = "", location_id: _F = "", start: _F = "", reason: _F = "",
-    assessment: _F = "", reschedule: _F = "", patient_id: _F = "", patient_choice: _F = "",
-    given_name: _F = "", family_name: _F = "", birth_date: _F = "", sex: _F = "", email: _F = "",
-    password: Annotated[str, Form(max_length=500)] = "", phone: _F = "",
+    raw: RawForm,
 ) -> Response:
-    form = {"given_name": given_name, "family_name": family_name, "birth_date": birth_date, "sex": sex,
-            "email": email, "password": password, "phone": phone, "patient_choice": patient_choice}
-    params = {"service": service, "practitioner_id": practitioner_id, "location_id": location_id, "start": start,
-              "reason": reason, "assessment": assessment, "reschedule": reschedule, "patient_id": patient_id}
+    params = {k: raw.get(k, "").strip()[:300] for k in _CONFIRM_KEYS}
+    form = {k: raw.get(k, "") for k in (*_REGISTRATION, "patient_choice", "share_check")}
+    for k in _REGISTRATION:
+        if k != "password":
+            form[k] = form[k].strip()
+    check_triage = _check_offer(request, db, actor, params)
     try:
         ctx = _confirm_context(db, actor, params)
         new_account = None
         who = actor
         if who is None:
             try:
-                birth = date.fromisoformat(form.get("birth_date", ""))
-            except ValueError:
-                raise InvalidInput("enter your date of birth", field="birth_date") from None
-            new_account = scheduling_service.register_patient(
-                db, given_name=form.get("given_name", ""), family_name=form.get("family_name", ""),
-                birth_date=birth, sex=form.get("sex", ""), email=form.get("email", ""),
-                password=form.get("password", ""), phone=form.get("phone") or None,
+                reg = SelfRegistration.model_validate({k: form[k] for k in _REGISTRATION if form[k]})
+            except ValidationError as exc:
+                raise _FormProblem(errors_from(exc, LABELS)) from None
+            new_account = registration.register_patient(
+                db, given_name=reg.given_name, family_name=reg.family_name, birth_date=reg.birth_date,
+                sex=reg.sex.value, email=reg.email, password=reg.password, phone=reg.phone,
             )
             who = Actor.from_account(new_account, source_ip=client_ip(request), path=request.url.path)
-        reason = params["reason"] or (f"symptom check {params['assessment']}" if params["assessment"] else "")
+        reason = _reason_label(params["reason"]) if params["reason"] else ""
         if params["reschedule"]:
-            appt = scheduling_service.reschedule_appointment(
+            appt = booking.reschedule_appointment(
                 db, who, _uuid(params["reschedule"], "reschedule"), start=ctx["start"],  # type: ignore[arg-type]
                 practitioner_id=ctx["practitioner"].id, location_id=ctx["location"].id, cutoff=_cutoff(settings))
             kind = "rescheduled"
         else:
-            appt = scheduling_service.book_appointment(
+            if who.is_staff and not (params["patient_id"] or form["patient_choice"]):
+                raise InvalidInput("choose the patient", field="patient_choice")
+            appt = booking.book_appointment(
                 db, who, service=ctx["service"].code, practitioner_id=ctx["practitioner"].id,
-                location_id=ctx["location"].id, start=ctx["start"], reason=reason,
-                patient_id=_uuid(params["patient_id"] or form.get("patient_choice"), "patient_id")
+                location_id=ctx["location"].id, start=ctx["start"], reason=reason[:300],
+                patient_id=_uuid(params["patient_id"] or form["patient_choice"], "patient_id")
                 if who.is_staff else None,
             )
             kind = "confirmed"
-    except HindfootError as exc:
+            check_id = _check_id(request, params["assessment"])
+            if check_triage and check_id and form["share_check"] == "yes" and who.patient_id is not None:
+                shared = assessment_service.attach_check(db, who, check_id)
+                if shared is not None:
+                    appt.assessment_id, appt.triage = check_id, shared[0]
+                    db.flush()
+    except (HindfootError, _FormProblem) as exc:
         db.rollback()
         try:
             ctx = _confirm_context(db, actor, params)
         except HindfootError:
             return RedirectResponse("/book?" + urlencode({"service": params["service"]}), status_code=303)
         form.pop("password")
-        ctx.update(error=exc.message, error_field=exc.field, form=form,
+        errors = exc.errors if isinstance(exc, _FormProblem) else errors_from(exc, LABELS)
+        if isinstance(exc, HindfootError) and exc.field in _CONFIRM_KEYS:
+            errors = {"form": errors.popitem()[1]}  # a problem with the time itself: say so at the top
+        ctx.update(errors=errors, form=form, check_triage=check_triage,
                    next_url="/book/confirm?" + urlencode({k: v for k, v in params.items() if v}))
-        return render(request, "booking/confirm.html", ctx, status_code=exc.status_code)
-    tasks.add_task(notifications.deliver, settings, scheduling_service.notice_for(db, appt, kind))
+        status = exc.status_code if isinstance(exc, HindfootError) else 422
+        return render(request, "booking/confirm.html", ctx, status_code=status)
+    tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, kind))
     if new_account is not None:
-        request.session.clear()
-        request.session["user_id"] = str(new_account.id)
+        start_session(request, db, new_account)
     return RedirectResponse(f"/appointments/{appt.id}?done={kind}", status_code=303)
+
+
+class _FormProblem(Exception):
+    """Several named problems with what was typed (the page shows each by its field)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
 
 
 @router.get("/appointments", response_class=HTMLResponse)
 def my_appointments(request: Request, db: DbSession, actor: CurrentActor) -> Response:
     if actor.is_staff:
         return RedirectResponse("/calendar", status_code=303)
-    rows = scheduling_service.list_patient_appointments(db, actor)
+    rows = booking.list_patient_appointments(db, actor)
     return render(request, "booking/list.html", _listing(db, rows, _services(db, actor)))
 
 
@@ -248,7 +357,7 @@ def _listing(db: DbSession, rows: list[Any], services: Mapping[str, Service]) ->
 
 def _detail(request: Request, db: DbSession, actor: Actor, settings: Settings, appointment_id: uuid.UUID,
             *, error: str | None = None, status_code: int = 200) -> HTMLResponse:
-    appt = scheduling_service.get_appointment(db, actor, appointment_id)
+    appt = booking.get_appointment(db, actor, appointment_id)
     now = datetime.now().astimezone()
     cutoff = _cutoff(settings)
     changeable = appt.status == "booked" and appt.start > now and (
@@ -256,7 +365,7 @@ def _detail(request: Request, db: DbSession, actor: Actor, settings: Settings, a
     return render(request, "booking/detail.html", {
         "appt": appt, "practitioner": db.get(Practitioner, appt.practitioner_id),
         "location": db.get(Location, appt.location_id), "patient": db.get(Patient, appt.patient_id),
-        "service": scheduling_service.service_named(db, actor.organization_id, appt.service_type),
+        "service": clinic.service_named(db, actor.organization_id, appt.service_type),
         "changeable": changeable, "cutoff_hours": settings.booking_cutoff_hours,
         "done": request.query_params.get("done"), "error": error,
         "no_show_allowed": actor.is_staff and appt.status == "booked" and appt.start <= now,
@@ -277,7 +386,7 @@ def cancel(
     tasks: BackgroundTasks, reason: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     try:
-        appt = scheduling_service.cancel_appointment(db, actor, appointment_id, reason=reason,
+        appt = booking.cancel_appointment(db, actor, appointment_id, reason=reason,
                                                      cutoff=_cutoff(settings))
     except HindfootError as exc:
         if exc.status_code == 404:
@@ -285,7 +394,7 @@ def cancel(
         db.rollback()
         return _detail(request, db, actor, settings, appointment_id, error=exc.message,
                        status_code=exc.status_code)
-    tasks.add_task(notifications.deliver, settings, scheduling_service.notice_for(db, appt, "cancelled"))
+    tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, "cancelled"))
     return RedirectResponse(f"/appointments/{appt.id}?done=cancelled", status_code=303)
 
 
@@ -293,7 +402,7 @@ def cancel(
 def no_show(appointment_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
             settings: AppSettings) -> Response:
     try:
-        scheduling_service.mark_no_show(db, actor, appointment_id)
+        booking.mark_no_show(db, actor, appointment_id)
     except HindfootError as exc:
         if exc.status_code in (403, 404):
             raise

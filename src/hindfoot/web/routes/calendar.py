@@ -18,10 +18,12 @@ from hindfoot.auth.policy import require_staff
 from hindfoot.db.models import Location, Patient, Practitioner
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.errors import HindfootError, InvalidInput
-from hindfoot.scheduling import service as scheduling_service
-from hindfoot.scheduling import clinic_setup
+from hindfoot.scheduling import calendar as diary
+from hindfoot.scheduling import clinic, clinic_setup, series
+from hindfoot.scheduling import rota as rota_service
 from hindfoot.scheduling.catalogue import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES, PROVIDER_ROLES
 from hindfoot.web.rendering import render
+from hindfoot.bounds import SaneDate
 
 router = APIRouter()
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -52,7 +54,7 @@ def calendar(
     db: DbSession,
     actor: CurrentActor,
     view: Annotated[str, Query(pattern="^(day|week)$")] = "week",
-    day: date | None = None,
+    day: SaneDate | None = None,
     location_id: Annotated[str | None, Query(max_length=40)] = None,
     practitioner_id: Annotated[str | None, Query(max_length=40)] = None,
 ) -> HTMLResponse:
@@ -61,30 +63,30 @@ def calendar(
     first = day - timedelta(days=day.weekday()) if view == "week" else day
     days = 7 if view == "week" else 1
     loc, prac = _uuid(location_id, "location_id"), _uuid(practitioner_id, "practitioner_id")
-    cal = scheduling_service.calendar_view(db, actor, first, days, location_id=loc, practitioner_id=prac)
+    cal = diary.calendar_view(db, actor, first, days, location_id=loc, practitioner_id=prac)
     step = timedelta(days=days)
     query = {"view": view, "location_id": location_id or "", "practitioner_id": practitioner_id or ""}
     return render(request, "calendar/calendar.html", {
         "cal": cal, "view": view, "day": day, "location_id": loc, "practitioner_id": prac,
         "prev_day": first - step, "next_day": first + step, "query": query,
-        "services": scheduling_service.services_for(db, actor.organization_id),
+        "services": clinic.services_for(db, actor.organization_id),
         "now": datetime.now(UTC), **_people(db, actor),
     })
 
 
 @router.get("/calendar/no-shows", response_class=HTMLResponse)
 def no_shows(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
-    stats = scheduling_service.no_show_stats(db, actor)
+    stats = diary.no_show_stats(db, actor)
     return render(request, "calendar/no_shows.html", {"stats": stats})
 
 
 def _rota_page(request: Request, db: DbSession, actor: Actor, *, error: str | None = None,
                status_code: int = 200) -> HTMLResponse:
-    rules, exceptions = scheduling_service.list_rota(db, actor)
+    rules, exceptions = rota_service.list_rota(db, actor)
     people = _people(db, actor)
     return render(request, "calendar/rota.html", {
         "rules": rules, "exceptions": exceptions, "weekdays": WEEKDAYS, "error": error,
-        "services": scheduling_service.services_for(db, actor.organization_id),
+        "services": clinic.services_for(db, actor.organization_id),
         "names": {p.id: p.display_name for p in people["practitioners"]} | {loc.id: loc.name for loc in people["locations"]},
         **people,
     }, status_code=status_code)
@@ -121,7 +123,7 @@ def add_rule(
             t1, t2 = time.fromisoformat(start), time.fromisoformat(end)
         except ValueError:
             raise InvalidInput("enter the opening times as HH:MM", field="start") from None
-        scheduling_service.add_rule(
+        rota_service.add_rule(
             db, actor, practitioner_id=_uuid(practitioner_id, "practitioner_id"),  # type: ignore[arg-type]
             location_id=_uuid(location_id, "location_id"), weekday=weekday, start=t1, end=t2,  # type: ignore[arg-type]
             services=services or [],
@@ -131,7 +133,7 @@ def add_rule(
 
 @router.post("/calendar/rota/rules/{rule_id}/delete", response_class=HTMLResponse)
 def delete_rule(rule_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    return _rota_action(request, db, actor, lambda: scheduling_service.delete_rule(db, actor, rule_id))
+    return _rota_action(request, db, actor, lambda: rota_service.delete_rule(db, actor, rule_id))
 
 
 @router.post("/calendar/rota/exceptions", response_class=HTMLResponse)
@@ -140,14 +142,14 @@ def add_exception(
     start: _F = "", end: _F = "", reason: _F = "",
 ) -> Response:
     def act() -> None:
-        org = scheduling_service.clinic_for(db, actor)
+        org = clinic.clinic_for(db, actor)
         zone = ZoneInfo(org.timezone)
         try:
             s = datetime.fromisoformat(start).replace(tzinfo=zone)
             e = datetime.fromisoformat(end).replace(tzinfo=zone)
         except ValueError:
             raise InvalidInput("enter the start and end as date and time", field="start") from None
-        scheduling_service.add_exception(
+        rota_service.add_exception(
             db, actor, start=s, end=e, practitioner_id=_uuid(practitioner_id, "practitioner_id"),
             location_id=_uuid(location_id, "location_id"), reason=reason)
     return _rota_action(request, db, actor, act)
@@ -155,7 +157,7 @@ def add_exception(
 
 @router.post("/calendar/rota/exceptions/{exception_id}/delete", response_class=HTMLResponse)
 def delete_exception(exception_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    return _rota_action(request, db, actor, lambda: scheduling_service.delete_exception(db, actor, exception_id))
+    return _rota_action(request, db, actor, lambda: rota_service.delete_exception(db, actor, exception_id))
 
 
 # --------------------------------------------------------------------------- services and locations
@@ -286,7 +288,7 @@ def _series_page(request: Request, db: DbSession, actor: Actor, form: dict[str, 
                                .order_by(Patient.family_name, Patient.given_name).limit(500)))
     return render(request, "calendar/series.html", {
         "form": form, "plan": plan, "error": error, "booked": booked, "patients": patients,
-        "services": scheduling_service.services_for(db, actor.organization_id), "weekdays": WEEKDAYS,
+        "services": clinic.services_for(db, actor.organization_id), "weekdays": WEEKDAYS,
         **_people(db, actor),
     }, status_code=status_code)
 
@@ -301,7 +303,7 @@ def series_form(
     pid = _uuid(patient_id, "patient_id")
     if pid:
         form["patient_id"] = str(pid)
-        default = scheduling_service.series_default(db, actor, pid)
+        default = series.series_default(db, actor, pid)
         if default is not None:
             form.update(service=default.service, first_date=default.first.isoformat(),
                         until=default.until.isoformat(), every_days=str(default.every_days or ""), count="")
@@ -335,9 +337,9 @@ def series_submit(
         if kwargs["practitioner_id"] is None or kwargs["location_id"] is None:
             raise InvalidInput("choose who and where", field="practitioner_id")
         if action == "book":
-            appts = scheduling_service.book_series(db, actor, **kwargs)
+            appts = series.book_series(db, actor, **kwargs)
             return _series_page(request, db, actor, form, booked=len(appts))
-        plan = scheduling_service.plan_series(db, actor, **kwargs)
+        plan = series.plan_series(db, actor, **kwargs)
         return _series_page(request, db, actor, form, plan=plan)
     except HindfootError as exc:
         if exc.status_code in (403, 404):

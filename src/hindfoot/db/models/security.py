@@ -1,0 +1,65 @@
+"""Sign-in sessions, staff MFA recovery codes, the audit chain's head and patients' data requests.
+
+Not FHIR resources: the machinery that keeps each account's sessions revocable, the audit trail
+tamper-evident (see hindfoot.audit.chain) and patients' GDPR requests on record.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hindfoot.db.base import Base, IdMixin, utcnow
+
+
+class UserSession(Base):
+    """One signed-in browser or API client. The cookie holds a random token; only its SHA-256 is stored,
+    so a copy of this table signs nobody in."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie's token
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]  # the absolute end, however active the session is
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    source_ip: Mapped[str | None] = mapped_column(String(64))
+    mfa_pending: Mapped[bool] = mapped_column(default=False)  # password right, second factor still due
+
+
+class MfaRecoveryCode(IdMixin, Base):
+    __tablename__ = "mfa_recovery_code"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex of the normalised code
+    used_at: Mapped[datetime | None]
+
+
+class AuditChainHead(Base):
+    """The last link of the audit hash chain (one row): appending locks it, so concurrent writers queue."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class DataRequest(IdMixin, Base):
+    """A patient's request under GDPR articles 15-18 and 20 (copy, correction, erasure, restriction)."""
+
+    __tablename__ = "data_request"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id"), index=True)
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # rectification | erasure | restriction
+    details: Mapped[str] = mapped_column(String(2000), default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | accepted | refused
+    reason: Mapped[str] = mapped_column(String(2000), default="")  # why refused, or what was done and kept
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[datetime | None]
+    handled_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))

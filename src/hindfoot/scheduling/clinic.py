@@ -1,0 +1,203 @@
+"""What a clinic offers and its diary, loaded: the bookable services and one window of the rota.
+
+:func:`load_calendar` reads rules, exceptions and live bookings with one query per table and
+builds the pure :class:`~hindfoot.scheduling.availability.ClinicCalendar` every other scheduling
+module asks its questions of. :func:`services_for` is the one place a service's duration and
+providing roles come from (the clinic's own rows, else the default catalogue).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from hindfoot.auth.actor import Actor
+from hindfoot.db.models import (
+    Appointment,
+    AvailabilityException,
+    AvailabilityRule,
+    ClinicService,
+    Location,
+    Organization,
+    Practitioner,
+    Schedule,
+)
+from hindfoot.errors import InvalidInput, NotFound
+from hindfoot.scheduling import availability as core
+from hindfoot.scheduling.catalogue import CATALOGUE, Role, Service, get_service
+
+FREED_STATUSES = ("cancelled", "noshow", "entered-in-error")
+"""Statuses that free the time again (the same list as the partial unique index)."""
+
+
+def services_for(db: Session, organization_id: uuid.UUID) -> Mapping[str, Service]:
+    """The clinic's services by code, in booking-page order, inactive ones included.
+
+    The one place slot search, booking checks, series and pages learn what a service is, how
+    long it takes and who provides it. An organisation that has never edited its services has
+    no rows and gets the default catalogue. Appointments store their own end time, so changing
+    a duration here changes new bookings only.
+    """
+    rows = db.scalars(
+        select(ClinicService)
+        .where(ClinicService.organization_id == organization_id)
+        .order_by(ClinicService.position, ClinicService.code)
+    ).all()
+    if not rows:
+        return CATALOGUE
+    return {r.code: service_from_row(r) for r in rows}
+
+
+def service_from_row(row: ClinicService) -> Service:
+    return Service(
+        code=row.code, name=row.name, description=row.description or row.name,
+        duration_minutes=row.duration_minutes, roles=frozenset(Role(r) for r in row.roles if r in Role.__members__),
+        active=row.active, online=row.bookable_online,
+    )
+
+
+def bookable_service(db: Session, org: Organization, code: str) -> Service:
+    """A service that may be booked now: known to this clinic and active (unknown → 422 on ``service``)."""
+    svc = get_service(code, services_for(db, org.id))
+    if not svc.active:
+        raise InvalidInput(f"{svc.name} is not offered at the moment", field="service")
+    return svc
+
+
+def service_named(db: Session, organization_id: uuid.UUID, code: str) -> Service | None:
+    """The service an existing appointment was booked for (retired or default ones included)."""
+    return services_for(db, organization_id).get(code) or CATALOGUE.get(code)
+
+
+@dataclass
+class ClinicData:
+    """One window of the rota, indexed: the calendar plus the rows pages need to name things."""
+
+    organization: Organization
+    calendar: core.ClinicCalendar
+    practitioners: dict[uuid.UUID, Practitioner]
+    locations: dict[uuid.UUID, Location]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self.calendar.zone
+
+
+def clinic_for(db: Session, actor: Actor | None) -> Organization:
+    """The actor's clinic; for someone not signed in (a new patient), the clinic this server runs."""
+    if actor is not None:
+        org = db.get(Organization, actor.organization_id)
+    else:
+        org = db.scalar(select(Organization).order_by(Organization.created_at, Organization.id).limit(1))
+    if org is None:
+        raise NotFound("no clinic is set up on this server yet")
+    return org
+
+
+def _utc_bounds(zone: ZoneInfo, first: date, last: date) -> tuple[datetime, datetime]:
+    """A UTC range safely covering local dates first..last (a day's margin either side)."""
+    lo = datetime.combine(first - timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    hi = datetime.combine(last + timedelta(days=2), time(0), tzinfo=zone).astimezone(UTC)
+    return lo, hi
+
+
+def load_calendar(
+    db: Session,
+    org: Organization,
+    first: date,
+    last: date,
+    *,
+    practitioner_ids: Sequence[uuid.UUID] | None = None,
+) -> ClinicData:
+    """Load rules, exceptions and live bookings for local dates first..last: one query per table.
+
+    ``practitioner_ids`` narrows every query to those people (the booking check needs only one).
+    Inactive practitioners, admins and inactive locations drop out of the calendar, so they are
+    never offered and never bookable.
+    """
+    zone = ZoneInfo(org.timezone)
+    lo, hi = _utc_bounds(zone, first, last)
+    org_pracs = select(Practitioner.id).where(Practitioner.organization_id == org.id)
+    org_locs = select(Location.id).where(Location.organization_id == org.id)
+
+    prac_q = select(Practitioner).where(
+        Practitioner.organization_id == org.id, Practitioner.active, Practitioner.role != "admin"
+    )
+    if practitioner_ids is not None:
+        prac_q = prac_q.where(Practitioner.id.in_(practitioner_ids))
+    practitioners = {p.id: p for p in db.scalars(prac_q)}
+
+    locations = {
+        loc.id: loc
+        for loc in db.scalars(select(Location).where(Location.organization_id == org.id, Location.active))
+    }
+
+    rule_q = (
+        select(AvailabilityRule, Schedule.practitioner_id, Schedule.location_id)
+        .join(Schedule, AvailabilityRule.schedule_id == Schedule.id)
+        .where(
+            Schedule.active,
+            Schedule.location_id.in_(org_locs),
+            Schedule.practitioner_id.in_(org_pracs),
+            or_(AvailabilityRule.valid_from.is_(None), AvailabilityRule.valid_from <= last),
+            or_(AvailabilityRule.valid_to.is_(None), AvailabilityRule.valid_to >= first),
+        )
+    )
+    if practitioner_ids is not None:
+        rule_q = rule_q.where(Schedule.practitioner_id.in_(practitioner_ids))
+    rules = [
+        core.AvailabilityRule(
+            practitioner_id=pid, location_id=lid, weekday=r.weekday, start=r.start_time, end=r.end_time,
+            services=frozenset(r.services or ()), valid_from=r.valid_from, valid_to=r.valid_to,
+        )
+        for r, pid, lid in db.execute(rule_q)
+        if lid in locations and pid in practitioners  # a deactivated clinician's rota stays stored, unseen
+    ]
+
+    exc_q = select(AvailabilityException).where(
+        AvailabilityException.start < hi,
+        AvailabilityException.end > lo,
+        or_(AvailabilityException.practitioner_id.in_(org_pracs), AvailabilityException.location_id.in_(org_locs)),
+    )
+    if practitioner_ids is not None:
+        exc_q = exc_q.where(
+            or_(AvailabilityException.practitioner_id.in_(practitioner_ids),
+                AvailabilityException.practitioner_id.is_(None))
+        )
+    exceptions = [
+        core.AvailabilityException(
+            start=e.start, end=e.end, practitioner_id=e.practitioner_id, location_id=e.location_id,
+            reason=e.reason,
+        )
+        for e in db.scalars(exc_q)
+    ]
+
+    appt_q = select(
+        Appointment.id, Appointment.practitioner_id, Appointment.location_id, Appointment.start, Appointment.end
+    ).where(
+        Appointment.start < hi,
+        Appointment.end > lo,
+        Appointment.status.not_in(FREED_STATUSES),
+        Appointment.practitioner_id.in_(org_pracs),
+    )
+    if practitioner_ids is not None:
+        appt_q = appt_q.where(Appointment.practitioner_id.in_(practitioner_ids))
+    bookings = [
+        core.Booking(start=s, end=e, practitioner_id=pid, location_id=lid, id=aid)
+        for aid, pid, lid, s, e in db.execute(appt_q)
+    ]
+
+    calendar = core.ClinicCalendar(
+        timezone=zone,
+        practitioners={pid: p.role for pid, p in practitioners.items()},
+        rules=rules,
+        exceptions=exceptions,
+        bookings=bookings,
+    )
+    return ClinicData(org, calendar, practitioners, locations)

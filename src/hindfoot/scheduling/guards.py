@@ -1,0 +1,155 @@
+"""The locks and checks every write to a diary goes through (booking, moving, series, rota).
+
+No double booking, ever. Every write that puts an appointment on a practitioner's diary first
+takes a per-practitioner lock *inside the transaction* (:func:`lock_practitioners`), then
+re-checks the time against what is committed (:func:`check_time`), then inserts:
+
+* PostgreSQL: ``pg_advisory_xact_lock(key)``, key derived from the practitioner's id; released at
+  commit or rollback. Bookings for different practitioners never wait for each other.
+* SQLite: a no-op ``UPDATE`` of the practitioner row opens the write transaction (``BEGIN
+  IMMEDIATE`` semantics: one writer at a time), so the check and the insert see the same data.
+
+The partial unique index on (practitioner, start) stays as the last line of defence; if it ever
+fires, the loser gets a :class:`~hindfoot.errors.Conflict` naming the slot, never a 500
+(:func:`flush_or_conflict`). Who may book for whom, and see which appointment, is decided here too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hindfoot.audit import service as audit
+from hindfoot.auth.actor import Actor
+from hindfoot.auth.policy import require_staff
+from hindfoot.db.models import Appointment, Location, Organization, Patient, Practitioner
+from hindfoot.errors import AccessDenied, Conflict, InvalidInput
+from hindfoot.scheduling import availability as core
+from hindfoot.scheduling.catalogue import Service
+from hindfoot.scheduling.clinic import FREED_STATUSES, load_calendar
+
+PATIENT_MIN_NOTICE = timedelta(hours=1)
+"""Patients book online at least this far ahead; staff may book any future time."""
+
+
+def lock_practitioners(db: Session, practitioner_ids: Iterable[uuid.UUID]) -> None:
+    """Serialise writes to these practitioners' diaries until the transaction ends.
+
+    Locks are taken in a fixed order so two reschedules between the same two people cannot
+    deadlock.
+    """
+    ids = sorted(set(practitioner_ids))
+    if db.get_bind().dialect.name == "postgresql":
+        for pid in ids:
+            key = int.from_bytes(pid.bytes[:8], "big", signed=True)
+            db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        for pid in ids:
+            # Any write takes SQLite's single writer lock for the rest of the transaction.
+            db.execute(text("UPDATE practitioner SET active = active WHERE id = :id"), {"id": pid.hex})
+
+
+def bookable_practitioner(db: Session, org: Organization, practitioner_id: uuid.UUID) -> Practitioner:
+    p = db.get(Practitioner, practitioner_id)
+    if p is None or p.organization_id != org.id or not p.active or p.role == "admin":
+        raise InvalidInput("no such practitioner to book with", field="practitioner_id")
+    return p
+
+
+def active_location(db: Session, org: Organization, location_id: uuid.UUID) -> Location:
+    loc = db.get(Location, location_id)
+    if loc is None or loc.organization_id != org.id or not loc.active:
+        raise InvalidInput("no such location", field="location_id")
+    return loc
+
+
+def fmt_local(value: datetime, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).strftime("%a %d %b %Y %H:%M")
+
+
+def check_time(
+    db: Session,
+    org: Organization,
+    svc: Service,
+    practitioner: Practitioner,
+    location: Location,
+    start: datetime,
+    *,
+    now: datetime,
+    min_notice: timedelta,
+    ignore: Sequence[uuid.UUID] = (),
+) -> None:
+    if start.tzinfo is None or start.utcoffset() is None:
+        raise InvalidInput("start must include a time zone (e.g. 2026-03-02T09:00:00Z)", field="start")
+    zone = ZoneInfo(org.timezone)
+    day = start.astimezone(zone).date()
+    data = load_calendar(db, org, day, day, practitioner_ids=[practitioner.id])
+    problems = core.slot_problems(
+        data.calendar, svc, practitioner_id=practitioner.id, location_id=location.id, start=start,
+        now=now, min_notice=min_notice, ignore_booking_ids=ignore,
+    )
+    if problems:
+        raise problems[0]
+
+
+def check_patient_free(
+    db: Session, patient_id: uuid.UUID, start: datetime, end: datetime, ignore: Sequence[uuid.UUID] = ()
+) -> None:
+    q = select(Appointment.start).where(
+        Appointment.patient_id == patient_id,
+        Appointment.status.not_in(FREED_STATUSES),
+        Appointment.start < end,
+        Appointment.end > start,
+    )
+    if ignore:
+        q = q.where(Appointment.id.not_in(ignore))
+    if db.scalar(q.limit(1)) is not None:
+        raise Conflict("the patient already has an appointment at that time", field="start")
+
+
+def flush_or_conflict(db: Session, what: str) -> None:
+    try:
+        db.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"{what} was booked by someone else a moment ago: choose another time", field="start") from exc
+
+
+def resolve_patient(db: Session, actor: Actor, patient_id: uuid.UUID | None) -> Patient:
+    if actor.role == "patient":
+        if patient_id is not None and patient_id != actor.patient_id:
+            raise AccessDenied("patient not found", entity_type="Patient", entity_id=patient_id,
+                               action=audit.CREATE)
+        patient = db.get(Patient, actor.patient_id) if actor.patient_id else None
+        if patient is None:
+            raise InvalidInput("this account has no patient record to book for", field="patient_id")
+        return patient
+    require_staff(actor)
+    if patient_id is None:
+        raise InvalidInput("choose the patient to book for", field="patient_id")
+    patient = db.get(Patient, patient_id)
+    if patient is None or patient.organization_id != actor.organization_id:
+        raise AccessDenied("patient not found", entity_type="Patient", entity_id=patient_id,
+                           patient_id=patient_id if patient else None, action=audit.CREATE)
+    return patient
+
+
+def visible_appointment(db: Session, actor: Actor, appointment_id: uuid.UUID, action: str) -> Appointment:
+    appt = db.get(Appointment, appointment_id)
+    if appt is not None:
+        patient = db.get(Patient, appt.patient_id)
+        allowed = patient is not None and (
+            actor.patient_id == patient.id if actor.role == "patient"
+            else actor.is_staff and patient.organization_id == actor.organization_id
+        )
+    else:
+        allowed = False
+    if appt is None or not allowed:
+        raise AccessDenied("appointment not found", entity_type="Appointment", entity_id=appointment_id,
+                           patient_id=appt.patient_id if appt else None, action=action)
+    return appt
