@@ -35,10 +35,28 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
-    # Batch mode lets ALTER TABLE work on SQLite by copying the table.
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
-    with context.begin_transaction():
-        context.run_migrations()
+    # Batch mode lets ALTER TABLE work on SQLite by copying the table. Copying drops the old table,
+    # and with foreign keys enforced that drop would delete (or refuse) every row that points at it,
+    # so on SQLite the keys are off while migrating (a PRAGMA that only works outside a transaction),
+    # checked once at the end, and on again afterwards.
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+    try:
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left rows pointing at nothing: {broken[:5]}")
+        if connection.in_transaction():
+            connection.commit()
+    finally:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 if context.is_offline_mode():
