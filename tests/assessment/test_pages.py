@@ -105,6 +105,27 @@ def test_emergency_answers_stop_early_and_say_so_first(client):
     assert "/book?reason=posterior" not in html
 
 
+def test_a_sudden_injury_with_heel_pain_and_no_tiptoe_answer_is_not_sent_home(client):
+    """Class 5 of issue 10: a patient who can still walk after a sudden injury with pain at the back of
+    the heel is not advised self-care while the rupture check is unanswered, and is told which question."""
+    start = client.get("/check")
+    token = _csrf(start.text)
+    client.post("/check", data={"csrf_token": token, "age": "41", "sex": "male", "sport": "tennis"})
+    page = client.get("/check/question")
+    yes, no = {"pain_back_of_heel", "onset_sudden_injury"}, {"cannot_bear_weight"}
+    for _ in range(16):
+        if "/check/result" in str(page.url):
+            break
+        f = _finding(page.text)
+        value = "present" if f in yes else "absent" if f in no else "unknown"
+        page = client.post("/check/answer", data={"csrf_token": token, "finding": f, "value": value})
+    html = page.text
+    assert "/check/result" in str(page.url)
+    assert 'class="ds-disposition ds-urgent"' in html or 'class="ds-disposition ds-emergency"' in html
+    assert "Not ruled out yet" in html and "We could not rule out <strong>a torn Achilles tendon</strong>" in html
+    assert "stand on tiptoe" in html
+
+
 def test_start_form_validates(client):
     token = _csrf(client.get("/check").text)
     r = client.post("/check", data={"csrf_token": token, "age": "two hundred", "sport": "curling"})
@@ -180,6 +201,10 @@ def test_panel_recalculates_on_each_change(client, db):
                           headers={"HX-Request": "true", "X-CSRF-Token": token})
     assert re.search(r'data-condition="([a-z_]+)"', rupture.text).group(1) == "achilles_rupture"
     assert 'data-disposition="urgent"' in rupture.text or 'data-disposition="emergency"' in rupture.text
+    # the AAOS rule (two of four findings) is shown with its result, criteria and sources
+    assert "Decision rules" in rupture.text
+    assert re.search(r'data-rule="aaos_achilles_rupture"[^>]*>\s*<strong>[^<]+</strong>:\s*positive', rupture.text)
+    assert 'href="/sources#AAOS_ACHILLES"' in rupture.text
     # without htmx the same post renders the whole page
     full = client.post(url, data={"csrf_token": token, "episode_id": str(episode.id), "f.pain_under_heel": "present"})
     assert full.status_code == 200 and "<html" in full.text

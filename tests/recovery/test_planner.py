@@ -301,3 +301,15 @@ def test_status_reports_drift_after_late_completion() -> None:
     assert st.next == "normal_footwear"
     assert st.drift_days == 7 and st.behind and st.days_behind == 7
     assert st.overdue == ()
+
+
+def test_a_full_performance_date_that_departs_from_the_clinic_page_says_why_with_its_source() -> None:
+    # the clinic page: full performance by about 3 months after arthroscopic excision [S2]
+    pro = build_plan(ARTHRO, START, sport="football", level="professional").milestone("full_performance")
+    assert (pro.typical - START).days < 90 - 14
+    assert pro.range_note and "departs from the clinic pages ([S2]" in pro.range_note
+    assert "[CALDER10]" in pro.range_note and "41 days" in pro.range_note
+    # a recreational plan keeps the clinic page's date, so it says nothing about it
+    rec = build_plan(ARTHRO, START, sport="football", level="recreational").milestone("full_performance")
+    assert abs((rec.typical - START).days - 90) <= 14
+    assert not rec.range_note or "departs from the clinic pages" not in rec.range_note

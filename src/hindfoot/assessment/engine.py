@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from hindfoot.assessment import triage
+from hindfoot.assessment import rules, triage
 from hindfoot.assessment.schemas import (
     AssessmentResult,
     Case,
@@ -72,6 +72,7 @@ class CompiledModel:
     history_mask: np.ndarray  # (F,) bool: answerable in self-assessment
     all_mask: np.ndarray  # (F,) bool: all True (answerable in clinic)
     self_askable: frozenset[str]
+    establishes: np.ndarray  # (F,) int: the condition a positive reference-standard test establishes (-1: none)
     disposition_rank: np.ndarray  # (C,) default disposition rank
     triage_levels: tuple[tuple[str, float, np.ndarray], ...]  # (level, threshold, conditions at least as urgent)
     names: tuple[str, ...]
@@ -171,6 +172,10 @@ def _compile(kb: KnowledgeBase) -> CompiledModel:
         history_mask=history_mask,
         all_mask=all_mask,
         self_askable=frozenset(f.id for f in kb.findings if f.group == "history"),
+        establishes=np.array([
+            cids.index(f.accuracy.condition) if f.accuracy is not None and f.accuracy.establishes else -1
+            for f in kb.findings
+        ]),
         disposition_rank=disposition_rank,
         triage_levels=triage_levels,
         names=tuple(c.name for c in kb.conditions),
@@ -226,12 +231,36 @@ def component_posterior(
 ) -> np.ndarray:
     """Posterior over components (conditions or their subtypes); unknown findings are ignored."""
     pres, abs_ = list(present), list(absent)
+    established = established_components(model, pres)
+    if established.size:
+        # equal to the sums below up to a constant shared by every component, with the coexistence rule
+        comp_prior = component_prior(model, prior_p)
+        contrib = coexistence(model, contribution_matrix(model, comp_prior, pres, abs_), established, pres)
+        return _normalise_log(_log(comp_prior) + contrib.sum(axis=1))
     logpost = (
         _log(component_prior(model, prior_p))
         + model.logp[:, pres].sum(axis=1)
         + model.log1mp[:, abs_].sum(axis=1)
     )
     return _normalise_log(logpost)
+
+
+def established_components(model: CompiledModel, pres: list[int]) -> np.ndarray:
+    """Components whose condition a positive reference-standard test (accuracy.establishes) establishes."""
+    conds = model.establishes[pres] if pres else model.establishes[:0]
+    conds = conds[conds >= 0]
+    if conds.size == 0:
+        return conds
+    return np.flatnonzero(np.isin(model.comp_condition, conds))
+
+
+def coexistence(model: CompiledModel, contrib: np.ndarray, rows: np.ndarray, pres: list[int]) -> np.ndarray:
+    """`contrib` (from contribution_matrix) with the negative contributions of `rows` set to 0: once a
+    reference-standard test establishes a condition, findings that do not fit it are taken as coming
+    from a second, coexisting condition rather than as evidence against the established one."""
+    out = contrib.copy()
+    out[rows] = np.maximum(out[rows], 0.0)
+    return out
 
 
 def posterior(
@@ -427,6 +456,12 @@ def assess(
     comp_post = component_posterior(model, prior_p, pres, abs_)
     post = model.M @ comp_post
     order = np.argsort(-post, kind="stable").tolist()
+    established = model.establishes[pres] if pres else model.establishes[:0]
+    if (established >= 0).any():
+        # a positive reference-standard test establishes its condition: it leads the list (whatever else
+        # the patient has is ranked after it, by probability)
+        first = set(established[established >= 0].tolist())
+        order = [c for c in order if c in first] + [c for c in order if c not in first]
 
     # explain each condition by its most probable component (its leading subtype, if any)
     leading = np.argmax(np.where(model.member, comp_post[None, :], -1.0), axis=1)[order].tolist()
@@ -434,6 +469,9 @@ def assess(
     totals = [0.0] * len(order)
     if explain:
         contrib = contribution_matrix(model, component_prior(model, prior_p), pres, abs_)
+        established = established_components(model, pres)
+        if established.size:
+            contrib = coexistence(model, contrib, established, pres)
         ex, totals = explanations(model, leading, contrib, pres, abs_)
     post_list, prior_list = post.tolist(), prior_p.tolist()
     ranking = tuple(
@@ -454,7 +492,10 @@ def assess(
     present_set = set(case.present)
     probs = dict(zip(model.condition_ids, post_list, strict=True))
     from_conditions = condition_disposition(model, post)
-    disposition, fired, open_screens = triage.decide(kb, present_set, case.absent, probs, from_conditions)
+    decision_rules = rules.evaluate(kb, present_set, case.absent, case.age, probs)
+    disposition, fired, open_screens = triage.decide(
+        kb, present_set, case.absent, probs, from_conditions, [r.disposition for r in decision_rules if r.disposition]
+    )
     done = present_set | set(case.absent) | set(answered or ())
     questions = rank_questions(
         model, case.setting, comp_post, present_set, done, limit=question_limit, probs=probs, absent=case.absent
@@ -468,6 +509,7 @@ def assess(
         red_flags=tuple(fired),
         next_questions=tuple(questions),
         not_ruled_out=tuple(open_screens),
+        decision_rules=decision_rules,
     )
 
 

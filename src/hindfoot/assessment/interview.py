@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from hindfoot.assessment import engine, triage
+from hindfoot.assessment import engine, rules, triage
 from hindfoot.assessment.schemas import Answer, AssessmentResult, Case, NextQuestion, Setting
 from hindfoot.errors import InvalidInput
 from hindfoot.knowledge.loader import KnowledgeBase, load_kb
@@ -156,7 +156,8 @@ def _snapshot(model: engine.CompiledModel, state: InterviewState, upto: int) -> 
     abs_ = [model.fidx[f] for f in absent]
     post = engine.posterior(model, engine.prior(model, state.age, state.sex, state.sport), pres, abs_)
     probs = dict(zip(model.condition_ids, post.tolist(), strict=True))
-    disp = triage.decide(model.kb, present, absent, probs, engine.condition_disposition(model, post))[0]
+    from_rules = [r.disposition for r in rules.evaluate(model.kb, present, absent, state.age, probs) if r.disposition]
+    disp = triage.decide(model.kb, present, absent, probs, engine.condition_disposition(model, post), from_rules)[0]
     return disp, float(np.max(post))
 
 

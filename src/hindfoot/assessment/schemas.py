@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import (
@@ -24,6 +24,9 @@ from pydantic import (
 )
 
 from hindfoot.knowledge.loader import KnowledgeBase, load_kb
+
+if TYPE_CHECKING:
+    from hindfoot.assessment.rules import RuleResult
 from hindfoot.knowledge.schemas import Disposition
 
 Setting = Literal["self", "clinic"]
@@ -235,7 +238,7 @@ class AssessmentResult:
     red_flags: tuple[FiredRule, ...]
     next_questions: tuple[NextQuestion, ...]
     not_ruled_out: tuple[OpenScreen, ...] = ()
-    decision_rules: tuple[Any, ...] = ()  # hindfoot.assessment.rules.RuleResult, computed when findings allow
+    decision_rules: tuple[RuleResult, ...] = ()  # the validated decision rules that apply, with their results
 
     @property
     def top(self) -> RankedCondition:

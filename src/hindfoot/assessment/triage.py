@@ -219,17 +219,19 @@ def decide(
     absent: Iterable[str],
     probabilities: Mapping[str, float] | None,
     from_conditions: str,
+    from_decision_rules: Iterable[str] = (),
 ) -> tuple[str, list[FiredRule], list[OpenScreen]]:
     """The advised disposition, the rules behind it and the open safety screens.
 
-    The disposition is the most urgent of `from_conditions` and the fired rules; self-care is raised to
-    routine while any safety screen is open (an unknown answer never lowers urgency)."""
+    The disposition is the most urgent of `from_conditions`, the fired rules and the positive decision
+    rules; self-care is raised to routine while any safety screen is open (an unknown answer never
+    lowers urgency)."""
     rules = _rules(kb)
     pm, am = rules.mask(present), rules.mask(absent)
     om = _open_mask(rules, pm, am)
     fired = _fired(rules, present, pm, om, probabilities)
     screens = _open_screens(kb, rules, pm, am, om)
-    disposition = most_urgent([from_conditions, *(r.disposition for r in fired)])
+    disposition = most_urgent([from_conditions, *(r.disposition for r in fired), *from_decision_rules])
     if disposition == "self_care" and screens:
         fired.append(uncertainty_rule(screens, rules.screen_sources))
         disposition = "routine"

@@ -22,6 +22,7 @@ from hindfoot.knowledge.schemas import (
     DISPOSITION_ORDER,
     Condition,
     ConditionsFile,
+    DecisionRulesFile,
     Finding,
     FindingsFile,
     HazardsFile,
@@ -42,6 +43,7 @@ FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "red_flags": ("red_flags.yaml", RedFlagsFile),
     "hazards": ("hazards.yaml", HazardsFile),
     "interview": ("interview.yaml", InterviewFile),
+    "decision_rules": ("decision_rules.yaml", DecisionRulesFile),
 }
 
 
@@ -64,6 +66,7 @@ class KnowledgeBase:
     red_flags: RedFlagsFile
     hazards: HazardsFile
     interview: InterviewFile
+    decision_rules: DecisionRulesFile
     condition_by_id: dict[str, Condition] = field(init=False)
     finding_by_id: dict[str, Finding] = field(init=False)
     _cache: dict[str, Any] = field(init=False, default_factory=dict, repr=False)
@@ -280,6 +283,40 @@ def _cross_check(
     return problems
 
 
+def _check_decision_rules(parsed: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    finds = {f.id for f in parsed["findings"].findings}
+    conds = {c.id for c in parsed["conditions"].conditions}
+    sources, hazards = parsed["sources"].sources, parsed["hazards"].hazards
+    seen: set[str] = set()
+    for r in parsed["decision_rules"].rules:
+        where = f"decision_rules.yaml: {r.id}"
+        if r.id in seen:
+            problems.append(f"duplicate decision rule id {r.id!r}")
+        seen.add(r.id)
+        if r.hazard is None:
+            problems.append(f"{where}: no hazard (every red-flag rule, screen and decision rule must name its "
+                            "hazard in hazards.yaml, the hazard log of docs/clinical-safety.md)")
+        elif r.hazard not in hazards:
+            problems.append(f"{where}: unknown hazard {r.hazard!r} (not in hazards.yaml)")
+        for key in r.src:
+            if key not in sources:
+                problems.append(f"{where}: unknown source key {key!r} (not in sources.yaml)")
+        named = [c.finding for c in r.criteria if c.finding] + r.applies_when + r.unless
+        named += [x for t in r.then for x in (t.present, t.absent) if x]
+        for fid in named:
+            if fid not in finds:
+                problems.append(f"{where}: unknown finding id {fid!r}")
+        for i, c in enumerate(r.criteria):
+            if (c.finding is None) == (not c.alternative_as_likely):
+                problems.append(f"{where}.criteria[{i}]: give exactly one of finding or alternative_as_likely")
+        if r.kind == "points" and r.condition not in conds:
+            problems.append(f"{where}: a points rule needs a known `condition` (got {r.condition!r})")
+        if r.by_count and len(r.by_count) != len(r.criteria) + 1:
+            problems.append(f"{where}: by_count needs one probability per possible count (0..{len(r.criteria)})")
+    return problems
+
+
 def _default_vocabulary(data_dir: Path) -> Path:
     own = data_dir / VOCABULARY_FILE
     return own if own.exists() else DATA_DIR / VOCABULARY_FILE
@@ -295,6 +332,7 @@ def _build(data_dir: Path, vocabulary_path: Path | None) -> tuple[KnowledgeBase 
     problems += _cross_check(
         vocab, parsed["sources"], parsed["conditions"], parsed["findings"], parsed["red_flags"], parsed["hazards"]
     )
+    problems += _check_decision_rules(parsed)
     for slot in parsed["interview"].presenting_complaint:
         for fid in slot.findings:
             f = next((x for x in parsed["findings"].findings if x.id == fid), None)
@@ -317,6 +355,7 @@ def _build(data_dir: Path, vocabulary_path: Path | None) -> tuple[KnowledgeBase 
         red_flags=parsed["red_flags"],
         hazards=parsed["hazards"],
         interview=parsed["interview"],
+        decision_rules=parsed["decision_rules"],
     )
     return kb, []
 

@@ -163,6 +163,9 @@ class Accuracy(Strict):
     condition: str
     sensitivity: SourcedP
     specificity: SourcedP
+    # a reference-standard result: when positive, the findings that do not fit its condition are taken
+    # as coming from a second, coexisting condition (they no longer count against it)
+    establishes: bool = False
 
     @property
     def false_positive_rate(self) -> SourcedP:
@@ -291,3 +294,51 @@ class PresentingSlot(Strict):
 
 class InterviewFile(Strict):
     presenting_complaint: list[PresentingSlot] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- decision_rules.yaml
+
+
+class RuleCriterion(Strict):
+    finding: str | None = None
+    alternative_as_likely: bool = False  # Wells: another condition at least as probable as the rule's
+    points: int = 1
+    label: str = Field(min_length=1)
+
+
+class RuleOutcome(Strict):
+    label: str = Field(min_length=1)
+    disposition: Disposition | None = None  # positive outcomes may raise urgency to this
+
+
+class RuleFollowUp(Strict):
+    """A second step read after the rule's result (Wells then D-dimer)."""
+
+    when_negative: bool = True
+    present: str | None = None
+    absent: str | None = None
+    label: str = Field(min_length=1)
+    disposition: Disposition | None = None
+
+
+class DecisionRule(Strict):
+    id: str
+    name: str = Field(min_length=1)
+    hazard: str | None = None
+    src: list[SourceKey] = Field(min_length=1)
+    kind: Literal["any_of", "count", "points"]
+    condition: str | None = None  # points: the condition the alternative is weighed against
+    threshold: int = 1
+    age_max: int | None = Field(default=None, ge=0)
+    applies_when: list[str] = []
+    unless: list[str] = []
+    criteria: list[RuleCriterion] = Field(min_length=1)
+    by_count: list[float] = []
+    positive: RuleOutcome
+    negative: RuleOutcome
+    then: list[RuleFollowUp] = []
+    note: str | None = None
+
+
+class DecisionRulesFile(Strict):
+    rules: list[DecisionRule] = Field(min_length=1)

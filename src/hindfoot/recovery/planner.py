@@ -91,6 +91,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ClinicPageRef(_Strict):
+    """What the clinic pages say about this milestone, and why a plan may depart from it."""
+
+    day: int = Field(ge=0)
+    source: str
+    tolerance_days: int = Field(14, ge=0)
+    earlier_because: str
+    later_because: str
+
+
 class MilestoneSpec(_Strict):
     id: str
     title: str
@@ -102,6 +112,7 @@ class MilestoneSpec(_Strict):
     criteria: tuple[str, ...] = Field(min_length=1)
     source: str
     range_note: str | None = None
+    clinic_page: ClinicPageRef | None = None
     adjust_as: Category | None = None
     repeat_every_days: int | None = Field(None, ge=1)
 
@@ -178,6 +189,17 @@ def load_protocols(path: Path | None = None) -> ProtocolFile:
     """Load and validate the protocol file once (cached; the data is read-only at run time)."""
     with (path or _default_path()).open(encoding="utf-8") as fh:
         return ProtocolFile.model_validate(yaml.safe_load(fh))
+
+
+def _with_departure(spec: MilestoneSpec, typical_day: int) -> str | None:
+    """The milestone's range note, plus why its typical date departs from the clinic pages, if it does."""
+    ref = spec.clinic_page
+    if ref is None or abs(typical_day - ref.day) <= ref.tolerance_days:
+        return spec.range_note
+    why = ref.earlier_because if typical_day < ref.day else ref.later_because
+    note = (f"This date departs from the clinic pages ({ref.source}): typical here is day {typical_day} "
+            f"(about {round(typical_day / 7)} weeks), because {why}")
+    return f"{spec.range_note} {note}" if spec.range_note else note
 
 
 def _resolve_specs(proto: ProtocolSpec, sport: str) -> dict[str, MilestoneSpec]:
@@ -371,7 +393,7 @@ def build_plan(
             criteria=spec.criteria,
             source=spec.source,
             after=spec.after,
-            range_note=spec.range_note,
+            range_note=_with_departure(spec, days[mid][1]),
             earliest_day=days[mid][0],
             typical_day=days[mid][1],
             latest_day=days[mid][2],
