@@ -45,6 +45,12 @@ NOT_VISITED = {
     "/questionnaires/{response_id}/section/{n}": "responses: per-object policy, tests/outcomes",
     "/api/interviews/{interview_id}": "anonymous symptom checks hold no identity",
     "/api/interviews/{interview_id}/result": "anonymous symptom checks hold no identity",
+    # FHIR reads of the types the matrix holds no ids for (Patient, EpisodeOfCare, Appointment and
+    # $everything are visited): the same registry scopes as the searches, tests/fhir/test_rest.py
+    **{f"/api/fhir/{kind}/{{ident}}": "FHIR read: registry scope, tests/fhir" for kind in (
+        "Practitioner", "PractitionerRole", "Organization", "Location", "Encounter", "Condition", "Observation",
+        "Procedure", "ImagingStudy", "DiagnosticReport", "CarePlan", "Slot", "Schedule", "Questionnaire",
+        "QuestionnaireResponse")},
 }
 
 

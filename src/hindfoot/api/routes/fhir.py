@@ -66,9 +66,15 @@ def metadata(request: Request) -> Response:
     return fhir_response(capability.capability_statement(base_of(request), interactions, operations))
 
 
+# the path parameter of a read is named like the app's other routes where one exists (patient_id ...)
+ID_NAMES = {"Patient": "patient_id", "EpisodeOfCare": "episode_id", "Appointment": "appointment_id"}
+
+
 def _read_route(kind: str) -> Callable[..., Response]:
-    def read(ident: str, request: Request, db: DbSession, actor: CurrentActor) -> Response:
-        found = rest.read(db, actor, kind, ident)
+    name = ID_NAMES.get(kind, "ident")
+
+    def read(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+        found = rest.read(db, actor, kind, request.path_params[name])
         etag = f'W/"{found.resource["meta"]["versionId"]}"'
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers={"ETag": etag})
@@ -90,16 +96,16 @@ def _search_route(kind: str) -> Callable[..., Response]:
     return search
 
 
-@router.get("/Patient/{ident}/$everything", name="fhir:Patient:$everything")
-def everything(ident: str, request: Request, db: DbSession, actor: CurrentActor) -> Response:
+@router.get("/Patient/{patient_id}/$everything", name="fhir:Patient:$everything")
+def everything(patient_id: str, request: Request, db: DbSession, actor: CurrentActor) -> Response:
     """Patient/$everything: a searchset of the patient's record and everything it references
     (_since, _type, _count and _offset for paging)."""
     params = request.query_params.multi_items()
-    return fhir_response(rest.everything(db, actor, ident, params, base_of(request)))
+    return fhir_response(rest.everything(db, actor, patient_id, params, base_of(request)))
 
 
 for _kind in TYPES:
     router.add_api_route(f"/{_kind}", _search_route(_kind), methods=["GET"], name=f"fhir:{_kind}:search-type",
                          summary=f"Search {_kind}")
-    router.add_api_route(f"/{_kind}/{{ident}}", _read_route(_kind), methods=["GET"], name=f"fhir:{_kind}:read",
+    router.add_api_route(f"/{_kind}/{{{ID_NAMES.get(_kind, 'ident')}}}", _read_route(_kind), methods=["GET"], name=f"fhir:{_kind}:read",
                          summary=f"Read {_kind}")
