@@ -46,8 +46,10 @@ run: demo ## install, migrate, load the demo clinic and serve at http://$(HOST):
 serve: install ## serve without touching the data
 	$(BIN)/hindfoot serve --host $(HOST) --port $(PORT)
 
-lint: install ## ruff: syntax errors, undefined or unused names, likely bugs (rules in pyproject.toml)
+lint: install ## ruff, import-linter (the layering rules of docs/architecture.md) and mypy; config in pyproject.toml
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: install fhir-validator browser lint ## the whole suite: SQLite and PostgreSQL, real-browser tests included
 	$(BIN)/python -m pytest
@@ -59,4 +61,4 @@ bench: install ## benchmarks of the hot paths, as ratios to a baseline measured 
 	$(BIN)/python -m bench
 
 clean: ## remove the virtualenv and local databases
-	rm -rf $(VENV) hindfoot.db hindfoot.db-wal hindfoot.db-shm .pytest_cache
+	rm -rf $(VENV) hindfoot.db hindfoot.db-wal hindfoot.db-shm .pytest_cache .mypy_cache .import_linter_cache

@@ -23,11 +23,11 @@ from sqlalchemy import func, select
 from bench import fhir_legacy
 from bench.harness import Result
 from hindfoot.app import create_app
-from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.db.engine import make_engine, make_sessionmaker
 from hindfoot.db.migrate import upgrade
 from hindfoot.db.models import Observation, UserAccount
 from hindfoot.db.session import unit_of_work
+from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.settings import Settings
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from factories import make_account, make_org, make_patient, make_practitioner
 from sqlalchemy.orm import Session
 
 from hindfoot.auth.actor import Actor
@@ -22,7 +23,6 @@ from hindfoot.db.models import (
     Schedule,
     UserAccount,
 )
-from factories import make_account, make_org, make_patient, make_practitioner
 
 LONDON = ZoneInfo("Europe/London")
 

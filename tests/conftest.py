@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pg import create_postgres_database, drop_postgres_database, report_missing_postgres
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +21,6 @@ from hindfoot.db.base import Base
 from hindfoot.db.engine import make_engine, make_sessionmaker
 from hindfoot.db.migrate import upgrade
 from hindfoot.settings import Settings
-from pg import create_postgres_database, drop_postgres_database, report_missing_postgres
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
@@ -100,6 +100,8 @@ def mail_client(settings: Settings, session_factory: sessionmaker[Session]) -> I
     """A client of an app that sends its email to a local SMTP server; the list collects the messages."""
     from smtp_server import smtp_server
 
-    with smtp_server() as (port, inbox):
-        with TestClient(create_app(settings.model_copy(update={"smtp_port": port}))) as c:
-            yield c, inbox
+    with (
+        smtp_server() as (port, inbox),
+        TestClient(create_app(settings.model_copy(update={"smtp_port": port}))) as c,
+    ):
+        yield c, inbox

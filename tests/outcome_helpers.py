@@ -20,9 +20,9 @@ from hindfoot.db.models import (
 )
 from hindfoot.outcomes import service
 
-FAOS_ALL_1 = {i: 1 for i in [*(f"S{n}" for n in range(1, 8)), *(f"P{n}" for n in range(1, 10)),
-                             *(f"A{n}" for n in range(1, 18)), *(f"SP{n}" for n in range(1, 6)),
-                             *(f"Q{n}" for n in range(1, 5))]}
+FAOS_ALL_1 = dict.fromkeys([*(f"S{n}" for n in range(1, 8)), *(f"P{n}" for n in range(1, 10)),
+                            *(f"A{n}" for n in range(1, 18)), *(f"SP{n}" for n in range(1, 6)),
+                            *(f"Q{n}" for n in range(1, 5))], 1)
 
 
 def at(day: date, hour: int = 12) -> datetime:

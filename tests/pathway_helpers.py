@@ -11,7 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hindfoot.auth.actor import Actor
-from hindfoot.db.models import Condition, EpisodeOfCare, Observation, Organization, Patient, UserAccount
+from hindfoot.db.models import (
+    Condition,
+    EpisodeOfCare,
+    Observation,
+    Organization,
+    Patient,
+    UserAccount,
+)
 
 
 @dataclass

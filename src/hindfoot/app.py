@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from hindfoot.admission import AdmissionMiddleware
 from hindfoot.db.engine import engine_from_settings, make_sessionmaker
 from hindfoot.request_id import RequestIdMiddleware
 from hindfoot.settings import Settings, get_settings
@@ -52,14 +53,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     import hindfoot.audit.service  # noqa: F401  (registers the audit hash chain on every Session)
     from hindfoot.web.security_headers import SecurityHeaders
 
-    app.add_middleware(SecurityHeaders)  # outermost: every answer, errors included
-    app.add_middleware(RequestIdMiddleware)  # added last: outermost, so it sees every unmapped exception
+    app.add_middleware(AdmissionMiddleware, queue_seconds=settings.request_queue_seconds,
+                       limit=settings.max_concurrent_requests or settings.db_pool_size + settings.db_max_overflow)
+    app.add_middleware(RequestIdMiddleware)  # outside the app: sees every unmapped exception, ids every answer
+    app.add_middleware(SecurityHeaders)  # outermost: every answer, errors (the 500s above) included
     from hindfoot.api.errors import install_error_handlers
     from hindfoot.api.router import api_router
     from hindfoot.api.routes.health import router as health_router
+    from hindfoot.web.rendering import render_error
     from hindfoot.web.router import web_router
 
-    install_error_handlers(app)
+    install_error_handlers(app, render_error)
     app.include_router(health_router)
     app.include_router(api_router)
     app.include_router(web_router)

@@ -1,4 +1,5 @@
-"""Request dependencies shared by the API and the pages: the session and the signed-in actor."""
+"""Request dependencies shared by the API and the pages: the session, the signed-in actor and the
+CSRF check."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from hindfoot.auth import sessions
 from hindfoot.auth.actor import Actor
-from hindfoot.errors import HindfootError, NotAuthenticated
+from hindfoot.auth.csrf import CSRF_FORM_FIELD, CSRF_HEADER, SAFE_METHODS, token_matches
+from hindfoot.errors import Forbidden, HindfootError, NotAuthenticated
 from hindfoot.settings import Settings
 
 
@@ -85,3 +87,18 @@ def get_actor(actor: Annotated[Actor | None, Depends(get_optional_actor)]) -> Ac
 
 OptionalActor = Annotated[Actor | None, Depends(get_optional_actor)]
 CurrentActor = Annotated[Actor, Depends(get_actor)]
+
+
+async def verify_csrf(request: Request) -> None:
+    """Unsafe methods need the session's CSRF token: a header (API, htmx) or a form field (pages)."""
+    if request.method in SAFE_METHODS:
+        return
+    presented = request.headers.get(CSRF_HEADER)
+    if not presented and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FORM_FIELD)
+        presented = value if isinstance(value, str) else None
+    if not token_matches(request.session, presented):
+        raise Forbidden("missing or invalid CSRF token; reload the page and try again", field=CSRF_FORM_FIELD)

@@ -25,6 +25,14 @@ class Settings(BaseSettings):
         default=10, gt=0, le=120,
         description="How long a request waits for a free connection before it is answered 503 with Retry-After.",
     )
+    max_concurrent_requests: int | None = Field(
+        default=None, ge=1, le=10_000,
+        description="Requests a process serves at once (default: pool size + overflow); the rest queue.",
+    )
+    request_queue_seconds: float = Field(
+        default=30, gt=0, le=600,
+        description="How long a request may queue for its turn before it is answered 503 with Retry-After.",
+    )
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024,
         description="Largest request body; a larger one is answered 413 before it is read.",
@@ -64,7 +72,7 @@ class Settings(BaseSettings):
     smtp_sender: str = "hindfoot clinic <no-reply@hindfoot.local>"
 
     @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> "Settings":
+    def _refuse_unsafe_production(self) -> Settings:
         # A production server with the published development secret would let anyone forge sessions.
         if self.environment == "production":
             if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -172,3 +173,68 @@ def test_not_ready_when_the_database_is_gone(settings, tmp_path):
         assert r.status_code == 503 and r.headers["retry-after"]
         services = c.get("/api/services")
         assert services.status_code == 503  # a request that needs the database: busy, not a crash
+
+
+def test_requests_beyond_the_pool_queue_and_then_get_503_while_probes_still_answer(settings, session_factory):
+    import threading
+
+    import anyio
+    import httpx2
+
+    app = create_app(settings.model_copy(update={"max_concurrent_requests": 1, "request_queue_seconds": 0.5}))
+    release = threading.Event()
+
+    async def slow() -> dict[str, str]:
+        while not release.is_set():
+            await anyio.sleep(0.05)
+        return {"done": "yes"}
+
+    app.add_api_route("/api/slow", slow)
+    with served(app) as base:
+        first: list[int] = []
+        holder = threading.Thread(target=lambda: first.append(httpx2.get(base + "/api/slow", timeout=30).status_code))
+        holder.start()
+        try:
+            deadline = time.monotonic() + 10
+            while True:  # wait until the slow request holds the only place
+                queued = httpx2.get(base + "/api/services", timeout=30)
+                if queued.status_code == 503 or time.monotonic() > deadline:
+                    break
+            assert queued.status_code == 503
+            assert queued.headers["retry-after"] == "2" and queued.json()["error"] == "busy"
+            assert httpx2.get(base + "/healthz", timeout=5).status_code == 200
+        finally:
+            release.set()
+            holder.join(timeout=30)
+        assert first == [200]
+        assert httpx2.get(base + "/readyz", timeout=30).status_code == 200  # the place is free again
+
+
+@pytest.mark.parametrize("query", [{"date": "9999-12-31"}, {"date": "ge9999-12-31"}, {"date": "1066"},
+                                   {"_offset": "99999999999999999999"}, {"_offset": "1000001"}])
+def test_fhir_search_out_of_range_is_400_naming_the_parameter(client, admin, query):
+    r = client.get("/api/fhir/Observation", params=query)
+    assert r.status_code == 400, r.text
+    assert next(iter(query)) in r.text
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_locked_database_is_busy_but_a_missing_table_is_a_logged_bug(app, caplog):
+    import sqlite3
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy import exc as sa_exc
+
+    def locked() -> None:
+        raise sa_exc.OperationalError("UPDATE x", {}, sqlite3.OperationalError("database is locked"))
+
+    def missing() -> None:
+        raise sa_exc.OperationalError("SELECT x", {}, sqlite3.OperationalError("no such table: x"))
+
+    app.add_api_route("/api/locked", locked)
+    app.add_api_route("/api/missing", missing)
+    with TestClient(app) as c, caplog.at_level(logging.WARNING, logger="hindfoot.errors"):
+        busy, bug = c.get("/api/locked"), c.get("/api/missing")
+    assert busy.status_code == 503 and busy.headers["retry-after"]
+    assert bug.status_code == 500 and bug.json()["request_id"] == bug.headers["x-request-id"]
+    assert any(bug.headers["x-request-id"] in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)

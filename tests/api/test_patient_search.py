@@ -183,32 +183,35 @@ def test_search_plans_use_the_indexes_on_postgres_without_statistics():
             ])
         with engine.connect() as conn:
             assert conn.scalar(text("SELECT count(*) FROM pg_stats WHERE tablename = 'patient'")) == 0
-        plans: dict[str, tuple[str, str]] = {}
+        plans: dict[str, list[str]] = {}
         with factory() as db:
             calls = {"rare": {"q": "RG-0012345"}, "common": {"q": "ballet"}, "stage": {"stage": "rehabilitation"},
                      "plain": {}}
             for name, kwargs in calls.items():
                 statements = _captured_statements(
                     engine, lambda kwargs=kwargs: patients_service.list_patients(db, actor, limit=25, **kwargs))
-                count_sql, page_sql = (
+                plans[name] = [
                     "\n".join(db.connection().exec_driver_sql("EXPLAIN " + sql, params).scalars())
-                    for sql, params in statements[-2:]
-                )
-                plans[name] = (count_sql, page_sql)
+                    for sql, params in statements
+                ]
             db.rollback()
         with engine.connect() as conn:
             assert conn.scalar(text("SELECT count(*) FROM pg_stats WHERE tablename = 'patient'")) == 0
         engine.dispose()
-        for name, (count_plan, page_plan) in plans.items():
-            for plan in (count_plan, page_plan):
+        for name, explained in plans.items():
+            for plan in explained:
                 assert "Seq Scan on patient" not in plan, (name, plan)
-            assert count_plan.count("Aggregate") == 1, (name, count_plan)  # the count, nothing per patient
-            assert "Aggregate" not in page_plan, (name, page_plan)
-            assert "Seq Scan on episode_of_care" not in page_plan, (name, page_plan)
-        for name in ("rare", "common"):  # the term alone, through the trigram index; then the page's 26 rows
-            assert all("Bitmap Index Scan on ix_patient_search_trgm" in plan for plan in plans[name]), plans[name]
-        assert all("ix_patient_stage_org_name" in plan for plan in plans["stage"]), plans["stage"]
-        assert all("ix_patient_org_name" in plan for plan in plans["plain"]), plans["plain"]
+                assert "Seq Scan on episode_of_care" not in plan, (name, plan)
+                assert "GroupAggregate" not in plan and "HashAggregate" not in plan, (name, plan)  # nothing per patient
+        used = {name: "\n".join(explained) for name, explained in plans.items()}
+        by_organisation = ("ix_patient_org_name", "uq_patient_organization_id")  # which one is the planner's guess
+        # a term: the count and (a rare term) the page come from the trigram index, the name-ordered window
+        # from an index that leads with the organisation
+        for name in ("rare", "common"):
+            assert "Bitmap Index Scan on ix_patient_search_trgm" in used[name], used[name]
+            assert any(index in used[name] for index in by_organisation), used[name]
+        assert "ix_patient_stage_org_name" in used["stage"], used["stage"]
+        assert any(index in used["plain"] for index in by_organisation), used["plain"]
     finally:
         drop_postgres_database(url)
 
@@ -224,10 +227,10 @@ def test_sqlite_lists_patients_through_the_name_indexes(db):
     for kwargs, index in (({}, "ix_patient_org_name"), ({"stage": "assessment"}, "ix_patient_stage_org_name")):
         statements = _captured_statements(db.bind, lambda kwargs=kwargs: patients_service.list_patients(
             db, actor, **kwargs))
-        page_sql, params = statements[-1]
+        page_sql, params = statements[-2]  # the page's ids in name order (then its rows by id)
         plan = " ".join(str(r) for r in db.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + page_sql, params))
         assert index in plan, plan
-        assert plan.count("TEMP B-TREE FOR ORDER BY") == 1, plan  # the page's own rows only, not the organisation
+        assert "TEMP B-TREE" not in plan, plan  # read in the index's order, not sorted
     assert db.scalar(select(Patient.current_stage)) == "assessment"
 
 
@@ -255,3 +258,27 @@ def test_the_record_answer_keeps_each_observation_as_its_read_model(client, db):
         select(Observation).where(Observation.patient_id == patient.id).order_by(Observation.effective_at.desc()))]
     assert answer.json()["observations"] == expected
     assert expected[1]["effective_at"] == "2026-05-01T09:30:15.123456Z"
+
+
+def test_migration_0010_fills_the_new_columns_from_the_record(db, database_url):
+    from alembic.script import ScriptDirectory
+
+    from hindfoot.db.migrate import alembic_config, downgrade
+
+    if db.bind.dialect.name == "sqlite":
+        # migration 0008's downgrade copies `organization` on SQLite and fails with rows in it
+        # (tests/outcomes/test_registry_summary.py::test_migration_backfills_the_summary fails alike)
+        pytest.skip("the migrations above 0010 cannot be downgraded on SQLite with data")
+    before_0010 = ScriptDirectory.from_config(alembic_config(database_url)).get_revision("0010").down_revision
+    org = make_org(db)
+    ada = make_patient(db, org, "Ada", "Lovelace", sport="ballet", stage="post_op")
+    make_patient(db, org, "Mary", "Seacole", stage=None)
+    db.commit()
+    episode_id = db.scalar(select(EpisodeOfCare.id).where(EpisodeOfCare.patient_id == ada.id))
+    db.close()
+    downgrade(database_url, str(before_0010))
+    upgrade(database_url)
+    rows = db.execute(select(Patient.family_name, Patient.current_episode_id, Patient.current_stage,
+                             Patient.search_text).order_by(Patient.family_name)).all()
+    assert [r[:3] for r in rows] == [("Lovelace", episode_id, "post_op"), ("Seacole", None, None)]
+    assert rows[0].search_text == search_text_of("Ada", "Lovelace", ada.identifier, ada.email, "ballet")

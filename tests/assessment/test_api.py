@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 
+from factories import login, make_account, make_org, make_patient, make_practitioner
 from sqlalchemy import select
 
-from factories import login, make_account, make_org, make_patient, make_practitioner
-from hindfoot.db.models import AssessmentInterview, AuditEvent, Condition, EpisodeOfCare, Observation, PathwayEvent
+from hindfoot.db.models import (
+    AssessmentInterview,
+    AuditEvent,
+    Condition,
+    EpisodeOfCare,
+    Observation,
+    PathwayEvent,
+)
 
 VIGNETTES = json.loads((Path(__file__).parents[1] / "clinical" / "vignettes.json").read_text())
 P001 = next(v for v in VIGNETTES if v["id"] == "p001")

@@ -77,7 +77,7 @@ WELLS_ITEMS = ["active_cancer", "leg_paralysis_or_plaster", "recent_immobilisati
 def test_wells_unlikely_with_an_alternative_diagnosis_and_negative_d_dimer_rules_dvt_out() -> None:
     present = ["calf_pain", "pain_achilles_midportion", "onset_gradual", "achilles_midportion_thickened_tender"]
     d, _ = rule(clinic(present, [*WELLS_ITEMS, "d_dimer_raised"]), "wells_dvt")
-    alternative = [c for c in d.criteria if c.finding is None][0]
+    alternative = next(c for c in d.criteria if c.finding is None)
     assert alternative.answer == "present" and d.score == -2 and d.status == "negative"
     assert d.result == "DVT unlikely and D-dimer negative: DVT ruled out"
 
@@ -148,7 +148,7 @@ def test_high_risk_stress_fracture_site_is_urgent() -> None:
 
 def test_rules_are_in_the_assessment_json_with_their_result_and_sources() -> None:
     out = result_json(assess(clinic(["onset_sudden_injury", "malleolar_bone_tenderness"])))
-    ottawa = [d for d in out["decision_rules"] if d["rule"] == "ottawa_ankle"][0]
+    ottawa = next(d for d in out["decision_rules"] if d["rule"] == "ottawa_ankle")
     assert ottawa["status"] == "positive" and ottawa["sources"] == ["STIELL92", "BACHMANN"] and ottawa["hazard"] == "H2"
     assert {"label": "bone tenderness at the posterior edge or tip of either malleolus",
             "finding": "malleolar_bone_tenderness", "answer": "present", "points": 1} in ottawa["criteria"]

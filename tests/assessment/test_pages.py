@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+from factories import PASSWORD, make_account, make_org, make_patient, make_practitioner
 from sqlalchemy import select
 
-from factories import PASSWORD, make_account, make_org, make_patient, make_practitioner
 from hindfoot.db.models import AuditEvent, Condition, EpisodeOfCare, Observation
 
 STORY = {  # a ballet dancer with posterior ankle pain (like vignette p001)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from factories import make_org, make_patient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from factories import make_org, make_patient
 from hindfoot.assessment.service import purge_anonymous_interviews
 from hindfoot.cli.main import app as cli
 from hindfoot.db.base import utcnow

@@ -24,7 +24,8 @@ def test_login_page_lists_demo_accounts_and_signs_in(page):
     sign_in(page, "surgeon@demo.hindfoot.local", "wrong password")
     expect(page.get_by_role("alert")).to_have_text("Email or password is wrong.")
     sign_in(page, "surgeon@demo.hindfoot.local")
-    expect(page).to_have_url(re.compile(r"/patients$"))
+    expect(page).to_have_url(re.compile(r"/today$"))  # a clinician lands on their clinic today
+    expect(page.get_by_role("heading", level=1)).to_contain_text("My clinic today")
 
 
 def test_clinician_searches_and_filters_patient_list(page):

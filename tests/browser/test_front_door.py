@@ -117,3 +117,21 @@ def test_new_patient_form_names_the_field_and_keeps_the_rest(page):
     expect(page.locator("#p-birth_date-error")).to_contain_text("cannot be in the future")
     expect(page.locator("#p-sex-error")).to_contain_text("Choose the sex")
     expect(page.get_by_label("Given name")).to_have_value("Lea")
+
+
+def test_staff_form_names_every_problem_and_keeps_what_was_typed(page):
+    sign_in(page, "admin@demo.hindfoot.local")
+    page.goto("/admin/staff")
+    add = page.locator('form[action="/admin/staff"]')
+    add.get_by_label("Given name").fill("N" * 150)
+    add.get_by_label("Sign-in email").fill("nobody")
+    add.get_by_label("Qualification").fill("FRCS (Tr & Orth)")
+    add.get_by_role("button", name="Add and send the invitation").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+    expect(page.locator("#s-given_name-error")).to_contain_text("at most 100 characters (you typed 150)")
+    expect(page.locator("#s-family_name-error")).to_contain_text("Enter the family name")
+    expect(page.locator("#s-role-error")).to_contain_text("Choose the role")
+    expect(page.locator("#s-email-error")).to_contain_text("Sign-in email")
+    add = page.locator('form[action="/admin/staff"]')
+    expect(add.get_by_label("Qualification")).to_have_value("FRCS (Tr & Orth)")
+    expect(add.get_by_label("Given name")).to_have_value("N" * 150)

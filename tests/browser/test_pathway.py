@@ -104,7 +104,8 @@ def test_patient_ticks_a_criterion_and_downloads_the_calendar(page):
         page.get_by_role("link", name="Add to calendar (.ics)").click()
     download = info.value
     assert download.suggested_filename.endswith(".ics")
-    calendar = Calendar.from_ical(open(download.path(), "rb").read())
+    with open(download.path(), "rb") as fh:
+        calendar = Calendar.from_ical(fh.read())
     events = calendar.walk("VEVENT")
     assert len(events) == milestones
     assert all(e.get("summary") for e in events)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pg import create_postgres_database, drop_postgres_database
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
@@ -37,7 +38,6 @@ from hindfoot.db.models import (
 from hindfoot.db.session import unit_of_work
 from hindfoot.demo import DEMO_PASSWORD, demo_accounts
 from hindfoot.demo.loader import load_demo
-from pg import create_postgres_database, drop_postgres_database
 
 TODAY = date(2026, 3, 18)
 SHARED_VOCAB = Path("/work/shared/clinical/vocabulary.yaml")

@@ -12,8 +12,8 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from fhir_validators import medplum_errors, r4b_errors
+from sqlalchemy import select
 
 from hindfoot.db.models import UserAccount
 from hindfoot.demo import DEMO_PASSWORD

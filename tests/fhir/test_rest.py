@@ -239,3 +239,18 @@ def test_everything_keeps_birth_date_of_a_day_column_searchable(client, db):
     assert client.get("/api/fhir/Patient", params={"birthdate": "lt2000-01-01"}).json()["total"] == 0
     assert client.get("/api/fhir/Patient", params={"name": "ali"}).json()["total"] == 1
     assert client.get("/api/fhir/Patient", params={"birthdate": date(2000, 1, 1).isoformat()[:4]}).json()["total"] == 2
+
+
+def test_patient_demographics_are_mapped_and_validate(client, db):
+    c = _clinic(db)
+    alice = c["alice"]
+    alice.phone, alice.address, alice.gp_practice = "+44 113 496 0000", "1 Heel Street, Leeds LS1 1AA", "Leeds GP"
+    alice.emergency_contact, alice.emergency_phone, alice.preferred_contact = "Bob Able (brother)", "+44 7700 900000", "phone"
+    db.commit()
+    login(client, c["clinician"].email)
+    patient = client.get(f"/api/fhir/Patient/{alice.id}").json()
+    assert patient["address"] == [{"text": "1 Heel Street, Leeds LS1 1AA"}]
+    assert patient["generalPractitioner"] == [{"display": "Leeds GP"}]
+    assert patient["contact"][0]["name"]["text"] == "Bob Able (brother)"
+    assert next(t for t in patient["telecom"] if t["system"] == "phone")["rank"] == 1
+    assert r4b_errors([patient]) == [] and medplum_errors([patient]) == []

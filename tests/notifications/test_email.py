@@ -24,5 +24,5 @@ def test_sends_over_smtp_with_calendar_attachment():
 
 def test_unreachable_server_is_a_clear_error():
     settings = Settings(smtp_host="127.0.0.1", smtp_port=free_port())
-    with pytest.raises(EmailError, match="could not send email to ada@example.org"):
+    with pytest.raises(EmailError, match=r"could not send email to ada@example\.org"):
         send(settings, OutgoingEmail(to="ada@example.org", subject="x", text="y"), timeout=2)

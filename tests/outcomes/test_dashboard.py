@@ -8,9 +8,15 @@ from datetime import date, timedelta
 
 import pytest
 from factories import login, make_account, make_org, make_patient, make_practitioner
-from outcome_helpers import actor_for, add_conservative, add_rts, add_scores, add_surgery, episode_of
-
 from fastapi.testclient import TestClient
+from outcome_helpers import (
+    actor_for,
+    add_conservative,
+    add_rts,
+    add_scores,
+    add_surgery,
+    episode_of,
+)
 
 from hindfoot.app import create_app
 from hindfoot.outcomes import analytics, disclosure
@@ -117,7 +123,7 @@ def test_csv_is_deidentified(every_row_client, db, cohort):
     for value in ("Dancer", "@example.org", "T-0", "2000-01-01", str(stone.id), "Stone"):
         assert value not in text
     assert {row["age_band"] for row in rows} == {"20-29"}  # born 2000, episodes in 2026
-    a_like = [row for row in rows if row["faos.pain_baseline"] == "40.0"][0]
+    a_like = next(row for row in rows if row["faos.pain_baseline"] == "40.0")
     assert a_like["faos.pain_6w"] == "55.0" and a_like["rts_status"] == "returned_previous_or_higher"
     assert a_like["days_to_return"] == "60"
     assert client.get("/api/outcomes/dashboard", params={"sport": "football"}).json()["episodes"] == 1

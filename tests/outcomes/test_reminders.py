@@ -64,9 +64,9 @@ def test_a_refused_email_is_retried_next_time(db):
     episode_of(db, patient).period_start = date.today()
     db.commit()
     [item] = reminders.pending(db, date.today())
-    from hindfoot.notifications.email import EmailError
-
     from smtp_server import free_port
+
+    from hindfoot.notifications.email import EmailError
 
     with pytest.raises(EmailError):
         reminders.send_reminder(db, Settings(environment="test", smtp_port=free_port()), item)

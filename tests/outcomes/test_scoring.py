@@ -122,7 +122,7 @@ def test_faos_missing_beyond_threshold_is_null_with_reason():
             qol=[0, None, None, None],  # 1 of 4 < 2
         )
     )
-    assert result["scores"] == {k: None for k in FAOS_SUBSCALES}
+    assert result["scores"] == dict.fromkeys(FAOS_SUBSCALES)
     assert result["notes"] == [
         "symptoms: not scored, 3 of 7 items answered (at least 4 needed)",
         "pain: not scored, 4 of 9 items answered (at least 5 needed)",

@@ -6,13 +6,12 @@ from datetime import date, timedelta
 
 import pytest
 from factories import make_account, make_org, make_patient
-from outcome_helpers import FAOS_ALL_1, actor_for, at, add_conservative, add_surgery, episode_of
+from outcome_helpers import FAOS_ALL_1, actor_for, add_conservative, add_surgery, at, episode_of
 from sqlalchemy import select
 
 from hindfoot.db.models import AuditEvent, Observation
 from hindfoot.errors import AccessDenied, Conflict, InvalidInput
-from hindfoot.outcomes import scoring
-from hindfoot.outcomes import service
+from hindfoot.outcomes import scoring, service
 
 TODAY = date(2026, 1, 5)  # the factory episodes start on 2026-01-01
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-
 import icalendar
 import pytest
 from booking_helpers import at, future_day, make_clinic, patient_with_account
 from factories import login
-
 
 
 @pytest.fixture

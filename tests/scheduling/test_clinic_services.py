@@ -174,7 +174,7 @@ def test_services_api(client, db, clinic):
     assert client.patch("/api/services/gait_analysis", json={"active": False}).json()["active"] is False
     assert "gait_analysis" not in [s["code"] for s in client.get("/api/services").json()]
     every = client.get("/api/services", params={"include_inactive": "true"}).json()
-    assert [s for s in every if s["code"] == "gait_analysis"][0]["active"] is False
+    assert next(s for s in every if s["code"] == "gait_analysis")["active"] is False
     refused = client.get("/api/slots", params={"service": "gait_analysis"})
     assert refused.status_code == 422 and refused.json()["field"] == "service"
 

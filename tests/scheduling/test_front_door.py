@@ -13,7 +13,7 @@ from factories import login
 from sqlalchemy import select
 
 from hindfoot.assessment import service as assessment_service
-from hindfoot.db.models import Appointment, Observation, Patient
+from hindfoot.db.models import Appointment, Observation, Patient, UserAccount
 from hindfoot.patients.codes import finding_texts
 
 URGENT_ANSWERS = {"pop_or_kick_in_calf": "present"}
@@ -155,3 +155,19 @@ def test_without_consent_the_check_stays_anonymous(client, db):
     appt = db.scalar(select(Appointment))
     assert appt.assessment_id is None and appt.triage is None
     assert db.scalar(select(Observation).where(Observation.patient_id == appt.patient_id)) is None
+
+
+def test_an_admin_marks_which_services_the_public_may_book(client, db):
+    make_clinic(db)
+    db.commit()
+    login(client, db.scalar(select(UserAccount.email).where(UserAccount.role == "admin")))
+    page = client.get("/calendar/services")
+    assert "booked by staff" in page.text and "bookable online" in page.text
+    form = {"csrf_token": _csrf(page.text), "name": "Follow-up appointment", "duration_minutes": "15",
+            "roles": ["surgeon", "sports_physician"], "active": "1", "online_shown": "1"}  # "online" left unticked
+    assert client.post("/calendar/services/follow_up", data=form, follow_redirects=False).status_code == 303
+    client.post("/api/auth/logout")
+    client.headers.pop("X-CSRF-Token", None)
+    client.cookies.clear()
+    public = client.get("/book")
+    assert "Follow-up appointment" not in public.text and "New patient consultation" in public.text

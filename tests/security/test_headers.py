@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
-
 from factories import login, make_account, make_org, make_patient
+from fastapi.testclient import TestClient
 
 HARDENING = {
     "x-frame-options": "DENY",

@@ -7,13 +7,13 @@ import json
 from datetime import timedelta
 
 import pytest
+from factories import PASSWORD, login, make_account, make_org, make_practitioner
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from factories import PASSWORD, login, make_account, make_org, make_practitioner
 from hindfoot.auth import reset
-from hindfoot.db.models import UserSession
 from hindfoot.db.base import utcnow
+from hindfoot.db.models import UserSession
 from hindfoot.settings import Settings
 
 

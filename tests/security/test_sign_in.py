@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from factories import PASSWORD, make_account, make_org
 from sqlalchemy import event, select
 
-from factories import PASSWORD, make_account, make_org
 from hindfoot.db.models import AuditEvent, LoginThrottle
 
 

@@ -11,21 +11,21 @@ classified below, so the matrix stays complete.
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from urllib.parse import quote
 
 import pytest
-from fastapi.routing import APIRoute
-from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
-
 from booking_helpers import at
 from factories import PASSWORD, make_account, make_org, make_patient, make_practitioner
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from outcome_helpers import add_scores, add_surgery, episode_of
+from sqlalchemy.orm import Session
+
 from hindfoot.auth.actor import Actor
 from hindfoot.db.models import AvailabilityRule, Location, Schedule
 from hindfoot.scheduling import booking as scheduling_booking
-from outcome_helpers import add_scores, add_surgery, episode_of
 
 TAGS = ("Quokka", "Wombat")  # words no page would contain by chance
 

@@ -11,9 +11,9 @@ import html
 import re
 from datetime import date
 
+from factories import login
 from sqlalchemy import select
 
-from factories import login
 from hindfoot.db.models import UserAccount
 from hindfoot.demo import DEMO_PASSWORD
 from hindfoot.demo.loader import load_demo

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -14,6 +15,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hindfoot.audit import service as audit
 from hindfoot.errors import HindfootError, NotAuthenticated
+
+PageRenderer = Callable[[Request, int, str], Response]
+"""(request, status code, message) -> an HTML error page."""
 
 
 def _wants_json(request: Request) -> bool:
@@ -71,8 +75,23 @@ log = logging.getLogger("hindfoot.errors")
 BUSY_RETRY_AFTER_SECONDS = 2
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    from hindfoot.web.rendering import render_error
+_SQLITE_TRANSIENT = ("locked", "busy", "unable to open database file", "disk i/o error")
+
+
+def _transient(exc: Exception) -> bool:
+    """Will the same request likely succeed in a moment? Pool time-outs, lost or refused connections,
+    deadlocks and cancelled statements yes; a missing table or a broken query no."""
+    if isinstance(exc, sa_exc.TimeoutError) or getattr(exc, "connection_invalidated", False):
+        return True
+    orig = getattr(exc, "orig", None)
+    if type(orig).__module__.startswith("sqlite3"):
+        return any(word in str(orig).lower() for word in _SQLITE_TRANSIENT)
+    return True  # psycopg's OperationalError: connection failures, deadlocks, cancelled statements
+
+
+def install_error_handlers(app: FastAPI, render_error: PageRenderer) -> None:
+    """JSON for /api and JSON clients; for pages, ``render_error`` (the web's error page, handed in by
+    ``create_app`` so that this module never imports the pages)."""
 
     @app.exception_handler(HindfootError)
     async def _domain_error(request: Request, exc: HindfootError) -> Response:
@@ -128,6 +147,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(sa_exc.TimeoutError)
     @app.exception_handler(sa_exc.OperationalError)
     async def _busy(request: Request, exc: Exception) -> Response:
+        if not _transient(exc):
+            raise exc  # e.g. SQLite's "no such table": a bug, for the catch-all to log with the request id
         log.warning("database busy request_id=%s %s %s: %s", getattr(request.state, "request_id", "-"),
                     request.method, request.url.path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         message = "the clinic's server is busy: please try again in a moment"

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from hindfoot.api.csrf import verify_csrf
-from hindfoot.api.routes import audit, auth, clinic, fhir, patients
 from hindfoot.api.routes import assessment as assessment_routes
-from hindfoot.api.routes import cds_hooks
+from hindfoot.api.routes import audit, auth, cds_hooks, clinic, fhir, patients
 from hindfoot.api.routes import outcomes as outcomes_routes
-from hindfoot.api.routes import scheduling as scheduling_routes
-from hindfoot.api.routes import staff as staff_routes
 from hindfoot.api.routes import pathway as pathway_routes
 from hindfoot.api.routes import recovery as recovery_routes
+from hindfoot.api.routes import scheduling as scheduling_routes
+from hindfoot.api.routes import staff as staff_routes
+from hindfoot.deps import verify_csrf
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(auth.public_router)

@@ -204,7 +204,8 @@ def prior(model: CompiledModel, age: int | None, sex: str | None, sport: str | N
     for ci, when, factor in model.modifiers:
         if _matches(when, age, sex, sport):
             p[ci] *= factor
-    return p / p.sum()
+    out: np.ndarray = p / p.sum()
+    return out
 
 
 def _log(p: np.ndarray) -> np.ndarray:
@@ -216,11 +217,13 @@ def _log(p: np.ndarray) -> np.ndarray:
 def _normalise_log(logpost: np.ndarray) -> np.ndarray:
     m = np.max(logpost)
     w = np.exp(logpost - m)
-    return w / w.sum()
+    out: np.ndarray = w / w.sum()
+    return out
 
 
 def component_prior(model: CompiledModel, prior_p: np.ndarray) -> np.ndarray:
-    return prior_p[model.comp_condition] * model.comp_weight
+    out: np.ndarray = prior_p[model.comp_condition] * model.comp_weight
+    return out
 
 
 def component_posterior(
@@ -264,13 +267,15 @@ def posterior(
     model: CompiledModel, prior_p: np.ndarray, present: Iterable[int], absent: Iterable[int]
 ) -> np.ndarray:
     """Posterior over conditions given finding indices present / absent (others ignored)."""
-    return model.M @ component_posterior(model, prior_p, present, absent)
+    out: np.ndarray = model.M @ component_posterior(model, prior_p, present, absent)
+    return out
 
 
 def _entropy(p: np.ndarray, axis: int = 0) -> np.ndarray:
     logs = np.zeros(p.shape)  # p is float64; np.zeros_like costs more on these tiny arrays
     np.log2(p, out=logs, where=p > 0)
-    return -(p * logs).sum(axis=axis)
+    out: np.ndarray = -(p * logs).sum(axis=axis)
+    return out
 
 
 def information_gain(model: CompiledModel, comp_post: np.ndarray, candidates: np.ndarray) -> np.ndarray:
@@ -284,7 +289,8 @@ def information_gain(model: CompiledModel, comp_post: np.ndarray, candidates: np
     w = comp_post[:, None] * model.PQa[:, np.concatenate([candidates, candidates + model.P.shape[1]])]
     h = _entropy(model.M @ (w / w.sum(axis=0, keepdims=True)))
     h_after = p_yes * h[:n] + (1 - p_yes) * h[n:]
-    return np.maximum(_entropy(model.M @ comp_post) - h_after, 0.0)
+    out: np.ndarray = np.maximum(_entropy(model.M @ comp_post) - h_after, 0.0)
+    return out
 
 
 def condition_disposition(model: CompiledModel, post: np.ndarray) -> str:
@@ -476,7 +482,7 @@ def assess(
             prior=prior_list[ci],
             log_evidence=total,
             subtype=model.comp_subtype[ki],
-            default_disposition=model.default_dispositions[ci],  # type: ignore[arg-type]
+            default_disposition=model.default_dispositions[ci],
             explanations=ex,
             row=row,
         )
@@ -523,9 +529,9 @@ __all__ = [
     "assess",
     "compiled",
     "component_posterior",
+    "condition_disposition",
     "contribution_matrix",
     "explanations",
-    "condition_disposition",
     "information_gain",
     "posterior",
     "prior",

@@ -126,9 +126,7 @@ def _one(
     elif status == "negative":
         result = rule.negative.label
         for step in rule.then:
-            if step.present and step.present in present:
-                result, disposition = step.label, step.disposition
-            elif step.absent and step.absent in absent:
+            if (step.present and step.present in present) or (step.absent and step.absent in absent):
                 result, disposition = step.label, step.disposition
     else:
         names = ", ".join(c.label for c in unknown)

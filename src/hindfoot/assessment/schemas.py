@@ -39,9 +39,8 @@ class CaseError(ValueError):
 
 def _kb_from(info: ValidationInfo | None) -> KnowledgeBase:
     ctx = info.context if info is not None else None
-    if isinstance(ctx, dict) and isinstance(ctx.get("kb"), KnowledgeBase):
-        return ctx["kb"]
-    return load_kb()
+    kb = ctx.get("kb") if isinstance(ctx, dict) else None
+    return kb if isinstance(kb, KnowledgeBase) else load_kb()
 
 
 class Case(BaseModel):

@@ -39,10 +39,10 @@ from hindfoot.db.models import (
     PathwayEvent,
     Patient,
 )
-from hindfoot.db.models.observation import FINDING_CATEGORIES, WITHDRAWN
 from hindfoot.errors import AccessDenied, InvalidInput, NotFound
 from hindfoot.knowledge.loader import KnowledgeBase, load_kb
 from hindfoot.patients import service as patients_service
+from hindfoot.patients.codes import FINDING_CATEGORIES, WITHDRAWN
 
 LATERALITIES = ("left", "right", "bilateral")
 Value = Literal["present", "absent", "unknown"]

@@ -102,7 +102,7 @@ def _rules(kb: KnowledgeBase) -> _Rules:
                                                   + [f for sc in safety for f, _ in sc.ask]),
                                               screen_sources=tuple(dict.fromkeys(
                                                   k for sc in kb.red_flags.screens for k in sc.src)))
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def _probability_ok(rule: RedFlagRule, probabilities: Mapping[str, float] | None) -> bool:

@@ -8,10 +8,10 @@ commits at once: the request itself fails, but the attempt must stay on the reco
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-
-from collections.abc import Iterator
+from typing import cast
 
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -105,11 +105,11 @@ def append(session: Session, events: list[AuditEvent]) -> None:
     if head is None:  # a fresh or wiped table: start after the last chained event, if any
         last = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.is_not(None))
                                .order_by(AuditEvent.seq.desc()).limit(1)).first()
-        seq, prev = (last[0], last[1]) if last else (0, chain.GENESIS)
+        seq, prev = (cast(int, last[0]), cast(str, last[1])) if last else (0, chain.GENESIS)
         session.add(AuditChainHead(id=1, seq=seq, hash=prev))
         session.flush()
     else:
-        seq, prev = head[0], head[1]
+        seq, prev = cast(int, head[0]), cast(str, head[1])
     for e in sorted(events, key=lambda e: (e.recorded_at, str(e.id))):
         seq += 1
         e.seq, e.prev_hash = seq, prev

@@ -21,7 +21,7 @@ class Actor:
     path: str | None = None
 
     @classmethod
-    def from_account(cls, account: UserAccount, *, source_ip: str | None = None, path: str | None = None) -> "Actor":
+    def from_account(cls, account: UserAccount, *, source_ip: str | None = None, path: str | None = None) -> Actor:
         return cls(
             user_id=account.id,
             email=account.email,

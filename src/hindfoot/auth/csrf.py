@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Any, MutableMapping
+from collections.abc import MutableMapping
+from typing import Any
 
 SESSION_KEY = "sid"  # the same key as hindfoot.auth.sessions.COOKIE_KEY
 CSRF_FORM_FIELD = "csrf_token"

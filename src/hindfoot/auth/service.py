@@ -85,9 +85,9 @@ def sign_in(
         window = int(policy.window.total_seconds() // 60)
         _audit(db, key, source_ip, org_id, f"sign-in failed for {key} (failure {notes[0]} within {window} min"
                + "".join(n for n in notes[1:] if "locked" in n).replace("locked", "; address locked") + ")")
-        error = NotAuthenticated("email or password is wrong")
-        error.keep_writes = True
-        raise error
+        wrong = NotAuthenticated("email or password is wrong")
+        wrong.keep_writes = True
+        raise wrong
     if rows[key] is not None:
         db.delete(rows[key])
     return account

@@ -37,7 +37,7 @@ class Lifetimes:
     absolute: timedelta
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Lifetimes":
+    def from_settings(cls, settings: Settings) -> Lifetimes:
         return cls(staff_idle=timedelta(minutes=settings.session_idle_minutes_staff),
                    patient_idle=timedelta(minutes=settings.session_idle_minutes_patient),
                    absolute=timedelta(seconds=settings.session_max_age_seconds))
@@ -91,7 +91,7 @@ def end_all(db: Session, user_id: uuid.UUID, *, keep_token: str | None = None) -
     stmt = delete(UserSession).where(UserSession.user_id == user_id)
     if keep_token:
         stmt = stmt.where(UserSession.id != session_id(keep_token))
-    return db.execute(stmt).rowcount or 0
+    return db.execute(stmt).rowcount or 0  # type: ignore[attr-defined]  # a CursorResult
 
 
 def list_for(db: Session, user_id: uuid.UUID) -> list[UserSession]:

@@ -20,7 +20,7 @@ class ThrottlePolicy:
     lockout: timedelta = timedelta(minutes=15)
     max_failures_per_address: int = 20  # failed sign-ins (any emails) from one source address that lock it
 
-    def for_key(self, key: str) -> "ThrottlePolicy":
+    def for_key(self, key: str) -> ThrottlePolicy:
         """The policy for one counter: an address key counts up to `max_failures_per_address`."""
         if key.startswith(ADDRESS_PREFIX):
             return ThrottlePolicy(self.max_failures_per_address, self.window, self.lockout,

@@ -31,10 +31,10 @@ def demo(
     from hindfoot.db.engine import make_engine, make_sessionmaker
     from hindfoot.db.maintenance import analyze
     from hindfoot.db.migrate import upgrade
-    from hindfoot.db.models.episode import STAGE_LABELS
     from hindfoot.db.session import unit_of_work
     from hindfoot.demo import DEMO_PASSWORD
     from hindfoot.demo.loader import load_demo
+    from hindfoot.pathway.machine import STAGE_LABELS
     from hindfoot.settings import get_settings
 
     if today is None:

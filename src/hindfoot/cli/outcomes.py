@@ -17,7 +17,6 @@ import typer
 from hindfoot.cli.errors import fail
 from hindfoot.outcomes import scoring
 
-
 outcomes_app = typer.Typer(help="Outcome questionnaires: reminders.", no_args_is_help=True)
 instruments_app = typer.Typer(help="Outcome instruments: load a clinic's licensed wording.", no_args_is_help=True)
 
@@ -36,7 +35,6 @@ def remind(
     from datetime import date
 
     from rich.console import Console
-
     from sqlalchemy.exc import IntegrityError
 
     from hindfoot.db.engine import make_engine, make_sessionmaker

@@ -18,8 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
-from hindfoot.auth import reset
-from hindfoot.auth import sessions
+from hindfoot.auth import reset, sessions
 from hindfoot.auth.actor import Actor
 from hindfoot.auth.passwords import hash_password
 from hindfoot.auth.policy import require_admin

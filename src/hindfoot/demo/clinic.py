@@ -78,9 +78,9 @@ class ClinicBuilder:
     def slot(self, key: str, service: str, day: date, *, direction: int = 1,
              not_after: date | None = None, not_before: date | None = None) -> tuple[datetime, datetime, str] | None:
         """The first free time of practitioner `key` for `service` on `day` or the nearest working day."""
-        rules = [r for r in cast.PRACTITIONERS[key]["rules"] if not r["services"] or service in r["services"]]  # type: ignore[index,operator,union-attr]
+        rules = [r for r in cast.PRACTITIONERS[key]["rules"] if not r["services"] or service in r["services"]]  # type: ignore[attr-defined,index,operator,union-attr]
         minutes = DURATION.get(service, 30)
-        for step in range(0, 21):
+        for step in range(21):
             d = day + timedelta(days=step * direction)
             if (not_after and d > not_after) or (not_before and d < not_before):
                 continue
@@ -159,12 +159,12 @@ class ClinicBuilder:
                     self.add(AvailabilityRule(schedule_id=sched.id, weekday=rule["weekday"],
                                               start_time=rule["start"], end_time=rule["end"],
                                               services=list(rule["services"])))
-        for prac_key, loc_key, first, last, reason in cast.EXCEPTIONS:
+        for prac_key, closed_loc, first, last, reason in cast.EXCEPTIONS:
             d1, d2 = self.today + timedelta(days=first), self.today + timedelta(days=last)
-            self.blocked.append((prac_key, loc_key, d1, d2))
+            self.blocked.append((prac_key, closed_loc, d1, d2))
             self.add(AvailabilityException(
                 practitioner_id=self.prac[prac_key].id if prac_key else None,
-                location_id=self.loc[loc_key].id if loc_key else None,
+                location_id=self.loc[closed_loc].id if closed_loc else None,
                 start=self.at(d1, 0, 0), end=self.at(d2 + timedelta(days=1), 0, 0), reason=reason,
             ))
         self._questionnaires()

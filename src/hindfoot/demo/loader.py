@@ -84,7 +84,7 @@ def _summary(session: Session, org_id: uuid.UUID, *, created: bool) -> DemoSumma
         select(EpisodeOfCare.stage, func.count()).where(EpisodeOfCare.organization_id == org_id)
         .group_by(EpisodeOfCare.stage)
     ).all()
-    counts = {stage: 0 for stage in STAGES}
-    counts.update({stage: n for stage, n in stage_rows})
+    counts = dict.fromkeys(STAGES, 0)
+    counts.update(dict(stage_rows))
     return DemoSummary(created=created, organization_id=org_id, patients=patients, stage_counts=counts,
                        accounts=demo_accounts(session))

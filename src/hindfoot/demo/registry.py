@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, Connection, Engine, Table, func, insert, select
 
@@ -240,11 +240,11 @@ def add_registry_patients(
     return RegistryResult(n, total_rows, clock.perf_counter() - started)
 
 
-_TABLES: dict[str, Table] = {
+_TABLES = cast(dict[str, Table], {
     "patient": Patient.__table__, "episode": EpisodeOfCare.__table__, "procedure": Procedure.__table__,
     "event": PathwayEvent.__table__, "response": QuestionnaireResponse.__table__, "obs": Observation.__table__,
     "registry_score": RegistryScore.__table__, "registry_episode": RegistryEpisode.__table__,
-}  # type: ignore[dict-item]
+})
 _ANALYZED = ("patient", "episode_of_care", "procedure", "pathway_event", "questionnaire_response", "observation",
              "registry_score", "registry_episode")
 # column order of the tuples built above, in foreign-key order
@@ -342,7 +342,7 @@ class _Writer:
             conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
             return
         processors = [c.type.dialect_impl(self.dialect).bind_processor(self.dialect) for c in cols]
-        active = [(i, p, {}, isinstance(c.type, JSON)) for i, (c, p) in enumerate(zip(cols, processors, strict=True))
+        active: list[tuple[int, Any, dict[Any, Any], bool]] = [(i, p, {}, isinstance(c.type, JSON)) for i, (c, p) in enumerate(zip(cols, processors, strict=True))
                   if p is not None]
         values: list[Any] = rows
         if active:

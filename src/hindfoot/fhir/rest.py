@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
+from hindfoot.bounds import MAX_OFFSET
 from hindfoot.db.base import utcnow
 from hindfoot.db.models import CarePlanActivity, Questionnaire
 from hindfoot.errors import AccessDenied, BadRequest, NotFound
@@ -59,13 +60,14 @@ class MappedCache:
 
     def __init__(self, size: int = 10_000) -> None:
         self.size = size
-        self.entries: OrderedDict[tuple[str, Any, Any], dict[str, Any]] = OrderedDict()
+        self.entries: OrderedDict[tuple[str, Any, Any, Any], dict[str, Any]] = OrderedDict()
 
     def map(self, rt: ResourceType, row: Any) -> dict[str, Any]:
         updated = getattr(row, "updated_at", None)
         if updated is None:
             return rt.mapper(row)
-        key = (rt.name, row.id, updated)
+        # a response's answer displays come from its questionnaire: that version is part of the key
+        key = (rt.name, row.id, updated, getattr(getattr(row, "questionnaire", None), "updated_at", None))
         hit = self.entries.get(key)
         if hit is not None:
             self.entries.move_to_end(key)
@@ -118,6 +120,8 @@ def _count(params: Sequence[tuple[str, str]]) -> tuple[int, int]:
         raise BadRequest("_count and _offset must be whole numbers", field="_count") from None
     if count < 0 or offset < 0:
         raise BadRequest("_count and _offset cannot be negative", field="_count")
+    if offset > MAX_OFFSET:
+        raise BadRequest(f"_offset must be at most {MAX_OFFSET}", field="_offset")
     return min(count, MAX_COUNT), offset
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, func, or_
 
+from hindfoot.bounds import MAX_YEAR, MIN_YEAR
 from hindfoot.errors import BadRequest
 
 Clause = ColumnElement[bool]
@@ -70,6 +71,8 @@ def parse_date_range(value: str, name: str) -> tuple[str, datetime, datetime]:
         raise BadRequest(f"{name}: {value!r} is not a FHIR date (e.g. ge2026-01-31)", field=name)
     prefix = m.group(1) or "eq"
     year, month, day_, time_part = int(m.group(2)), m.group(3), m.group(4), m.group(5)
+    if not MIN_YEAR <= year <= MAX_YEAR:  # 9999-12-31 would overflow the end of its range
+        raise BadRequest(f"{name}: {value!r} must be a date from {MIN_YEAR} to {MAX_YEAR}", field=name)
     try:
         if time_part:
             text = value[len(m.group(1) or ""):].replace("Z", "+00:00")
@@ -85,7 +88,7 @@ def parse_date_range(value: str, name: str) -> tuple[str, datetime, datetime]:
             end = datetime(year + (int(month) == 12), int(month) % 12 + 1, 1, tzinfo=UTC)
             return prefix, start, end
         return prefix, datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise BadRequest(f"{name}: {value!r} is not a valid date", field=name) from None
 
 

@@ -36,7 +36,7 @@ from hindfoot.knowledge.schemas import (
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 VOCABULARY_FILE = "vocabulary.yaml"
-FILES = {
+FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "sources": ("sources.yaml", SourcesFile),
     "conditions": ("conditions.yaml", ConditionsFile),
     "findings": ("findings.yaml", FindingsFile),
@@ -159,21 +159,21 @@ def _cross_check(
     find_ids = [f.id for f in findings.findings]
     for kind, ids in (("condition", cond_ids), ("finding", find_ids), ("rule", [r.id for r in red_flags.rules])):
         seen: set[str] = set()
-        for i in ids:
-            if i in seen:
-                problems.append(f"duplicate {kind} id {i!r}")
-            seen.add(i)
+        for item_id in ids:
+            if item_id in seen:
+                problems.append(f"duplicate {kind} id {item_id!r}")
+            seen.add(item_id)
     cond_set, find_set = set(cond_ids), set(find_ids)
     for vc in vocab.conditions:
         if vc.id not in cond_set:
             problems.append(f"conditions.yaml: vocabulary condition {vc.id!r} is missing")
     vocab_groups = vocab.finding_groups()
     by_id = {f.id: f for f in findings.findings}
-    for fid, group in vocab_groups.items():
+    for fid, vocab_group in vocab_groups.items():
         if fid not in by_id:
             problems.append(f"findings.yaml: vocabulary finding {fid!r} is missing")
-        elif by_id[fid].group != group:
-            problems.append(f"findings.yaml: finding {fid!r} has group {by_id[fid].group!r}, vocabulary says {group!r}")
+        elif by_id[fid].group != vocab_group:
+            problems.append(f"findings.yaml: finding {fid!r} has group {by_id[fid].group!r}, vocabulary says {vocab_group!r}")
     dispositions = set(vocab.dispositions)
     if dispositions != set(DISPOSITION_ORDER):
         problems.append(f"vocabulary dispositions {sorted(dispositions)} differ from the engine's {list(DISPOSITION_ORDER)}")

@@ -7,7 +7,6 @@ Cross-file checks (ids against the vocabulary, source keys against sources.yaml)
 from __future__ import annotations
 
 from functools import cached_property
-
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field

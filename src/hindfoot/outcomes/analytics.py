@@ -122,7 +122,7 @@ class Dashboard:
         return out
 
 
-def _cohort(actor: Actor, f: Filters, *, with_patient: bool = False) -> Select[Any]:
+def _cohort(actor: Actor, f: Filters, *, with_patient: bool = False) -> Select[uuid.UUID, uuid.UUID, date]:
     stmt = (
         select(EpisodeOfCare.id.label("episode_id"), EpisodeOfCare.patient_id, EpisodeOfCare.period_start)
         .where(EpisodeOfCare.organization_id == actor.organization_id)
@@ -194,7 +194,7 @@ def dashboard(db: Session, actor: Actor, f: Filters, *, today: date | None = Non
     eligible: dict[str, ColumnElement[bool]] = {"baseline": cohort.c.period_start <= today}
     for tp, (unit, amount) in FOLLOW_UPS:
         eligible[tp] = anchor <= _cut(today, unit, amount)
-    cols = []
+    cols: list[ColumnElement[Any]] = []
     for tp in timepoints:
         cols.append(func.sum(case((eligible[tp], 1), else_=0)))
         cols.append(func.sum(case((and_(eligible[tp], func.coalesce(getattr(done.c, f"done_{tp}"), 0) == 1), 1),

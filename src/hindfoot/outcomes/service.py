@@ -119,8 +119,8 @@ def questionnaire_for(db: Session, code: str) -> Questionnaire:
     if row is not None:
         return row
     instrument = load_instrument(code)  # refuses unknown codes
-    from importlib import resources
     import json
+    from importlib import resources
 
     definition = json.loads(
         resources.files("hindfoot.outcomes.instruments").joinpath(f"{code}.json").read_text("utf-8")
@@ -211,7 +211,7 @@ def _as_date(value: date | datetime | None) -> date | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.date() if value.tzinfo is not None else value.date()
+        return value.date()
     if isinstance(value, str):  # SQLite aggregate over a date column
         return date.fromisoformat(value[:10])
     return value
@@ -393,6 +393,16 @@ def _check_value(item: Item, value: Any) -> Any:
         raise InvalidInput(f"{item.id}: {value!r} is not a date (YYYY-MM-DD)", field=item.id) from None
 
 
+def _check_answer_date(db: Session, response: QuestionnaireResponse, item_id: str, day: date, today: date) -> None:
+    """A date answer (e.g. the day of return to sport) is not in the future nor before the patient was born:
+    such a date would bend the registry's time-to-return curve."""
+    if day > today:
+        raise InvalidInput(f"{item_id}: a date that has not come yet cannot be an answer", field=item_id)
+    patient = db.get(Patient, response.patient_id)
+    if patient is not None and day < patient.birth_date:
+        raise InvalidInput(f"{item_id}: this date is before your date of birth", field=item_id)
+
+
 def save_answers(
     db: Session, actor: Actor, response_id: uuid.UUID, answers: dict[str, Any], *, complete: bool = False,
     now: datetime | None = None,
@@ -412,6 +422,8 @@ def save_answers(
         if item_id not in items:
             raise InvalidInput(f"unknown item id {item_id!r} for {instrument.code}", field=item_id)
         checked = _check_value(items[item_id], value)
+        if items[item_id].kind == "date" and checked is not None:
+            _check_answer_date(db, response, item_id, date.fromisoformat(str(checked)), (now or utcnow()).date())
         if checked is None:
             merged.pop(item_id, None)
         else:

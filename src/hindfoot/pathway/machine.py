@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hindfoot.errors import Conflict
 
 __all__ = [
+    "STAGE_LABELS",
     "TRANSITIONS",
     "PathwayEvent",
     "PathwayFacts",
@@ -48,6 +49,20 @@ class Stage(StrEnum):
     RETURNED_TO_SPORT = "returned_to_sport"
     DISCHARGED = "discharged"
 
+
+#: What pages and the CLI call each stage.
+STAGE_LABELS: dict[str, str] = {
+    "enquiry": "New enquiry",
+    "assessment": "Assessed",
+    "investigation": "Investigations",
+    "conservative_care": "Conservative care",
+    "surgical_listing": "Listed for surgery",
+    "surgery": "Surgery",
+    "post_op": "Post-op",
+    "rehabilitation": "Rehabilitation",
+    "returned_to_sport": "Returned to sport",
+    "discharged": "Discharged",
+}
 
 S = Stage
 

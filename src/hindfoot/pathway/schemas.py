@@ -8,9 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hindfoot.bounds import SaneDate
 from hindfoot.pathway.machine import Stage
 from hindfoot.pathway.service import PathwayView
-from hindfoot.bounds import SaneDate
 
 
 class Strict(BaseModel):

@@ -8,6 +8,10 @@ from typing import Any
 
 import yaml
 
+FINDING_CATEGORIES = ("history", "exam", "imaging", "tests")  # the vocabulary's finding groups
+# FHIR status of an observation recorded in error; a finding set back to "not known" gets it too
+WITHDRAWN = "entered-in-error"
+
 VOCABULARY = Path(__file__).resolve().parents[1] / "knowledge" / "data" / "vocabulary.yaml"
 
 

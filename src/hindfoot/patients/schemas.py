@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from hindfoot.db.models import Laterality, PathwayStage, Sex, SportLevel
 from hindfoot.bounds import SaneDate, SaneDatetime
+from hindfoot.db.models import Laterality, PathwayStage, Sex, SportLevel
 
 SPORTS = (
     "ballet", "contemporary_dance", "football", "rugby", "cricket_fast_bowling", "gymnastics",

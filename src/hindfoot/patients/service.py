@@ -33,7 +33,13 @@ from hindfoot.db.models import (
 )
 from hindfoot.db.models.patient import search_pattern
 from hindfoot.errors import AccessDenied, InvalidInput
-from hindfoot.patients.schemas import ContactDetails, EpisodeCreate, ObservationCreate, PatientCreate, PatientUpdate
+from hindfoot.patients.schemas import (
+    ContactDetails,
+    EpisodeCreate,
+    ObservationCreate,
+    PatientCreate,
+    PatientUpdate,
+)
 
 
 @dataclass
@@ -88,36 +94,67 @@ def decode_cursor(cursor: str) -> tuple[str, str, uuid.UUID]:
 
 
 TRIGRAM_MIN = 3  # a trigram index can narrow a LIKE '%term%' only when the term has a whole trigram
+PROBE_ROWS = 2000  # a search first reads this many patients in name order before asking the trigram index
 
 
-def _matching(actor: Actor, q: str | None, stage: str | None) -> tuple[Select[Any], Any]:
-    """The ids of the patients the list shows (one organisation, the search term, the stage) and the
-    columns to order them by. Every path is an index path whatever the planner's statistics say:
-
-    - a term of 3+ characters is first looked up on its own (`hits`, materialised on PostgreSQL, where
-      only the trigram index can answer it), and the organisation, stage and order apply to the hits;
-    - otherwise the list reads the organisation's name-ordered index (with the stage: the stage's)
-      and stops after one page; a short term filters along it.
-    Only ids and sort keys are read here; whole rows are loaded for the page alone.
-    """
-    term = (q or "").strip()
-    if len(term) >= TRIGRAM_MIN:
-        hits = (
-            select(Patient.id, Patient.organization_id, Patient.family_name, Patient.given_name,
-                   Patient.current_stage)
-            .where(Patient.search_text.like(search_pattern(term), escape="\\"))
-            .cte("hits").prefix_with("MATERIALIZED", dialect="postgresql")
-        )
-        cols = hits.c
-        stmt = select(cols.id).where(cols.organization_id == actor.organization_id)
-    else:
-        cols = Patient.__table__.c
-        stmt = select(cols.id).where(cols.organization_id == actor.organization_id)
-        if term:
-            stmt = stmt.where(cols.search_text.like(search_pattern(term), escape="\\"))
+def _listed(actor: Actor, stage: str | None, term: str | None, cols: Any = None) -> Select[Any]:
+    """Ids of the organisation's patients (with the stage; containing a short term), in no order yet."""
+    c = Patient.__table__.c if cols is None else cols
+    stmt = select(c.id).where(c.organization_id == actor.organization_id)
     if stage:
-        stmt = stmt.where(cols.current_stage == stage)
-    return stmt, cols
+        stmt = stmt.where(c.current_stage == stage)
+    if term:
+        stmt = stmt.where(c.search_text.like(search_pattern(term), escape="\\"))
+    return stmt
+
+
+def _hits(actor: Actor, stage: str | None, term: str) -> tuple[Select[Any], Any]:
+    """A term of 3+ characters looked up on its own first (`hits`, materialised on PostgreSQL, where
+    only the trigram index can answer it, statistics or not); the organisation, the stage and the
+    order then apply to the hits alone."""
+    hits = (
+        select(Patient.id, Patient.organization_id, Patient.family_name, Patient.given_name, Patient.current_stage)
+        .where(Patient.search_text.like(search_pattern(term), escape="\\"))
+        .cte("hits").prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    return _listed(actor, stage, None, hits.c), hits.c
+
+
+def _in_order(stmt: Select[Any], cols: Any, limit: int, offset: int, after: tuple[str, str, uuid.UUID] | None
+              ) -> Select[Any]:
+    stmt = stmt.order_by(cols.family_name, cols.given_name, cols.id).limit(limit)
+    if after:
+        stmt = stmt.where(tuple_(cols.family_name, cols.given_name, cols.id) > tuple_(*after))
+    elif offset:
+        stmt = stmt.offset(offset)
+    return stmt
+
+
+def _page_ids(db: Session, actor: Actor, stage: str | None, term: str, limit: int, offset: int,
+              after: tuple[str, str, uuid.UUID] | None) -> list[uuid.UUID]:
+    """Up to `limit` ids of the page, in name order. Every path is an index path whatever the
+    planner's statistics say: the plain list, a stage and a short term walk the name-ordered index and
+    stop after one page; a longer term is first looked for among the next `PROBE_ROWS` patients in
+    name order (a common term, e.g. a sport, fills its page there) and only when that window is full
+    and still leaves the page short does the trigram index find the rare matches."""
+    table = Patient.__table__.c
+    if len(term) < TRIGRAM_MIN:
+        return list(db.scalars(_in_order(_listed(actor, stage, term or None), table, limit, offset, after)))
+    if not offset:
+        scope = [table.organization_id == actor.organization_id] + ([table.current_stage == stage] if stage else [])
+        window = _in_order(
+            select(table.id, table.family_name, table.given_name, table.search_text).where(*scope),
+            table, PROBE_ROWS, 0, after,
+        ).subquery("window")
+        w = window.c
+        found = list(db.scalars(
+            select(w.id).where(w.search_text.like(search_pattern(term), escape="\\"))
+            .order_by(w.family_name, w.given_name, w.id).limit(limit)
+        ))
+        if len(found) == limit or (db.scalar(select(func.count()).select_from(window)) or 0) < PROBE_ROWS:
+            return found
+    hits, cols = _hits(actor, stage, term)
+    return list(db.scalars(_in_order(hits, cols, limit, offset, after)))
 
 
 def list_patients(
@@ -133,21 +170,18 @@ def list_patients(
     """Patients of the clinician's organisation in name order with their current (latest) episode.
     Pages by keyset (`after`, from the previous page's `next_cursor`) or by `offset`."""
     require_staff(actor)
-    matching, cols = _matching(actor, q, stage)
-    total = db.scalar(select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())) or 0
-    page = matching.order_by(cols.family_name, cols.given_name, cols.id).limit(limit + 1)
-    if after:
-        family, given, pid = decode_cursor(after)
-        page = page.where(tuple_(cols.family_name, cols.given_name, cols.id) > tuple_(family, given, pid))
-    elif offset:
-        page = page.offset(offset)
-    ids = page.subquery("page")
+    term = (q or "").strip()
+    cursor = decode_cursor(after) if after else None
+    # the count stops at COUNT_CAP + 1 matches; through the trigram hits that is lazy either way
+    counted = _hits(actor, stage, term)[0] if len(term) >= TRIGRAM_MIN else _listed(actor, stage, term or None)
+    total = db.scalar(select(func.count()).select_from(counted.limit(COUNT_CAP + 1).subquery())) or 0
+    ids = _page_ids(db, actor, stage, term, limit + 1, offset, cursor)
     rows = db.execute(
         select(Patient, EpisodeOfCare)
-        .join(ids, ids.c.id == Patient.id)
         .outerjoin(EpisodeOfCare, EpisodeOfCare.id == Patient.current_episode_id)
+        .where(Patient.id.in_(ids))
         .order_by(Patient.family_name, Patient.given_name, Patient.id)
-    ).all()
+    ).all() if ids else []
     items = [PatientListItem(patient=patient, episode=episode) for patient, episode in rows[:limit]]
     shown = f"{total}{'+' if total > COUNT_CAP else ''}"
     audit.record(
@@ -168,7 +202,7 @@ def stage_counts(db: Session, actor: Actor) -> dict[str, int]:
         .where(Patient.organization_id == actor.organization_id, Patient.current_stage.is_not(None))
         .group_by(Patient.current_stage)
     ).all()
-    return {stage: count for stage, count in rows}
+    return {stage: count for stage, count in rows if stage is not None}
 
 
 def get_patient(db: Session, actor: Actor, patient_id: uuid.UUID, *, action: str = audit.READ) -> Patient:

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
 
-from hindfoot.db.models.episode import STAGE_LABELS
-from hindfoot.db.models.observation import FINDING_CATEGORIES, WITHDRAWN
-from hindfoot.patients.codes import condition_names, finding_texts
+from hindfoot.pathway.machine import STAGE_LABELS
+from hindfoot.patients.codes import FINDING_CATEGORIES, WITHDRAWN, condition_names, finding_texts
 
 if TYPE_CHECKING:
     from hindfoot.db.models import Observation

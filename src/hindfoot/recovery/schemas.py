@@ -7,11 +7,11 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hindfoot.bounds import SaneDate
 from hindfoot.pathway.citations import cite
 from hindfoot.pathway.schemas import CitationRead
 from hindfoot.recovery.planner import PlanStatus
 from hindfoot.recovery.service import BehindRow, PlanView
-from hindfoot.bounds import SaneDate
 
 
 class Strict(BaseModel):

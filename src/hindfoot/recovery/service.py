@@ -59,6 +59,7 @@ __all__ = [
 ]
 
 MAX_FUTURE_START = timedelta(days=366)
+MAX_PAST_START = timedelta(days=3 * 366)  # a plan is for recovery now, not for a decades-old operation
 
 
 # --------------------------------------------------------------------------- stored <-> pure
@@ -87,7 +88,8 @@ def _from_stored(cp: CarePlan) -> RecoveryPlan:
         typical = a.typical or earliest
         latest = a.latest or typical
         milestones.append(Milestone.model_construct(
-            id=a.code, title=a.title, description=a.detail, category=a.category, earliest=earliest,
+            id=a.code, title=a.title, description=a.detail, earliest=earliest,
+            category=a.category,  # type: ignore[arg-type]  # validated when the plan was stored
             typical=typical, latest=latest, criteria=tuple(a.criteria or ()), source=a.source, after=(),
             range_note=None, earliest_day=(earliest - start).days, typical_day=(typical - start).days,
             latest_day=(latest - start).days, shifted_days=0, completed_on=a.completed_on,
@@ -95,8 +97,12 @@ def _from_stored(cp: CarePlan) -> RecoveryPlan:
         ))
     milestones.sort(key=lambda m: (m.typical, m.earliest, m.latest))
     return RecoveryPlan.model_construct(
-        procedure=cp.procedure_code or "conservative", procedure_label=cp.title, sport=cp.sport or "none",
-        level=cp.level or "recreational", start=start, protocol_version=0, milestones=tuple(milestones),
+        # model_construct: the stored values were validated when the plan was made
+        procedure=cp.procedure_code or "conservative",  # type: ignore[arg-type]
+        procedure_label=cp.title,
+        sport=cp.sport or "none",  # type: ignore[arg-type]
+        level=cp.level or "recreational",  # type: ignore[arg-type]
+        start=start, protocol_version=0, milestones=tuple(milestones),
     )
 
 
@@ -215,6 +221,10 @@ def generate_plan(
     assert patient is not None
     if start > day + MAX_FUTURE_START:
         raise InvalidInput("the plan cannot start more than a year from today", field="start")
+    if start < patient.birth_date:
+        raise InvalidInput("the plan cannot start before the patient was born", field="start")
+    if start < day - MAX_PAST_START:
+        raise InvalidInput("the plan cannot start more than three years ago", field="start")
     plan = build_plan(procedure, start, sport or patient.sport, level or patient.level)  # InvalidInput names bad values
     kind = "conservative" if procedure == "conservative" else "recovery"
 

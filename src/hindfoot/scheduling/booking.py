@@ -159,6 +159,43 @@ def mark_no_show(db: Session, actor: Actor, appointment_id: uuid.UUID, *, now: d
     return appt
 
 
+ARRIVAL_WINDOW = timedelta(hours=12)  # the desk may check a patient in on the day, not for a later visit
+
+
+def check_in(db: Session, actor: Actor, appointment_id: uuid.UUID, *, now: datetime | None = None) -> Appointment:
+    """The desk records that the patient has arrived (FHIR status ``arrived``), with the time."""
+    require_staff(actor)
+    now = now or utcnow()
+    appt = guards.visible_appointment(db, actor, appointment_id, audit.UPDATE)
+    if appt.status != "booked":
+        raise Conflict(f"a {appt.status} appointment cannot be checked in", field="status")
+    if appt.start - now > ARRIVAL_WINDOW:
+        raise Conflict("this visit is not today: the patient can be checked in on the day", field="start")
+    if now - appt.end > ARRIVAL_WINDOW:
+        raise Conflict("this visit is over: mark it seen or did not attend", field="start")
+    appt.status, appt.checked_in_at = "arrived", now
+    db.flush()
+    audit.record(db, actor, audit.UPDATE, "Appointment", appt.id, patient_id=appt.patient_id,
+                 description="checked in (arrived)")
+    return appt
+
+
+def mark_seen(db: Session, actor: Actor, appointment_id: uuid.UUID, *, now: datetime | None = None) -> Appointment:
+    """The clinician has seen the patient (FHIR status ``fulfilled``), with the time; never a future visit."""
+    require_staff(actor)
+    now = now or utcnow()
+    appt = guards.visible_appointment(db, actor, appointment_id, audit.UPDATE)
+    if appt.status not in ("booked", "arrived"):
+        raise Conflict(f"a {appt.status} appointment cannot be marked seen", field="status")
+    if appt.start - now > ARRIVAL_WINDOW:
+        raise Conflict("a visit that has not happened yet cannot be marked seen", field="start")
+    appt.status, appt.seen_at = "fulfilled", now
+    db.flush()
+    audit.record(db, actor, audit.UPDATE, "Appointment", appt.id, patient_id=appt.patient_id,
+                 description="seen (fulfilled)")
+    return appt
+
+
 def list_patient_appointments(db: Session, actor: Actor, patient_id: uuid.UUID | None = None) -> list[Appointment]:
     """A patient's appointments, soonest first (patients: their own)."""
     pid = actor.patient_id if actor.role == "patient" else patient_id

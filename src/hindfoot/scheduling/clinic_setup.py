@@ -60,6 +60,7 @@ class ServiceFields:
     duration_minutes: int | None = None
     roles: Sequence[str] | None = None
     active: bool | None = None
+    online: bool | None = None  # the public may book it on the booking pages
 
 
 def default_service_rows(organization_id: uuid.UUID) -> list[ClinicService]:
@@ -142,6 +143,9 @@ def _apply(row: ClinicService, fields: ServiceFields) -> list[str]:
     if fields.active is not None:
         row.active = fields.active
         changed.append("active")
+    if fields.online is not None and fields.online != row.bookable_online:
+        row.bookable_online = fields.online
+        changed.append("bookable online" if fields.online else "staff booking only")
     return changed
 
 

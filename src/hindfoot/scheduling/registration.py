@@ -49,6 +49,7 @@ def register_patient(
     patient = Patient(
         organization_id=org.id, identifier=f"HF-W{secrets.token_hex(4).upper()}", given_name=given_name[:100],
         family_name=family_name[:100], birth_date=birth_date, sex=sex, email=email, phone=phone,
+        sport="none", level="recreational",  # explicit: the search text is built before column defaults apply
     )
     db.add(patient)
     db.flush()

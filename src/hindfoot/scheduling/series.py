@@ -19,7 +19,7 @@ from hindfoot.db.base import utcnow
 from hindfoot.db.models import Appointment, CarePlan, CarePlanActivity
 from hindfoot.errors import InvalidInput
 from hindfoot.scheduling import availability as core
-from hindfoot.scheduling import guards
+from hindfoot.scheduling import guards, search
 from hindfoot.scheduling.clinic import bookable_service, clinic_for, load_calendar
 
 
@@ -117,8 +117,10 @@ def book_series(
     until: date | None = None,
     reason: str = "",
     now: datetime | None = None,
+    fitting_only: bool = False,
 ) -> list[Appointment]:
-    """Book a whole series or nothing: any clash (with the diary or within the series) refuses it."""
+    """Book a whole series or nothing: any clash (with the diary or within the series) refuses it.
+    With ``fitting_only`` the times that fit are booked and the clashes left out (see ``alternatives``)."""
     require_staff(actor)
     now = now or utcnow()
     guards.lock_practitioners(db, [practitioner_id])
@@ -127,7 +129,7 @@ def book_series(
         location_id=location_id, first=first, every_days=every_days, weekdays=weekdays,
         every_weeks=every_weeks, count=count, until=until, now=now,
     )
-    if not plan.ok:
+    if not plan.ok and not fitting_only:
         clash = plan.clashes[0]
         problem = clash.problems[0]
         more = f" (and {len(plan.clashes) - 1} more)" if len(plan.clashes) > 1 else ""
@@ -140,6 +142,8 @@ def book_series(
     series_id = uuid.uuid4()
     appts = []
     for occ in plan.occurrences:
+        if occ.problems:
+            continue
         guards.check_patient_free(db, patient_id, occ.start, occ.end)
         appt = Appointment(
             patient_id=patient_id, practitioner_id=practitioner_id, location_id=location_id,
@@ -152,3 +156,30 @@ def book_series(
     audit.record(db, actor, audit.CREATE, "Appointment", series_id, patient_id=patient_id,
                  description=f"series of {len(appts)} {service}")
     return appts
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A clashing date of a series and the first free time offered instead (None: nothing in a week)."""
+
+    wanted: datetime
+    problem: str
+    offer: search.SlotOption | None
+
+
+def alternatives(
+    db: Session, actor: Actor, plan: core.SeriesPlan, *, service: str, practitioner_id: uuid.UUID,
+    location_id: uuid.UUID,
+) -> list[Alternative]:
+    """For each clash, the first free time with the same clinician at the same place from that day on
+    (within a week): staff choose it instead, or leave the date out."""
+    require_staff(actor)
+    out = []
+    for clash in plan.clashes:
+        _svc, options = search.search_slots(db, actor, service, location_id=location_id,
+                                            practitioner_id=practitioner_id, start_date=clash.local_start.date(),
+                                            days=7, limit=20)
+        taken = {o.start for o in plan.occurrences if not o.problems}
+        offer = next((o for o in options if o.slot.start not in taken), None)
+        out.append(Alternative(clash.local_start, " ".join(p.message for p in clash.problems), offer))
+    return out

@@ -26,7 +26,7 @@ MAX_FIELD = 5000  # longer than any field we accept, so a too-long value is refu
 async def _form_fields(request: Request) -> dict[str, str]:
     raw = await request.form()
     out: dict[str, str] = {}
-    for key in raw.keys():
+    for key in raw:
         value = raw.get(key)
         out[key] = value[:MAX_FIELD] if isinstance(value, str) else ""
     return out
@@ -49,7 +49,8 @@ def _pydantic_message(err: Mapping[str, Any], label: str) -> str:
     ctx = err.get("ctx") or {}
     value = err.get("input")
     field = str(err["loc"][0]) if err.get("loc") else ""
-    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
+    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1) or (
+            kind in ("enum", "literal_error") and value == ""):
         return f"{'Choose' if field in CHOICES else 'Enter'} the {label[:1].lower()}{label[1:]}"
     if kind == "string_too_long":
         typed = f" (you typed {len(value)})" if isinstance(value, str) else ""

@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from hindfoot.auth.csrf import csrf_token
-from hindfoot.db.models.episode import STAGE_LABELS
 from hindfoot.pathway.citations import cite
+from hindfoot.pathway.machine import STAGE_LABELS
 
 TEMPLATES = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES))
@@ -39,6 +39,10 @@ templates.env.filters["local"] = _local
 templates.env.filters["day"] = _day
 templates.env.globals["stage_labels"] = STAGE_LABELS
 templates.env.globals["cite"] = cite
+templates.env.globals["status_words"] = {
+    "booked": "booked", "arrived": "arrived", "checked-in": "arrived", "fulfilled": "seen", "noshow": "did not attend",
+    "cancelled": "cancelled", "entered-in-error": "entered in error",
+}
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from hindfoot.api.csrf import verify_csrf
+from hindfoot.deps import verify_csrf
 from hindfoot.web.routes import admin, auth, home, patients
+from hindfoot.web.routes import assessment as assessment_pages
 from hindfoot.web.routes import booking as booking_pages
 from hindfoot.web.routes import calendar as calendar_pages
-from hindfoot.web.routes import assessment as assessment_pages
+from hindfoot.web.routes import outcomes as outcomes_pages
 from hindfoot.web.routes import pathway as pathway_pages
 from hindfoot.web.routes import recovery as recovery_pages
-from hindfoot.web.routes import outcomes as outcomes_pages
 
 web_router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
 web_router.include_router(home.router)

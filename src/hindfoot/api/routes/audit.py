@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict
 
 from hindfoot.audit import service as audit_service
 from hindfoot.auth.policy import require_admin
-from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.bounds import MAX_OFFSET, SaneDatetime
+from hindfoot.deps import CurrentActor, DbSession
 
 router = APIRouter(tags=["audit"])
 

@@ -12,7 +12,15 @@ from hindfoot.auth import reset, sessions
 from hindfoot.auth import service as auth_service
 from hindfoot.auth.actor import Actor
 from hindfoot.auth.csrf import csrf_token
-from hindfoot.deps import AppSettings, CurrentActor, DbSession, client_ip, end_session, session_token, start_session
+from hindfoot.deps import (
+    AppSettings,
+    CurrentActor,
+    DbSession,
+    client_ip,
+    end_session,
+    session_token,
+    start_session,
+)
 
 public_router = APIRouter(tags=["auth"])
 router = APIRouter(tags=["auth"])

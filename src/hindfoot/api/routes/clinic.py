@@ -8,11 +8,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from hindfoot.db.models import Location, Practitioner
 from hindfoot.auth.policy import require_staff
-from hindfoot.scheduling.clinic import clinic_for
+from hindfoot.db.models import Location, Practitioner
 from hindfoot.deps import DbSession, OptionalActor
 from hindfoot.errors import NotAuthenticated
+from hindfoot.scheduling.clinic import clinic_for
 
 router = APIRouter(tags=["clinic"])
 

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from hindfoot.bounds import SaneDate
 from hindfoot.deps import AppSettings, CurrentActor, DbSession
 from hindfoot.outcomes import analytics
 from hindfoot.outcomes import service as outcomes_service
-from hindfoot.bounds import SaneDate
 
 router = APIRouter(tags=["outcomes"])
 
@@ -43,7 +43,7 @@ class ResponseCreate(Strict):
 
 
 class ResponseUpdate(Strict):
-    answers: dict[Annotated[str, Field(max_length=40)], int | str | None] = Field(default_factory=dict)
+    answers: dict[Annotated[str, Field(max_length=40)], int | str | None] = Field(default_factory=dict, max_length=200)
     complete: bool = False
 
 

@@ -9,11 +9,13 @@ import orjson
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
+from hindfoot.bounds import MAX_OFFSET
 from hindfoot.db.models import PathwayStage
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.patients import service as patients_service
-from hindfoot.bounds import MAX_OFFSET
 from hindfoot.patients.schemas import (
+    ContactDetails,
+    ContactRead,
     EpisodeCreate,
     EpisodeRead,
     ObservationCreate,
@@ -22,8 +24,6 @@ from hindfoot.patients.schemas import (
     PatientRead,
     PatientSummary,
     PatientUpdate,
-    ContactDetails,
-    ContactRead,
 )
 
 router = APIRouter(tags=["patients"])

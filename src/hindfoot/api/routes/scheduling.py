@@ -14,14 +14,23 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from hindfoot.bounds import SaneAwareDatetime, SaneDate, SaneDatetime
 from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor
 from hindfoot.errors import NotAuthenticated
-from hindfoot.scheduling import booking, clinic, clinic_setup, notices, notifications, online, rota, series
+from hindfoot.scheduling import (
+    booking,
+    clinic,
+    clinic_setup,
+    notices,
+    notifications,
+    online,
+    rota,
+    series,
+)
 from hindfoot.scheduling import calendar as diary
 from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import Service
 from hindfoot.settings import Settings
-from hindfoot.bounds import SaneAwareDatetime, SaneDate, SaneDatetime
 
 router = APIRouter(tags=["scheduling"])
 
@@ -121,6 +130,9 @@ class AppointmentRead(BaseModel):
     series_id: uuid.UUID | None
     cancelled_at: datetime | None
     cancellation_reason: str | None
+    checked_in_at: datetime | None = None
+    seen_at: datetime | None = None
+    triage: str | None = None
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -173,7 +185,7 @@ class RuleCreate(_Body):
     weekday: int = Field(ge=0, le=6)
     start: time
     end: time
-    services: list[ServiceCodeField] = Field(default_factory=list)
+    services: list[ServiceCodeField] = Field(default_factory=list, max_length=50)
     valid_from: SaneDate | None = None
     valid_to: SaneDate | None = None
 
@@ -315,6 +327,18 @@ def reschedule(
     )
     tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, "rescheduled"))
     return AppointmentRead.model_validate(appt)
+
+
+@router.post("/appointments/{appointment_id}/check-in")
+def check_in(appointment_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> AppointmentRead:
+    """The patient has arrived (status ``arrived``, with the time)."""
+    return AppointmentRead.model_validate(booking.check_in(db, actor, appointment_id))
+
+
+@router.post("/appointments/{appointment_id}/seen")
+def seen(appointment_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> AppointmentRead:
+    """The clinician has seen the patient (status ``fulfilled``, with the time)."""
+    return AppointmentRead.model_validate(booking.mark_seen(db, actor, appointment_id))
 
 
 @router.post("/appointments/{appointment_id}/no-show")

@@ -19,7 +19,6 @@ from hindfoot.db.models.practitioner import Practitioner, PractitionerRoleCode
 from hindfoot.db.models.procedure import Procedure
 from hindfoot.db.models.questionnaire import Questionnaire, QuestionnaireResponse
 from hindfoot.db.models.registry import RegistryEpisode, RegistryScore
-from hindfoot.db.models.security import AuditChainHead, DataRequest, MfaRecoveryCode, UserSession
 from hindfoot.db.models.scheduling import (
     Appointment,
     AvailabilityException,
@@ -27,11 +26,47 @@ from hindfoot.db.models.scheduling import (
     Schedule,
     Slot,
 )
+from hindfoot.db.models.security import AuditChainHead, DataRequest, MfaRecoveryCode, UserSession
 
 __all__ = [
-    "AccountRole", "ApiClient", "Appointment", "AuditChainHead", "DataRequest", "MfaRecoveryCode", "UserSession", "AssessmentInterview", "AuditEvent", "AvailabilityException", "AvailabilityRule",
-    "CarePlan", "CarePlanActivity", "ClinicService", "Condition", "DiagnosticReport", "Encounter", "EpisodeOfCare",
-    "ImagingStudy", "Laterality", "Location", "LoginThrottle", "Observation", "Organization", "OutcomeReminder", "PathwayEvent",
-    "PathwayStage", "Patient", "Practitioner", "PractitionerRoleCode", "Procedure", "Questionnaire",
-    "QuestionnaireResponse", "RegistryEpisode", "RegistryScore", "Schedule", "Sex", "Slot", "SportLevel", "UserAccount",
+    "AccountRole",
+    "ApiClient",
+    "Appointment",
+    "AssessmentInterview",
+    "AuditChainHead",
+    "AuditEvent",
+    "AvailabilityException",
+    "AvailabilityRule",
+    "CarePlan",
+    "CarePlanActivity",
+    "ClinicService",
+    "Condition",
+    "DataRequest",
+    "DiagnosticReport",
+    "Encounter",
+    "EpisodeOfCare",
+    "ImagingStudy",
+    "Laterality",
+    "Location",
+    "LoginThrottle",
+    "MfaRecoveryCode",
+    "Observation",
+    "Organization",
+    "OutcomeReminder",
+    "PathwayEvent",
+    "PathwayStage",
+    "Patient",
+    "Practitioner",
+    "PractitionerRoleCode",
+    "Procedure",
+    "Questionnaire",
+    "QuestionnaireResponse",
+    "RegistryEpisode",
+    "RegistryScore",
+    "Schedule",
+    "Sex",
+    "Slot",
+    "SportLevel",
+    "UserAccount",
+    "UserSession",
 ]

@@ -6,9 +6,9 @@ import enum
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, ForeignKey, String, Text, event, select, update
+from sqlalchemy import Connection, ForeignKey, String, Table, Text, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
@@ -16,6 +16,7 @@ from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 from hindfoot.db.base import Base, IdMixin, TimestampMixin, utcnow
 from hindfoot.db.models.patient import Patient
 from hindfoot.db.models.practitioner import Practitioner
+from hindfoot.pathway.machine import STAGE_LABELS
 
 
 class PathwayStage(enum.StrEnum):
@@ -29,20 +30,6 @@ class PathwayStage(enum.StrEnum):
     rehabilitation = "rehabilitation"
     returned_to_sport = "returned_to_sport"
     discharged = "discharged"
-
-
-STAGE_LABELS = {
-    "enquiry": "New enquiry",
-    "assessment": "Assessed",
-    "investigation": "Investigations",
-    "conservative_care": "Conservative care",
-    "surgical_listing": "Listed for surgery",
-    "surgery": "Surgery",
-    "post_op": "Post-op",
-    "rehabilitation": "Rehabilitation",
-    "returned_to_sport": "Returned to sport",
-    "discharged": "Discharged",
-}
 
 
 class Laterality(enum.StrEnum):
@@ -99,7 +86,7 @@ def refresh_current_episode(conn: Connection, patient_ids: Iterable[uuid.UUID] |
         select(e.id, e.stage).where(e.patient_id == Patient.__table__.c.id)
         .order_by(e.period_start.desc(), e.created_at.desc(), e.id.desc()).limit(1)
     )
-    stmt = update(Patient.__table__).values(
+    stmt = update(cast(Table, Patient.__table__)).values(
         current_episode_id=latest.with_only_columns(e.id).scalar_subquery(),
         current_stage=latest.with_only_columns(e.stage).scalar_subquery(),
     )

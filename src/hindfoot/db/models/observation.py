@@ -9,12 +9,10 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hindfoot.db.base import Base, IdMixin, TimestampMixin, utcnow
+from hindfoot.patients.codes import FINDING_CATEGORIES, WITHDRAWN  # noqa: F401 (their home; kept importable here)
 
 # Categories follow the vocabulary's finding groups, plus questionnaire scores and measurements.
 OBSERVATION_CATEGORIES = ("history", "exam", "imaging", "tests", "score", "measurement")
-FINDING_CATEGORIES = ("history", "exam", "imaging", "tests")  # the vocabulary's finding groups
-# FHIR status of an observation recorded in error; a finding set back to "not known" gets it too
-WITHDRAWN = "entered-in-error"
 
 
 class Observation(IdMixin, TimestampMixin, Base):

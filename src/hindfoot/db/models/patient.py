@@ -37,11 +37,9 @@ SEPARATOR = "\x1f"  # between the searched fields: a control character no search
 
 class Patient(IdMixin, TimestampMixin, Base):
     __tablename__ = "patient"
-    # record numbers are unique per organisation; the identifier leads, so the list's own indexes are
-    # the only ones that lead with the organisation (and a planner without statistics picks them)
-    __table_args__ = (UniqueConstraint("identifier", "organization_id"),)
+    __table_args__ = (UniqueConstraint("organization_id", "identifier"),)
 
-    # no index of its own: the list's indexes and the unique record number lead with it
+    # no index of its own: the list's index and the unique record number lead with it
     organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id"))
     identifier: Mapped[str] = mapped_column(String(40))  # clinic record number, e.g. HF-000123
     given_name: Mapped[str] = mapped_column(String(100))

@@ -20,9 +20,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import Connection, ForeignKey, String, and_, case, delete, event, func, insert, select
+from sqlalchemy import (
+    Connection,
+    ForeignKey,
+    String,
+    Table,
+    and_,
+    case,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
@@ -140,7 +152,7 @@ def refresh_registry(conn: Connection, episode_ids: Iterable[uuid.UUID] | None =
         w = None if chunk is None else where
         for model, columns, source in ((RegistryScore, SCORE_COLUMNS, score_rows_select),
                                        (RegistryEpisode, EPISODE_COLUMNS, episode_rows_select)):
-            table = model.__table__
+            table = cast(Table, model.__table__)
             stmt = delete(table) if chunk is None else delete(table).where(table.c.episode_id.in_(chunk))
             conn.execute(stmt)
             conn.execute(insert(table).from_select(columns, source(w)))

@@ -35,11 +35,11 @@ class StoryBase:
     S: date
     L: date
     C: date
-    MRI: date
+    MRI: date | None
     A: date
     E: date
     inj: date
-    rts_day: date
+    rts_day: date | None
     discharge: date
     rts_planned: date
     clinician: str

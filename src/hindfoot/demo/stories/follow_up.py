@@ -48,7 +48,7 @@ class FollowUp(StoryBase):
         for pos, a in enumerate(_planner_activities(s.procedure or "", s.sport, self.patient.level, S)):
             code, title, cat, e, ty, la, crit, src = a
             earliest, typical, latest = (S + timedelta(days=e), S + timedelta(days=ty), S + timedelta(days=la))
-            if typical <= t and s.stage != "post_op" or latest < t:
+            if (typical <= t and s.stage != "post_op") or latest < t:
                 status, done = "completed", min(typical, t)
             elif earliest <= t:
                 status, done = "in-progress", None

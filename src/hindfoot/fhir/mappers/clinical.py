@@ -8,7 +8,16 @@ from __future__ import annotations
 from typing import Any
 
 from hindfoot.fhir import codes
-from hindfoot.fhir.mappers.common import coding, day, drop_none, instant, laterality, narrative, ref, resource
+from hindfoot.fhir.mappers.common import (
+    coding,
+    day,
+    drop_none,
+    instant,
+    laterality,
+    narrative,
+    ref,
+    resource,
+)
 
 EPISODE_STATUS = {"planned", "waitlist", "active", "onhold", "finished", "cancelled", "entered-in-error"}
 ENCOUNTER_STATUS = {"planned": "planned", "in-progress": "in-progress", "finished": "finished", "cancelled": "cancelled"}

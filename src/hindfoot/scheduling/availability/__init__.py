@@ -56,11 +56,11 @@ from hindfoot.scheduling.availability.validators import check_slot, ensure_booka
 __all__ = [
     "MAX_SEARCH_DAYS",
     "MAX_SERIES_OCCURRENCES",
-    "Id",
     "AvailabilityException",
     "AvailabilityRule",
     "Booking",
     "ClinicCalendar",
+    "Id",
     "Occurrence",
     "Recurrence",
     "SeriesPlan",

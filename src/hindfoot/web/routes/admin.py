@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit_service
@@ -15,6 +16,7 @@ from hindfoot.clinic import staff
 from hindfoot.db.models.practitioner import ROLE_LABELS
 from hindfoot.deps import AppSettings, CurrentActor, DbSession
 from hindfoot.errors import InvalidInput
+from hindfoot.web.forms import RawForm, errors_from
 from hindfoot.web.rendering import render
 
 router = APIRouter()
@@ -49,14 +51,15 @@ def audit_log(
 
 # --------------------------------------------------------------------------- staff
 
-Field = Annotated[str, Form(max_length=200)]
-
-
 def _staff_page(request: Request, db: Session, actor: Actor, *, error: str | None = None,
-                message: str | None = None, form: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+                message: str | None = None, form: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+                edit_form: dict[str, str] | None = None, editing: uuid.UUID | None = None,
+                status_code: int = 200) -> HTMLResponse:
     return render(request, "admin/staff.html", {
         "staff": staff.list_staff(db, actor), "roles": ROLE_LABELS, "error": error, "message": message,
-        "form": form or {}, "me": actor.practitioner_id,
+        "form": form or {}, "me": actor.practitioner_id, "errors": (errors or {}) if editing is None else {},
+        "edit_errors": (errors or {}) if editing is not None else {}, "edit_form": edit_form or {},
+        "editing": editing, "role_options": list(ROLE_LABELS.items()),
     }, status_code=status_code)
 
 
@@ -65,19 +68,44 @@ def staff_page(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResp
     return _staff_page(request, db, actor)
 
 
+class StaffFields(BaseModel):
+    """The staff form, checked whole so every problem is named at once (the service checks again)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    prefix: str = Field(default="", max_length=20)
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    role: Literal[tuple(ROLE_LABELS)]  # type: ignore[valid-type]
+    email: str = Field(min_length=1, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    qualification: str = Field(default="", max_length=200)
+
+
+STAFF_FIELDS = tuple(StaffFields.model_fields)
+STAFF_LABELS = {"prefix": "Title", "given_name": "Given name", "family_name": "Family name", "role": "Role",
+                "email": "Sign-in email", "qualification": "Qualification"}
+
+
+def _staff_form(raw: dict[str, str]) -> tuple[dict[str, str], StaffFields | None, dict[str, str]]:
+    form = {k: raw.get(k, "").strip() for k in STAFF_FIELDS}
+    try:
+        return form, StaffFields.model_validate(form), {}
+    except ValidationError as exc:
+        return form, None, errors_from(exc, STAFF_LABELS)
+
+
 @router.post("/admin/staff", response_class=HTMLResponse)
 def add_staff(
     request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings, background: BackgroundTasks,
-    given_name: Field, family_name: Field, role: Field, email: Field, prefix: Field = "", qualification: Field = "",
+    raw: RawForm,
 ) -> HTMLResponse:
-    form = {"given_name": given_name, "family_name": family_name, "role": role, "email": email, "prefix": prefix,
-            "qualification": qualification}
+    form, fields, errors = _staff_form(raw)
+    if fields is None:
+        return _staff_page(request, db, actor, errors=errors, form=form, status_code=422)
     try:
-        member, invite = staff.add_staff(db, actor, settings, given_name=given_name, family_name=family_name,
-                                         role=role, email=email, prefix=prefix, qualification=qualification)
+        member, invite = staff.add_staff(db, actor, settings, **fields.model_dump())
     except InvalidInput as exc:
-        return _staff_page(request, db, actor, error=f"{exc.field}: {exc.message}" if exc.field else exc.message,
-                           form=form, status_code=422)
+        return _staff_page(request, db, actor, errors=errors_from(exc, STAFF_LABELS), form=form, status_code=422)
     background.add_task(reset.deliver, settings, request.app.state.sessionmaker, invite)
     return _staff_page(request, db, actor, message=(
         f"{member.practitioner.display_name} is added; an invitation to choose a password is on its way to "
@@ -85,16 +113,17 @@ def add_staff(
 
 
 @router.post("/admin/staff/{practitioner_id}", response_class=HTMLResponse)
-def update_staff(
-    practitioner_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
-    given_name: Field, family_name: Field, role: Field, email: Field, prefix: Field = "", qualification: Field = "",
-) -> HTMLResponse:
-    try:
-        member = staff.update_staff(db, actor, practitioner_id, given_name=given_name, family_name=family_name,
-                                    role=role, email=email, prefix=prefix, qualification=qualification)
-    except InvalidInput as exc:
-        return _staff_page(request, db, actor, error=f"{exc.field}: {exc.message}" if exc.field else exc.message,
+def update_staff(practitioner_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
+                 raw: RawForm) -> HTMLResponse:
+    form, fields, errors = _staff_form(raw)
+    if fields is None:
+        return _staff_page(request, db, actor, errors=errors, edit_form=form, editing=practitioner_id,
                            status_code=422)
+    try:
+        member = staff.update_staff(db, actor, practitioner_id, **fields.model_dump())
+    except InvalidInput as exc:
+        return _staff_page(request, db, actor, errors=errors_from(exc, STAFF_LABELS), edit_form=form,
+                           editing=practitioner_id, status_code=422)
     return _staff_page(request, db, actor, message=f"{member.practitioner.display_name}: saved.")
 
 

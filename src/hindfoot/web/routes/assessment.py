@@ -16,14 +16,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hindfoot.assessment import engine
 from hindfoot.assessment import service as assessment_service
-from hindfoot.db.models.observation import FINDING_CATEGORIES
 from hindfoot.assessment.schemas import AssessmentResult
 from hindfoot.audit import service as audit
 from hindfoot.deps import CurrentActor, DbSession, OptionalActor
 from hindfoot.errors import InvalidInput, NotFound
 from hindfoot.knowledge.loader import load_kb
 from hindfoot.patients import service as patients_service
-from hindfoot.patients.codes import finding_texts
+from hindfoot.patients.codes import FINDING_CATEGORIES, finding_texts
 from hindfoot.web.rendering import render
 
 router = APIRouter()

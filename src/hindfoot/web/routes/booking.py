@@ -7,29 +7,36 @@ with the reason (the slot just went, the time is past the online cut-off...).
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
 from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
-from pydantic import ValidationError
+from fastapi import APIRouter, BackgroundTasks, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import select
 
+from hindfoot.assessment import service as assessment_service
 from hindfoot.auth.actor import Actor
+from hindfoot.bounds import MAX_YEAR, MIN_YEAR, check_date
 from hindfoot.db.models import Location, Patient, Practitioner
 from hindfoot.db.models.patient import Sex
-from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor, client_ip, start_session
+from hindfoot.deps import (
+    AppSettings,
+    CurrentActor,
+    DbSession,
+    OptionalActor,
+    client_ip,
+    start_session,
+)
 from hindfoot.errors import HindfootError, InvalidInput, NotFound
-from hindfoot.assessment import service as assessment_service
 from hindfoot.knowledge.loader import load_kb
 from hindfoot.patients.schemas import SelfRegistration
 from hindfoot.scheduling import booking, clinic, notices, notifications, online, registration
 from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import Service, ServiceCode
 from hindfoot.settings import Settings
-from hindfoot.bounds import MAX_YEAR, MIN_YEAR, check_date
 from hindfoot.web.forms import RawForm, errors_from
 from hindfoot.web.rendering import render
 from hindfoot.web.routes.assessment import SESSION_KEY as CHECK_SESSION_KEY
@@ -368,7 +375,7 @@ def _detail(request: Request, db: DbSession, actor: Actor, settings: Settings, a
         "service": clinic.service_named(db, actor.organization_id, appt.service_type),
         "changeable": changeable, "cutoff_hours": settings.booking_cutoff_hours,
         "done": request.query_params.get("done"), "error": error,
-        "no_show_allowed": actor.is_staff and appt.status == "booked" and appt.start <= now,
+        "now": now, "soon": now + booking.ARRIVAL_WINDOW,
         "reschedule_url": "/book?" + urlencode({"service": appt.service_type, "reschedule": str(appt.id),
                                                 "location_id": str(appt.location_id)}),
     }, status_code=status_code)
@@ -396,6 +403,28 @@ def cancel(
                        status_code=exc.status_code)
     tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, "cancelled"))
     return RedirectResponse(f"/appointments/{appt.id}?done=cancelled", status_code=303)
+
+
+_DESK_ACTIONS = {"check-in": (booking.check_in, "arrived"), "seen": (booking.mark_seen, "seen"),
+                 "no-show": (booking.mark_no_show, "noshow")}
+
+
+@router.post("/appointments/{appointment_id}/desk/{action}", response_class=HTMLResponse)
+def desk_action(appointment_id: uuid.UUID, action: Annotated[str, Path(pattern="^(check-in|seen|no-show)$")],
+                request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings, raw: RawForm) -> Response:
+    """Arrived, seen or did not attend, from the calendar or the appointment page (back to where it came from)."""
+    do, done = _DESK_ACTIONS[action]
+    try:
+        do(db, actor, appointment_id)
+    except HindfootError as exc:
+        if exc.status_code in (403, 404):
+            raise
+        db.rollback()
+        return _detail(request, db, actor, settings, appointment_id, error=exc.message, status_code=exc.status_code)
+    back = raw.get("back", "")
+    if back.startswith(("/calendar", "/today")):
+        return RedirectResponse(back, status_code=303)
+    return RedirectResponse(f"/appointments/{appointment_id}?done={done}", status_code=303)
 
 
 @router.post("/appointments/{appointment_id}/no-show", response_class=HTMLResponse)

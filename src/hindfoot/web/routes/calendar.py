@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Path, Query, Request
@@ -15,15 +16,16 @@ from sqlalchemy import select
 
 from hindfoot.auth.actor import Actor
 from hindfoot.auth.policy import require_staff
+from hindfoot.bounds import SaneDate
 from hindfoot.db.models import Location, Patient, Practitioner
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.errors import HindfootError, InvalidInput
+from hindfoot.scheduling import booking, clinic, clinic_setup, series
 from hindfoot.scheduling import calendar as diary
-from hindfoot.scheduling import clinic, clinic_setup, series
 from hindfoot.scheduling import rota as rota_service
+from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES, PROVIDER_ROLES
 from hindfoot.web.rendering import render
-from hindfoot.bounds import SaneDate
 
 router = APIRouter()
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -70,7 +72,83 @@ def calendar(
         "cal": cal, "view": view, "day": day, "location_id": loc, "practitioner_id": prac,
         "prev_day": first - step, "next_day": first + step, "query": query,
         "services": clinic.services_for(db, actor.organization_id),
-        "now": datetime.now(UTC), **_people(db, actor),
+        "now": datetime.now(UTC), "soon": datetime.now(UTC) + booking.ARRIVAL_WINDOW,
+        "back": str(request.url.path) + ("?" + str(request.url.query) if request.url.query else ""), **_people(db, actor),
+    })
+
+
+@router.get("/calendar/grid", response_class=HTMLResponse)
+def day_grid(
+    request: Request,
+    db: DbSession,
+    actor: CurrentActor,
+    day: Annotated[str, Query(max_length=40)] = "",
+    location_id: Annotated[str, Query(max_length=40)] = "",
+    service: Annotated[str, Query(max_length=40)] = "",
+) -> HTMLResponse:
+    """The front desk's day at one location: a column per clinician, a row per time; booked visits show who
+    and their state, a free time for the chosen service is one click from booking it."""
+    require_staff(actor)
+    people = _people(db, actor)
+    errors: dict[str, str] = {}
+    try:
+        the_day = date.fromisoformat(day) if day else date.today()
+    except ValueError:
+        errors["day"] = "Date: enter a real date"
+        the_day = date.today()
+    locations = people["locations"]
+    loc = next((x for x in locations if str(x.id) == location_id), locations[0] if locations else None)
+    services = {c: svc for c, svc in clinic.services_for(db, actor.organization_id).items() if svc.active}
+    code = service if service in services else next(iter(services), "")
+    rows: list[dict[str, Any]] = []
+    columns: list[Practitioner] = []
+    if loc is not None and code:
+        cal = diary.calendar_view(db, actor, the_day, 1, location_id=loc.id)
+        _svc, free = slot_search.search_slots(db, actor, code, location_id=loc.id, start_date=the_day, days=1,
+                                              limit=500)
+        zone = cal.zone
+        booked = [a for d in cal.days for a in d.appointments if a.status not in clinic.FREED_STATUSES]
+        ids = {a.practitioner_id for a in booked} | {o.practitioner.id for o in free} | {
+            w[2].id for d in cal.days for w in d.windows}
+        columns = sorted((p for p in people["practitioners"] if p.id in ids), key=lambda p: p.family_name)
+        cells: dict[tuple[str, uuid.UUID], dict[str, Any]] = {}
+        for a in booked:
+            cells[(a.start.astimezone(zone).strftime("%H:%M"), a.practitioner_id)] = {"appt": a}
+        for o in free:
+            cells.setdefault((o.local_start.strftime("%H:%M"), o.practitioner.id), {"free": o})
+        for time_text in sorted({t for t, _ in cells}):
+            rows.append({"time": time_text, "cells": [cells.get((time_text, p.id)) for p in columns]})
+        patients = cal.patients
+    else:
+        patients = {}
+    return render(request, "calendar/grid.html", {
+        "day": the_day, "location": loc, "service": code,
+        "location_options": [(str(x.id), x.name) for x in locations],
+        "service_options": [(c, svc.name) for c, svc in services.items()],
+        "columns": columns, "rows": rows, "patients": patients, "errors": errors,
+        "form": {"day": day or the_day.isoformat(), "location_id": str(loc.id) if loc else "", "service": code},
+        "now": datetime.now(UTC), "soon": datetime.now(UTC) + booking.ARRIVAL_WINDOW,
+        "back": str(request.url.path) + ("?" + str(request.url.query) if request.url.query else ""),
+        "prev_day": the_day - timedelta(days=1), "next_day": the_day + timedelta(days=1),
+        "book_url": lambda o: "/book/confirm?" + urlencode({
+            "service": code, "practitioner_id": str(o.practitioner.id), "location_id": str(o.location.id),
+            "start": o.slot.start.isoformat()}),
+    }, status_code=422 if errors else 200)
+
+
+@router.get("/today", response_class=HTMLResponse)
+def my_clinic_today(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+    """A clinician's landing page: today's patients in time order, who has arrived, who was triaged urgent."""
+    require_staff(actor)
+    today = date.today()
+    cal = diary.calendar_view(db, actor, today, 1, practitioner_id=actor.practitioner_id)
+    now = datetime.now(UTC)
+    appointments = [a for d in cal.days for a in d.appointments]
+    return render(request, "calendar/today.html", {
+        "cal": cal, "appointments": appointments, "day": today, "now": now,
+        "soon": now + booking.ARRIVAL_WINDOW, "back": "/today", "mine": actor.practitioner_id is not None,
+        "services": clinic.services_for(db, actor.organization_id),
+        "waiting": sum(1 for a in appointments if a.status == "arrived"),
     })
 
 
@@ -226,15 +304,16 @@ def add_service(
 def edit_service(
     code: Annotated[str, Path(max_length=40)], request: Request, db: DbSession, actor: CurrentActor,
     name: _F = "", description: Annotated[str, Form(max_length=1000)] = "", duration_minutes: _F = "",
-    roles: _Roles = None, active: _F = "",
+    roles: _Roles = None, active: _F = "", online: _F = "", online_shown: _F = "",
 ) -> Response:
     form = {"name": name, "description": description, "duration_minutes": duration_minutes,
-            "roles": roles or [], "active": bool(active)}
+            "roles": roles or [], "active": bool(active), "online": bool(online)}
 
     def act() -> str:
         fields = clinic_setup.ServiceFields(name=name, description=description,
                                             duration_minutes=_minutes(duration_minutes), roles=roles or [],
-                                            active=bool(active))
+                                            active=bool(active),
+                                            online=bool(online) if online_shown else None)  # older forms: unchanged
         return clinic_setup.update_service(db, actor, code, fields).code
 
     return _setup_action(request, db, actor, "services.html", code, form, act, "/calendar/services")
@@ -283,11 +362,16 @@ def edit_location(
 
 
 def _series_page(request: Request, db: DbSession, actor: Actor, form: dict[str, str], *,
-                 plan: Any = None, error: str | None = None, booked: int = 0, status_code: int = 200) -> HTMLResponse:
+                 plan: Any = None, error: str | None = None, booked: int = 0, booked_appts: Any = (),
+                 alternatives: Any = (), status_code: int = 200) -> HTMLResponse:
     patients = list(db.scalars(select(Patient).where(Patient.organization_id == actor.organization_id)
                                .order_by(Patient.family_name, Patient.given_name).limit(500)))
     return render(request, "calendar/series.html", {
         "form": form, "plan": plan, "error": error, "booked": booked, "patients": patients,
+        "booked_appts": booked_appts, "alternatives": alternatives,
+        "alternative_url": lambda o: "/book/confirm?" + urlencode({
+            "service": form.get("service", ""), "practitioner_id": str(o.practitioner.id),
+            "location_id": str(o.location.id), "start": o.slot.start.isoformat(), "patient_id": form.get("patient_id", "")}),
         "services": clinic.services_for(db, actor.organization_id), "weekdays": WEEKDAYS,
         **_people(db, actor),
     }, status_code=status_code)
@@ -338,7 +422,13 @@ def series_submit(
             raise InvalidInput("choose who and where", field="practitioner_id")
         if action == "book":
             appts = series.book_series(db, actor, **kwargs)
-            return _series_page(request, db, actor, form, booked=len(appts))
+            return _series_page(request, db, actor, form, booked=len(appts), booked_appts=appts)
+        if action == "book_fitting":
+            plan = series.plan_series(db, actor, **kwargs)
+            alts = series.alternatives(db, actor, plan, service=service, practitioner_id=kwargs["practitioner_id"],
+                                       location_id=kwargs["location_id"])
+            appts = series.book_series(db, actor, **kwargs, fitting_only=True)
+            return _series_page(request, db, actor, form, booked=len(appts), booked_appts=appts, alternatives=alts)
         plan = series.plan_series(db, actor, **kwargs)
         return _series_page(request, db, actor, form, plan=plan)
     except HindfootError as exc:

@@ -18,7 +18,13 @@ from hindfoot.deps import AppSettings, CurrentActor, DbSession
 from hindfoot.errors import Forbidden, InvalidInput
 from hindfoot.outcomes import analytics, charts
 from hindfoot.outcomes import service as outcomes_service
-from hindfoot.outcomes.service import SCORE_CODES, SCORE_LABELS, SURGICAL_PROCEDURES, ScoreSeries, mcid_for
+from hindfoot.outcomes.service import (
+    SCORE_CODES,
+    SCORE_LABELS,
+    SURGICAL_PROCEDURES,
+    ScoreSeries,
+    mcid_for,
+)
 from hindfoot.web.rendering import render, templates
 
 router = APIRouter()

@@ -18,16 +18,15 @@ from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
-from hindfoot.db.models.episode import STAGE_LABELS
+from hindfoot.bounds import SaneDate, check_date
 from hindfoot.db.models.procedure import PROCEDURES as PROCEDURE_NAMES
 from hindfoot.deps import CurrentActor, DbSession
-from hindfoot.errors import AccessDenied, HindfootError
+from hindfoot.errors import AccessDenied, HindfootError, InvalidInput
 from hindfoot.pathway import service as pathway_service
-from hindfoot.pathway.machine import Stage
+from hindfoot.pathway.machine import STAGE_LABELS, Stage
 from hindfoot.recovery import service as recovery_service
 from hindfoot.recovery.planner import LEVELS, PROCEDURES, SPORTS, load_protocols
 from hindfoot.web.rendering import render
-from hindfoot.bounds import SaneDate
 
 router = APIRouter()
 Text = Annotated[str, Form(max_length=2000)]
@@ -72,6 +71,15 @@ def _done(request: Request, db: Session, actor: Actor, episode_id: uuid.UUID, me
         return _panel(request, db, actor, episode_id, message=message)
     episode = pathway_service.patients_service.get_episode(db, actor, episode_id)
     return RedirectResponse(f"/patients/{episode.patient_id}#pathway-{episode_id}", status_code=303)
+
+
+def _form_day(value: str, field: str, what: str) -> date:
+    """A date typed into a panel form; an empty or unreadable one is refused by name in the panel (a bare 422
+    from the form parser would not be swapped in by htmx, so the click would seem to do nothing)."""
+    try:
+        return check_date(date.fromisoformat(value.strip()))
+    except ValueError:
+        raise InvalidInput(f"enter {what} as a real date" if value.strip() else f"enter {what}", field=field) from None
 
 
 def _failed(request: Request, db: Session, actor: Actor, episode_id: uuid.UUID, exc: HindfootError) -> Response:
@@ -138,10 +146,11 @@ def document(episode_id: uuid.UUID, request: Request, db: DbSession, actor: Curr
 
 @router.post("/episodes/{episode_id}/pathway/procedure")
 def procedure(episode_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
-              code: Annotated[str, Form(max_length=80)], performed_on: Annotated[SaneDate, Form()],
+              code: Annotated[str, Form(max_length=80)], performed_on: Annotated[str, Form(max_length=40)] = "",
               note: Text = "") -> Response:
     try:
-        proc = pathway_service.record_procedure(db, actor, episode_id, code, performed_on=performed_on, note=note)
+        day = _form_day(performed_on, "performed_on", "the day of the operation")
+        proc = pathway_service.record_procedure(db, actor, episode_id, code, performed_on=day, note=note)
     except HindfootError as exc:
         return _failed(request, db, actor, episode_id, exc)
     return _done(request, db, actor, episode_id, f"Operation recorded: {proc.display}.")
@@ -149,10 +158,11 @@ def procedure(episode_id: uuid.UUID, request: Request, db: DbSession, actor: Cur
 
 @router.post("/episodes/{episode_id}/pathway/return-to-sport")
 def return_to_sport(episode_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
-                    on: Annotated[SaneDate, Form()],
+                    on: Annotated[str, Form(max_length=40)] = "",
                     status: Annotated[str, Form(max_length=40)] = "returned_previous_level") -> Response:
     try:
-        pathway_service.record_return_to_sport(db, actor, episode_id, status=status, on=on)
+        day = _form_day(on, "on", "the day of the return to sport")
+        pathway_service.record_return_to_sport(db, actor, episode_id, status=status, on=day)
     except HindfootError as exc:
         return _failed(request, db, actor, episode_id, exc)
     return _done(request, db, actor, episode_id, "Return to sport documented.")

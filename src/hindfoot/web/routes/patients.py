@@ -10,9 +10,9 @@ from pydantic import ValidationError
 
 from hindfoot.auth.policy import require_staff
 from hindfoot.db.models import PathwayStage, Patient, Sex, SportLevel
-from hindfoot.db.models.episode import STAGE_LABELS
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.errors import InvalidInput
+from hindfoot.pathway.machine import STAGE_LABELS
 from hindfoot.patients import service as patients_service
 from hindfoot.patients.codes import condition_names, finding_texts
 from hindfoot.patients.schemas import (
@@ -35,6 +35,8 @@ PAGE_SIZE = 25
 def me(actor: CurrentActor) -> Response:
     if actor.role == "patient" and actor.patient_id:
         return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
+    if actor.role == "clinician" and actor.practitioner_id is not None:
+        return RedirectResponse("/today", status_code=303)  # a clinician starts the day with their clinic
     return RedirectResponse("/patients", status_code=303)
 
 
@@ -55,10 +57,12 @@ def patient_list(
         "items": listing.items, "total": listing.total, "total_capped": listing.total_capped,
         "next_cursor": listing.next_cursor, "q": q or "", "stage": stage_value or "",
         "page": page if after else 1, "pages": max(1, -(-listing.total // PAGE_SIZE)), "stages": STAGE_LABELS,
-        "counts": patients_service.stage_counts(db, actor), "conditions": condition_names(),
+        "conditions": condition_names(),
     }
-    template = "patients/_table.html" if request.headers.get("hx-request") else "patients/list.html"
-    return render(request, template, context)
+    if request.headers.get("hx-request"):  # the table alone: the stage menu (and its counts) stays as it is
+        return render(request, "patients/_table.html", context)
+    context["counts"] = patients_service.stage_counts(db, actor)
+    return render(request, "patients/list.html", context)
 
 
 # --------------------------------------------------------------------------- a new patient (before /patients/{id})

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from hindfoot.auth.actor import Actor
+from hindfoot.bounds import SaneDate
 from hindfoot.db.models import Patient
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.errors import AccessDenied, HindfootError
@@ -18,7 +19,6 @@ from hindfoot.pathway.citations import cite
 from hindfoot.recovery import service as recovery_service
 from hindfoot.recovery.service import PlanView
 from hindfoot.web.rendering import render
-from hindfoot.bounds import SaneDate
 
 router = APIRouter()
 Code = Annotated[str, Path(max_length=80)]

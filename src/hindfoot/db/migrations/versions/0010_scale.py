@@ -27,6 +27,7 @@ def _search_text(given: str, family: str, identifier: str, email: str | None, sp
 
 
 def upgrade() -> None:
+    # only added columns (SQLite adds them in place: the table is never copied, see downgrade)
     with op.batch_alter_table("patient", schema=None) as batch_op:
         batch_op.add_column(sa.Column("current_episode_id", sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column("current_stage", sa.String(length=30), nullable=True))
@@ -49,12 +50,8 @@ def upgrade() -> None:
     op.create_index("ix_patient_org_name", "patient", ["organization_id", "family_name", "given_name", "id"])
     op.create_index("ix_patient_stage_org_name", "patient",
                     ["current_stage", "organization_id", "family_name", "given_name", "id"])
-    # the list's indexes (and the unique record number) lead with the organisation: its own index only
-    # tempts a planner without statistics into reading a whole organisation to sort it
+    # redundant: the list's index and the unique record number lead with the organisation
     op.drop_index("ix_patient_organization_id", table_name="patient")
-    with op.batch_alter_table("patient", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_patient_organization_id", type_="unique")
-        batch_op.create_unique_constraint("uq_patient_identifier", ["identifier", "organization_id"])
     if bind.dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.execute("CREATE INDEX ix_patient_search_trgm ON patient USING gin (search_text gin_trgm_ops)")
@@ -63,13 +60,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_patient_search_trgm")
-    with op.batch_alter_table("patient", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_patient_identifier", type_="unique")
-        batch_op.create_unique_constraint("uq_patient_organization_id", ["organization_id", "identifier"])
     op.create_index("ix_patient_organization_id", "patient", ["organization_id"])
     op.drop_index("ix_patient_stage_org_name", table_name="patient")
     op.drop_index("ix_patient_org_name", table_name="patient")
-    with op.batch_alter_table("patient", schema=None) as batch_op:
-        batch_op.drop_column("search_text")
-        batch_op.drop_column("current_stage")
-        batch_op.drop_column("current_episode_id")
+    # not in batch mode: on SQLite that copies the table, and dropping the old `patient` would cascade
+    # to every row that references it (SQLite 3.35+ drops a column in place)
+    for column in ("search_text", "current_stage", "current_episode_id"):
+        op.drop_column("patient", column)
