@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -118,14 +118,18 @@ def append(session: Session, events: list[AuditEvent]) -> None:
     session.flush()
 
 
-def verify_chain(db: Session) -> tuple[int, chain.Broken | None]:
-    """Walk the whole trail in sequence: (events that hold, the first broken link or None)."""
+def verify_chain(db: Session, *, progress: Callable[[int], object] | None = None) -> tuple[int, chain.Broken | None]:
+    """Walk the whole trail in sequence: (events that hold, the first broken link or None).
+    `progress(n)` is told of every n events read (for a progress bar)."""
     unchained = db.scalar(select(AuditEvent.id).where(AuditEvent.seq.is_(None)).limit(1))
     if unchained is not None:
         return 0, chain.Broken(None, str(unchained), "the event is not on the chain (no sequence number)")
 
     def links() -> Iterator[chain.Link]:
-        for e in db.scalars(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)):
+        for i, e in enumerate(db.scalars(select(AuditEvent).order_by(AuditEvent.seq)
+                                         .execution_options(yield_per=1000)), 1):
+            if progress is not None and i % 1000 == 0:
+                progress(1000)
             yield chain.Link(id=str(e.id), seq=e.seq, prev_hash=e.prev_hash, hash=e.hash,
                              fields={name: getattr(e, name) for name in chain.FIELDS})
 

@@ -18,7 +18,7 @@ from hindfoot.db.models.practitioner import Practitioner, PractitionerRoleCode
 from hindfoot.db.models.procedure import Procedure
 from hindfoot.db.models.questionnaire import Questionnaire, QuestionnaireResponse
 from hindfoot.db.models.registry import RegistryEpisode, RegistryScore
-from hindfoot.db.models.security import AuditChainHead, DataRequest, MfaRecoveryCode, UserSession
+from hindfoot.db.models.security import AuditChainHead, MfaRecoveryCode, UserSession
 from hindfoot.db.models.scheduling import (
     Appointment,
     AvailabilityException,
@@ -28,7 +28,7 @@ from hindfoot.db.models.scheduling import (
 )
 
 __all__ = [
-    "AccountRole", "Appointment", "AuditChainHead", "DataRequest", "MfaRecoveryCode", "UserSession", "AssessmentInterview", "AuditEvent", "AvailabilityException", "AvailabilityRule",
+    "AccountRole", "Appointment", "AuditChainHead", "MfaRecoveryCode", "UserSession", "AssessmentInterview", "AuditEvent", "AvailabilityException", "AvailabilityRule",
     "CarePlan", "CarePlanActivity", "ClinicService", "Condition", "DiagnosticReport", "Encounter", "EpisodeOfCare",
     "ImagingStudy", "Laterality", "Location", "LoginThrottle", "Observation", "Organization", "OutcomeReminder", "PathwayEvent",
     "PathwayStage", "Patient", "Practitioner", "PractitionerRoleCode", "Procedure", "Questionnaire",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -40,8 +40,6 @@ class Patient(IdMixin, TimestampMixin, Base):
     sport: Mapped[str] = mapped_column(String(40), default="none")
     level: Mapped[str] = mapped_column(String(20), default="recreational")
     active: Mapped[bool] = mapped_column(default=True)
-    restricted_at: Mapped[datetime | None]  # processing restricted (GDPR art. 18): no registry, no reminders
-    erased_at: Mapped[datetime | None]  # identity anonymised on an accepted erasure request (art. 17)
 
     @property
     def display_name(self) -> str:

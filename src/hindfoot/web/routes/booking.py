@@ -6,6 +6,7 @@ with the reason (the slot just went, the time is past the online cut-off...).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
@@ -16,8 +17,10 @@ from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from hindfoot.auth import verify
 from hindfoot.auth.actor import Actor
-from hindfoot.db.models import Location, Patient, Practitioner
+from hindfoot.notifications.email import EmailError, OutgoingEmail, send
+from hindfoot.db.models import Appointment, Location, Patient, Practitioner
 from hindfoot.db.models.patient import Sex
 from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor, client_ip, start_session
 from hindfoot.errors import HindfootError, InvalidInput, NotFound
@@ -28,6 +31,7 @@ from hindfoot.settings import Settings
 from hindfoot.web.rendering import render
 
 router = APIRouter()
+logger = logging.getLogger(__name__)
 
 
 def _uuid(value: str | None, field: str) -> uuid.UUID | None:
@@ -191,11 +195,20 @@ def confirm_submit(
                 birth = date.fromisoformat(form.get("birth_date", ""))
             except ValueError:
                 raise InvalidInput("enter your date of birth", field="birth_date") from None
-            new_account = registration.register_patient(
-                db, given_name=form.get("given_name", ""), family_name=form.get("family_name", ""),
-                birth_date=birth, sex=form.get("sex", ""), email=form.get("email", ""),
-                password=form.get("password", ""), phone=form.get("phone") or None,
-            )
+            fields = {"given_name": form.get("given_name", ""), "family_name": form.get("family_name", ""),
+                      "birth_date": birth, "sex": form.get("sex", ""), "email": form.get("email", ""),
+                      "password": form.get("password", "")}
+            registration.check_fields(**fields)
+            if registration.existing_account(db, fields["email"]) is not None:
+                # The same checks and answer as a new patient's booking; the account's owner hears of it.
+                registration.check_booking_for_existing(
+                    db, service=ctx["service"].code, practitioner_id=ctx["practitioner"].id,
+                    location_id=ctx["location"].id, start=ctx["start"], password=fields["password"])
+                when = f"{ctx['start']:%d %b %Y %H:%M} UTC"
+                tasks.add_task(_send_quietly, settings, verify.existing_account_mail(
+                    settings, fields["email"].strip().lower(), clinic=clinic.clinic_for(db, None).name, when=when))
+                return _check_your_email(fields["email"])
+            new_account = registration.register_patient(db, **fields, phone=form.get("phone") or None, active=False)
             who = Actor.from_account(new_account, source_ip=client_ip(request), path=request.url.path)
         reason = params["reason"] or (f"symptom check {params['assessment']}" if params["assessment"] else "")
         if params["reschedule"]:
@@ -223,8 +236,41 @@ def confirm_submit(
         return render(request, "booking/confirm.html", ctx, status_code=exc.status_code)
     tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, kind))
     if new_account is not None:
-        start_session(request, db, new_account)
+        # Signed in only once the email is confirmed: the answer is the same for an email with an account.
+        tasks.add_task(_send_quietly, settings, verify.confirmation_mail(
+            settings, new_account, clinic=clinic.clinic_for(db, None).name))
+        return _check_your_email(new_account.email)
     return RedirectResponse(f"/appointments/{appt.id}?done={kind}", status_code=303)
+
+
+def _check_your_email(email: str) -> Response:
+    return RedirectResponse("/book/sent?" + urlencode({"email": email.strip().lower()}), status_code=303)
+
+
+def _send_quietly(settings: Settings, mail: OutgoingEmail) -> None:
+    try:
+        send(settings, mail)
+    except EmailError:
+        logger.warning("booking email to a new patient not sent", exc_info=True)
+
+
+@router.get("/book/sent", response_class=HTMLResponse)
+def booking_sent(request: Request, email: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
+    return render(request, "booking/sent.html", {"email": email})
+
+
+@router.get("/book/verify")
+def verify_email(request: Request, db: DbSession, settings: AppSettings,
+                 token: Annotated[str, Query(max_length=500)] = "") -> Response:
+    """A new patient's confirmation link: the account starts working and this browser is signed in."""
+    try:
+        account = verify.confirm(db, settings, token, source_ip=client_ip(request))
+    except InvalidInput as exc:
+        return render(request, "booking/sent.html", {"email": "", "error": exc.message}, status_code=400)
+    start_session(request, db, account)
+    newest = db.scalar(select(Appointment.id).where(Appointment.patient_id == account.patient_id)
+                       .order_by(Appointment.created_at.desc()).limit(1))
+    return RedirectResponse(f"/appointments/{newest}?done=confirmed" if newest else "/appointments", status_code=303)
 
 
 @router.get("/appointments", response_class=HTMLResponse)
