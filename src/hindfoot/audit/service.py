@@ -14,6 +14,8 @@ from datetime import datetime
 from collections.abc import Callable, Iterator
 
 from sqlalchemy import event, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from hindfoot.audit import chain
@@ -98,18 +100,19 @@ def _chain_on_commit(session: Session) -> None:
 
 
 def append(session: Session, events: list[AuditEvent]) -> None:
-    head = session.execute(
-        update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=AuditChainHead.seq)
-        .returning(AuditChainHead.seq, AuditChainHead.hash)
-    ).first()
+    lock = (update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=AuditChainHead.seq)
+            .returning(AuditChainHead.seq, AuditChainHead.hash))
+    head = session.execute(lock).first()
     if head is None:  # a fresh or wiped table: start after the last chained event, if any
         last = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.is_not(None))
                                .order_by(AuditEvent.seq.desc()).limit(1)).first()
-        seq, prev = (last[0], last[1]) if last else (0, chain.GENESIS)
-        session.add(AuditChainHead(id=1, seq=seq, hash=prev))
-        session.flush()
-    else:
-        seq, prev = head[0], head[1]
+        insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+        session.execute(insert(AuditChainHead).values(id=1, seq=last[0] if last else 0,
+                                                      hash=last[1] if last else chain.GENESIS)
+                        .on_conflict_do_nothing(index_elements=["id"]))  # a concurrent first writer may win
+        head = session.execute(lock).first()
+        assert head is not None
+    seq, prev = head[0], head[1]
     for e in sorted(events, key=lambda e: (e.recorded_at, str(e.id))):
         seq += 1
         e.seq, e.prev_hash = seq, prev
