@@ -6,8 +6,10 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+VALIDATOR := tools/fhir-validator
+VALIDATOR_STAMP := $(VALIDATOR)/node_modules/.installed
 
-.PHONY: help install browser run serve db-upgrade demo test test-fast bench lint clean
+.PHONY: help install fhir-validator browser run serve db-upgrade demo test test-fast bench lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -19,6 +21,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP) ## install hindfoot and its dependencies into .venv
+
+$(VALIDATOR_STAMP): $(VALIDATOR)/package.json
+	cd $(VALIDATOR) && npm install --no-audit --no-fund --no-package-lock --silent
+	touch $(VALIDATOR_STAMP)
+
+fhir-validator: $(VALIDATOR_STAMP) ## Medplum's FHIR validator (npm, project-local) for the FHIR tests
 
 browser: ## install Debian's chromium for the browser tests (never a downloaded build)
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -41,10 +49,10 @@ serve: install ## serve without touching the data
 lint: install ## ruff: syntax errors, undefined or unused names, likely bugs (rules in pyproject.toml)
 	$(BIN)/ruff check src tests bench
 
-test: install browser lint ## the whole suite: SQLite and PostgreSQL, real-browser tests included
+test: install fhir-validator browser lint ## the whole suite: SQLite and PostgreSQL, real-browser tests included
 	$(BIN)/python -m pytest
 
-test-fast: install ## everything but the browser tests
+test-fast: install fhir-validator ## everything but the browser tests
 	$(BIN)/python -m pytest -m "not browser"
 
 bench: install ## benchmarks of the hot paths, as ratios to a baseline measured in the same run

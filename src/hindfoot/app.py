@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from hindfoot.db.engine import make_engine, make_sessionmaker
+from hindfoot.db.engine import engine_from_settings, make_sessionmaker
+from hindfoot.request_id import RequestIdMiddleware
 from hindfoot.settings import Settings, get_settings
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -18,7 +19,7 @@ STATIC = Path(__file__).parent / "web" / "static"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    engine = make_engine(settings.database_url)
+    engine = engine_from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,  # 413 before the body is read (Content-Length) or as it streams in
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -51,11 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from hindfoot.web.security_headers import SecurityHeaders
 
     app.add_middleware(SecurityHeaders)  # outermost: every answer, errors included
+    app.add_middleware(RequestIdMiddleware)  # added last: outermost, so it sees every unmapped exception
     from hindfoot.api.errors import install_error_handlers
     from hindfoot.api.router import api_router
+    from hindfoot.api.routes.health import router as health_router
     from hindfoot.web.router import web_router
 
     install_error_handlers(app)
+    app.include_router(health_router)
     app.include_router(api_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -2,10 +2,12 @@
 
     HindfootError
      ├── InvalidInput   422  bad value, names the field
+     │    └── BadRequest 400  a request the protocol itself refuses (an unknown FHIR search parameter)
      ├── NotAuthenticated 401
      ├── Forbidden      403  (the denial is audited)
      ├── NotFound       404
      │    └── AccessDenied  404 to the caller, audited as a denial
+     ├── NotAcceptable  406  (FHIR XML asked for; only JSON is served)
      ├── Conflict       409  (slot already taken, illegal pathway move)
      └── TooManyAttempts 429  (sign-in locked for a while; Retry-After)
 """
@@ -48,6 +50,16 @@ class HindfootError(Exception):
 class InvalidInput(HindfootError):
     status_code = 422
     code = "invalid_input"
+
+
+class BadRequest(InvalidInput):
+    status_code = 400
+    code = "bad_request"
+
+
+class NotAcceptable(HindfootError):
+    status_code = 406
+    code = "not_acceptable"
 
 
 class NotAuthenticated(HindfootError):

@@ -19,6 +19,16 @@ class Settings(BaseSettings):
         default="sqlite:///hindfoot.db",
         description="SQLAlchemy URL: SQLite file by default, postgresql+psycopg://... in production.",
     )
+    db_pool_size: int = Field(default=10, ge=1, le=200, description="Database connections each server process keeps open.")
+    db_max_overflow: int = Field(default=20, ge=0, le=500, description="Extra connections a process may open at a peak.")
+    db_pool_timeout_seconds: float = Field(
+        default=10, gt=0, le=120,
+        description="How long a request waits for a free connection before it is answered 503 with Retry-After.",
+    )
+    max_body_bytes: int = Field(
+        default=1_000_000, ge=1024,
+        description="Largest request body; a larger one is answered 413 before it is read.",
+    )
     secret_key: str = DEV_SECRET
     session_max_age_seconds: int = Field(default=8 * 3600, ge=60, description="A session's absolute lifetime, however active.")
     session_idle_minutes_staff: int = Field(default=30, ge=1, description="Staff sessions end after this long without a request.")

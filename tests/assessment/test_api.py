@@ -240,6 +240,8 @@ def _reference_json(result):
         "red_flags": [dict(asdict(f), findings=list(f.findings), sources=list(f.sources)) for f in result.red_flags],
         "next_questions": [dict(asdict(q), expected_information_gain=round(q.expected_information_gain, 4))
                            for q in result.next_questions],
+        "not_ruled_out": [asdict(s) for s in result.not_ruled_out],
+        "decision_rules": [r.as_json() for r in result.decision_rules],
     }
 
 

@@ -123,22 +123,30 @@ def test_hot_joint_with_known_gout_is_still_at_least_urgent() -> None:
     assert RANK[r.disposition] >= RANK["urgent"]
 
 
-def test_self_setting_asks_only_history_and_red_flags_first() -> None:
+def test_self_setting_asks_only_history_presenting_complaint_then_red_flags_first() -> None:
     kb = load_kb()
-    r = assess(Case(id="s", setting="self", age=22, sex="female", sport="ballet", present=("pain_back_of_ankle",)))
+    r = assess(Case(id="s", setting="self", age=22, sex="female", sport="ballet", present=("pain_back_of_ankle",)),
+               question_limit=10)
     assert r.next_questions
     assert all(kb.finding_by_id[q.finding].group == "history" for q in r.next_questions)
-    assert r.next_questions[0].reason == "red_flag"
-    assert r.next_questions[0].finding == "hot_red_joint"
+    # the site is answered: onset, weight bearing, swelling, duration come next, then the red-flag screens
+    assert [q.finding for q in r.next_questions[:4]] == [
+        "onset_sudden_injury", "cannot_bear_weight", "swelling_whole_ankle", "duration_over_3_months"]
+    assert r.next_questions[4].reason == "red_flag"
+    assert r.next_questions[4].finding == "hot_red_joint"
+    order = {"presenting_complaint": 0, "red_flag": 1, "information_gain": 2}
     reasons = [q.reason for q in r.next_questions]
-    assert reasons == sorted(reasons, key=lambda x: x != "red_flag")
+    assert reasons == sorted(reasons, key=order.__getitem__)
 
 
 def test_clinic_setting_can_ask_exam_and_imaging() -> None:
     kb = load_kb()
     screened = ["hot_red_joint", "calf_swelling_warmth", "calf_tenderness_swelling", "doppler_dvt_positive",
                 "pop_or_kick_in_calf", "thompson_test_positive", "palpable_gap_achilles", "imaging_achilles_rupture",
-                "onset_sudden_injury", "injury_high_energy", "xray_fracture", "ct_mri_fracture"]
+                "onset_sudden_injury", "injury_high_energy", "xray_fracture", "ct_mri_fracture",
+                "swelling_whole_ankle", "joint_effusion",
+                # the presenting complaint (asked first in every setting)
+                "onset_gradual", "cannot_bear_weight", "duration_over_3_months", "duration_under_2_weeks"]
     r = assess(Case(id="c", setting="clinic", age=22, sport="ballet",
                     present=("pain_back_of_ankle", "pain_on_pointing_toes"), absent=tuple(screened)),
                question_limit=10)

@@ -71,12 +71,12 @@ def test_anonymous_patient_completes_the_check_one_question_at_a_time(client):
     assert "saved to your record" not in html
 
 
-def test_first_questions_are_red_flag_screens_and_back_undoes(client):
+def test_first_questions_are_the_presenting_complaint_and_back_undoes(client):
     start = client.get("/check")
     token = _csrf(start.text)
     client.post("/check", data={"csrf_token": token, "age": "40"})
     first = client.get("/check/question")
-    assert "Question 1" in first.text and "rule out anything that needs urgent care" in first.text
+    assert "Question 1" in first.text and "First, where it hurts, how it started" in first.text
     f1 = _finding(first.text)
     second = client.post("/check/answer", data={"csrf_token": token, "finding": f1, "value": "absent"})
     assert "Question 2" in second.text and _finding(second.text) != f1

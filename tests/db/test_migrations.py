@@ -9,13 +9,18 @@ from sqlalchemy import inspect
 from hindfoot.db.base import Base
 from hindfoot.db.engine import make_engine
 from hindfoot.db.migrate import current_revision, downgrade, upgrade
+from hindfoot.db.models.patient import POSTGRES_ONLY_INDEXES
+
+
+def _compared(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
+    return not (type_ == "index" and reflected and name in POSTGRES_ONLY_INDEXES)
 
 
 def _diff(url: str) -> list:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": _compared})
             return compare_metadata(ctx, Base.metadata)
     finally:
         engine.dispose()

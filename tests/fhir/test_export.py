@@ -1,4 +1,4 @@
-"""FHIR export: the demo record as an R4 Bundle that validates; authorised and audited."""
+"""FHIR export: the demo record as an R4 searchset Bundle that validates; authorised and audited."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from hindfoot.demo import DEMO_PASSWORD
 from hindfoot.demo.loader import load_demo
 
 
-def test_capability_statement_declares_r4():
-    from hindfoot.fhir.service import capability_statement
-
-    assert capability_statement("http://x")["fhirVersion"] == "4.0.1"
+def test_capability_statement_declares_r4(client):
+    statement = client.get("/api/fhir/metadata").json()
+    assert statement["fhirVersion"] == "4.0.1"
 
 
 def test_demo_patient_exports_as_a_valid_bundle(client, db):

@@ -37,7 +37,11 @@ def test_new_patient_books_through_the_pages(mail_client, db):
     form = {**hidden, "given_name": "Nia", "family_name": "Brown", "birth_date": "1996-04-02", "sex": "female",
             "email": "nia@example.org", "password": "short"}
     bad = client.post("/book/confirm", data=form)
-    assert bad.status_code == 422 and "at least 10 characters" in bad.text and 'value="Nia"' in bad.text
+    # every problem at once, each by its field, with what was typed kept
+    assert bad.status_code == 422 and 'value="Nia"' in bad.text
+    assert re.search(r'id="f-password-error".*Password: at least 10 characters', bad.text)
+    assert re.search(r'id="f-phone-error".*Enter the phone number', bad.text)
+    form["phone"] = "07700 900123"
     ok = client.post("/book/confirm", data={**form, "password": "a long password"}, follow_redirects=False)
     assert ok.status_code == 303, ok.text
     sent = client.get(ok.headers["location"])

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends
 from hindfoot.api.csrf import verify_csrf
 from hindfoot.api.routes import audit, auth, clinic, fhir, patients
 from hindfoot.api.routes import assessment as assessment_routes
+from hindfoot.api.routes import cds_hooks
 from hindfoot.api.routes import outcomes as outcomes_routes
 from hindfoot.api.routes import scheduling as scheduling_routes
 from hindfoot.api.routes import staff as staff_routes
@@ -16,6 +17,7 @@ from hindfoot.api.routes import recovery as recovery_routes
 api_router = APIRouter(prefix="/api")
 api_router.include_router(auth.public_router)
 api_router.include_router(assessment_routes.public_router)  # stateless ranking + GET /api/csrf: no CSRF
+api_router.include_router(cds_hooks.public_router)  # CDS Hooks: a JWT signed by the EHR, no cookie
 protected = APIRouter(dependencies=[Depends(verify_csrf)])
 protected.include_router(auth.router)
 protected.include_router(patients.router)
@@ -24,6 +26,7 @@ protected.include_router(audit.router)
 protected.include_router(staff_routes.router)
 protected.include_router(clinic.router)
 protected.include_router(fhir.router)
+protected.include_router(cds_hooks.router)
 protected.include_router(outcomes_routes.router)
 protected.include_router(scheduling_routes.router)
 protected.include_router(pathway_routes.router)

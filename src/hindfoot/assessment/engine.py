@@ -57,7 +57,7 @@ class CompiledModel:
     Pa: np.ndarray  # P ** alpha (likelihood of "present" as used in updates)
     Qa: np.ndarray  # (1 - P) ** alpha
     PQa: np.ndarray  # (K, 2F) [Pa | Qa]: the answer likelihoods side by side, for one pass over both answers
-    alpha: float
+    alpha: np.ndarray  # (F,) evidence exponent per finding: the global one, 1 for tests with published accuracy
     sources: tuple[tuple[tuple[str, ...], ...], ...]  # [k][f] source keys of P
     # [k][f] ("present") and [k][F + f] ("absent"): the public JSON of that contribution but its value,
     # shared by every assessment; copied, never changed (see schemas.result_json)
@@ -91,7 +91,10 @@ def compiled(kb: KnowledgeBase | None = None) -> CompiledModel:
 def _compile(kb: KnowledgeBase) -> CompiledModel:
     d = kb.defaults
     floor = d.probability_floor.value
-    alpha = d.evidence_exponent.value
+    # a test with published sensitivity and specificity is measured against the reference standard
+    # directly: its likelihood ratio is used as published (exponent 1); the damping is for symptoms and
+    # signs whose correlation naive Bayes would otherwise count twice
+    alpha = np.array([1.0 if f.accuracy is not None else d.evidence_exponent.value for f in kb.findings])
     cids = tuple(c.id for c in kb.conditions)
     fids = tuple(f.id for f in kb.findings)
     rows: list[list[float]] = []
@@ -107,9 +110,12 @@ def _compile(kb: KnowledgeBase) -> CompiledModel:
             row: list[float] = []
             row_src: list[tuple[str, ...]] = []
             for finding in kb.findings:
+                acc = finding.accuracy
                 entry = (
                     overrides.get(finding.id)
+                    or (acc.sensitivity if acc is not None and acc.condition == cond.id else None)
                     or cond.likelihoods.get(finding.id)
+                    or (acc.false_positive_rate if acc is not None else None)
                     or finding.default_p
                     or d.unlisted_p
                 )
@@ -130,7 +136,7 @@ def _compile(kb: KnowledgeBase) -> CompiledModel:
         (level, thr, disposition_rank >= RANK[level])
         for level, thr in (("emergency", t.emergency.p), ("urgent", t.urgent.p), ("routine", t.routine.p))
     )
-    Pa, Qa = P**alpha, (1.0 - P) ** alpha
+    Pa, Qa = P**alpha[None, :], (1.0 - P) ** alpha[None, :]
     history_mask = np.array([f.group == "history" for f in kb.findings])
     all_mask = np.ones(len(fids), dtype=bool)
     history_mask.flags.writeable = all_mask.flags.writeable = False  # shared by askable_mask's callers
@@ -140,8 +146,8 @@ def _compile(kb: KnowledgeBase) -> CompiledModel:
         finding_ids=fids,
         fidx={f: i for i, f in enumerate(fids)},
         P=P,
-        logp=alpha * np.log(P),
-        log1mp=alpha * np.log1p(-P),
+        logp=alpha[None, :] * np.log(P),
+        log1mp=alpha[None, :] * np.log1p(-P),
         Pa=Pa,
         Qa=Qa,
         PQa=np.concatenate([Pa, Qa], axis=1),
@@ -268,6 +274,30 @@ def askable_mask(model: CompiledModel, setting: str) -> np.ndarray:
 # --------------------------------------------------------------------------- questions
 
 
+def presenting_questions(
+    model: CompiledModel, present: Collection[str], answered: Collection[str], comp_post: np.ndarray
+) -> list[str]:
+    """The presenting-complaint block (knowledge/data/interview.yaml): for each slot still open (none of
+    its findings answered "yes", fewer than its `max_questions` asked), its next question: the first
+    unanswered one (`order: fixed`) or the one most likely to be answered "yes" now (`most_likely`)."""
+    out: list[str] = []
+    for slot in model.kb.interview.presenting_complaint:
+        if any(f in present for f in slot.findings):
+            continue
+        if sum(f in answered for f in slot.findings) >= slot.max_questions:
+            continue
+        left = [f for f in slot.findings if f not in answered]
+        if not left:
+            continue
+        if slot.order == "fixed":
+            out.append(left[0])
+        else:
+            p_yes = (comp_post @ model.P[:, [model.fidx[f] for f in left]]).tolist()
+            out.append(left[max(range(len(left)), key=p_yes.__getitem__)])
+    return out
+
+
+
 def rank_questions(
     model: CompiledModel,
     setting: str,
@@ -277,8 +307,10 @@ def rank_questions(
     limit: int = 5,
     *,
     probs: dict[str, float] | None = None,
+    absent: Collection[str] = (),
 ) -> list[NextQuestion]:
-    """Next questions: pending red-flag screens first (rule order), then by expected information gain.
+    """Next questions: the presenting complaint first (interview.yaml), then pending
+    red-flag and safety screens (rule order), then by expected information gain.
     `answered` holds every finding already answered (present, absent or "don't know"); `probs` the
     posterior over conditions by id, when the caller has it already."""
     if limit <= 0:
@@ -287,7 +319,7 @@ def rank_questions(
     if probs is None:
         probs = dict(zip(model.condition_ids, (model.M @ comp_post).tolist(), strict=True))
     screens = triage.pending_screen_questions(
-        kb, present, answered, model.self_askable if setting == "self" else None, probs
+        kb, present, answered, model.self_askable if setting == "self" else None, probs, absent
     )
     open_ = askable_mask(model, setting).copy()
     open_[[model.fidx[f] for f in answered if f in model.fidx]] = False
@@ -296,8 +328,9 @@ def rank_questions(
     gain_of = np.zeros(len(model.finding_ids))  # 0 for findings that are not candidates
     gain_of[candidates] = gains
     out: list[NextQuestion] = []
+    first = presenting_questions(model, present, answered, comp_post)
 
-    def add(fid: str, reason: Literal["red_flag", "information_gain"]) -> None:
+    def add(fid: str, reason: Literal["presenting_complaint", "red_flag", "information_gain"]) -> None:
         f = kb.finding_by_id[fid]
         out.append(
             NextQuestion(
@@ -309,16 +342,21 @@ def rank_questions(
             )
         )
 
+    for fid in first:
+        if len(out) >= limit:
+            return out
+        add(fid, "presenting_complaint")
     for fid in screens:
         if len(out) >= limit:
             return out
-        add(fid, "red_flag")
+        if fid not in first:
+            add(fid, "red_flag")
     candidate_list, gain_list = candidates.tolist(), gains.tolist()
     for j in np.argsort(-gains, kind="stable").tolist():
         if len(out) >= limit:
             break
         fid = model.finding_ids[candidate_list[j]]
-        if fid in screens or gain_list[j] <= 1e-9:
+        if fid in screens or fid in first or gain_list[j] <= 1e-9:
             continue
         add(fid, "information_gain")
     return out
@@ -335,8 +373,8 @@ def contribution_matrix(
     base_yes = comp_prior @ model.P
     return np.concatenate(
         [
-            model.logp[:, pres] - model.alpha * np.log(base_yes[pres]),
-            model.log1mp[:, abs_] - model.alpha * np.log1p(-base_yes[abs_]),
+            model.logp[:, pres] - model.alpha[pres] * np.log(base_yes[pres]),
+            model.log1mp[:, abs_] - model.alpha[abs_] * np.log1p(-base_yes[abs_]),
         ],
         axis=1,
     )
@@ -409,11 +447,12 @@ def assess(
 
     present_set = set(case.present)
     probs = dict(zip(model.condition_ids, post_list, strict=True))
-    fired = triage.fired_rules(kb, present_set, probs)
     from_conditions = condition_disposition(model, post)
-    disposition = triage.most_urgent([from_conditions, *(r.disposition for r in fired)])
+    disposition, fired, open_screens = triage.decide(kb, present_set, case.absent, probs, from_conditions)
     done = present_set | set(case.absent) | set(answered or ())
-    questions = rank_questions(model, case.setting, comp_post, present_set, done, limit=question_limit, probs=probs)
+    questions = rank_questions(
+        model, case.setting, comp_post, present_set, done, limit=question_limit, probs=probs, absent=case.absent
+    )
     return AssessmentResult(
         id=case.id,
         setting=case.setting,
@@ -422,6 +461,7 @@ def assess(
         disposition_from_conditions=from_conditions,  # type: ignore[arg-type]
         red_flags=tuple(fired),
         next_questions=tuple(questions),
+        not_ruled_out=tuple(open_screens),
     )
 
 

@@ -31,7 +31,7 @@ from hindfoot.assessment.schemas import Answer, AssessmentResult, Case, NextQues
 from hindfoot.errors import InvalidInput
 from hindfoot.knowledge.loader import KnowledgeBase, load_kb
 
-StopReason = Literal["asking", "emergency", "urgent", "confident", "no_more_questions", "max_questions"]
+StopReason = Literal["asking", "emergency", "urgent", "confident", "no_more_questions", "unsure", "max_questions"]
 
 _ALIASES: dict[Any, Answer] = {
     "present": "present", "yes": "present", True: "present",
@@ -51,6 +51,9 @@ class InterviewPolicy(BaseModel):
     # after an urgent red flag: stop once the leading condition is this likely or this many were asked
     urgent_confidence: float = Field(default=0.50, gt=0, le=1)
     urgent_max_questions: int = Field(default=8, ge=1)
+    # after the presenting complaint and the screens: stop once this many answers in a row were "not
+    # sure" (the patient cannot tell us more; more questions go round in circles)
+    unsure_streak: int = Field(default=3, ge=1)
 
 
 DEFAULT_POLICY = InterviewPolicy()
@@ -148,13 +151,27 @@ def _snapshot(model: engine.CompiledModel, state: InterviewState, upto: int) -> 
     """(disposition, leading probability) after the first `upto` answers (fast path)."""
     answers = state.answers[:upto]
     present = {a.finding for a in answers if a.answer == "present"}
+    absent = [a.finding for a in answers if a.answer == "absent"]
     pres = [model.fidx[a.finding] for a in answers if a.answer == "present"]
-    abs_ = [model.fidx[a.finding] for a in answers if a.answer == "absent"]
+    abs_ = [model.fidx[f] for f in absent]
     post = engine.posterior(model, engine.prior(model, state.age, state.sex, state.sport), pres, abs_)
     probs = dict(zip(model.condition_ids, post.tolist(), strict=True))
-    fired = triage.fired_rules(model.kb, present, probs)
-    disp = triage.most_urgent([engine.condition_disposition(model, post), *(r.disposition for r in fired)])
+    disp = triage.decide(model.kb, present, absent, probs, engine.condition_disposition(model, post))[0]
     return disp, float(np.max(post))
+
+
+def _unsure_streak(state: InterviewState, kb: KnowledgeBase) -> int:
+    """How many of the latest answers to questions chosen by information gain (the presenting complaint
+    and the safety screens are not counted) were "not sure", in a row."""
+    fixed = triage.screening_findings(kb) | {f for s in kb.interview.presenting_complaint for f in s.findings}
+    n = 0
+    for a in reversed(state.answers):
+        if a.finding in fixed:
+            continue
+        if a.answer != "unknown":
+            break
+        n += 1
+    return n
 
 
 def next_step(
@@ -175,7 +192,7 @@ def next_step(
     if asked >= policy.max_questions:
         return finish("max_questions")
     questions = current.next_questions
-    if questions and questions[0].reason == "red_flag":
+    if questions and questions[0].reason in ("presenting_complaint", "red_flag"):
         return InterviewStep(done=False, reason="asking", question=questions[0], asked=asked, result=current)
     if "urgent" in fired_levels and (
         current.top.probability >= policy.urgent_confidence or asked >= policy.urgent_max_questions
@@ -187,6 +204,8 @@ def next_step(
             return finish("confident")
     if not questions or questions[0].expected_information_gain < policy.min_information_gain:
         return finish("no_more_questions")
+    if _unsure_streak(state, kb) >= policy.unsure_streak:
+        return finish("unsure")
     return InterviewStep(done=False, reason="asking", question=questions[0], asked=asked, result=current)
 
 

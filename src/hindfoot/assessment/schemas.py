@@ -207,11 +207,22 @@ class FiredRule:
 
 
 @dataclass(slots=True, kw_only=True)
+class OpenScreen:
+    """A must-not-miss condition not yet ruled out (its safety screen was not answered "no")."""
+
+    screen: str
+    condition: str
+    label: str  # plain words: "a torn Achilles tendon"
+    finding: str  # the question that could rule it out
+    question: str
+
+
+@dataclass(slots=True, kw_only=True)
 class NextQuestion:
     finding: str
     question: str
     group: str
-    reason: Literal["red_flag", "information_gain"]
+    reason: Literal["presenting_complaint", "red_flag", "information_gain"]
     expected_information_gain: float  # bits
 
 
@@ -224,6 +235,8 @@ class AssessmentResult:
     disposition_from_conditions: Disposition
     red_flags: tuple[FiredRule, ...]
     next_questions: tuple[NextQuestion, ...]
+    not_ruled_out: tuple[OpenScreen, ...] = ()
+    decision_rules: tuple[Any, ...] = ()  # hindfoot.assessment.rules.RuleResult, computed when findings allow
 
     @property
     def top(self) -> RankedCondition:
@@ -306,4 +319,10 @@ def result_json(result: AssessmentResult) -> dict[str, Any]:
              "expected_information_gain": round(q.expected_information_gain, 4)}
             for q in result.next_questions
         ],
+        "not_ruled_out": [
+            {"screen": s.screen, "condition": s.condition, "label": s.label, "finding": s.finding,
+             "question": s.question}
+            for s in result.not_ruled_out
+        ],
+        "decision_rules": [r.as_json() for r in result.decision_rules],
     }

@@ -457,3 +457,49 @@ def save_clinical_assessment(
                      description=f"provisional condition {chosen} confirmed again (decision support)")
     db.flush()
     return ClinicalSave(episode=episode, summary=summary, condition=existing, condition_created=created, result=result)
+
+
+# --------------------------------------------------------------------------- a check that travels with a booking
+
+TRIAGE_CATEGORY = "triage"
+TRIAGE_CODE = "symptom_check_triage"
+
+
+def check_disposition(db: Session, actor: Actor | None, interview_id: uuid.UUID) -> str | None:
+    """The triage of a finished symptom check this person may see (None: unfinished or not theirs)."""
+    try:
+        view = _view(_load(db, actor, interview_id, audit.READ))
+    except NotFound:
+        return None
+    return str(view.result.disposition) if view.done else None
+
+
+def attach_check(db: Session, actor: Actor, interview_id: uuid.UUID) -> tuple[str, int] | None:
+    """A patient shares the symptom check they did before booking (they consented on the booking page).
+
+    An anonymous check becomes theirs; its yes/no answers are stored on their record as history findings
+    and its disposition as a provisional triage observation, both on their enquiry episode. Returns the
+    triage and how many findings were newly stored, or None when there is no finished check to share.
+    A check that belongs to someone else is refused (audited 404).
+    """
+    if actor.patient_id is None:
+        raise InvalidInput("only a patient can share their own symptom check", field="share_check")
+    row = _load(db, actor, interview_id, audit.UPDATE)
+    state = _state(row)
+    view = _view(row, state)
+    if not view.done:
+        return None
+    row.patient_id = actor.patient_id
+    created = _save_self_check(db, actor, row, state)
+    episode = db.get(EpisodeOfCare, row.episode_id)
+    disposition = str(view.result.disposition)
+    if episode is not None:
+        db.add(Observation(
+            patient_id=actor.patient_id, episode_id=episode.id, category=TRIAGE_CATEGORY, code=TRIAGE_CODE,
+            value_string=disposition, effective_at=utcnow(),
+            note="provisional triage from the patient's online symptom check, shared when booking",
+        ))
+    db.flush()
+    audit.record(db, actor, audit.CREATE, "Observation", None, patient_id=actor.patient_id,
+                 description=f"symptom check {row.id} shared with a booking: triage {disposition}, {created} findings")
+    return disposition, created

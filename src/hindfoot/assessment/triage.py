@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from hindfoot.assessment.schemas import FiredRule
+from hindfoot.assessment.schemas import FiredRule, OpenScreen
 from hindfoot.knowledge.loader import KnowledgeBase
-from hindfoot.knowledge.schemas import DISPOSITION_ORDER, RedFlagRule
+from hindfoot.knowledge.schemas import DISPOSITION_ORDER, RedFlagRule, SafetyScreen
 
 RANK = {d: i for i, d in enumerate(DISPOSITION_ORDER)}
 SCREEN_GROUPS = frozenset({"history", "exam"})
@@ -34,6 +34,15 @@ class _Rule:
     unless: int  # mask of the findings that rule it out
     groups: tuple[int, ...]  # one mask per all_of group: each needs a present finding
     screens: tuple[tuple[tuple[str, int], ...], ...]  # per group: its history/exam findings (id, bit), in order
+    open_screen: int  # index of the safety screen that must still be open for it to fire (-1: none)
+    skip: tuple[tuple[int, int], ...]  # not_asked_when as (absent mask, present mask)
+
+
+@dataclass(frozen=True, slots=True)
+class _Screen:
+    screen: SafetyScreen
+    ways: tuple[tuple[int, int], ...]  # (absent mask, present mask): closed when both are fully answered so
+    ask: tuple[tuple[str, int], ...]  # (id, bit) of the questions that could close it, in order
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,9 @@ class _Rules:
     bit: dict[str, int]
     rules: tuple[_Rule, ...]
     screen_rules: tuple[_Rule, ...]
+    safety_screens: tuple[_Screen, ...]
+    screening_findings: frozenset[str]  # every finding a rule screen or safety screen may ask
+    screen_sources: tuple[str, ...]  # the source keys of every safety screen
     _masks: dict[frozenset[str], int] = field(default_factory=dict)  # askable sets seen so far
 
     def mask(self, ids: Iterable[str]) -> int:
@@ -69,13 +81,27 @@ def _rules(kb: KnowledgeBase) -> _Rules:
         def screens(group: list[str]) -> tuple[tuple[str, int], ...]:
             return tuple((f, bit[f]) for f in group if kb.finding_by_id[f].group in SCREEN_GROUPS)
 
+        screen_index = {sc.id: i for i, sc in enumerate(kb.red_flags.screens)}
         compiled = tuple(
             _Rule(rule=r, rank=RANK[r.disposition], unless=mask(r.unless), groups=tuple(mask(g) for g in r.all_of),
-                  screens=tuple(screens(g) for g in r.all_of))
+                  screens=tuple(screens(g) for g in r.all_of),
+                  open_screen=screen_index[r.unless_excluded] if r.unless_excluded else -1,
+                  skip=tuple((mask(w.absent), mask(w.present)) for w in r.not_asked_when))
             for r in kb.rules
         )
+        safety = tuple(
+            _Screen(screen=sc, ways=tuple((mask(w.absent), mask(w.present)) for w in sc.excluded_by),
+                    ask=tuple((f, bit[f]) for f in sc.ask))
+            for sc in kb.red_flags.screens
+        )
         cached = kb._cache["triage"] = _Rules(bit=bit, rules=compiled,
-                                              screen_rules=tuple(r for r in compiled if r.rule.screen))
+                                              screen_rules=tuple(r for r in compiled if r.rule.screen),
+                                              safety_screens=safety,
+                                              screening_findings=frozenset(
+                                                  [f for r in compiled if r.rule.screen for g in r.screens for f, _ in g]
+                                                  + [f for sc in safety for f, _ in sc.ask]),
+                                              screen_sources=tuple(dict.fromkeys(
+                                                  k for sc in kb.red_flags.screens for k in sc.src)))
     return cached  # type: ignore[no-any-return]
 
 
@@ -87,17 +113,46 @@ def _probability_ok(rule: RedFlagRule, probabilities: Mapping[str, float] | None
     return probabilities.get(rule.min_probability.condition, 0.0) >= rule.min_probability.p
 
 
-def _fires(r: _Rule, present: int, probabilities: Mapping[str, float] | None) -> bool:
-    return not r.unless & present and all(map(present.__and__, r.groups)) and _probability_ok(r.rule, probabilities)
+def _closed(sc: _Screen, present: int, absent: int) -> bool:
+    """The screen was answered "no": some way of excluding it is fully answered. Unknown never closes."""
+    return any(not (a & ~absent) and not (p & ~present) for a, p in sc.ways)
+
+
+def _open_mask(rules: _Rules, present: int, absent: int) -> int:
+    """Bit i set when safety screen i is still open."""
+    m = 0
+    for i, sc in enumerate(rules.safety_screens):
+        if not _closed(sc, present, absent):
+            m |= 1 << i
+    return m
+
+
+def _fires(r: _Rule, present: int, probabilities: Mapping[str, float] | None, open_screens: int = -1) -> bool:
+    return (
+        not r.unless & present
+        and all(map(present.__and__, r.groups))
+        and (r.open_screen < 0 or bool(open_screens >> r.open_screen & 1))
+        and _probability_ok(r.rule, probabilities)
+    )
 
 
 def fired_rules(
-    kb: KnowledgeBase, present: set[str], probabilities: Mapping[str, float] | None = None
+    kb: KnowledgeBase,
+    present: set[str],
+    probabilities: Mapping[str, float] | None = None,
+    absent: Iterable[str] = (),
 ) -> list[FiredRule]:
-    """The rules that apply now (every group has a present finding, none of `unless` is present and
-    the probability condition, if any, holds), most urgent first."""
+    """The rules that apply now (every group has a present finding, none of `unless` is present, the
+    safety screen named by `unless_excluded`, if any, is still open, and the probability condition, if
+    any, holds), most urgent first. Without `absent` every safety screen counts as open (the safe side)."""
     rules = _rules(kb)
     pm = rules.mask(present)
+    return _fired(rules, present, pm, _open_mask(rules, pm, rules.mask(absent)), probabilities)
+
+
+def _fired(
+    rules: _Rules, present: set[str], pm: int, om: int, probabilities: Mapping[str, float] | None
+) -> list[FiredRule]:
     out = [
         FiredRule(
             rule=rule.id,
@@ -108,11 +163,77 @@ def fired_rules(
             sources=tuple(rule.src),
         )
         for r in rules.rules
-        if _fires(r, pm, probabilities)
+        if _fires(r, pm, probabilities, om)
         for rule in (r.rule,)
     ]
     out.sort(key=lambda r: -RANK[r.disposition])
     return out
+
+
+def screening_findings(kb: KnowledgeBase) -> frozenset[str]:
+    """Every finding a red-flag rule screen or a safety screen may ask."""
+    return _rules(kb).screening_findings
+
+
+def open_screens(
+    kb: KnowledgeBase, present: Iterable[str], absent: Iterable[str], askable: frozenset[str] | None = None
+) -> list[OpenScreen]:
+    """The safety screens not yet answered "no", in file order, each naming the first of its questions
+    that is unanswered and can be asked here (or its first question when none can)."""
+    rules = _rules(kb)
+    pm, am = rules.mask(present), rules.mask(absent)
+    return _open_screens(kb, rules, pm, am, _open_mask(rules, pm, am), askable)
+
+
+def _open_screens(
+    kb: KnowledgeBase, rules: _Rules, pm: int, am: int, om: int, askable: frozenset[str] | None = None
+) -> list[OpenScreen]:
+    can = rules.askable_mask(askable) & ~(pm | am)
+    out: list[OpenScreen] = []
+    for i, sc in enumerate(rules.safety_screens):
+        if not om >> i & 1:
+            continue
+        fid = next((f for f, b in sc.ask if b & can), sc.ask[0][0])
+        out.append(OpenScreen(screen=sc.screen.id, condition=sc.screen.condition, label=sc.screen.label,
+                              finding=fid, question=kb.finding_by_id[fid].question))
+    return out
+
+
+def uncertainty_rule(screens: list[OpenScreen], sources: tuple[str, ...]) -> FiredRule:
+    """The routine-level entry that keeps self-care off while safety screens are open."""
+    named = "; ".join(f"we could not rule out {s.label}: {s.question}" for s in screens)
+    return FiredRule(
+        rule="screens_not_answered",
+        disposition="routine",
+        suspected=screens[0].condition,
+        findings=(),
+        advice=f"Self-care is advised only when the checks for a fracture, a torn Achilles tendon, an infected "
+        f"joint and a blood clot were answered \"no\". Please have it looked at: {named}.",
+        sources=sources,
+    )
+
+
+def decide(
+    kb: KnowledgeBase,
+    present: set[str],
+    absent: Iterable[str],
+    probabilities: Mapping[str, float] | None,
+    from_conditions: str,
+) -> tuple[str, list[FiredRule], list[OpenScreen]]:
+    """The advised disposition, the rules behind it and the open safety screens.
+
+    The disposition is the most urgent of `from_conditions` and the fired rules; self-care is raised to
+    routine while any safety screen is open (an unknown answer never lowers urgency)."""
+    rules = _rules(kb)
+    pm, am = rules.mask(present), rules.mask(absent)
+    om = _open_mask(rules, pm, am)
+    fired = _fired(rules, present, pm, om, probabilities)
+    screens = _open_screens(kb, rules, pm, am, om)
+    disposition = most_urgent([from_conditions, *(r.disposition for r in fired)])
+    if disposition == "self_care" and screens:
+        fired.append(uncertainty_rule(screens, rules.screen_sources))
+        disposition = "routine"
+    return disposition, fired, screens
 
 
 def pending_screen_questions(
@@ -121,20 +242,28 @@ def pending_screen_questions(
     answered: set[str],
     askable: frozenset[str] | None = None,
     probabilities: Mapping[str, float] | None = None,
+    absent: Iterable[str] = (),
 ) -> list[str]:
     """Findings to ask first, in rule-file order: for every screening rule that is still pending (it
     has not fired, nothing present rules it out, and each unmet group still has an unanswered finding
     that can be asked) and that could raise the current urgency, the first unanswered, askable
-    history/exam finding of its first unmet group. `answered` holds every finding already answered
+    history/exam finding of its first unmet group; then, for every safety screen still open, its first
+    unanswered askable question. `answered` holds every finding already answered
     (present, absent or unknown); `askable` the findings that can be asked here (None: all)."""
     rules = _rules(kb)
     pm = rules.mask(present)
+    am = rules.mask(absent)
+    om = _open_mask(rules, pm, am)
     open_ = rules.askable_mask(askable) & ~rules.mask(answered)
-    current = max((r.rank for r in rules.screen_rules if _fires(r, pm, probabilities)), default=0)
+    current = max((r.rank for r in rules.screen_rules if _fires(r, pm, probabilities, om)), default=0)
     out: list[str] = []
     for r in rules.screen_rules:
         if r.rank <= current or r.unless & pm or not _probability_ok(r.rule, probabilities):
             continue
+        if r.open_screen >= 0 and not om >> r.open_screen & 1:
+            continue  # what it guards against was ruled out already
+        if any(not (a & ~am) and not (p & ~pm) for a, p in r.skip):
+            continue  # pointless to ask (e.g. no injury at all)
         unmet = [i for i, g in enumerate(r.groups) if not g & pm]
         if not unmet or any(not r.groups[i] & open_ for i in unmet):
             continue  # fired already, or a group can no longer be met
@@ -145,6 +274,15 @@ def pending_screen_questions(
                 if f not in out:
                     out.append(f)
                 break
+    # then every safety screen still open: its first question that can be asked (an answer "no" closes
+    # it and lets the urgency come down; "not sure" leaves it open)
+    for i, sc in enumerate(rules.safety_screens):
+        if om >> i & 1:
+            for f, b in sc.ask:
+                if b & open_:
+                    if f not in out:
+                        out.append(f)
+                    break
     return out
 
 

@@ -7,16 +7,28 @@ Case format: shared/clinical/README.md (one JSON object, or a JSON array of them
 from __future__ import annotations
 
 import json
+import statistics
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from hindfoot.assessment.engine import assess
-from hindfoot.assessment.schemas import Case, CaseError, Expected, describe_validation_error, parse_case, result_json
+from hindfoot.assessment.interview import simulate
+from hindfoot.assessment.schemas import (
+    AssessmentResult,
+    Case,
+    CaseError,
+    Expected,
+    describe_validation_error,
+    parse_case,
+    result_json,
+)
 from hindfoot.assessment.triage import RANK
 from hindfoot.cli.errors import fail
 from hindfoot.knowledge.loader import KnowledgeBase, KnowledgeBaseError, load_kb
@@ -72,16 +84,40 @@ def assess_command(
 # --------------------------------------------------------------------------- eval
 
 
-def evaluate(pairs: list[tuple[Case, Expected]], kb: KnowledgeBase) -> dict[str, Any]:
-    """Scores of the engine on cases with expected answers (see shared/clinical/README.md)."""
+def _interviewed(case: Case, kb: KnowledgeBase) -> tuple[AssessmentResult, int]:
+    """The symptom check run on `case`, answered from it (present = yes, absent = no, else not sure):
+    its final assessment and the number of questions asked."""
+    _state, step, asked = simulate(case, kb)
+    return step.result, len(asked)
+
+
+def evaluate(
+    pairs: list[tuple[Case, Expected]], kb: KnowledgeBase, *, interview: bool = False,
+    progress: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Scores of the engine on cases with expected answers (see shared/clinical/README.md).
+
+    With `interview`, only the self-assessment cases are scored, each through the symptom check
+    answered from the case; the scores then include the questions asked."""
+    if interview:
+        pairs = [(c, e) for c, e in pairs if c.setting == "self"]
     n = len(pairs)
     top1 = top3 = disp = 0
     brier = 0.0
     under: list[dict[str, str]] = []
+    over: list[dict[str, str]] = []
+    low_acuity = 0
+    questions: list[int] = []
     misses: list[dict[str, Any]] = []
     confusion: dict[str, dict[str, int]] = {}
     for case, exp in pairs:
-        r = assess(case, kb, explain=False, question_limit=0)
+        if interview:
+            r, asked = _interviewed(case, kb)
+            questions.append(asked)
+        else:
+            r = assess(case, kb, explain=False, question_limit=0)
+        if progress is not None:
+            progress()
         ranked = [c.condition for c in r.ranking]
         ok1 = ranked[0] == exp.diagnosis or ranked[0] in exp.acceptable
         ok3 = exp.diagnosis in ranked[:3]
@@ -92,6 +128,10 @@ def evaluate(pairs: list[tuple[Case, Expected]], kb: KnowledgeBase) -> dict[str,
         brier += sum((c.probability - (1.0 if c.condition == exp.diagnosis else 0.0)) ** 2 for c in r.ranking)
         if RANK[r.disposition] < RANK[exp.disposition]:
             under.append({"id": case.id, "expected": exp.disposition, "advised": r.disposition})
+        if exp.disposition in ("routine", "self_care"):
+            low_acuity += 1
+            if r.disposition in ("urgent", "emergency"):
+                over.append({"id": case.id, "expected": exp.disposition, "advised": r.disposition})
         if not ok1:
             confusion.setdefault(exp.diagnosis, {}).setdefault(ranked[0], 0)
             confusion[exp.diagnosis][ranked[0]] += 1
@@ -107,7 +147,10 @@ def evaluate(pairs: list[tuple[Case, Expected]], kb: KnowledgeBase) -> dict[str,
                 }
             )
     unsafe = [u for u in under if u["expected"] in ("emergency", "urgent")]
+    if n == 0:
+        fail("no cases to score" + (" (no self-assessment cases for --interview)" if interview else ""))
     return {
+        "mode": "interview" if interview else "assess",
         "cases": n,
         "top1": round(top1 / n, 4),
         "top3": round(top3 / n, 4),
@@ -115,7 +158,12 @@ def evaluate(pairs: list[tuple[Case, Expected]], kb: KnowledgeBase) -> dict[str,
         "under_triage": len(under),
         "under_triage_cases": under,
         "unsafe_under_triage": len(unsafe),
+        # of the routine and self-care cases, the share advised urgent or emergency care
+        "over_triage": round(len(over) / low_acuity, 4) if low_acuity else 0.0,
+        "over_triage_cases": over,
         "brier": round(brier / n, 4),
+        **({"questions": {"max": max(questions), "median": statistics.median(questions),
+                          "mean": round(statistics.fmean(questions), 2)}} if questions else {}),
         "confusion": [
             {"expected": e, "predicted": p, "count": k} for e, row in sorted(confusion.items()) for p, k in sorted(row.items())
         ],
@@ -126,8 +174,13 @@ def evaluate(pairs: list[tuple[Case, Expected]], kb: KnowledgeBase) -> dict[str,
 def eval_command(
     file: Annotated[Path, typer.Argument(help="JSON array (or object) of cases carrying `expected`.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    interview: Annotated[bool, typer.Option(
+        "--interview", help="Run the symptom check on each self-assessment case, answered from the case "
+        "(present = yes, absent = no, anything else = not sure), and score its result.",
+    )] = False,
 ) -> None:
-    """Score the decision support: top-1, top-3, disposition, under-triage, confusion, Brier score."""
+    """Score the decision support: top-1, top-3, disposition, under- and over-triage, confusion, Brier
+    score (and, with --interview, the questions asked)."""
     raw, _single = _read_cases(file)
     kb = _kb()
     pairs: list[tuple[Case, Expected]] = []
@@ -148,12 +201,19 @@ def eval_command(
             problems.append(f"case #{i + 1}: {exc}")
     if problems:
         fail("; ".join(problems))
-    scores = evaluate(pairs, kb)
+    if interview:
+        with Progress(TextColumn("symptom checks"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      transient=True, disable=as_json, console=Console(stderr=True)) as bar:
+            task = bar.add_task("interviews", total=sum(c.setting == "self" for c, _ in pairs))
+            scores = evaluate(pairs, kb, interview=True, progress=lambda: bar.advance(task))
+    else:
+        scores = evaluate(pairs, kb)
     if as_json:
         typer.echo(json.dumps(scores, indent=2))
         return
     console = Console()
-    table = Table(title=f"Decision support on {file.name} ({scores['cases']} cases)")
+    how = "symptom check answered from each self-assessment case" if interview else "decision support"
+    table = Table(title=f"{how} on {file.name} ({scores['cases']} cases)")
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("target", justify="right")
@@ -162,6 +222,11 @@ def eval_command(
     table.add_row("disposition exact", f"{scores['disposition_exact']:.1%}", ">= 95%")
     table.add_row("under-triage (all)", str(scores["under_triage"]), "")
     table.add_row("under-triage of emergency/urgent", str(scores["unsafe_under_triage"]), "0")
+    table.add_row("over-triage (routine/self-care advised urgent or emergency)", f"{scores['over_triage']:.1%}",
+                  "<= 15%")
+    if "questions" in scores:
+        q = scores["questions"]
+        table.add_row("questions asked (median / max)", f"{q['median']:g} / {q['max']}", "<= 10 / <= 15")
     table.add_row("Brier score (multi-class, lower is better)", f"{scores['brier']:.4f}", "")
     console.print(table)
     if scores["under_triage_cases"]:
@@ -198,6 +263,7 @@ def purge_command(
     from hindfoot.assessment import service
     from hindfoot.db.base import utcnow
     from hindfoot.db.engine import make_engine, make_sessionmaker
+    from hindfoot.db.job_lock import job_lock
     from hindfoot.db.session import unit_of_work
     from hindfoot.settings import get_settings
 
@@ -205,8 +271,12 @@ def purge_command(
     keep = days if days is not None else settings.anonymous_check_days
     engine = make_engine(settings.database_url)
     try:
-        with unit_of_work(make_sessionmaker(engine)) as db:
-            deleted = service.purge_anonymous_interviews(db, untouched_since=utcnow() - timedelta(days=keep))
+        with job_lock(engine, "interviews-purge") as mine:
+            if not mine:
+                Console().print("another `hindfoot interviews purge` is running on this database: nothing done.")
+                return
+            with unit_of_work(make_sessionmaker(engine)) as db:
+                deleted = service.purge_anonymous_interviews(db, untouched_since=utcnow() - timedelta(days=keep))
     finally:
         engine.dispose()
     Console().print(f"{deleted} anonymous symptom check(s) untouched for {keep}+ days deleted.")

@@ -29,6 +29,7 @@ def demo(
 ) -> None:
     """Load the demo clinic: staff, three London locations and 50 patients across the pathway."""
     from hindfoot.db.engine import make_engine, make_sessionmaker
+    from hindfoot.db.maintenance import analyze
     from hindfoot.db.migrate import upgrade
     from hindfoot.db.models.episode import STAGE_LABELS
     from hindfoot.db.session import unit_of_work
@@ -52,6 +53,8 @@ def demo(
     try:
         with unit_of_work(make_sessionmaker(engine)) as session:
             summary = load_demo(session, day)
+        if summary.created:
+            analyze(engine)  # planner statistics for the new rows (the registry generator does its own)
         if patients:
             _add_registry(engine, patients, day)
     finally:

@@ -37,7 +37,10 @@ def remind(
 
     from rich.console import Console
 
+    from sqlalchemy.exc import IntegrityError
+
     from hindfoot.db.engine import make_engine, make_sessionmaker
+    from hindfoot.db.job_lock import job_lock
     from hindfoot.db.session import unit_of_work
     from hindfoot.notifications.email import EmailError
     from hindfoot.outcomes import reminders
@@ -51,17 +54,25 @@ def remind(
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
     sent = failed = 0
+    todo: list[reminders.Reminder] = []
     try:
-        with factory() as db:
-            todo = reminders.pending(db, day)
-        for item in todo:
-            try:
-                with unit_of_work(factory) as db:  # one commit per email: a crash never resends
-                    reminders.send_reminder(db, settings, item)
-                sent += 1
-            except EmailError as exc:
-                failed += 1
-                Console(stderr=True).print(f"[yellow]not sent[/] {item.timepoint} reminder: {exc}", highlight=False)
+        with job_lock(engine, "outcomes-remind") as mine:
+            if not mine:
+                Console().print("another `hindfoot outcomes remind` is running on this database: nothing done.")
+                return
+            with factory() as db:
+                todo = reminders.pending(db, day)
+            for item in todo:
+                try:
+                    with unit_of_work(factory) as db:  # one commit per email: a crash never resends
+                        reminders.send_reminder(db, settings, item)
+                    sent += 1
+                except IntegrityError:
+                    pass  # sent meanwhile by a run that did not take the lock: skipped, not resent
+                except EmailError as exc:
+                    failed += 1
+                    Console(stderr=True).print(f"[yellow]not sent[/] {item.timepoint} reminder: {exc}",
+                                               highlight=False)
     finally:
         engine.dispose()
     Console().print(f"{sent} reminder(s) sent, {failed} failed, {len(todo) - sent - failed} skipped.")

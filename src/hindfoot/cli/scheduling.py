@@ -30,6 +30,7 @@ def send(
 ) -> None:
     """Send due appointment reminders; prints how many were due, sent, failed and skipped."""
     from hindfoot.db.engine import make_engine, make_sessionmaker
+    from hindfoot.db.job_lock import job_lock
     from hindfoot.scheduling.notifications import send_reminders
     from hindfoot.settings import get_settings
 
@@ -45,8 +46,12 @@ def send(
     settings = get_settings()
     engine = make_engine(settings.database_url)
     try:
-        run = send_reminders(make_sessionmaker(engine), settings, now=instant,
-                             within=timedelta(hours=within_hours))
+        with job_lock(engine, "reminders-send") as mine:
+            if not mine:
+                typer.echo("another `hindfoot reminders send` is running on this database: nothing done.")
+                return
+            run = send_reminders(make_sessionmaker(engine), settings, now=instant,
+                                 within=timedelta(hours=within_hours))
     finally:
         engine.dispose()
     typer.echo(f"reminders: {run.due} due, {run.sent} sent, {run.failed} failed, {run.skipped} skipped")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 from rich.console import Console
 
@@ -19,17 +22,26 @@ def register(app: typer.Typer) -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
-    reload: bool = typer.Option(False, help="Reload on code changes (development)."),
+    workers: int = typer.Option(1, min=1, max=64, help="Server processes sharing the port (PostgreSQL for more than 1)."),
+    graceful_seconds: int = typer.Option(
+        30, min=0, max=600, help="On SIGTERM/SIGINT, stop accepting and let requests in flight finish for this long."),
+    reload: bool = typer.Option(False, help="Reload on code changes (development; one process)."),
 ) -> None:
-    """Serve the web app and the JSON API (OpenAPI at /api/docs)."""
+    """Serve the web app and the JSON API (OpenAPI at /api/docs; probes at /healthz and /readyz)."""
     import uvicorn
 
     from hindfoot.settings import get_settings
 
     settings = get_settings()
-    console.print(f"hindfoot on [bold]http://{host}:{port}[/] · database {_redact(settings.database_url)}")
+    if workers > 1 and reload:
+        fail("--reload runs one process: leave out --workers")
+    if workers > 1 and settings.is_sqlite:
+        console.print("[yellow]several workers on SQLite share one writer lock; use PostgreSQL for real load[/]")
+    console.print(f"hindfoot on [bold]http://{host}:{port}[/] · {workers} worker(s) · "
+                  f"database {_redact(settings.database_url)}")
     uvicorn.run("hindfoot.app:create_app", factory=True, host=host, port=port, reload=reload,
-                proxy_headers=True, log_level="info")
+                workers=workers if workers > 1 else None, proxy_headers=True, log_level="info",
+                timeout_graceful_shutdown=graceful_seconds)
 
 
 def _redact(url: str) -> str:
@@ -77,3 +89,40 @@ def db_current() -> None:
 
     url = get_settings().database_url
     console.print(current_revision(url) or "(empty database)")
+
+
+@db_app.command("backup")
+def db_backup(file: Annotated[Path, typer.Argument(help="Where to write the backup (overwritten).")]) -> None:
+    """Back up the configured database: SQLite's online backup API, or pg_dump --format=custom."""
+    from hindfoot.db.backup import BackupError, backup
+    from hindfoot.settings import get_settings
+
+    url = get_settings().database_url
+    if file.is_dir():
+        fail(f"FILE: {file} is a directory; name the backup file")
+    try:
+        size = backup(url, file)
+    except (BackupError, OSError) as exc:
+        fail(f"could not back up {_redact(url)}: {exc}")
+    console.print(f"backed up {_redact(url)} to [bold]{file}[/] ({size:,} bytes)")
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="A file written by `hindfoot db backup`.")],
+    yes: bool = typer.Option(False, "--yes", help="Replace the database's contents without asking."),
+) -> None:
+    """Replace the configured database's contents with a backup (stop the servers first)."""
+    from hindfoot.db.backup import BackupError, restore
+    from hindfoot.settings import get_settings
+
+    url = get_settings().database_url
+    if not file.is_file():
+        fail(f"FILE: no backup file at {file}")
+    if not yes and not typer.confirm(f"Replace everything in {_redact(url)} with {file}?"):
+        fail("not restored (answer yes, or pass --yes)")
+    try:
+        restore(url, file)
+    except (BackupError, OSError) as exc:
+        fail(f"could not restore {_redact(url)}: {exc}")
+    console.print(f"restored {_redact(url)} from [bold]{file}[/]")

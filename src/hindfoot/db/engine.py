@@ -30,7 +30,9 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return create_engine(database_url, pool_pre_ping=True, **kwargs)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -38,4 +40,9 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 def engine_from_settings(settings: Settings) -> Engine:
-    return make_engine(settings.database_url)
+    """The server's engine: a pool of the configured size, and a bounded wait for a connection
+    (sqlalchemy's TimeoutError then, which the error mapping answers 503 with Retry-After)."""
+    if settings.database_url.startswith("sqlite") and ":memory:" in settings.database_url:
+        return make_engine(settings.database_url)
+    return make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                       max_overflow=settings.db_max_overflow, pool_timeout=settings.db_pool_timeout_seconds)

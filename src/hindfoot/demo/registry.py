@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, Engine, Table, func, insert, select
 
+from hindfoot.db.maintenance import analyze
 from hindfoot.db.models import (
     EpisodeOfCare,
     Observation,
@@ -37,6 +38,7 @@ from hindfoot.db.models import (
     RegistryEpisode,
     RegistryScore,
 )
+from hindfoot.db.models.patient import search_text_of
 from hindfoot.db.models.procedure import PROCEDURES
 from hindfoot.db.models.registry import (
     EPISODE_COLUMNS,
@@ -143,16 +145,19 @@ def add_registry_patients(
                 start = today - timedelta(days=rng.randint(0, 3 * 365))
                 birth = start - timedelta(days=rng.randint(16 * 365, 55 * 365))
                 sport = _pick(rng, SPORTS)
-                rows["patient"].append((
+                patient = [
                     pid, org_id, f"RG-{number:07d}", "Registry", f"Patient {number}", birth,
                     rng.choice(("female", "male")), None, None, sport,
-                    rng.choice(("recreational", "competitive", "professional")), True, now, now))
+                    rng.choice(("recreational", "competitive", "professional")), True, now, now, eid, None,
+                    search_text_of("Registry", f"Patient {number}", f"RG-{number:07d}", None, sport)]
                 surgical = rng.random() < 0.7
                 anchor = start + timedelta(days=rng.randint(30, 150) if surgical else 7)
                 if anchor > today:
                     surgical, anchor = False, start + timedelta(days=7)
                 stage = ("discharged" if (today - start).days > 400
                          else "rehabilitation" if surgical else "conservative_care")
+                patient[-2] = stage  # the patient's current episode is this one (its only one)
+                rows["patient"].append(tuple(patient))
                 rows["episode"].append((
                     eid, pid, org_id, "Posterior ankle impingement", "posterior_ankle_impingement",
                     rng.choice(("left", "right")), "finished" if stage == "discharged" else "active", stage, start,
@@ -231,6 +236,7 @@ def add_registry_patients(
         writer.close(raise_error=False)  # let the writer thread end; the first error wins
         raise
     writer.close()
+    analyze(engine, _ANALYZED)  # planner statistics for what was just loaded (no waiting for autovacuum)
     return RegistryResult(n, total_rows, clock.perf_counter() - started)
 
 
@@ -239,10 +245,13 @@ _TABLES: dict[str, Table] = {
     "event": PathwayEvent.__table__, "response": QuestionnaireResponse.__table__, "obs": Observation.__table__,
     "registry_score": RegistryScore.__table__, "registry_episode": RegistryEpisode.__table__,
 }  # type: ignore[dict-item]
+_ANALYZED = ("patient", "episode_of_care", "procedure", "pathway_event", "questionnaire_response", "observation",
+             "registry_score", "registry_episode")
 # column order of the tuples built above, in foreign-key order
 _COLUMNS: dict[str, tuple[str, ...]] = {
     "patient": ("id", "organization_id", "identifier", "given_name", "family_name", "birth_date", "sex", "email",
-                "phone", "sport", "level", "active", "created_at", "updated_at"),
+                "phone", "sport", "level", "active", "created_at", "updated_at", "current_episode_id", "current_stage",
+                "search_text"),
     "episode": ("id", "patient_id", "organization_id", "title", "condition_code", "laterality", "status", "stage",
                 "period_start", "period_end", "care_manager_id", "created_at", "updated_at"),
     "procedure": ("id", "patient_id", "episode_id", "code", "display", "snomed_code", "cpt_code", "status",

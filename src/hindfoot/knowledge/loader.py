@@ -24,6 +24,8 @@ from hindfoot.knowledge.schemas import (
     ConditionsFile,
     Finding,
     FindingsFile,
+    HazardsFile,
+    InterviewFile,
     ModelDefaults,
     RedFlagRule,
     RedFlagsFile,
@@ -38,6 +40,8 @@ FILES = {
     "conditions": ("conditions.yaml", ConditionsFile),
     "findings": ("findings.yaml", FindingsFile),
     "red_flags": ("red_flags.yaml", RedFlagsFile),
+    "hazards": ("hazards.yaml", HazardsFile),
+    "interview": ("interview.yaml", InterviewFile),
 }
 
 
@@ -58,6 +62,8 @@ class KnowledgeBase:
     conditions: tuple[Condition, ...]
     findings: tuple[Finding, ...]
     red_flags: RedFlagsFile
+    hazards: HazardsFile
+    interview: InterviewFile
     condition_by_id: dict[str, Condition] = field(init=False)
     finding_by_id: dict[str, Finding] = field(init=False)
     _cache: dict[str, Any] = field(init=False, default_factory=dict, repr=False)
@@ -127,9 +133,18 @@ def _cross_check(
     conditions: ConditionsFile,
     findings: FindingsFile,
     red_flags: RedFlagsFile,
+    hazards: HazardsFile,
 ) -> list[str]:
     problems: list[str] = []
     known_sources = set(sources.sources)
+    known_hazards = set(hazards.hazards)
+
+    def check_hazard(where: str, hazard: str | None) -> None:
+        if hazard is None:
+            problems.append(f"{where}: no hazard (every red-flag rule, screen and decision rule must name "
+                            "its hazard in hazards.yaml, the hazard log of docs/clinical-safety.md)")
+        elif hazard not in known_hazards:
+            problems.append(f"{where}: unknown hazard {hazard!r} (not in hazards.yaml)")
 
     def check_src(where: str, src: list[str]) -> None:
         for key in src:
@@ -206,6 +221,16 @@ def _cross_check(
     for f in findings.findings:
         if f.default_p is not None:
             check_src(f"findings.yaml: {f.id}.default_p", f.default_p.src)
+        if f.accuracy is not None:
+            acc, where = f.accuracy, f"findings.yaml: {f.id}.accuracy"
+            check_src(f"{where}.sensitivity", acc.sensitivity.src)
+            check_src(f"{where}.specificity", acc.specificity.src)
+            if acc.condition not in cond_set:
+                problems.append(f"{where}: unknown condition {acc.condition!r}")
+            elif f.id in next(c for c in conditions.conditions if c.id == acc.condition).likelihoods:
+                problems.append(f"{where}: {acc.condition} also lists {f.id!r} in conditions.yaml (give it once)")
+            if f.default_p is not None:
+                problems.append(f"{where}: give either default_p or accuracy (1 - specificity), not both")
 
     # red flags
     for level in ("emergency", "urgent", "routine"):
@@ -213,9 +238,28 @@ def _cross_check(
     t = red_flags.condition_triage
     if not (t.emergency.p <= t.urgent.p <= t.routine.p):
         problems.append("red_flags.yaml: condition_triage thresholds must not decrease with lower urgency")
+    screen_ids = {sc.id for sc in red_flags.screens}
+    for sc in red_flags.screens:
+        where = f"red_flags.yaml: screens.{sc.id}"
+        check_src(where, sc.src)
+        if sc.condition not in cond_set:
+            problems.append(f"{where}: unknown condition {sc.condition!r}")
+        for i, way in enumerate(sc.excluded_by):
+            if not way.absent and not way.present:
+                problems.append(f"{where}.excluded_by[{i}]: empty (it would close the screen unanswered)")
+            for fid in (*way.absent, *way.present):
+                if fid not in find_set:
+                    problems.append(f"{where}.excluded_by[{i}]: unknown finding id {fid!r}")
+        for fid in sc.ask:
+            if fid not in find_set:
+                problems.append(f"{where}.ask: unknown finding id {fid!r}")
+        check_hazard(where, sc.hazard)
     for r in red_flags.rules:
         where = f"red_flags.yaml: {r.id}"
         check_src(where, r.src)
+        check_hazard(where, r.hazard)
+        if r.unless_excluded is not None and r.unless_excluded not in screen_ids:
+            problems.append(f"{where}: unless_excluded names unknown screen {r.unless_excluded!r}")
         if r.disposition not in dispositions:
             problems.append(f"{where}: unknown disposition {r.disposition!r}")
         if r.suspected is not None and r.suspected not in cond_set:
@@ -248,7 +292,19 @@ def _build(data_dir: Path, vocabulary_path: Path | None) -> tuple[KnowledgeBase 
     parsed = {name: _parse(data_dir / fname, model, problems) for name, (fname, model) in FILES.items()}
     if vocab is None or any(v is None for v in parsed.values()):
         return None, problems
-    problems += _cross_check(vocab, parsed["sources"], parsed["conditions"], parsed["findings"], parsed["red_flags"])
+    problems += _cross_check(
+        vocab, parsed["sources"], parsed["conditions"], parsed["findings"], parsed["red_flags"], parsed["hazards"]
+    )
+    for slot in parsed["interview"].presenting_complaint:
+        for fid in slot.findings:
+            f = next((x for x in parsed["findings"].findings if x.id == fid), None)
+            if f is None:
+                problems.append(f"interview.yaml: {slot.slot}: unknown finding id {fid!r}")
+            elif f.group != "history":
+                problems.append(f"interview.yaml: {slot.slot}: {fid!r} is not a history finding (a patient could not answer it)")
+        for key in slot.src:
+            if key not in parsed["sources"].sources:
+                problems.append(f"interview.yaml: {slot.slot}: unknown source key {key!r} (not in sources.yaml)")
     if problems:
         return None, problems
     kb = KnowledgeBase(
@@ -259,6 +315,8 @@ def _build(data_dir: Path, vocabulary_path: Path | None) -> tuple[KnowledgeBase 
         conditions=tuple(parsed["conditions"].conditions),
         findings=tuple(parsed["findings"].findings),
         red_flags=parsed["red_flags"],
+        hazards=parsed["hazards"],
+        interview=parsed["interview"],
     )
     return kb, []
 

@@ -49,6 +49,7 @@ class SourcedValue(Strict):
 class Source(Strict):
     label: str = Field(min_length=1)
     url: str | None = None
+    audience: Literal["all", "staff"] = "all"  # staff: coding references, kept off patient pages
 
 
 class SourcesFile(Strict):
@@ -155,11 +156,27 @@ class ConditionsFile(Strict):
 # --------------------------------------------------------------------------- findings.yaml
 
 
+class Accuracy(Strict):
+    """Published accuracy of a test against its reference standard, for the condition it establishes or
+    excludes: P(positive | condition) = sensitivity; P(positive | another condition whose table does not
+    list it) = 1 - specificity. Its likelihood ratio is used undamped."""
+
+    condition: str
+    sensitivity: SourcedP
+    specificity: SourcedP
+
+    @property
+    def false_positive_rate(self) -> SourcedP:
+        s = self.specificity
+        return SourcedP(p=round(1.0 - s.p, 6), src=s.src, note="1 - specificity")
+
+
 class Finding(Strict):
     id: str
     group: FindingGroup
     question: str = Field(min_length=1)
     default_p: SourcedP | None = None
+    accuracy: Accuracy | None = None
 
     @property
     def settings(self) -> tuple[str, ...]:
@@ -180,6 +197,31 @@ class MinProbability(Strict):
     src: list[SourceKey] = Field(min_length=1)
 
 
+class ExclusionWay(Strict):
+    """One way of answering a safety screen "no": every `absent` finding answered absent and every
+    `present` finding answered present."""
+
+    absent: list[str] = []
+    present: list[str] = []
+
+
+class SafetyScreen(Strict):
+    """A must-not-miss condition that stays "not ruled out" until one of `excluded_by` holds.
+
+    An unknown answer never excludes: while a screen is open, self-care is not advised, and rules with
+    `unless_excluded` naming it keep their urgency. `ask` are the questions that could close it, in the
+    order an interview asks them (the first askable one is named in the result)."""
+
+    id: str
+    condition: str
+    label: str = Field(min_length=1)  # plain words: "a torn Achilles tendon"
+    excluded_by: list[ExclusionWay] = Field(min_length=1)
+    ask: list[str] = Field(min_length=1)
+    hazard: str | None = None
+    src: list[SourceKey] = Field(min_length=1)
+    note: str | None = None
+
+
 class RedFlagRule(Strict):
     id: str
     suspected: str | None = None
@@ -187,6 +229,11 @@ class RedFlagRule(Strict):
     screen: bool = False
     all_of: list[list[str]] = Field(min_length=1)
     unless: list[str] = []
+    # the rule fires only while this safety screen is open (not answered "no"): "X not ruled out"
+    unless_excluded: str | None = None
+    # its screening question is not asked when one of these holds (it is pointless: e.g. no injury at all)
+    not_asked_when: list[ExclusionWay] = []
+    hazard: str | None = None  # id in hazards.yaml (docs/clinical-safety.md); `kb check` requires one
     min_probability: MinProbability | None = None
     advice: str = Field(min_length=1)
     src: list[SourceKey] = Field(min_length=1)
@@ -210,4 +257,38 @@ class ConditionTriage(Strict):
 
 class RedFlagsFile(Strict):
     condition_triage: ConditionTriage
+    screens: list[SafetyScreen] = []
     rules: list[RedFlagRule] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- hazards.yaml
+
+
+class Hazard(Strict):
+    """One entry of the clinical hazard log (docs/clinical-safety.md gives cause, effect, controls,
+    the tests that prove them and the residual risk)."""
+
+    title: str = Field(min_length=1)
+    effect: str = Field(min_length=1)
+
+
+class HazardsFile(Strict):
+    hazards: dict[str, Hazard] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- interview.yaml
+
+
+class PresentingSlot(Strict):
+    """One part of the presenting complaint (site, onset, weight bearing, swelling, duration)."""
+
+    slot: str
+    order: Literal["fixed", "most_likely"]
+    max_questions: int = Field(ge=1)
+    findings: list[str] = Field(min_length=1)
+    src: list[SourceKey] = Field(min_length=1)
+    note: str | None = None
+
+
+class InterviewFile(Strict):
+    presenting_complaint: list[PresentingSlot] = Field(min_length=1)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hindfoot.pathway.machine import Stage
 from hindfoot.pathway.service import PathwayView
+from hindfoot.bounds import SaneDate
 
 
 class Strict(BaseModel):
@@ -49,7 +50,7 @@ class ProcedureCreate(Strict):
         "posterior_arthroscopic_excision", "posterior_arthroscopic_debridement", "open_excision",
         "image_guided_injection",
     ]
-    performed_on: date
+    performed_on: SaneDate
     note: str = Field(default="", max_length=2000)
 
 
@@ -57,7 +58,7 @@ class ReturnToSportCreate(Strict):
     status: Literal["returned_previous_level", "returned_higher_level", "returned_lower_level"] = (
         "returned_previous_level"
     )
-    on: date
+    on: SaneDate
     note: str = Field(default="", max_length=2000)
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from hindfoot.db.models import Laterality, PathwayStage, Sex, SportLevel
+from hindfoot.bounds import SaneDate, SaneDatetime
 
 SPORTS = (
     "ballet", "contemporary_dance", "football", "rugby", "cricket_fast_bowling", "gymnastics",
@@ -45,6 +46,66 @@ class PatientCreate(Strict):
         return value
 
 
+PHONE_PATTERN = r"^\+?[0-9 ()\-]{7,25}$"
+PreferredContact = Literal["email", "phone", "sms"]
+
+
+class SelfRegistration(Strict):
+    """What a new patient gives to book online; every field is checked at once (the page names each)."""
+
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    birth_date: date
+    sex: Sex
+    email: EmailStr = Field(max_length=200)
+    phone: str = Field(min_length=1, max_length=40, pattern=PHONE_PATTERN)
+    password: str = Field(min_length=10, max_length=500)
+
+    @field_validator("birth_date")
+    @classmethod
+    def _real_birth(cls, value: date) -> date:
+        if value > date.today():
+            raise ValueError("a date of birth cannot be in the future")
+        if value.year < date.today().year - 120:
+            raise ValueError("enter your real date of birth")
+        return value
+
+
+class ContactDetails(Strict):
+    """How to reach a patient and who to call; the patient and the clinic's staff may both change these.
+    Every field is optional; an empty one clears it."""
+
+    # a plain shape check: addresses already on file (e.g. a clinic's own .local test domain) must save again
+    email: str | None = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = Field(default=None, max_length=40, pattern=PHONE_PATTERN)
+    address: str | None = Field(default=None, max_length=300)
+    gp_practice: str | None = Field(default=None, max_length=200)
+    emergency_contact: str | None = Field(default=None, max_length=200)
+    emergency_phone: str | None = Field(default=None, max_length=40, pattern=PHONE_PATTERN)
+    preferred_contact: PreferredContact | None = None
+
+
+CONTACT_FIELDS = tuple(ContactDetails.model_fields)
+CONTACT_LABELS = {
+    "email": "Email", "phone": "Phone number", "address": "Home address", "gp_practice": "GP practice",
+    "emergency_contact": "Emergency contact (name and relationship)", "emergency_phone": "Emergency contact phone",
+    "preferred_contact": "How we contact you",
+}
+PREFERRED_CONTACT_LABELS = {"email": "Email", "phone": "Phone call", "sms": "Text message"}
+
+
+class ContactRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    email: str | None
+    phone: str | None
+    address: str | None
+    gp_practice: str | None
+    emergency_contact: str | None
+    emergency_phone: str | None
+    preferred_contact: str | None
+
+
 class PatientUpdate(Strict):
     given_name: str | None = Field(default=None, min_length=1, max_length=100)
     family_name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -58,7 +119,7 @@ class EpisodeCreate(Strict):
     title: str = Field(min_length=1, max_length=200)
     laterality: Laterality
     condition_code: str | None = Field(default=None, max_length=80)
-    period_start: date | None = None
+    period_start: SaneDate | None = None
     stage: PathwayStage = PathwayStage.enquiry
 
 
@@ -68,7 +129,7 @@ class ObservationCreate(Strict):
     present: bool | None = None
     value: float | None = None
     unit: str | None = Field(default=None, max_length=20)
-    effective_at: datetime | None = None
+    effective_at: SaneDatetime | None = None
     note: str = Field(default="", max_length=2000)
 
     @field_validator("effective_at")
@@ -90,6 +151,11 @@ class PatientRead(BaseModel):
     sex: str
     email: str | None
     phone: str | None
+    address: str | None = None
+    gp_practice: str | None = None
+    emergency_contact: str | None = None
+    emergency_phone: str | None = None
+    preferred_contact: str | None = None
     sport: str
     level: str
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
 from hindfoot.audit import service as audit
@@ -28,8 +31,9 @@ from hindfoot.db.models import (
     Questionnaire,
     QuestionnaireResponse,
 )
+from hindfoot.db.models.patient import search_pattern
 from hindfoot.errors import AccessDenied, InvalidInput
-from hindfoot.patients.schemas import EpisodeCreate, ObservationCreate, PatientCreate, PatientUpdate
+from hindfoot.patients.schemas import ContactDetails, EpisodeCreate, ObservationCreate, PatientCreate, PatientUpdate
 
 
 @dataclass
@@ -54,11 +58,66 @@ class PatientRecord:
     appointments: list[Appointment] = field(default_factory=list)
 
 
-def _current_episode_subquery() -> Select[tuple[uuid.UUID, date]]:
-    return (
-        select(EpisodeOfCare.patient_id, func.max(EpisodeOfCare.period_start).label("latest"))
-        .group_by(EpisodeOfCare.patient_id)
-    )
+COUNT_CAP = 1000  # a search counts its matches up to here; beyond, the list says "1,000+"
+
+
+@dataclass
+class PatientPage:
+    """One page of the patient list. `total` is exact up to `COUNT_CAP`; `total_capped` says more
+    match. `next_cursor` (None on the last page) asks for the page after this one."""
+
+    items: list[PatientListItem]
+    total: int
+    total_capped: bool
+    next_cursor: str | None
+
+
+def encode_cursor(patient: Patient) -> str:
+    """An opaque keyset cursor: the list's sort key (family name, given name, id) of a row."""
+    raw = json.dumps([patient.family_name, patient.given_name, str(patient.id)], ensure_ascii=False)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str, uuid.UUID]:
+    try:
+        family, given, pid = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return str(family), str(given), uuid.UUID(pid)
+    except (ValueError, TypeError) as exc:  # binascii.Error and JSONDecodeError are ValueErrors
+        raise InvalidInput("not a cursor from this list (use next_cursor of the previous page)",
+                           field="after") from exc
+
+
+TRIGRAM_MIN = 3  # a trigram index can narrow a LIKE '%term%' only when the term has a whole trigram
+
+
+def _matching(actor: Actor, q: str | None, stage: str | None) -> tuple[Select[Any], Any]:
+    """The ids of the patients the list shows (one organisation, the search term, the stage) and the
+    columns to order them by. Every path is an index path whatever the planner's statistics say:
+
+    - a term of 3+ characters is first looked up on its own (`hits`, materialised on PostgreSQL, where
+      only the trigram index can answer it), and the organisation, stage and order apply to the hits;
+    - otherwise the list reads the organisation's name-ordered index (with the stage: the stage's)
+      and stops after one page; a short term filters along it.
+    Only ids and sort keys are read here; whole rows are loaded for the page alone.
+    """
+    term = (q or "").strip()
+    if len(term) >= TRIGRAM_MIN:
+        hits = (
+            select(Patient.id, Patient.organization_id, Patient.family_name, Patient.given_name,
+                   Patient.current_stage)
+            .where(Patient.search_text.like(search_pattern(term), escape="\\"))
+            .cte("hits").prefix_with("MATERIALIZED", dialect="postgresql")
+        )
+        cols = hits.c
+        stmt = select(cols.id).where(cols.organization_id == actor.organization_id)
+    else:
+        cols = Patient.__table__.c
+        stmt = select(cols.id).where(cols.organization_id == actor.organization_id)
+        if term:
+            stmt = stmt.where(cols.search_text.like(search_pattern(term), escape="\\"))
+    if stage:
+        stmt = stmt.where(cols.current_stage == stage)
+    return stmt, cols
 
 
 def list_patients(
@@ -69,58 +128,45 @@ def list_patients(
     stage: str | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[list[PatientListItem], int]:
-    """Patients of the clinician's organisation with their current (latest) episode."""
+    after: str | None = None,
+) -> PatientPage:
+    """Patients of the clinician's organisation in name order with their current (latest) episode.
+    Pages by keyset (`after`, from the previous page's `next_cursor`) or by `offset`."""
     require_staff(actor)
-    latest = _current_episode_subquery().subquery()
-    stmt = (
-        select(Patient, EpisodeOfCare)
-        .outerjoin(latest, latest.c.patient_id == Patient.id)
-        .outerjoin(
-            EpisodeOfCare,
-            (EpisodeOfCare.patient_id == Patient.id) & (EpisodeOfCare.period_start == latest.c.latest),
-        )
-        .where(Patient.organization_id == actor.organization_id)
-    )
-    if q:
-        term = f"%{q.strip().lower()}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Patient.given_name + " " + Patient.family_name).like(term),
-                func.lower(Patient.identifier).like(term),
-                func.lower(func.coalesce(Patient.email, "")).like(term),
-                func.lower(Patient.sport).like(term),
-            )
-        )
-    if stage:
-        stmt = stmt.where(EpisodeOfCare.stage == stage)
-    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    matching, cols = _matching(actor, q, stage)
+    total = db.scalar(select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())) or 0
+    page = matching.order_by(cols.family_name, cols.given_name, cols.id).limit(limit + 1)
+    if after:
+        family, given, pid = decode_cursor(after)
+        page = page.where(tuple_(cols.family_name, cols.given_name, cols.id) > tuple_(family, given, pid))
+    elif offset:
+        page = page.offset(offset)
+    ids = page.subquery("page")
     rows = db.execute(
-        stmt.order_by(Patient.family_name, Patient.given_name, Patient.id).limit(limit).offset(offset)
+        select(Patient, EpisodeOfCare)
+        .join(ids, ids.c.id == Patient.id)
+        .outerjoin(EpisodeOfCare, EpisodeOfCare.id == Patient.current_episode_id)
+        .order_by(Patient.family_name, Patient.given_name, Patient.id)
     ).all()
+    items = [PatientListItem(patient=patient, episode=episode) for patient, episode in rows[:limit]]
+    shown = f"{total}{'+' if total > COUNT_CAP else ''}"
     audit.record(
         db, actor, audit.READ, "Patient",
-        description=f"patient list q={q or ''!r} stage={stage or ''!r}: {len(rows)} of {total} shown",
+        description=f"patient list q={q or ''!r} stage={stage or ''!r}: {len(items)} of {shown} shown",
     )
-    # Two episodes starting the same day would repeat a patient; keep the first.
-    seen: set[uuid.UUID] = set()
-    items: list[PatientListItem] = []
-    for patient, episode in rows:
-        if patient.id in seen:
-            continue
-        seen.add(patient.id)
-        items.append(PatientListItem(patient=patient, episode=episode))
-    return items, total
+    return PatientPage(
+        items=items, total=min(total, COUNT_CAP), total_capped=total > COUNT_CAP,
+        next_cursor=encode_cursor(items[-1].patient) if len(rows) > limit else None,
+    )
 
 
 def stage_counts(db: Session, actor: Actor) -> dict[str, int]:
+    """Patients of the organisation per current pathway stage (of their latest episode)."""
     require_staff(actor)
-    latest = _current_episode_subquery().subquery()
     rows = db.execute(
-        select(EpisodeOfCare.stage, func.count(func.distinct(EpisodeOfCare.patient_id)))
-        .join(latest, (latest.c.patient_id == EpisodeOfCare.patient_id) & (latest.c.latest == EpisodeOfCare.period_start))
-        .where(EpisodeOfCare.organization_id == actor.organization_id)
-        .group_by(EpisodeOfCare.stage)
+        select(Patient.current_stage, func.count())
+        .where(Patient.organization_id == actor.organization_id, Patient.current_stage.is_not(None))
+        .group_by(Patient.current_stage)
     ).all()
     return {stage: count for stage, count in rows}
 
@@ -238,6 +284,37 @@ def update_patient(db: Session, actor: Actor, patient_id: uuid.UUID, data: Patie
     patient.updated_at = utcnow()
     audit.record(db, actor, audit.UPDATE, "Patient", patient.id, patient_id=patient.id,
                  description="changed " + ", ".join(sorted(changes)) if changes else "no change")
+    return patient
+
+
+def get_contact_details(db: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
+    """A patient's contact details, for the patient themself or their clinic's staff (audited read)."""
+    patient = get_patient(db, actor, patient_id)
+    audit.record(db, actor, audit.READ, "Patient", patient.id, patient_id=patient.id,
+                 description="contact details viewed")
+    return patient
+
+
+def update_contact_details(db: Session, actor: Actor, patient_id: uuid.UUID, data: ContactDetails) -> Patient:
+    """Change how to reach a patient: the patient themself or their clinic's staff (anyone else: audited 404)."""
+    patient = db.get(Patient, patient_id)
+    if patient is None or not can_read_patient(actor, patient):
+        raise AccessDenied("patient not found", entity_type="Patient", entity_id=patient_id,
+                           patient_id=patient_id if patient is not None else None, action=audit.UPDATE)
+    changed = []
+    for name in data.model_fields_set:
+        value = getattr(data, name)
+        value = (str(value).strip() or None) if value is not None else None
+        if name == "email" and value:
+            value = value.lower()
+        if getattr(patient, name) != value:
+            setattr(patient, name, value)
+            changed.append(name)
+    if changed:
+        patient.updated_at = utcnow()
+    audit.record(db, actor, audit.UPDATE, "Patient", patient.id, patient_id=patient.id,
+                 description="contact details: " + (", ".join(sorted(changed)) if changed else "no change"))
+    db.flush()
     return patient
 
 

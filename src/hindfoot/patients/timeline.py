@@ -29,6 +29,20 @@ def _at(value: date | datetime) -> datetime:
     return datetime.combine(value, time(12, 0), tzinfo=UTC)
 
 
+SUBSCALE_WORDS = {
+    "symptoms": "symptoms", "pain": "pain", "adl": "daily living", "sport_rec": "sport and recreation",
+    "qol": "quality of life", "sports": "sports", "nrs": "pain (0-10)",
+}
+TIMEPOINT_WORDS = {"baseline": "before treatment", "6w": "6 weeks", "3m": "3 months", "6m": "6 months",
+                   "12m": "12 months"}
+TRIAGE_WORDS = {
+    "emergency": "Emergency: advised to go to an emergency department",
+    "urgent": "Triaged urgent: to be seen within 24-48 hours",
+    "routine": "Routine: a specialist consultation",
+    "self_care": "Self-care first",
+}
+
+
 def build_timeline(record: PatientRecord) -> list[TimelineEntry]:
     texts = finding_texts()
     names = condition_names()
@@ -41,6 +55,10 @@ def build_timeline(record: PatientRecord) -> list[TimelineEntry]:
     by_day: dict[tuple[date, str], list[str]] = {}
     for o in record.observations:
         if o.category == "score":
+            continue
+        if o.category == "triage":  # the provisional triage of a symptom check shared when booking
+            entries.append(TimelineEntry(o.effective_at, "finding", "Provisional triage (symptom check)",
+                                         TRIAGE_WORDS.get(o.value_string or "", o.value_string or "")))
             continue
         label = texts.get(o.code, o.code)
         if o.value_boolean is not None:
@@ -66,9 +84,11 @@ def build_timeline(record: PatientRecord) -> list[TimelineEntry]:
     for cp in record.care_plans:
         entries.append(TimelineEntry(_at(cp.period_start), "plan", cp.title, f"{len(cp.activities)} steps, {cp.status}"))
     for qr in record.responses:
-        scores = ", ".join(f"{k} {v:.0f}" for k, v in qr.scores.items() if isinstance(v, (int, float)))
+        scores = ", ".join(f"{SUBSCALE_WORDS.get(k, k.replace('_', ' '))} {v:.0f}"
+                           for k, v in qr.scores.items() if isinstance(v, (int, float)))
         entries.append(TimelineEntry(qr.authored_at, "questionnaire",
-                                     f"{qr.questionnaire.title} ({qr.timepoint})", scores))
+                                     f"{qr.questionnaire.title} ({TIMEPOINT_WORDS.get(qr.timepoint, qr.timepoint)})",
+                                     scores))
     for ev in record.pathway_events:
         entries.append(TimelineEntry(ev.recorded_at, "pathway",
                                      f"Stage: {STAGE_LABELS.get(ev.to_stage, ev.to_stage)}", ev.reason))

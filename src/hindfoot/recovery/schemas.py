@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from datetime import date
 
@@ -12,6 +11,7 @@ from hindfoot.pathway.citations import cite
 from hindfoot.pathway.schemas import CitationRead
 from hindfoot.recovery.planner import PlanStatus
 from hindfoot.recovery.service import BehindRow, PlanView
+from hindfoot.bounds import SaneDate
 
 
 class Strict(BaseModel):
@@ -20,13 +20,13 @@ class Strict(BaseModel):
 
 class CarePlanCreate(Strict):
     procedure: str = Field(max_length=80, description="posterior_arthroscopic_excision, ..., or conservative")
-    start: date = Field(description="Day of surgery, or first day of conservative care.")
+    start: SaneDate = Field(description="Day of surgery, or first day of conservative care.")
     sport: str | None = Field(default=None, max_length=40, description="Defaults to the patient's sport.")
     level: str | None = Field(default=None, max_length=20, description="Defaults to the patient's level.")
 
 
 class MilestoneReached(Strict):
-    date: dt.date | None = Field(default=None, description="The day it was reached; today when omitted.")
+    date: SaneDate | None = Field(default=None, description="The day it was reached; today when omitted.")
 
 
 class CriterionUpdate(Strict):

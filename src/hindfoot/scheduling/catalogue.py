@@ -81,6 +81,7 @@ class Service(BaseModel):
     duration_minutes: int = Field(gt=0, le=24 * 60)
     roles: frozenset[Role]
     active: bool = True
+    online: bool = True  # False: only staff book it (the public booking pages never offer it)
 
     def provided_by(self, role: Role | str) -> bool:
         """True when a practitioner with ``role`` may deliver this service (unknown roles: no)."""
@@ -133,6 +134,7 @@ _DEFAULTS = (
         ),
         duration_minutes=30,
         roles=frozenset({Role.radiologist, Role.sports_physician}),
+        online=False,
     ),
     Service(
         code=ServiceCode.imaging,
@@ -143,6 +145,7 @@ _DEFAULTS = (
         ),
         duration_minutes=30,
         roles=frozenset({Role.radiologist}),
+        online=False,
     ),
     Service(
         code=ServiceCode.day_case_surgery,
@@ -153,6 +156,7 @@ _DEFAULTS = (
         ),
         duration_minutes=120,
         roles=frozenset({Role.surgeon}),
+        online=False,
     ),
     Service(
         code=ServiceCode.nurse_dressing,
@@ -163,6 +167,7 @@ _DEFAULTS = (
         ),
         duration_minutes=20,
         roles=frozenset({Role.nurse}),
+        online=False,
     ),
 )
 

@@ -58,7 +58,7 @@ def service_from_row(row: ClinicService) -> Service:
     return Service(
         code=row.code, name=row.name, description=row.description or row.name,
         duration_minutes=row.duration_minutes, roles=frozenset(Role(r) for r in row.roles if r in Role.__members__),
-        active=row.active,
+        active=row.active, online=row.bookable_online,
     )
 
 
@@ -157,7 +157,7 @@ def load_calendar(
             services=frozenset(r.services or ()), valid_from=r.valid_from, valid_to=r.valid_to,
         )
         for r, pid, lid in db.execute(rule_q)
-        if lid in locations
+        if lid in locations and pid in practitioners  # a deactivated clinician's rota stays stored, unseen
     ]
 
     exc_q = select(AvailabilityException).where(

@@ -68,7 +68,7 @@ def default_service_rows(organization_id: uuid.UUID) -> list[ClinicService]:
         ClinicService(
             organization_id=organization_id, code=str(s.code), name=s.name, description=s.description,
             duration_minutes=s.duration_minutes, roles=sorted(r.value for r in s.roles), active=True,
-            position=i,
+            position=i, bookable_online=s.online,
         )
         for i, s in enumerate(CATALOGUE.values())
     ]

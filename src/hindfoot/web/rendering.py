@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from hindfoot.auth.csrf import csrf_token
 from hindfoot.db.models.episode import STAGE_LABELS
+from hindfoot.pathway.citations import cite
 
 TEMPLATES = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES))
@@ -37,6 +38,7 @@ def _day(value: date | datetime | None) -> str:
 templates.env.filters["local"] = _local
 templates.env.filters["day"] = _day
 templates.env.globals["stage_labels"] = STAGE_LABELS
+templates.env.globals["cite"] = cite
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:

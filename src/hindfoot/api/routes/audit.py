@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from hindfoot.audit import service as audit_service
 from hindfoot.auth.policy import require_admin
 from hindfoot.deps import CurrentActor, DbSession
+from hindfoot.bounds import MAX_OFFSET, SaneDatetime
 
 router = APIRouter(tags=["audit"])
 
@@ -48,9 +49,9 @@ def list_audit_events(
     outcome: Literal["0", "4", "8"] | None = None,
     action: Literal["C", "R", "U", "D", "E"] | None = None,
     entity_type: Annotated[str | None, Query(max_length=40)] = None,
-    since: datetime | None = None,
+    since: SaneDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AuditList:
     require_admin(actor)
     rows, total = audit_service.search(

@@ -1,25 +1,105 @@
-"""HL7 FHIR R4 (4.0.1) export: a patient's record as a Bundle, and the CapabilityStatement."""
+"""HL7 FHIR R4 (4.0.1) RESTful API at /api/fhir: read and search for every type in the registry,
+Patient/$everything, and the CapabilityStatement generated from these very routes.
+
+Only JSON is served (`application/fhir+json`); asking for XML gets 406. Errors are
+OperationOutcomes (api/errors.py). `fullUrl`s and paging links use the address the request came
+to, so they work behind any host name.
+"""
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
 
-from hindfoot.deps import AppSettings, CurrentActor, DbSession
-from hindfoot.fhir import service as fhir_service
+from hindfoot.deps import CurrentActor, DbSession
+from hindfoot.errors import NotAcceptable
+from hindfoot.fhir import capability, rest
+from hindfoot.fhir.registry import TYPES
 
-router = APIRouter(prefix="/fhir", tags=["fhir"])
 FHIR_JSON = "application/fhir+json"
+JSON_FORMATS = {"json", "application/json", "application/fhir+json", "application/json+fhir"}
+ANY_JSON = ("json", "*/*", "application/*")
 
 
-@router.get("/metadata")
-def metadata(settings: AppSettings) -> JSONResponse:
-    return JSONResponse(fhir_service.capability_statement(settings.base_url), media_type=FHIR_JSON)
+def negotiate(request: Request) -> None:
+    """Refuse XML (and anything else but JSON) with 406, by `_format` or by the Accept header."""
+    fmt = request.query_params.get("_format")
+    if fmt is not None and fmt.split(";")[0].strip() not in JSON_FORMATS:
+        raise NotAcceptable(f"_format={fmt} is not served; this server speaks application/fhir+json", field="_format")
+    accept = request.headers.get("accept", "")
+    if fmt is None and accept and not any(a in accept for a in ANY_JSON):
+        raise NotAcceptable(f"Accept: {accept} is not served; this server speaks application/fhir+json",
+                            field="Accept")
 
 
-@router.get("/Patient/{patient_id}/$everything")
-def everything(patient_id: uuid.UUID, db: DbSession, actor: CurrentActor, settings: AppSettings) -> Any:
-    return JSONResponse(fhir_service.patient_bundle(db, actor, patient_id, settings.base_url), media_type=FHIR_JSON)
+router = APIRouter(prefix="/fhir", tags=["fhir"], dependencies=[Depends(negotiate)])
+
+
+def fhir_response(data: dict[str, Any], *, headers: dict[str, str] | None = None, status: int = 200) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type=FHIR_JSON, headers=headers)
+
+
+def base_of(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/api/fhir"
+
+
+def _served() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    interactions, operations = [], []
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.name.startswith("fhir:"):
+            _, kind, interaction = route.name.split(":")
+            if interaction.startswith("$"):
+                operations.append((kind, interaction[1:]))
+            else:
+                interactions.append((kind, interaction))
+    return interactions, operations
+
+
+@router.get("/metadata", name="fhir-metadata")
+def metadata(request: Request) -> Response:
+    interactions, operations = _served()
+    return fhir_response(capability.capability_statement(base_of(request), interactions, operations))
+
+
+def _read_route(kind: str) -> Callable[..., Response]:
+    def read(ident: str, request: Request, db: DbSession, actor: CurrentActor) -> Response:
+        found = rest.read(db, actor, kind, ident)
+        etag = f'W/"{found.resource["meta"]["versionId"]}"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        headers = {"ETag": etag}
+        if "lastUpdated" in found.resource["meta"]:
+            headers["Last-Modified"] = found.row.updated_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
+        return fhir_response(found.resource, headers=headers)
+
+    read.__doc__ = f"Read one {kind} (ETag: W/\"versionId\"; If-None-Match answers 304)."
+    return read
+
+
+def _search_route(kind: str) -> Callable[..., Response]:
+    def search(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+        params = request.query_params.multi_items()
+        return fhir_response(rest.search(db, actor, kind, params, base_of(request)))
+
+    search.__doc__ = f"Search {kind}: " + ", ".join(TYPES[kind].params) + "; _count, _offset, _include."
+    return search
+
+
+@router.get("/Patient/{ident}/$everything", name="fhir:Patient:$everything")
+def everything(ident: str, request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    """Patient/$everything: a searchset of the patient's record and everything it references
+    (_since, _type, _count and _offset for paging)."""
+    params = request.query_params.multi_items()
+    return fhir_response(rest.everything(db, actor, ident, params, base_of(request)))
+
+
+for _kind in TYPES:
+    router.add_api_route(f"/{_kind}", _search_route(_kind), methods=["GET"], name=f"fhir:{_kind}:search-type",
+                         summary=f"Search {_kind}")
+    router.add_api_route(f"/{_kind}/{{ident}}", _read_route(_kind), methods=["GET"], name=f"fhir:{_kind}:read",
+                         summary=f"Read {_kind}")

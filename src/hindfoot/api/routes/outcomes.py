@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hindfoot.deps import AppSettings, CurrentActor, DbSession
 from hindfoot.outcomes import analytics
 from hindfoot.outcomes import service as outcomes_service
+from hindfoot.bounds import SaneDate
 
 router = APIRouter(tags=["outcomes"])
 
@@ -110,8 +111,8 @@ def _filters(
     sport: Annotated[str | None, Query(max_length=40)] = None,
     procedure: Annotated[str | None, Query(max_length=80)] = None,
     surgeon: uuid.UUID | None = None,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: Annotated[SaneDate | None, Query(alias="from")] = None,
+    to: SaneDate | None = None,
 ) -> analytics.Filters:
     return analytics.Filters(sport=sport or None, procedure=procedure or None, surgeon_id=surgeon,
                              start=from_, end=to)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+import orjson
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from hindfoot.db.models import PathwayStage
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.patients import service as patients_service
+from hindfoot.bounds import MAX_OFFSET
 from hindfoot.patients.schemas import (
     EpisodeCreate,
     EpisodeRead,
@@ -20,13 +22,17 @@ from hindfoot.patients.schemas import (
     PatientRead,
     PatientSummary,
     PatientUpdate,
+    ContactDetails,
+    ContactRead,
 )
 
 router = APIRouter(tags=["patients"])
 
 
 class PatientList(BaseModel):
-    total: int
+    total: int  # matches, counted up to 1,000
+    total_capped: bool  # true: more than `total` match
+    next_cursor: str | None  # pass as `after` for the next page; null on the last page
     items: list[PatientSummary]
 
 
@@ -37,20 +43,23 @@ def list_patients(
     q: Annotated[str | None, Query(max_length=100)] = None,
     stage: PathwayStage | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    after: Annotated[str | None, Query(max_length=600, description="next_cursor of the previous page")] = None,
 ) -> PatientList:
-    items, total = patients_service.list_patients(
-        db, actor, q=q, stage=stage.value if stage else None, limit=limit, offset=offset
+    page = patients_service.list_patients(
+        db, actor, q=q, stage=stage.value if stage else None, limit=limit, offset=offset, after=after
     )
     return PatientList(
-        total=total,
+        total=page.total,
+        total_capped=page.total_capped,
+        next_cursor=page.next_cursor,
         items=[
             PatientSummary(
                 **PatientRead.model_validate(i.patient).model_dump(),
                 stage=i.episode.stage if i.episode else None,
                 episode_title=i.episode.title if i.episode else None,
             )
-            for i in items
+            for i in page.items
         ],
     )
 
@@ -60,13 +69,19 @@ def create_patient(body: PatientCreate, db: DbSession, actor: CurrentActor) -> P
     return PatientRead.model_validate(patients_service.create_patient(db, actor, body))
 
 
-@router.get("/patients/{patient_id}")
-def get_patient_record(patient_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
+_OBSERVATION_FIELDS = tuple(ObservationRead.model_fields)
+
+
+@router.get("/patients/{patient_id}", responses={200: {"description": "the patient's whole record"}})
+def get_patient_record(patient_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> Response:
+    """The whole record. Written with orjson straight from the rows (a record holds hundreds of
+    observations: validating each through a model and then FastAPI's generic encoder cost more than
+    reading them); the fields are ObservationRead's, times in UTC with a Z as before."""
     record = patients_service.get_record(db, actor, patient_id)
-    return {
+    payload = {
         "patient": PatientRead.model_validate(record.patient).model_dump(mode="json"),
         "episodes": [EpisodeRead.model_validate(e).model_dump(mode="json") for e in record.episodes],
-        "observations": [ObservationRead.model_validate(o).model_dump(mode="json") for o in record.observations],
+        "observations": [{name: getattr(o, name) for name in _OBSERVATION_FIELDS} for o in record.observations],
         "conditions": [
             {"id": str(c.id), "code": c.code, "display": c.display, "snomed": c.snomed_code, "icd10": c.icd10_code,
              "verification_status": c.verification_status, "clinical_status": c.clinical_status,
@@ -104,11 +119,23 @@ def get_patient_record(patient_id: uuid.UUID, db: DbSession, actor: CurrentActor
             for r in record.responses
         ],
     }
+    return Response(orjson.dumps(payload, option=orjson.OPT_UTC_Z), media_type="application/json")
 
 
 @router.patch("/patients/{patient_id}")
 def update_patient(patient_id: uuid.UUID, body: PatientUpdate, db: DbSession, actor: CurrentActor) -> PatientRead:
     return PatientRead.model_validate(patients_service.update_patient(db, actor, patient_id, body))
+
+
+@router.get("/patients/{patient_id}/contact")
+def get_contact(patient_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> ContactRead:
+    return ContactRead.model_validate(patients_service.get_contact_details(db, actor, patient_id))
+
+
+@router.patch("/patients/{patient_id}/contact")
+def update_contact(patient_id: uuid.UUID, body: ContactDetails, db: DbSession, actor: CurrentActor) -> ContactRead:
+    """Phone, address, GP practice, emergency contact, preferred contact: the patient or their clinic's staff."""
+    return ContactRead.model_validate(patients_service.update_contact_details(db, actor, patient_id, body))
 
 
 @router.post("/patients/{patient_id}/episodes", status_code=201)

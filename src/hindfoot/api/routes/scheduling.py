@@ -8,19 +8,20 @@ request's unit of work has committed.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Path, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor
 from hindfoot.errors import NotAuthenticated
-from hindfoot.scheduling import booking, clinic, clinic_setup, notices, notifications, rota, series
+from hindfoot.scheduling import booking, clinic, clinic_setup, notices, notifications, online, rota, series
 from hindfoot.scheduling import calendar as diary
 from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import Service
 from hindfoot.settings import Settings
+from hindfoot.bounds import SaneAwareDatetime, SaneDate, SaneDatetime
 
 router = APIRouter(tags=["scheduling"])
 
@@ -128,7 +129,7 @@ class AppointmentCreate(_Body):
     service: ServiceCodeField
     practitioner_id: uuid.UUID
     location_id: uuid.UUID
-    start: AwareDatetime
+    start: SaneAwareDatetime
     patient_id: uuid.UUID | None = None
     episode_id: uuid.UUID | None = None
     reason: str = Field(default="", max_length=300)
@@ -139,7 +140,7 @@ class AppointmentCancel(_Body):
 
 
 class AppointmentMove(_Body):
-    start: AwareDatetime
+    start: SaneAwareDatetime
     practitioner_id: uuid.UUID | None = None
     location_id: uuid.UUID | None = None
 
@@ -149,12 +150,12 @@ class SeriesCreate(_Body):
     service: ServiceCodeField
     practitioner_id: uuid.UUID
     location_id: uuid.UUID
-    first: datetime = Field(description="First appointment; a naive value is the clinic's wall-clock time.")
+    first: SaneDatetime = Field(description="First appointment; a naive value is the clinic's wall-clock time.")
     every_days: int | None = Field(default=None, ge=1, le=28)
     weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(default_factory=list, max_length=7)
     every_weeks: int = Field(default=1, ge=1, le=8)
     count: int | None = Field(default=None, ge=1, le=366)
-    until: date | None = None
+    until: SaneDate | None = None
     reason: str = Field(default="", max_length=300)
 
 
@@ -173,13 +174,13 @@ class RuleCreate(_Body):
     start: time
     end: time
     services: list[ServiceCodeField] = Field(default_factory=list)
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: SaneDate | None = None
+    valid_to: SaneDate | None = None
 
 
 class ExceptionCreate(_Body):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: SaneAwareDatetime
+    end: SaneAwareDatetime
     practitioner_id: uuid.UUID | None = None
     location_id: uuid.UUID | None = None
     reason: str = Field(default="", max_length=200)
@@ -246,7 +247,7 @@ def search_slots(
     service: Annotated[str, Query(max_length=40)],
     location_id: uuid.UUID | None = None,
     practitioner_id: uuid.UUID | None = None,
-    start_date: date | None = None,
+    start_date: SaneDate | None = None,
     days: Annotated[int | None, Query(ge=1, le=366)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 30,
 ) -> SlotList:
@@ -269,6 +270,7 @@ def search_slots(
 def book(
     body: AppointmentCreate, db: DbSession, actor: CurrentActor, settings: AppSettings, tasks: BackgroundTasks
 ) -> AppointmentRead:
+    online.check_online(db, actor, actor.organization_id, body.service)
     appt = booking.book_appointment(
         db, actor, service=body.service, practitioner_id=body.practitioner_id,
         location_id=body.location_id, start=body.start, patient_id=body.patient_id, reason=body.reason,

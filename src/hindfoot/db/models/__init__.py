@@ -1,6 +1,7 @@
 """All ORM models, named after the HL7 FHIR R4 resources they mirror."""
 
 from hindfoot.db.models.account import AccountRole, UserAccount
+from hindfoot.db.models.api_client import ApiClient
 from hindfoot.db.models.assessment import AssessmentInterview
 from hindfoot.db.models.audit import AuditEvent
 from hindfoot.db.models.care_plan import CarePlan, CarePlanActivity
@@ -28,7 +29,7 @@ from hindfoot.db.models.scheduling import (
 )
 
 __all__ = [
-    "AccountRole", "Appointment", "AuditChainHead", "MfaRecoveryCode", "UserSession", "AssessmentInterview", "AuditEvent", "AvailabilityException", "AvailabilityRule",
+    "AccountRole", "ApiClient", "Appointment", "AuditChainHead", "MfaRecoveryCode", "UserSession", "AssessmentInterview", "AuditEvent", "AvailabilityException", "AvailabilityRule",
     "CarePlan", "CarePlanActivity", "ClinicService", "Condition", "DiagnosticReport", "Encounter", "EpisodeOfCare",
     "ImagingStudy", "Laterality", "Location", "LoginThrottle", "Observation", "Organization", "OutcomeReminder", "PathwayEvent",
     "PathwayStage", "Patient", "Practitioner", "PractitionerRoleCode", "Procedure", "Questionnaire",

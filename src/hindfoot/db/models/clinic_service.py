@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hindfoot.db.base import Base, IdMixin, TimestampMixin
@@ -28,4 +28,6 @@ class ClinicService(IdMixin, TimestampMixin, Base):
     duration_minutes: Mapped[int]
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)  # practitioner role codes that provide it
     active: Mapped[bool] = mapped_column(default=True)
+    # False: staff book it (e.g. day-case surgery, injections); the public booking pages never offer it
+    bookable_online: Mapped[bool] = mapped_column(default=True, server_default=true())
     position: Mapped[int] = mapped_column(default=0)  # order on the booking pages

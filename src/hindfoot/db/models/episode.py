@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Connection, ForeignKey, String, Text, event, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm.attributes import get_history
+from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 
 from hindfoot.db.base import Base, IdMixin, TimestampMixin, utcnow
 from hindfoot.db.models.patient import Patient
@@ -80,3 +84,62 @@ class PathwayEvent(IdMixin, Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+# ------------------------------------------------------------------ the patient's current episode
+
+_CURRENT_KEYS = ("patient_id", "stage", "period_start")
+
+
+def refresh_current_episode(conn: Connection, patient_ids: Iterable[uuid.UUID] | None = None) -> None:
+    """Set `Patient.current_episode_id` / `current_stage` from the patients' latest episode (by start
+    date, then creation time, then id): for these patients, or all of them when None."""
+    e = EpisodeOfCare.__table__.c
+    latest = (
+        select(e.id, e.stage).where(e.patient_id == Patient.__table__.c.id)
+        .order_by(e.period_start.desc(), e.created_at.desc(), e.id.desc()).limit(1)
+    )
+    stmt = update(Patient.__table__).values(
+        current_episode_id=latest.with_only_columns(e.id).scalar_subquery(),
+        current_stage=latest.with_only_columns(e.stage).scalar_subquery(),
+    )
+    if patient_ids is None:
+        conn.execute(stmt)
+        return
+    ids = sorted(set(patient_ids))
+    for i in range(0, len(ids), 500):
+        conn.execute(stmt.where(Patient.__table__.c.id.in_(ids[i: i + 500])))
+
+
+def _patients_touched(session: Session) -> set[uuid.UUID]:
+    touched: set[uuid.UUID] = set()
+    for bucket, dirty in ((session.new, False), (session.deleted, False), (session.dirty, True)):
+        for obj in bucket:
+            if not isinstance(obj, EpisodeOfCare):
+                continue
+            histories = [get_history(obj, key, passive=PASSIVE_NO_INITIALIZE) for key in _CURRENT_KEYS]
+            if dirty and not any(h.added or h.deleted for h in histories):
+                continue
+            patient = histories[0]
+            touched.update(v for v in (*patient.added, *patient.unchanged, *patient.deleted) if v is not None)
+    return touched
+
+
+@event.listens_for(Session, "after_flush")
+def _note_current_episode(session: Session, _flush_context: Any) -> None:
+    touched = _patients_touched(session)
+    if touched:
+        session.info.setdefault("hindfoot_current_episode", set()).update(touched)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _keep_current_episode(session: Session, _flush_context: Any) -> None:
+    """Once the flushed episodes are written, point their patients at their latest episode, in the
+    same transaction (expiring loaded patients only after the flush has settled their state)."""
+    touched = session.info.pop("hindfoot_current_episode", None)
+    if not touched:
+        return
+    refresh_current_episode(session.connection(), touched)
+    for obj in session.identity_map.values():  # loaded patients see the new values on their next read
+        if isinstance(obj, Patient) and obj.id in touched:
+            session.expire(obj, ["current_episode_id", "current_stage"])

@@ -103,6 +103,12 @@ class Appointment(IdMixin, TimestampMixin, Base):
     # Booking (issue 6): the reminder is sent at most once; the invite's SEQUENCE grows per change.
     reminder_sent_at: Mapped[datetime | None]
     ical_sequence: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # the symptom check the patient shared when booking, and the triage it gave (urgent, routine...)
+    assessment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("assessment_interview.id", ondelete="SET NULL"))
+    triage: Mapped[str | None] = mapped_column(String(20))
+    checked_in_at: Mapped[datetime | None]  # arrived at the desk
+    seen_at: Mapped[datetime | None]  # seen by the clinician
 
     patient: Mapped[Patient] = relationship(lazy="raise")
     practitioner: Mapped[Practitioner] = relationship(lazy="raise")

@@ -164,6 +164,8 @@ def check_question(
         **_common(), "view": view, "finding": finding, "question": question, "number": number,
         "current": current, "red_flag": view.step.question is not None and view.step.question.reason == "red_flag"
         and number is not None,
+        "presenting": view.step.question is not None and view.step.question.reason == "presenting_complaint"
+        and number is not None,
     })
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
+from pydantic import ValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -24,11 +25,17 @@ from hindfoot.db.models import Appointment, Location, Patient, Practitioner
 from hindfoot.db.models.patient import Sex
 from hindfoot.deps import AppSettings, CurrentActor, DbSession, OptionalActor, client_ip, start_session
 from hindfoot.errors import HindfootError, InvalidInput, NotFound
-from hindfoot.scheduling import booking, clinic, notices, notifications, registration
+from hindfoot.assessment import service as assessment_service
+from hindfoot.knowledge.loader import load_kb
+from hindfoot.patients.schemas import SelfRegistration
+from hindfoot.scheduling import booking, clinic, notices, notifications, online, registration
 from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import Service, ServiceCode
 from hindfoot.settings import Settings
+from hindfoot.bounds import MAX_YEAR, MIN_YEAR, check_date
+from hindfoot.web.forms import RawForm, errors_from
 from hindfoot.web.rendering import render
+from hindfoot.web.routes.assessment import SESSION_KEY as CHECK_SESSION_KEY
 
 router = APIRouter()
 logger = logging.getLogger(__name__)
@@ -55,6 +62,7 @@ def _service_code(value: str | None, services: Mapping[str, Service]) -> str:
 
 
 def _services(db: DbSession, actor: Actor | None) -> Mapping[str, Service]:
+    """Every service the clinic has (for naming existing appointments)."""
     return clinic.services_for(db, clinic.clinic_for(db, actor).id)
 
 
@@ -74,49 +82,117 @@ def _choices(db: DbSession, actor: Actor | None, svc: Service) -> tuple[list[Loc
     return locations, practitioners
 
 
+URGENT_HOURS = 48
+REASON_WORDS = {
+    "urgent": "Your symptom check advised being seen soon",
+    "self_care": "Your symptom check suggested looking after it yourself first",
+}
+
+
+def _reason_label(reason: str) -> str:
+    """What the patient sees for a reason: a condition in their words, never a raw id."""
+    if reason in REASON_WORDS:
+        return REASON_WORDS[reason]
+    condition = load_kb().condition_by_id.get(reason)
+    if condition is not None:
+        return f"Possible {condition.patient.name[:1].lower()}{condition.patient.name[1:]}"
+    return reason
+
+
+def _check_id(request: Request, given: str = "") -> uuid.UUID | None:
+    """The symptom check this browser did: linked from its result (``assessment=<id>``, unguessable) or
+    kept in the session."""
+    raw = given or request.session.get(CHECK_SESSION_KEY)
+    try:
+        return uuid.UUID(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _parse_day(value: str, field: str, errors: dict[str, str], label: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return check_date(date.fromisoformat(value))
+    except ValueError:
+        errors[field] = (
+            f"{label}: enter a real date from {MIN_YEAR} to {MAX_YEAR}, like {date.today().isoformat()}"
+        )
+        return None
+
+
 @router.get("/book", response_class=HTMLResponse)
 def book(
     request: Request,
     db: DbSession,
     actor: OptionalActor,
-    service: Annotated[str | None, Query(max_length=40)] = None,
-    reason: Annotated[str | None, Query(max_length=300)] = None,
-    assessment: Annotated[str | None, Query(max_length=80)] = None,
-    location_id: Annotated[str | None, Query(max_length=40)] = None,
-    practitioner_id: Annotated[str | None, Query(max_length=40)] = None,
-    start_date: date | None = None,
-    reschedule: Annotated[str | None, Query(max_length=40)] = None,
-    patient_id: Annotated[str | None, Query(max_length=40)] = None,
+    settings: AppSettings,
+    service: Annotated[str, Query(max_length=40)] = "",
+    reason: Annotated[str, Query(max_length=300)] = "",
+    assessment: Annotated[str, Query(max_length=80)] = "",
+    location_id: Annotated[str, Query(max_length=40)] = "",
+    practitioner_id: Annotated[str, Query(max_length=40)] = "",
+    start_date: Annotated[str, Query(max_length=40)] = "",
+    reschedule: Annotated[str, Query(max_length=40)] = "",
+    patient_id: Annotated[str, Query(max_length=40)] = "",
 ) -> HTMLResponse:
-    # The symptom check links here with ?reason=<service code or words>; either way we keep it.
-    services = _services(db, actor)
+    """Every combination of the filters works; a filter that cannot be read is named on the form and
+    the search runs without it, so nothing chosen is lost."""
+    org = clinic.clinic_for(db, actor)
+    services = online.offered_to(db, actor, org.id)
+    if not services:
+        raise NotFound("no appointments can be booked online at the moment: please phone the clinic")
     code = _service_code(service or (reason if reason in services else None), services)
-    reason_text = "" if reason in services else (reason or "")
-    loc = _uuid(location_id, "location_id")
-    prac = _uuid(practitioner_id, "practitioner_id")
+    reason_text = "" if reason in services else reason
+    errors: dict[str, str] = {}
+    first_day = _parse_day(start_date.strip(), "start_date", errors, "From date")
+    if first_day is not None and first_day < date.today():
+        first_day = None  # a day gone by: search from today
+    loc = _optional_uuid(location_id, "location_id", errors, "Location")
+    prac = _optional_uuid(practitioner_id, "practitioner_id", errors, "Clinician")
     locations, practitioners = _choices(db, actor, services[code])
     if loc and loc not in {location.id for location in locations}:
         loc = None  # closed since the link was made: search every open location
     if prac and prac not in {p.id for p in practitioners}:
         prac = None  # the chosen clinician does not provide the newly chosen service
-    svc, options = slot_search.search_slots(
-        db, actor, code, location_id=loc, practitioner_id=prac, start_date=start_date,
-        days=14 if start_date else None, limit=40,
-    )
+    check_id = _check_id(request, assessment) if not reschedule else None
+    triage = assessment_service.check_disposition(db, actor, check_id) if check_id else None
+    urgent = (triage in ("urgent", "emergency") or reason == "urgent") and not reschedule and not first_day
+    if urgent:
+        svc, options = slot_search.search_slots(
+            db, actor, code, location_id=loc, practitioner_id=prac, days=3, limit=40)
+        until = datetime.now().astimezone() + timedelta(hours=URGENT_HOURS)
+        options = [o for o in options if o.slot.start <= until]
+    else:
+        svc, options = slot_search.search_slots(
+            db, actor, code, location_id=loc, practitioner_id=prac, start_date=first_day,
+            days=14 if first_day else None, limit=40,
+        )
     days: dict[date, list[slot_search.SlotOption]] = {}
     for o in options:
         days.setdefault(o.local_start.date(), []).append(o)
-    carry = {k: v for k, v in {"reason": reason_text, "assessment": assessment or "", "reschedule": reschedule or "",
-                               "patient_id": patient_id or ""}.items() if v}
+    carry = {k: v for k, v in {"reason": reason_text, "assessment": assessment, "reschedule": reschedule,
+                               "patient_id": patient_id}.items() if v}
+    form = {"service": svc.code, "location_id": str(loc or ""), "practitioner_id": str(prac or ""),
+            "start_date": start_date}
     return render(request, "booking/book.html", {
-        "services": [s for s in services.values() if s.active], "service": svc, "locations": locations,
+        "services": list(services.values()), "service": svc, "locations": locations,
         "practitioners": practitioners, "location_id": loc, "practitioner_id": prac, "days": days,
-        "start_date": start_date, "reason": reason_text, "assessment": assessment or "", "carry": carry,
-        "reschedule": reschedule or "", "patient_id": patient_id or "",
+        "start_date": first_day, "reason": _reason_label(reason_text) if reason_text else "", "carry": carry,
+        "reschedule": reschedule, "patient_id": patient_id, "errors": errors, "form": form,
+        "urgent": urgent, "triage": triage, "urgent_hours": URGENT_HOURS, "clinic": org,
         "confirm_url": lambda o: "/book/confirm?" + urlencode({
             "service": svc.code, "practitioner_id": str(o.practitioner.id), "location_id": str(o.location.id),
             "start": o.slot.start.isoformat(), **carry}),
-    })
+    }, status_code=422 if errors else 200)
+
+
+def _optional_uuid(value: str, field: str, errors: dict[str, str], label: str) -> uuid.UUID | None:
+    try:
+        return _uuid(value.strip(), field)
+    except InvalidInput:
+        errors[field] = f"{label}: that choice is no longer offered; choose again"
+        return None
 
 
 def _parse_start(value: str) -> datetime:
@@ -130,9 +206,11 @@ def _parse_start(value: str) -> datetime:
 
 
 def _confirm_context(db: DbSession, actor: Actor | None, params: dict[str, str]) -> dict[str, Any]:
-    services = _services(db, actor)
-    code = _service_code(params.get("service"), services)
     org = clinic.clinic_for(db, actor)
+    services = online.offered_to(db, actor, org.id)
+    if not services:
+        raise NotFound("no appointments can be booked online at the moment: please phone the clinic")
+    code = _service_code(params.get("service"), services)
     prac_id, loc_id = _uuid(params.get("practitioner_id"), "practitioner_id"), _uuid(params.get("location_id"), "location_id")
     prac = db.get(Practitioner, prac_id) if prac_id else None
     loc = db.get(Location, loc_id) if loc_id else None
@@ -154,50 +232,61 @@ def _confirm_context(db: DbSession, actor: Actor | None, params: dict[str, str])
     return {
         "service": svc, "practitioner": prac, "location": loc, "start": start,
         "end": start + timedelta(minutes=svc.duration_minutes), "zone": org.timezone, "params": params,
-        "patient": patient, "patients": patients, "sexes": [s.value for s in Sex],
+        "patient": patient, "patients": patients,
+        "sexes": [(s.value, s.value.capitalize()) for s in Sex],
         "reschedule": params.get("reschedule", ""),
+        "patient_options": [(str(p.id), f"{p.family_name}, {p.given_name} ({p.identifier})") for p in patients],
     }
 
 
 _CONFIRM_KEYS = ("service", "practitioner_id", "location_id", "start", "reason", "assessment", "reschedule",
                  "patient_id")
+_REGISTRATION = ("given_name", "family_name", "birth_date", "sex", "email", "phone", "password")
+LABELS = {"given_name": "First name", "family_name": "Last name", "birth_date": "Date of birth", "sex": "Sex",
+          "email": "Email", "phone": "Phone number", "password": "Password", "patient_choice": "Patient",
+          "start": "Time", "service": "Appointment", "share_check": "Share your symptom check"}
+
+
+def _check_offer(request: Request, db: DbSession, actor: Actor | None, params: dict[str, str]) -> str | None:
+    """The triage of the symptom check this browser finished, when it can travel with the booking."""
+    check_id = _check_id(request, params["assessment"])
+    if check_id is None or params["reschedule"] or (actor is not None and actor.is_staff):
+        return None
+    return assessment_service.check_disposition(db, actor, check_id)
 
 
 @router.get("/book/confirm", response_class=HTMLResponse)
 def confirm_page(request: Request, db: DbSession, actor: OptionalActor) -> HTMLResponse:
     params = {k: request.query_params.get(k, "")[:300] for k in _CONFIRM_KEYS}
     ctx = _confirm_context(db, actor, params)
-    ctx.update(error=None, form={}, next_url=str(request.url.path) + "?" + str(request.url.query))
+    ctx.update(errors={}, form={"share_check": "yes"},
+               next_url=str(request.url.path) + "?" + str(request.url.query),
+               check_triage=_check_offer(request, db, actor, params))
     return render(request, "booking/confirm.html", ctx)
-
-
-_F = Annotated[str, Form(max_length=300)]
 
 
 @router.post("/book/confirm", response_class=HTMLResponse)
 def confirm_submit(
     request: Request, db: DbSession, actor: OptionalActor, settings: AppSettings, tasks: BackgroundTasks,
-    service: _F = "", practitioner_id: _F = "", location_id: _F = "", start: _F = "", reason: _F = "",
-    assessment: _F = "", reschedule: _F = "", patient_id: _F = "", patient_choice: _F = "",
-    given_name: _F = "", family_name: _F = "", birth_date: _F = "", sex: _F = "", email: _F = "",
-    password: Annotated[str, Form(max_length=500)] = "", phone: _F = "",
+    raw: RawForm,
 ) -> Response:
-    form = {"given_name": given_name, "family_name": family_name, "birth_date": birth_date, "sex": sex,
-            "email": email, "password": password, "phone": phone, "patient_choice": patient_choice}
-    params = {"service": service, "practitioner_id": practitioner_id, "location_id": location_id, "start": start,
-              "reason": reason, "assessment": assessment, "reschedule": reschedule, "patient_id": patient_id}
+    params = {k: raw.get(k, "").strip()[:300] for k in _CONFIRM_KEYS}
+    form = {k: raw.get(k, "") for k in (*_REGISTRATION, "patient_choice", "share_check")}
+    for k in _REGISTRATION:
+        if k != "password":
+            form[k] = form[k].strip()
+    check_triage = _check_offer(request, db, actor, params)
     try:
         ctx = _confirm_context(db, actor, params)
         new_account = None
         who = actor
         if who is None:
             try:
-                birth = date.fromisoformat(form.get("birth_date", ""))
-            except ValueError:
-                raise InvalidInput("enter your date of birth", field="birth_date") from None
-            fields = {"given_name": form.get("given_name", ""), "family_name": form.get("family_name", ""),
-                      "birth_date": birth, "sex": form.get("sex", ""), "email": form.get("email", ""),
-                      "password": form.get("password", "")}
+                reg = SelfRegistration.model_validate({k: form[k] for k in _REGISTRATION if form[k]})
+            except ValidationError as exc:
+                raise _FormProblem(errors_from(exc, LABELS)) from None
+            fields = {"given_name": reg.given_name, "family_name": reg.family_name, "birth_date": reg.birth_date,
+                      "sex": reg.sex.value, "email": reg.email, "password": reg.password}
             registration.check_fields(**fields)
             if registration.existing_account(db, fields["email"]) is not None:
                 # The same checks and answer as a new patient's booking; the account's owner hears of it.
@@ -208,32 +297,44 @@ def confirm_submit(
                 tasks.add_task(_send_quietly, settings, verify.existing_account_mail(
                     settings, fields["email"].strip().lower(), clinic=clinic.clinic_for(db, None).name, when=when))
                 return _check_your_email(fields["email"])
-            new_account = registration.register_patient(db, **fields, phone=form.get("phone") or None, active=False)
+            new_account = registration.register_patient(db, **fields, phone=reg.phone, active=False)
             who = Actor.from_account(new_account, source_ip=client_ip(request), path=request.url.path)
-        reason = params["reason"] or (f"symptom check {params['assessment']}" if params["assessment"] else "")
+        reason = _reason_label(params["reason"]) if params["reason"] else ""
         if params["reschedule"]:
             appt = booking.reschedule_appointment(
                 db, who, _uuid(params["reschedule"], "reschedule"), start=ctx["start"],  # type: ignore[arg-type]
                 practitioner_id=ctx["practitioner"].id, location_id=ctx["location"].id, cutoff=_cutoff(settings))
             kind = "rescheduled"
         else:
+            if who.is_staff and not (params["patient_id"] or form["patient_choice"]):
+                raise InvalidInput("choose the patient", field="patient_choice")
             appt = booking.book_appointment(
                 db, who, service=ctx["service"].code, practitioner_id=ctx["practitioner"].id,
-                location_id=ctx["location"].id, start=ctx["start"], reason=reason,
-                patient_id=_uuid(params["patient_id"] or form.get("patient_choice"), "patient_id")
+                location_id=ctx["location"].id, start=ctx["start"], reason=reason[:300],
+                patient_id=_uuid(params["patient_id"] or form["patient_choice"], "patient_id")
                 if who.is_staff else None,
             )
             kind = "confirmed"
-    except HindfootError as exc:
+            check_id = _check_id(request, params["assessment"])
+            if check_triage and check_id and form["share_check"] == "yes" and who.patient_id is not None:
+                shared = assessment_service.attach_check(db, who, check_id)
+                if shared is not None:
+                    appt.assessment_id, appt.triage = check_id, shared[0]
+                    db.flush()
+    except (HindfootError, _FormProblem) as exc:
         db.rollback()
         try:
             ctx = _confirm_context(db, actor, params)
         except HindfootError:
             return RedirectResponse("/book?" + urlencode({"service": params["service"]}), status_code=303)
         form.pop("password")
-        ctx.update(error=exc.message, error_field=exc.field, form=form,
+        errors = exc.errors if isinstance(exc, _FormProblem) else errors_from(exc, LABELS)
+        if isinstance(exc, HindfootError) and exc.field in _CONFIRM_KEYS:
+            errors = {"form": errors.popitem()[1]}  # a problem with the time itself: say so at the top
+        ctx.update(errors=errors, form=form, check_triage=check_triage,
                    next_url="/book/confirm?" + urlencode({k: v for k, v in params.items() if v}))
-        return render(request, "booking/confirm.html", ctx, status_code=exc.status_code)
+        status = exc.status_code if isinstance(exc, HindfootError) else 422
+        return render(request, "booking/confirm.html", ctx, status_code=status)
     tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, kind))
     if new_account is not None:
         # Signed in only once the email is confirmed: the answer is the same for an email with an account.
@@ -271,6 +372,14 @@ def verify_email(request: Request, db: DbSession, settings: AppSettings,
     newest = db.scalar(select(Appointment.id).where(Appointment.patient_id == account.patient_id)
                        .order_by(Appointment.created_at.desc()).limit(1))
     return RedirectResponse(f"/appointments/{newest}?done=confirmed" if newest else "/appointments", status_code=303)
+
+
+class _FormProblem(Exception):
+    """Several named problems with what was typed (the page shows each by its field)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
 
 
 @router.get("/appointments", response_class=HTMLResponse)

@@ -23,6 +23,7 @@ from hindfoot.scheduling import clinic, clinic_setup, series
 from hindfoot.scheduling import rota as rota_service
 from hindfoot.scheduling.catalogue import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES, PROVIDER_ROLES
 from hindfoot.web.rendering import render
+from hindfoot.bounds import SaneDate
 
 router = APIRouter()
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -53,7 +54,7 @@ def calendar(
     db: DbSession,
     actor: CurrentActor,
     view: Annotated[str, Query(pattern="^(day|week)$")] = "week",
-    day: date | None = None,
+    day: SaneDate | None = None,
     location_id: Annotated[str | None, Query(max_length=40)] = None,
     practitioner_id: Annotated[str | None, Query(max_length=40)] = None,
 ) -> HTMLResponse:

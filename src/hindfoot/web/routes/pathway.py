@@ -27,6 +27,7 @@ from hindfoot.pathway.machine import Stage
 from hindfoot.recovery import service as recovery_service
 from hindfoot.recovery.planner import LEVELS, PROCEDURES, SPORTS, load_protocols
 from hindfoot.web.rendering import render
+from hindfoot.bounds import SaneDate
 
 router = APIRouter()
 Text = Annotated[str, Form(max_length=2000)]
@@ -137,7 +138,7 @@ def document(episode_id: uuid.UUID, request: Request, db: DbSession, actor: Curr
 
 @router.post("/episodes/{episode_id}/pathway/procedure")
 def procedure(episode_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
-              code: Annotated[str, Form(max_length=80)], performed_on: Annotated[date, Form()],
+              code: Annotated[str, Form(max_length=80)], performed_on: Annotated[SaneDate, Form()],
               note: Text = "") -> Response:
     try:
         proc = pathway_service.record_procedure(db, actor, episode_id, code, performed_on=performed_on, note=note)
@@ -148,7 +149,7 @@ def procedure(episode_id: uuid.UUID, request: Request, db: DbSession, actor: Cur
 
 @router.post("/episodes/{episode_id}/pathway/return-to-sport")
 def return_to_sport(episode_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
-                    on: Annotated[date, Form()],
+                    on: Annotated[SaneDate, Form()],
                     status: Annotated[str, Form(max_length=40)] = "returned_previous_level") -> Response:
     try:
         pathway_service.record_return_to_sport(db, actor, episode_id, status=status, on=on)
@@ -160,7 +161,7 @@ def return_to_sport(episode_id: uuid.UUID, request: Request, db: DbSession, acto
 @router.post("/episodes/{episode_id}/care-plans")
 def generate_plan(
     episode_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
-    procedure: Annotated[str, Form(max_length=80)], start: Annotated[date, Form()],
+    procedure: Annotated[str, Form(max_length=80)], start: Annotated[SaneDate, Form()],
     sport: Annotated[str, Form(max_length=40)] = "", level: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     try:

@@ -9,14 +9,22 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from hindfoot.auth.policy import require_staff
-from hindfoot.db.models import PathwayStage, Sex, SportLevel
+from hindfoot.db.models import PathwayStage, Patient, Sex, SportLevel
 from hindfoot.db.models.episode import STAGE_LABELS
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.errors import InvalidInput
 from hindfoot.patients import service as patients_service
 from hindfoot.patients.codes import condition_names, finding_texts
-from hindfoot.patients.schemas import SPORTS, PatientCreate
+from hindfoot.patients.schemas import (
+    CONTACT_FIELDS,
+    CONTACT_LABELS,
+    PREFERRED_CONTACT_LABELS,
+    SPORTS,
+    ContactDetails,
+    PatientCreate,
+)
 from hindfoot.patients.timeline import build_timeline, current_findings, score_series
+from hindfoot.web.forms import RawForm, errors_from
 from hindfoot.web.rendering import render
 
 router = APIRouter()
@@ -37,15 +45,16 @@ def patient_list(
     actor: CurrentActor,
     q: Annotated[str | None, Query(max_length=100)] = None,
     stage: Annotated[str | None, Query(max_length=40)] = None,
+    after: Annotated[str | None, Query(max_length=600)] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
+    """Pages go forward by keyset (`after`: the last row of the page before); `page` numbers them."""
     stage_value = stage if stage in PathwayStage.__members__ else None
-    items, total = patients_service.list_patients(
-        db, actor, q=q, stage=stage_value, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-    )
+    listing = patients_service.list_patients(db, actor, q=q, stage=stage_value, limit=PAGE_SIZE, after=after)
     context = {
-        "items": items, "total": total, "q": q or "", "stage": stage_value or "", "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)), "stages": STAGE_LABELS,
+        "items": listing.items, "total": listing.total, "total_capped": listing.total_capped,
+        "next_cursor": listing.next_cursor, "q": q or "", "stage": stage_value or "",
+        "page": page if after else 1, "pages": max(1, -(-listing.total // PAGE_SIZE)), "stages": STAGE_LABELS,
         "counts": patients_service.stage_counts(db, actor), "conditions": condition_names(),
     }
     template = "patients/_table.html" if request.headers.get("hx-request") else "patients/list.html"
@@ -55,12 +64,17 @@ def patient_list(
 # --------------------------------------------------------------------------- a new patient (before /patients/{id})
 
 NEW_PATIENT_FIELDS = ("given_name", "family_name", "birth_date", "sex", "email", "phone", "sport", "level", "identifier")
+NEW_PATIENT_LABELS = {"given_name": "Given name", "family_name": "Family name", "birth_date": "Date of birth",
+                      "sex": "Sex", "email": "Email", "phone": "Phone", "sport": "Main sport", "level": "Level",
+                      "identifier": "Record number"}
 
 
 def _new_patient_page(request: Request, form: dict[str, str], errors: dict[str, str], status_code: int = 200) -> HTMLResponse:
     return render(request, "patients/new.html", {
         "form": form, "errors": errors, "sports": SPORTS, "levels": [lv.value for lv in SportLevel],
-        "sexes": [s.value for s in Sex],
+        "sexes": [(s.value, s.value.capitalize()) for s in Sex],
+        "sport_options": [(s, s.replace("_", " ").capitalize()) for s in SPORTS],
+        "level_options": [(lv.value, lv.value.capitalize()) for lv in SportLevel],
     }, status_code=status_code)
 
 
@@ -81,11 +95,42 @@ async def new_patient_submit(request: Request, db: DbSession, actor: CurrentActo
     try:
         patient = patients_service.create_patient(db, actor, PatientCreate.model_validate(data))
     except ValidationError as exc:
-        errors = {str(e["loc"][0]) if e["loc"] else "form": e["msg"].removeprefix("Value error, ") for e in exc.errors()}
-        return _new_patient_page(request, form, errors, status_code=422)
+        return _new_patient_page(request, form, errors_from(exc, NEW_PATIENT_LABELS), status_code=422)
     except InvalidInput as exc:
-        return _new_patient_page(request, form, {exc.field or "form": exc.message}, status_code=422)
+        return _new_patient_page(request, form, errors_from(exc, NEW_PATIENT_LABELS), status_code=422)
     return RedirectResponse(f"/patients/{patient.id}", status_code=303)
+
+
+# --------------------------------------------------------------------------- contact details
+
+
+def _contact_page(request: Request, patient: Patient, form: dict[str, str], errors: dict[str, str],
+                  saved: bool = False, status_code: int = 200) -> HTMLResponse:
+    return render(request, "patients/contact.html", {
+        "patient": patient, "form": form, "errors": errors, "saved": saved, "labels": CONTACT_LABELS,
+        "preferred": list(PREFERRED_CONTACT_LABELS.items()),
+    }, status_code=status_code)
+
+
+@router.get("/patients/{patient_id}/contact", response_class=HTMLResponse)
+def contact_page(patient_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+    patient = patients_service.get_contact_details(db, actor, patient_id)
+    form = {k: getattr(patient, k) or "" for k in CONTACT_FIELDS}
+    return _contact_page(request, patient, form, {}, saved=request.query_params.get("saved") == "1")
+
+
+@router.post("/patients/{patient_id}/contact", response_class=HTMLResponse)
+def contact_submit(patient_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
+                   raw: RawForm) -> Response:
+    """The patient or their clinic's staff change how to reach them; every problem is named by its field."""
+    form = {k: raw.get(k, "").strip() for k in CONTACT_FIELDS}
+    try:
+        data = ContactDetails.model_validate({k: (v or None) for k, v in form.items()})
+    except ValidationError as exc:
+        patient = patients_service.get_contact_details(db, actor, patient_id)
+        return _contact_page(request, patient, form, errors_from(exc, CONTACT_LABELS), status_code=422)
+    patients_service.update_contact_details(db, actor, patient_id, data)
+    return RedirectResponse(f"/patients/{patient_id}/contact?saved=1", status_code=303)
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)

@@ -18,6 +18,7 @@ from hindfoot.pathway.citations import cite
 from hindfoot.recovery import service as recovery_service
 from hindfoot.recovery.service import PlanView
 from hindfoot.web.rendering import render
+from hindfoot.bounds import SaneDate
 
 router = APIRouter()
 Code = Annotated[str, Path(max_length=80)]
@@ -57,7 +58,7 @@ def plan_page(plan_id: uuid.UUID, request: Request, db: DbSession, actor: Curren
 
 @router.post("/care-plans/{plan_id}/milestones/{code}/reached")
 def reached(plan_id: uuid.UUID, code: Code, request: Request, db: DbSession, actor: CurrentActor,
-            on: Annotated[date | None, Form()] = None, undo: Annotated[str, Form(max_length=5)] = "") -> Response:
+            on: Annotated[SaneDate | None, Form()] = None, undo: Annotated[str, Form(max_length=5)] = "") -> Response:
     hx = bool(request.headers.get("hx-request"))
     try:
         v = recovery_service.mark_reached(db, actor, plan_id, code, None if undo else (on or date.today()))

@@ -2,7 +2,7 @@
 staff MFA (TOTP secret, recovery codes, a clinic switch)
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-03 09:30:00
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

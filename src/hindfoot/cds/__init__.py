@@ -1,0 +1,1 @@
+"""CDS Hooks 2.0 service: the decision support and the care pathway, as cards inside an EHR."""

@@ -1,0 +1,68 @@
+"""The CapabilityStatement, generated from what is routed.
+
+The API module hands over the interactions its router actually serves (type, interaction) and the
+operations; the search parameters and includes come from the same registry the searches use. So
+the statement cannot declare an interaction or a parameter that does not answer; a test walks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from hindfoot.db.base import utcnow
+from hindfoot.fhir import r4
+from hindfoot.fhir.mappers.common import narrative
+from hindfoot.fhir.registry import TYPES
+
+OPERATION_DEFINITIONS = {
+    "everything": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+}
+
+
+def capability_statement(base_url: str, interactions: Iterable[tuple[str, str]],
+                         operations: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """`interactions`: (resource type, read|search-type); `operations`: (resource type, name)."""
+    by_type: dict[str, set[str]] = {}
+    for kind, interaction in interactions:
+        by_type.setdefault(kind, set()).add(interaction)
+    ops: dict[str, list[str]] = {}
+    for kind, name in operations:
+        ops.setdefault(kind, []).append(name)
+    resources = []
+    for kind in sorted(by_type):
+        rt = TYPES[kind]
+        entry: dict[str, Any] = {
+            "type": kind,
+            "interaction": [{"code": code} for code in sorted(by_type[kind])],
+            "versioning": "versioned",
+            "readHistory": False,
+            "updateCreate": False,
+        }
+        if "search-type" in by_type[kind]:
+            entry["searchParam"] = [
+                {"name": p.name, "type": p.type, "documentation": p.documentation} for p in rt.params.values()
+            ]
+            if rt.includes:
+                entry["searchInclude"] = [f"{kind}:{name}" for name in rt.includes]
+        if kind in ops:
+            entry["operation"] = [{"name": n, "definition": OPERATION_DEFINITIONS[n]} for n in ops[kind]]
+        resources.append(entry)
+    return {
+        "resourceType": "CapabilityStatement",
+        "text": narrative("hindfoot FHIR R4 server: read and search, Patient/$everything"),
+        "status": "active",
+        "date": utcnow().date().isoformat(),
+        "publisher": "hindfoot project",
+        "kind": "instance",
+        "software": {"name": "hindfoot", "version": "0.1.0"},
+        "implementation": {"description": "hindfoot FHIR R4 API", "url": base_url},
+        "fhirVersion": r4.FHIR_VERSION,
+        "format": ["json", "application/fhir+json"],
+        "rest": [{
+            "mode": "server",
+            "documentation": "Sign in first (session cookie). A patient sees their own record; clinicians "
+                             "and admins see their organisation's patients. Every read of patient data is audited.",
+            "resource": resources,
+        }],
+    }

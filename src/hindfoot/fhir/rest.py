@@ -1,0 +1,360 @@
+"""The FHIR RESTful API's reads: read, search (with paging and _include) and Patient/$everything.
+
+Resources are built as plain dicts straight from the rows (the mappers); nothing is validated per
+request. The tests validate every resource type the server returns with the R4B models and with
+Medplum's independent validator instead.
+
+Every read of patient data is audited in the request's transaction: a read names its patient; a
+search or $everything records one entry per patient whose data it returned.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hindfoot.audit import service as audit
+from hindfoot.auth.actor import Actor
+from hindfoot.db.base import utcnow
+from hindfoot.db.models import CarePlanActivity, Questionnaire
+from hindfoot.errors import AccessDenied, BadRequest, NotFound
+from hindfoot.fhir.registry import TYPES, ResourceType
+from hindfoot.fhir.search import parse_date_range
+
+DEFAULT_COUNT = 50
+MAX_COUNT = 500
+# Result parameters every search understands; anything else must be a declared search parameter.
+CONTROL = ("_count", "_offset", "_include", "_format")
+EVERYTHING_PARAMS = ("_since", "_type", "_count", "_offset", "_format")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A resource and the row it came from (for its patient and version)."""
+
+    type: ResourceType
+    row: Any
+    resource: dict[str, Any]
+
+    @property
+    def patient_id(self) -> uuid.UUID | None:
+        if self.type.patient_column is None:
+            return None
+        return self.row.id if self.type.name == "Patient" else self.row.patient_id
+
+
+class MappedCache:
+    """Resources already built, by (type, id, last update): a row that has not changed maps to the
+    same JSON, so a repeated read of a record skips the mapping. Bounded; the oldest go first.
+    Entries are shared and never mutated (the API serialises them as they are)."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple[str, Any, Any], dict[str, Any]] = OrderedDict()
+
+    def map(self, rt: ResourceType, row: Any) -> dict[str, Any]:
+        updated = getattr(row, "updated_at", None)
+        if updated is None:
+            return rt.mapper(row)
+        key = (rt.name, row.id, updated)
+        hit = self.entries.get(key)
+        if hit is not None:
+            self.entries.move_to_end(key)
+            return hit
+        resource = self.entries[key] = rt.mapper(row)
+        if len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return resource
+
+
+MAPPED = MappedCache()
+
+
+def resource_type(name: str) -> ResourceType:
+    try:
+        return TYPES[name]
+    except KeyError:
+        raise NotFound(f"this server does not serve {name} resources") from None
+
+
+def _parse_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound(f"no resource with id {value!r}") from None
+
+
+def read(db: Session, actor: Actor, type_name: str, ident: str) -> Found:
+    rt = resource_type(type_name)
+    rid = _parse_id(ident)
+    stmt = select(rt.model).where(rt.model.id == rid)
+    row = db.scalars(stmt.where(rt.scope(actor)).options(*rt.options)).first()
+    if row is None:
+        if rt.is_patient_data and db.scalar(select(rt.model.id).where(rt.model.id == rid)) is not None:
+            raise AccessDenied(f"{type_name} not found", entity_type=type_name, entity_id=rid)
+        raise NotFound(f"{type_name}/{ident} is not known")
+    found = Found(rt, row, rt.mapper(row))
+    if found.patient_id is not None:
+        audit.record(db, actor, audit.READ, type_name, rid, patient_id=found.patient_id,
+                     description=f"FHIR read {type_name}/{rid}")
+    return found
+
+
+def _count(params: Sequence[tuple[str, str]]) -> tuple[int, int]:
+    values = dict(params)
+    try:
+        count = int(values.get("_count", DEFAULT_COUNT))
+        offset = int(values.get("_offset", 0))
+    except ValueError:
+        raise BadRequest("_count and _offset must be whole numbers", field="_count") from None
+    if count < 0 or offset < 0:
+        raise BadRequest("_count and _offset cannot be negative", field="_count")
+    return min(count, MAX_COUNT), offset
+
+
+def _link(base: str, path: str, params: Sequence[tuple[str, str]], offset: int | None = None) -> str:
+    kept = [(k, v) for k, v in params if k not in ("_offset", "_format")]
+    if offset:
+        kept.append(("_offset", str(offset)))
+    query = urlencode(kept)
+    return f"{base}/{path}" + (f"?{query}" if query else "")
+
+
+def _links(base: str, path: str, params: Sequence[tuple[str, str]], offset: int, count: int,
+           total: int) -> list[dict[str, str]]:
+    links = [{"relation": "self", "url": _link(base, path, params, offset)},
+             {"relation": "first", "url": _link(base, path, params, 0)}]
+    if count and offset > 0:
+        links.append({"relation": "previous", "url": _link(base, path, params, max(0, offset - count))})
+    if count and offset + count < total:
+        links.append({"relation": "next", "url": _link(base, path, params, offset + count)})
+    if count:
+        links.append({"relation": "last", "url": _link(base, path, params, ((max(total, 1) - 1) // count) * count)})
+    return links
+
+
+def _entry(base: str, found: Found, mode: str) -> dict[str, Any]:
+    return {"fullUrl": f"{base}/{found.type.name}/{found.row.id}", "resource": found.resource,
+            "search": {"mode": mode}}
+
+
+def _audit_patients(db: Session, actor: Actor, found: Iterable[Found], what: str) -> None:
+    counts: dict[uuid.UUID, int] = {}
+    for f in found:
+        if f.patient_id is not None:
+            counts[f.patient_id] = counts.get(f.patient_id, 0) + 1
+    for patient_id, n in counts.items():
+        audit.record(db, actor, audit.READ, "Bundle", patient_id, patient_id=patient_id,
+                     description=f"{what}: {n} resources")
+
+
+_QUESTIONNAIRES: dict[tuple[uuid.UUID, datetime], SimpleNamespace] = {}
+
+
+def _questionnaires(db: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, SimpleNamespace]:
+    """Questionnaire rows by id; a version's (large) definition is read from the database once."""
+    out: dict[uuid.UUID, SimpleNamespace] = {}
+    for qid, updated in db.execute(select(Questionnaire.id, Questionnaire.updated_at).where(Questionnaire.id.in_(ids))):
+        if (qid, updated) not in _QUESTIONNAIRES:
+            if len(_QUESTIONNAIRES) > 64:
+                _QUESTIONNAIRES.clear()
+            row = db.execute(select(*Questionnaire.__table__.columns).where(Questionnaire.id == qid)).one()
+            _QUESTIONNAIRES[(qid, updated)] = SimpleNamespace(**row._mapping)
+        out[qid] = _QUESTIONNAIRES[(qid, updated)]
+    return out
+
+
+def plain_rows(db: Session, rt: ResourceType, *where: Any) -> list[Any]:
+    """Rows as plain column tuples (no ORM objects: several times cheaper for a whole record), with
+    the children two mappers need (a care plan's activities, a response's questionnaire)."""
+    rows = db.execute(select(*rt.model.__table__.columns).where(*where).order_by(rt.order, rt.model.id)).all()
+    if rt.name == "CarePlan" and rows:
+        activities: dict[uuid.UUID, list[Any]] = {}
+        for act in db.execute(select(*CarePlanActivity.__table__.columns)
+                              .where(CarePlanActivity.care_plan_id.in_([r.id for r in rows]))
+                              .order_by(CarePlanActivity.position)):
+            activities.setdefault(act.care_plan_id, []).append(act)
+        return [SimpleNamespace(**r._mapping, activities=activities.get(r.id, [])) for r in rows]
+    if rt.name == "QuestionnaireResponse" and rows:
+        questionnaires = _questionnaires(db, {r.questionnaire_id for r in rows})
+        return [SimpleNamespace(**r._mapping, questionnaire=questionnaires[r.questionnaire_id]) for r in rows]
+    return list(rows)
+
+
+def load(db: Session, actor: Actor, rt: ResourceType, ids: Iterable[uuid.UUID]) -> list[Found]:
+    """The resources of one type with these ids that the actor may see (others are left out)."""
+    wanted = list(set(ids))
+    out: list[Found] = []
+    for start in range(0, len(wanted), 500):
+        rows = plain_rows(db, rt, rt.model.id.in_(wanted[start:start + 500]), rt.scope(actor))
+        out += [Found(rt, row, MAPPED.map(rt, row)) for row in rows]
+    return out
+
+
+def _includes(db: Session, actor: Actor, rt: ResourceType, found: list[Found], values: list[str],
+              seen: set[tuple[str, str]]) -> list[Found]:
+    out: list[Found] = []
+    for value in values:
+        parts = value.split(":")
+        if len(parts) not in (2, 3) or parts[0] != rt.name or parts[1] not in rt.includes:
+            allowed = ", ".join(f"{rt.name}:{p}" for p in rt.includes) or "none"
+            raise BadRequest(f"_include={value} is not supported here (supported: {allowed})", field="_include")
+        param = rt.params[parts[1]]
+        targets = param.target if len(parts) == 2 else (parts[2],)
+        key = param.column.key
+        ids = {getattr(f.row, key) for f in found if getattr(f.row, key, None) is not None}
+        for target in targets:
+            if target not in param.target:
+                raise BadRequest(f"_include={value}: {parts[1]} does not point to {target}", field="_include")
+            for inc in load(db, actor, TYPES[target], ids):
+                if (target, str(inc.row.id)) not in seen:
+                    seen.add((target, str(inc.row.id)))
+                    out.append(inc)
+    return out
+
+
+def search(db: Session, actor: Actor, type_name: str, params: Sequence[tuple[str, str]], base: str) -> dict[str, Any]:
+    rt = resource_type(type_name)
+    conditions = [rt.scope(actor)]
+    for name, value in params:
+        if name in CONTROL:
+            continue
+        if name not in rt.params:
+            known = ", ".join(sorted(rt.params))
+            raise BadRequest(f"{type_name} has no search parameter {name!r} (known: {known})", field=name)
+        conditions.append(rt.params[name].clause(value))
+    count, offset = _count(params)
+    base_stmt = select(rt.model).where(*conditions)
+    total = db.scalar(select(func.count()).select_from(base_stmt.with_only_columns(rt.model.id).subquery())) or 0
+    rows = db.scalars(base_stmt.options(*rt.options).order_by(rt.order, rt.model.id).limit(count).offset(offset)).all()
+    found = [Found(rt, row, rt.mapper(row)) for row in rows] if count else []
+    seen = {(rt.name, str(f.row.id)) for f in found}
+    included = _includes(db, actor, rt, found, [v for k, v in params if k == "_include"], seen)
+    _audit_patients(db, actor, [*found, *included], f"FHIR search {type_name}")
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "meta": {"lastUpdated": utcnow().isoformat()},
+        "type": "searchset",
+        "total": total,
+        "link": _links(base, type_name, params, offset, count, total),
+        "entry": [_entry(base, f, "match") for f in found] + [_entry(base, f, "include") for f in included],
+    }
+
+
+# ------------------------------------------------------------------------------ $everything
+SKIP_KEYS = frozenset(("text", "meta", "coding", "extension", "item", "identifier", "telecom", "valueQuantity"))
+
+
+def references(resource: Any, out: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Every relative `Type/id` reference inside a resource (narrative, codings, answers and other
+    parts that never hold a reference are not walked)."""
+    if isinstance(resource, dict):
+        ref = resource.get("reference")
+        if isinstance(ref, str) and ref.count("/") == 1:
+            kind, ident = ref.split("/")
+            out.add((kind, ident))
+        for key, value in resource.items():
+            if key not in SKIP_KEYS and isinstance(value, dict | list):
+                references(value, out)
+    elif isinstance(resource, list):
+        for value in resource:
+            if isinstance(value, dict | list):
+                references(value, out)
+    return out
+
+
+# The tables outside the patient compartment a record points to, by their foreign keys
+DIRECTORY_TABLES = {"practitioner": "Practitioner", "location": "Location", "organization": "Organization",
+                    "schedule": "Schedule", "slot": "Slot"}
+
+
+def _pointers(rt: ResourceType) -> list[tuple[str, str]]:
+    """(column, resource type) of every foreign key of `rt`'s table into the directory."""
+    return [(fk.parent.name, DIRECTORY_TABLES[fk.column.table.name]) for fk in rt.model.__table__.foreign_keys
+            if fk.column.table.name in DIRECTORY_TABLES]
+
+
+def _closure(db: Session, actor: Actor, found: list[Found], types: set[str] | None) -> list[Found]:
+    """Add what the found resources point to outside the patient's compartment (practitioners,
+    locations, the organisation, schedules and slots, the questionnaires answered), following the
+    rows' foreign keys until nothing points outside the set. Read from the rows, not the JSON."""
+    present = {(f.type.name, f.row.id) for f in found}
+    extra: list[Found] = []
+    # QuestionnaireResponse.questionnaire is a canonical, not a reference: add the definitions too
+    questionnaires = {f.row.questionnaire.id: f.row.questionnaire for f in found
+                      if f.type.name == "QuestionnaireResponse"}
+    if types is None or "Questionnaire" in types:
+        qt = TYPES["Questionnaire"]
+        for q in questionnaires.values():
+            extra.append(Found(qt, q, qt.mapper(q)))
+            present.add(("Questionnaire", q.id))
+    frontier = found
+    pointers = {rt.name: _pointers(rt) for rt in TYPES.values()}
+    while frontier:
+        wanted: dict[str, set[uuid.UUID]] = {}
+        for f in frontier:
+            for column, kind in pointers[f.type.name]:
+                ident = getattr(f.row, column)
+                if ident is not None and (kind, ident) not in present and (types is None or kind in types):
+                    wanted.setdefault(kind, set()).add(ident)
+        frontier = []
+        for kind, ids in wanted.items():
+            frontier += load(db, actor, TYPES[kind], ids)
+            present.update((kind, i) for i in ids)  # anything not loadable is marked too, so the loop ends
+        extra += frontier
+    return extra
+
+
+def everything(db: Session, actor: Actor, patient_id: str, params: Sequence[tuple[str, str]],
+               base: str) -> dict[str, Any]:
+    """Patient/$everything (http://hl7.org/fhir/R4/patient-operation-everything.html)."""
+    for name, _ in params:
+        if name not in EVERYTHING_PARAMS:
+            raise BadRequest(f"$everything has no parameter {name!r} (known: {', '.join(EVERYTHING_PARAMS)})",
+                             field=name)
+    values = dict(params)
+    since: datetime | None = None
+    if "_since" in values:
+        _, since, _ = parse_date_range(values["_since"], "_since")
+    types: set[str] | None = None
+    if "_type" in values:
+        types = {t.strip() for t in values["_type"].split(",") if t.strip()}
+        unknown = types - set(TYPES)
+        if unknown:
+            raise BadRequest(f"_type: this server does not serve {', '.join(sorted(unknown))}", field="_type")
+    patient = read(db, actor, "Patient", patient_id)  # authorises (404 + audited denial) and audits
+    pid = patient.row.id
+    found: list[Found] = [patient] if types is None or "Patient" in types else []
+    for rt in TYPES.values():
+        if rt.patient_column is None or rt.name == "Patient" or (types is not None and rt.name not in types):
+            continue
+        where = [rt.patient_column == pid]
+        if since is not None and rt.since_column is not None:
+            where.append(rt.since_column >= since)
+        found += [Found(rt, row, MAPPED.map(rt, row)) for row in plain_rows(db, rt, *where)]
+    found += _closure(db, actor, found, types)
+    count, offset = _count(params)
+    if "_count" not in values:
+        count = len(found)
+    page = found[offset:offset + count] if count else []
+    audit.record(db, actor, audit.READ, "Bundle", pid, patient_id=pid,
+                 description=f"FHIR Patient/$everything: {len(found)} resources")
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "meta": {"lastUpdated": utcnow().isoformat()},
+        "type": "searchset",
+        "total": len(found),
+        "link": _links(base, f"Patient/{pid}/$everything", params, offset, count, len(found)),
+        "entry": [_entry(base, f, "match") for f in page],
+    }

@@ -1,0 +1,66 @@
+"""A real uvicorn server in a thread (for what TestClient cannot show: sockets, pools, races),
+and a real server *process* (for several processes on one database)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx2
+import uvicorn
+from smtp_server import free_port
+
+
+@contextmanager
+def served(app, **config) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Serve `app` on a free loopback port; yields the base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive(), "server thread died"
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@contextmanager
+def server_process(env: dict[str, str], *args: str, port: int | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`hindfoot serve` as its own process (its own pool, its own interpreter); yields (base URL, process).
+    Waits until /readyz answers 200; stops it with SIGTERM (graceful) at the end."""
+    port = port or free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hindfoot", "serve", "--port", str(port), *args],
+        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    try:
+        while True:
+            assert proc.poll() is None, f"server exited: {proc.stdout.read() if proc.stdout else ''}"
+            assert time.monotonic() < deadline, "server did not become ready"
+            try:
+                if httpx2.get(base + "/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx2.TransportError:
+                pass
+            time.sleep(0.2)
+        yield base, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
