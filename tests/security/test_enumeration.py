@@ -24,7 +24,7 @@ def _confirm_form(client, n: int) -> dict[str, str]:  # type: ignore[no-untyped-
 
 def _book(client, hidden, email):  # type: ignore[no-untyped-def]
     form = {**hidden, "given_name": "Nia", "family_name": "Brown", "birth_date": "1996-04-02", "sex": "female",
-            "email": email, "password": "a long password"}
+            "email": email, "phone": "020 7946 0123", "password": "a long password"}
     return client.post("/book/confirm", data=form, follow_redirects=False)
 
 

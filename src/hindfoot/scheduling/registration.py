@@ -49,7 +49,8 @@ def register_patient(
     org = clinic_for(db, None)
     patient = Patient(
         organization_id=org.id, identifier=f"HF-W{secrets.token_hex(4).upper()}", given_name=given_name[:100],
-        family_name=family_name[:100], birth_date=birth_date, sex=sex, email=email, phone=phone,
+        family_name=family_name[:100], birth_date=birth_date, sex=sex, email=email, phone=phone, sport="none",
+        level="recreational",
     )
     db.add(patient)
     db.flush()
