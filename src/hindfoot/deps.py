@@ -69,6 +69,19 @@ def end_session(request: Request, db: Session) -> None:
     request.session.clear()
 
 
+def pending_account(request: Request, db: Session) -> object | None:
+    """The account of a session that passed the password and still owes its second factor."""
+    found = sessions.resolve(db, session_token(request), lifetimes(request), allow_mfa_pending=True)
+    if found is None or not found[0].mfa_pending:
+        return None
+    return found[1]
+
+
+def complete_sign_in(request: Request, db: Session, account: object) -> None:
+    """The second factor is done: a fresh, full session (the pending one ends)."""
+    start_session(request, db, account)
+
+
 def get_optional_actor(request: Request, db: DbSession) -> Actor | None:
     found = sessions.resolve(db, session_token(request), lifetimes(request))
     if found is None:

@@ -33,6 +33,9 @@ def test_new_patient_books_gets_invite_and_cancels(page, mail_inbox):
     page.get_by_label("Phone number").fill("07700 900321")
     page.get_by_label("Password").fill("a long password")
     page.get_by_role("button", name="Create account and book").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    confirm = wait_for_mail(mail_inbox, email, "Confirm your email").get_content()
+    page.goto(re.search(r"http://\S+(/book/verify\?token=\S+)", confirm).group(1))
 
     expect(page.get_by_role("status")).to_contain_text("Your appointment is booked")
     expect(page.locator(".appt-status")).to_have_text("booked")

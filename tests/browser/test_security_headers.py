@@ -28,7 +28,7 @@ def test_no_page_violates_the_content_security_policy(browser, live_server):
     visited = 0
     for email, paths in [(None, PUBLIC), *ROLES.items()]:
         context = browser.new_context(base_url=live_server)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(30_000)  # the machine may be busy
         page = context.new_page()
         seen = _watch(page)
         if email:

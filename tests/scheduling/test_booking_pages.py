@@ -12,11 +12,19 @@ from sqlalchemy import select
 from hindfoot.db.models import Appointment, UserAccount
 
 
+def wait_for_link(inbox, to: str, subject: str) -> str:  # type: ignore[no-untyped-def]
+    from browsing import wait_for_mail
+
+    text = wait_for_mail(inbox, to, subject).get_content()
+    return re.search(r"http://\S+(/book/verify\?token=\S+)", text).group(1)
+
+
 def _csrf(html: str) -> str:
     return re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
 
 
-def test_new_patient_books_through_the_pages(client, db):
+def test_new_patient_books_through_the_pages(mail_client, db):
+    client, inbox = mail_client
     clinic = make_clinic(db)
     db.commit()
     page = client.get("/book", params={"reason": "pain at the back of the ankle", "start_date": future_day().isoformat()})
@@ -36,10 +44,15 @@ def test_new_patient_books_through_the_pages(client, db):
     form["phone"] = "07700 900123"
     ok = client.post("/book/confirm", data={**form, "password": "a long password"}, follow_redirects=False)
     assert ok.status_code == 303, ok.text
-    detail = client.get(ok.headers["location"])
-    assert "Your appointment is booked" in detail.text
+    sent = client.get(ok.headers["location"])
+    assert "Check your email" in sent.text and "nia@example.org" in sent.text
     account = db.scalar(select(UserAccount).where(UserAccount.email == "nia@example.org"))
-    assert account is not None and account.role == "patient"
+    assert account is not None and account.role == "patient" and not account.active  # until the email is confirmed
+    assert client.get("/api/me").status_code == 401
+    link = wait_for_link(inbox, "nia@example.org", "Confirm your email")
+    detail = client.get(link)
+    assert "Your appointment is booked" in detail.text
+    assert client.get(link, follow_redirects=False).status_code == 400  # once
     # Someone else tries the same slot: the form comes back with the reason.
     client.post("/logout", data={"csrf_token": _csrf(detail.text)})
     other = client.post("/book/confirm", data={**form, "email": "zoe@example.org", "password": "a long password",

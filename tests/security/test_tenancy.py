@@ -51,7 +51,14 @@ NOT_VISITED = {
         "Practitioner", "PractitionerRole", "Organization", "Location", "Encounter", "Condition", "Observation",
         "Procedure", "ImagingStudy", "DiagnosticReport", "CarePlan", "Slot", "Schedule", "Questionnaire",
         "QuestionnaireResponse")},
+    "/conditions/{slug}": "public knowledge-base pages: no clinic data",
 }
+# FHIR reads by resource type: the other clinic's row of that type, where the matrix makes one.
+FHIR_IDS = {"Patient": "patient_id", "EpisodeOfCare": "episode_id", "Appointment": "appointment_id",
+            "Organization": "org", "Practitioner": "surgeon", "Location": "location"}
+for _type in ("CarePlan", "Condition", "DiagnosticReport", "Encounter", "ImagingStudy", "Observation",
+              "PractitionerRole", "Procedure", "Questionnaire", "QuestionnaireResponse", "Schedule", "Slot"):
+    NOT_VISITED[f"/api/fhir/{_type}/{{ident}}"] = "FHIR read: the same per-object policy as the record, tests/fhir"
 
 
 @dataclass
@@ -140,7 +147,11 @@ def test_no_cross_clinic_read_on_any_get_route(app, db):
         names = set(re.findall(r"{(\w+)}", path))
         if names and path in NOT_VISITED:
             continue
-        assert not names or names <= id_params, f"classify {path}: add its ids to the matrix or to NOT_VISITED"
+        fhir_type = path.split("/")[3] if path.startswith("/api/fhir/") and "{ident}" in path else None
+        if fhir_type:
+            assert fhir_type in FHIR_IDS, f"classify {path}: add it to FHIR_IDS or to NOT_VISITED"
+        else:
+            assert not names or names <= id_params, f"classify {path}: add its ids to the matrix or to NOT_VISITED"
         visited.append(path)
         for (tag, role), c in clients.items():
             # an anonymous visitor meets the clinic this server runs (the first one set up): Quokka
@@ -148,12 +159,16 @@ def test_no_cross_clinic_read_on_any_get_route(app, db):
             for other in others:
                 url = path
                 for name in names:
-                    url = url.replace("{" + name + "}", other.ids[name])
+                    url = url.replace("{" + name + "}", other.ids[FHIR_IDS[fhir_type] if fhir_type else name])
                 r = c.get(url, params=PARAMS.get(path), follow_redirects=False)
                 cells += 1
                 assert r.status_code < 500, (url, role, tag, r.status_code)
                 # a sign-in redirect echoes the path asked for; that is the visitor's own input, not a read
                 echoed = (r.text + r.headers.get("location", "")).replace(quote(url, safe=""), "").replace(url, "")
+                if names and r.status_code >= 400:  # a refusal may name the id it was asked for (FHIR OperationOutcome)
+                    for name in names:
+                        typed = other.ids[FHIR_IDS[fhir_type] if fhir_type else name]
+                        echoed = echoed.replace(typed, "").replace(typed.replace("-", ""), "")
                 leaks = _leaks(echoed, other)
                 assert not leaks, f"{role} of {tag} read {other.tag}'s data on GET {url}: {leaks}"
                 if names:

@@ -8,12 +8,13 @@ commits at once: the request itself fails, but the attempt must stay on the reco
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
 from sqlalchemy import event, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from hindfoot.audit import chain
@@ -98,18 +99,19 @@ def _chain_on_commit(session: Session) -> None:
 
 
 def append(session: Session, events: list[AuditEvent]) -> None:
-    head = session.execute(
-        update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=AuditChainHead.seq)
-        .returning(AuditChainHead.seq, AuditChainHead.hash)
-    ).first()
+    lock = (update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=AuditChainHead.seq)
+            .returning(AuditChainHead.seq, AuditChainHead.hash))
+    head = session.execute(lock).first()
     if head is None:  # a fresh or wiped table: start after the last chained event, if any
         last = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.is_not(None))
                                .order_by(AuditEvent.seq.desc()).limit(1)).first()
-        seq, prev = (cast(int, last[0]), cast(str, last[1])) if last else (0, chain.GENESIS)
-        session.add(AuditChainHead(id=1, seq=seq, hash=prev))
-        session.flush()
-    else:
-        seq, prev = cast(int, head[0]), cast(str, head[1])
+        insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+        session.execute(insert(AuditChainHead).values(id=1, seq=last[0] if last else 0,
+                                                      hash=last[1] if last else chain.GENESIS)
+                        .on_conflict_do_nothing(index_elements=["id"]))  # a concurrent first writer may win
+        head = session.execute(lock).first()
+        assert head is not None
+    seq, prev = head[0], head[1]
     for e in sorted(events, key=lambda e: (e.recorded_at, str(e.id))):
         seq += 1
         e.seq, e.prev_hash = seq, prev
@@ -118,14 +120,18 @@ def append(session: Session, events: list[AuditEvent]) -> None:
     session.flush()
 
 
-def verify_chain(db: Session) -> tuple[int, chain.Broken | None]:
-    """Walk the whole trail in sequence: (events that hold, the first broken link or None)."""
+def verify_chain(db: Session, *, progress: Callable[[int], object] | None = None) -> tuple[int, chain.Broken | None]:
+    """Walk the whole trail in sequence: (events that hold, the first broken link or None).
+    `progress(n)` is told of every n events read (for a progress bar)."""
     unchained = db.scalar(select(AuditEvent.id).where(AuditEvent.seq.is_(None)).limit(1))
     if unchained is not None:
         return 0, chain.Broken(None, str(unchained), "the event is not on the chain (no sequence number)")
 
     def links() -> Iterator[chain.Link]:
-        for e in db.scalars(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)):
+        for i, e in enumerate(db.scalars(select(AuditEvent).order_by(AuditEvent.seq)
+                                         .execution_options(yield_per=1000)), 1):
+            if progress is not None and i % 1000 == 0:
+                progress(1000)
             yield chain.Link(id=str(e.id), seq=e.seq, prev_hash=e.prev_hash, hash=e.hash,
                              fields={name: getattr(e, name) for name in chain.FIELDS})
 

@@ -55,6 +55,7 @@ def sign_in(
     policy: throttle.ThrottlePolicy,
     source_ip: str | None = None,
     now: datetime | None = None,
+    clear: bool = True,
 ) -> UserAccount:
     """The account for these credentials. A wrong email or password raises NotAuthenticated and counts
     against the email and against the source address; an email or address with too many recent failures
@@ -64,8 +65,31 @@ def sign_in(
     now = now or utcnow()
     key = throttle.email_key(email)
     keys = [key] + ([throttle.address_key(source_ip)] if source_ip else [])
-    rows = {k: db.get(LoginThrottle, k) for k in keys}
     org_id = _organization_of(db, key)
+    _refuse_if_locked(db, keys, key, source_ip, org_id, now)
+    account = authenticate(db, email, password)
+    if account is None:
+        notes = [_count_failure(db, k, now, policy.for_key(k)) for k in keys]
+        window = int(policy.window.total_seconds() // 60)
+        _audit(db, key, source_ip, org_id, f"sign-in failed for {key} (failure {notes[0]} within {window} min"
+               + "".join(n for n in notes[1:] if "locked" in n).replace("locked", "; address locked") + ")")
+        error = NotAuthenticated("email or password is wrong")
+        error.keep_writes = True
+        raise error
+    if clear:  # with a second factor still to come, the count is cleared only after it (`clear_failures`)
+        clear_failures(db, account.email)
+    return account
+
+
+def clear_failures(db: Session, email: str) -> None:
+    row = db.get(LoginThrottle, throttle.email_key(email))
+    if row is not None and row not in db.deleted:
+        db.delete(row)
+
+
+def _refuse_if_locked(db: Session, keys: list[str], key: str, source_ip: str | None, org_id: uuid.UUID | None,
+                      now: datetime) -> dict[str, LoginThrottle | None]:
+    rows = {k: db.get(LoginThrottle, k) for k in keys}
     for k, row in rows.items():
         until = throttle.locked_until(_failures(row), now)
         if until is None:
@@ -79,18 +103,28 @@ def sign_in(
         )
         error.keep_writes = True
         raise error
-    account = authenticate(db, email, password)
-    if account is None:
+    return rows
+
+
+def second_factor(db: Session, account: UserAccount, code: str, *, policy: throttle.ThrottlePolicy,
+                  source_ip: str | None = None, now: datetime | None = None) -> str:
+    """Check a sign-in's second factor (an app code or a recovery code, see mfa.check); how it was given.
+    Wrong codes count against the email and the address like wrong passwords, and the same locks apply."""
+    from hindfoot.auth import mfa
+
+    now = now or utcnow()
+    key = throttle.email_key(account.email)
+    keys = [key] + ([throttle.address_key(source_ip)] if source_ip else [])
+    _refuse_if_locked(db, keys, key, source_ip, account.organization_id, now)
+    how = mfa.check(db, account, code, now=now)
+    if how is None:
         notes = [_count_failure(db, k, now, policy.for_key(k)) for k in keys]
-        window = int(policy.window.total_seconds() // 60)
-        _audit(db, key, source_ip, org_id, f"sign-in failed for {key} (failure {notes[0]} within {window} min"
-               + "".join(n for n in notes[1:] if "locked" in n).replace("locked", "; address locked") + ")")
-        wrong = NotAuthenticated("email or password is wrong")
-        wrong.keep_writes = True
-        raise wrong
-    if rows[key] is not None:
-        db.delete(rows[key])
-    return account
+        _audit(db, key, source_ip, account.organization_id, f"sign-in code wrong for {key} (failure {notes[0]})")
+        error = NotAuthenticated("that code is not right: type the 6 digits your app shows now, or a recovery code")
+        error.keep_writes = True
+        raise error
+    clear_failures(db, account.email)
+    return how
 
 
 def _count_failure(db: Session, key: str, now: datetime, policy: throttle.ThrottlePolicy) -> str:

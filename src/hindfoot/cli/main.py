@@ -42,3 +42,7 @@ _scheduling.register(app)
 from hindfoot.cli import clinic as _clinic  # noqa: E402
 
 _clinic.register(app)
+
+from hindfoot.cli import audit as _audit  # noqa: E402
+
+_audit.register(app)

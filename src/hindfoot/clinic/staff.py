@@ -203,3 +203,16 @@ def set_active(db: Session, actor: Actor, practitioner_id: uuid.UUID, active: bo
                  description=f"staff member {'reactivated' if active else 'deactivated'}: {prac.display_name}")
     db.flush()
     return StaffMember(prac, account)
+
+
+def reset_mfa(db: Session, actor: Actor, practitioner_id: uuid.UUID) -> StaffMember:
+    """Clear a member's two-step sign-in (lost phone and codes); audited, their sessions end."""
+    from hindfoot.auth import mfa
+
+    require_admin(actor)
+    prac = _own(db, actor, practitioner_id)
+    account = db.scalar(select(UserAccount).where(UserAccount.practitioner_id == prac.id))
+    if account is None:
+        raise InvalidInput("this staff member has no sign-in", field="practitioner_id")
+    mfa.reset(db, actor, account)
+    return StaffMember(prac, account)

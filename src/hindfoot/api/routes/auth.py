@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from hindfoot.auth import reset, sessions
+from hindfoot.auth import mfa, reset, sessions
 from hindfoot.auth import service as auth_service
 from hindfoot.auth.actor import Actor
 from hindfoot.auth.csrf import csrf_token
@@ -21,8 +21,14 @@ from hindfoot.deps import (
     session_token,
     start_session,
 )
+from hindfoot.errors import Forbidden, NotAuthenticated
 
 public_router = APIRouter(tags=["auth"])
+
+
+class MfaRequired(NotAuthenticated):
+    code = "mfa_required"
+    keep_writes = True  # the password was right: keep the sign-in's bookkeeping (rehash, last sign-in)
 router = APIRouter(tags=["auth"])
 
 
@@ -30,6 +36,8 @@ class LoginBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: str = Field(min_length=3, max_length=200)
     password: str = Field(min_length=1, max_length=500)
+    code: str | None = Field(default=None, max_length=40, description="Staff with two-step sign-in: the app's "
+                             "6-digit code or a recovery code.")
 
 
 class Me(BaseModel):
@@ -53,11 +61,22 @@ def _me(actor: Actor, request: Request) -> Me:
 
 @public_router.post("/auth/login")
 def login(body: LoginBody, request: Request, db: DbSession, settings: AppSettings) -> Me:
-    """Sign in. Wrong email or password: 401. Too many failures for this email: 429 with Retry-After
-    (the lock holds even for the right password until it runs out)."""
-    account = auth_service.sign_in(
-        db, body.email, body.password, policy=auth_service.throttle_policy(settings), source_ip=client_ip(request),
-    )
+    """Sign in. Wrong email or password: 401. Too many failures for this email or address: 429 with
+    Retry-After (the lock holds even for the right password until it runs out). Staff with two-step
+    sign-in also send `code` (401 `mfa_required` without it); staff who must set it up do so on the web."""
+    policy = auth_service.throttle_policy(settings)
+    account = auth_service.sign_in(db, body.email, body.password, policy=policy, source_ip=client_ip(request),
+                                   clear=False)
+    if mfa.enabled(account):
+        if not body.code:
+            raise MfaRequired("this account signs in in two steps: send the authenticator code as `code`",
+                              field="code")
+        auth_service.second_factor(db, account, body.code, policy=policy, source_ip=client_ip(request))
+    elif mfa.required_for(db, settings, account):
+        raise Forbidden("your clinic requires two-step sign-in: set it up by signing in on the web first",
+                        field="code")
+    else:
+        auth_service.clear_failures(db, account.email)
     start_session(request, db, account)  # a fresh session (and CSRF token) at every sign-in
     return _me(Actor.from_account(account, source_ip=client_ip(request)), request)
 

@@ -82,3 +82,10 @@ def update_staff(practitioner_id: uuid.UUID, body: StaffUpdate, db: DbSession, a
 def set_active(practitioner_id: uuid.UUID, body: StaffActive, db: DbSession, actor: CurrentActor) -> StaffRead:
     """Deactivate (no sign-in, not bookable; records stay) or reactivate a staff member."""
     return _read(staff.set_active(db, actor, practitioner_id, body.active))
+
+
+@router.post("/staff/{practitioner_id}/mfa-reset")
+def reset_mfa(practitioner_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> StaffRead:
+    """Clear a member's two-step sign-in (lost phone and recovery codes): audited, their sessions end,
+    and they set it up again at their next sign-in."""
+    return _read(staff.reset_mfa(db, actor, practitioner_id))

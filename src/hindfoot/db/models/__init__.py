@@ -26,7 +26,7 @@ from hindfoot.db.models.scheduling import (
     Schedule,
     Slot,
 )
-from hindfoot.db.models.security import AuditChainHead, DataRequest, MfaRecoveryCode, UserSession
+from hindfoot.db.models.security import AuditChainHead, MfaRecoveryCode, UserSession
 
 __all__ = [
     "AccountRole",
@@ -41,7 +41,6 @@ __all__ = [
     "CarePlanActivity",
     "ClinicService",
     "Condition",
-    "DataRequest",
     "DiagnosticReport",
     "Encounter",
     "EpisodeOfCare",

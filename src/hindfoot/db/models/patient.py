@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event
@@ -62,8 +62,6 @@ class Patient(IdMixin, TimestampMixin, Base):
     current_stage: Mapped[str | None] = mapped_column(String(30))
     # derived: what a search matches (see `search_text_of`), set on every ORM insert and update
     search_text: Mapped[str] = mapped_column(Text, default="")
-    restricted_at: Mapped[datetime | None]  # processing restricted (GDPR art. 18): no registry, no reminders
-    erased_at: Mapped[datetime | None]  # identity anonymised on an accepted erasure request (art. 17)
 
     @property
     def display_name(self) -> str:

@@ -1,7 +1,7 @@
-"""Sign-in sessions, staff MFA recovery codes, the audit chain's head and patients' data requests.
+"""Sign-in sessions, staff MFA recovery codes and the audit chain's head.
 
-Not FHIR resources: the machinery that keeps each account's sessions revocable, the audit trail
-tamper-evident (see hindfoot.audit.chain) and patients' GDPR requests on record.
+Not FHIR resources: the machinery that keeps each account's sessions revocable and the audit trail
+tamper-evident (see hindfoot.audit.chain).
 """
 
 from __future__ import annotations
@@ -47,19 +47,3 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64), default="")
-
-
-class DataRequest(IdMixin, Base):
-    """A patient's request under GDPR articles 15-18 and 20 (copy, correction, erasure, restriction)."""
-
-    __tablename__ = "data_request"
-
-    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id"), index=True)
-    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # rectification | erasure | restriction
-    details: Mapped[str] = mapped_column(String(2000), default="")
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open | accepted | refused
-    reason: Mapped[str] = mapped_column(String(2000), default="")  # why refused, or what was done and kept
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    handled_at: Mapped[datetime | None]
-    handled_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit_service
-from hindfoot.auth import reset
+from hindfoot.auth import mfa, reset
 from hindfoot.auth.actor import Actor
 from hindfoot.auth.policy import require_admin
 from hindfoot.clinic import staff
@@ -60,6 +60,7 @@ def _staff_page(request: Request, db: Session, actor: Actor, *, error: str | Non
         "form": form or {}, "me": actor.practitioner_id, "errors": (errors or {}) if editing is None else {},
         "edit_errors": (errors or {}) if editing is not None else {}, "edit_form": edit_form or {},
         "editing": editing, "role_options": list(ROLE_LABELS.items()),
+        "mfa_required": mfa.required_for(db, request.app.state.settings, mfa.account_of(db, actor)),
     }, status_code=status_code)
 
 
@@ -138,3 +139,20 @@ def set_active(
         return _staff_page(request, db, actor, error=exc.message, status_code=422)
     state = "active again" if member.practitioner.active else "deactivated: they can no longer sign in or be booked"
     return _staff_page(request, db, actor, message=f"{member.practitioner.display_name} is {state}.")
+
+
+@router.post("/admin/staff/{practitioner_id}/mfa-reset", response_class=HTMLResponse)
+def reset_mfa(practitioner_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+    member = staff.reset_mfa(db, actor, practitioner_id)
+    return _staff_page(request, db, actor, message=(
+        f"{member.practitioner.display_name}: two-step sign-in is reset; they set it up again at their next sign-in."))
+
+
+@router.post("/admin/mfa-policy", response_class=HTMLResponse)
+def mfa_policy(request: Request, db: DbSession, actor: CurrentActor,
+               required: Annotated[str, Form(max_length=5)]) -> HTMLResponse:
+    require_admin(actor)
+    mfa.set_clinic_policy(db, actor, required == "true")
+    return _staff_page(request, db, actor, message=(
+        "Two-step sign-in is now required for every staff account." if required == "true"
+        else "Two-step sign-in is now optional for staff."))

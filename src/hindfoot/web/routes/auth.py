@@ -1,23 +1,29 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
-from hindfoot.auth import reset, sessions
+from hindfoot.auth import mfa, reset, sessions
 from hindfoot.auth import service as auth_service
+from hindfoot.db.models import Organization, UserAccount
 from hindfoot.deps import (
     AppSettings,
     CurrentActor,
     DbSession,
     OptionalActor,
     client_ip,
+    complete_sign_in,
     end_session,
+    pending_account,
     session_token,
     start_session,
 )
 from hindfoot.errors import InvalidInput, NotAuthenticated, TooManyAttempts
+from hindfoot.settings import Settings
 from hindfoot.web.rendering import render
 
 router = APIRouter()
@@ -60,6 +66,7 @@ def login_submit(
     try:
         account = auth_service.sign_in(
             db, email, password, policy=auth_service.throttle_policy(settings), source_ip=client_ip(request),
+            clear=False,
         )
     except (NotAuthenticated, TooManyAttempts) as exc:
         error = "Email or password is wrong." if isinstance(exc, NotAuthenticated) else _sentence(exc.message)
@@ -69,8 +76,94 @@ def login_submit(
         page.headers.update(exc.headers or {})
         db.commit()  # the failure's count and audit entry stay (the page answers rather than raises)
         return page
+    if mfa.enabled(account) or mfa.required_for(db, settings, account):
+        start_session(request, db, account, mfa_pending=True)  # signed in only after the second factor
+        return RedirectResponse("/login/mfa?" + urlencode({"next": _safe_next(next)}), status_code=303)
+    auth_service.clear_failures(db, account.email)
     start_session(request, db, account)
     return RedirectResponse(_safe_next(next), status_code=303)
+
+
+# --------------------------------------------------------------------------- the second factor
+
+
+def _mfa_page(request: Request, db: Session, settings: Settings, account: UserAccount, next: str, *,
+              error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    ctx: dict[str, Any] = {"next": _safe_next(next), "error": error, "enrolling": not mfa.enabled(account),
+                           "action": "/login/mfa"}
+    if ctx["enrolling"]:
+        secret = account.mfa_secret or mfa.begin_enrolment(db, account)
+        org = db.get(Organization, account.organization_id)
+        uri = mfa.provisioning_uri(account, org.name if org else "")
+        ctx.update(secret=secret, qr=mfa.qr_data_uri(uri))
+    return render(request, "auth/mfa.html", ctx, status_code=status_code)
+
+
+@router.get("/login/mfa", response_class=HTMLResponse)
+def mfa_page(request: Request, db: DbSession, settings: AppSettings, next: str | None = None) -> Response:
+    account = pending_account(request, db)
+    if account is None:
+        return RedirectResponse("/login", status_code=303)
+    return _mfa_page(request, db, settings, account, next or "/me")  # type: ignore[arg-type]
+
+
+@router.post("/login/mfa", response_class=HTMLResponse)
+def mfa_submit(request: Request, db: DbSession, settings: AppSettings,
+               code: Annotated[str, Form(max_length=40)], next: Annotated[str, Form(max_length=500)] = "/me") -> Response:
+    account = pending_account(request, db)
+    if account is None:
+        return RedirectResponse("/login", status_code=303)
+    assert isinstance(account, UserAccount)
+    if not mfa.enabled(account):  # first sign-in since the clinic required MFA (or since a reset): enrol
+        try:
+            codes = mfa.confirm_enrolment(db, account, code)
+        except InvalidInput as exc:
+            return _mfa_page(request, db, settings, account, next, error=_sentence(exc.message), status_code=422)
+        auth_service.clear_failures(db, account.email)
+        complete_sign_in(request, db, account)
+        return render(request, "auth/mfa_codes.html", {"codes": codes, "next": _safe_next(next)})
+    try:
+        auth_service.second_factor(db, account, code, policy=auth_service.throttle_policy(settings),
+                                   source_ip=client_ip(request))
+    except (NotAuthenticated, TooManyAttempts) as exc:
+        page = _mfa_page(request, db, settings, account, next, error=_sentence(exc.message),
+                         status_code=exc.status_code)
+        page.headers.update(exc.headers or {})
+        db.commit()  # the failure's count and audit entry stay
+        return page
+    complete_sign_in(request, db, account)
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.get("/account/mfa", response_class=HTMLResponse)
+def account_mfa(request: Request, db: DbSession, settings: AppSettings, actor: CurrentActor) -> HTMLResponse:
+    account = mfa.account_of(db, actor)
+    if mfa.enabled(account):
+        return render(request, "auth/mfa_status.html", {
+            "left": mfa.recovery_codes_left(db, account), "required": mfa.required_for(db, settings, account)})
+    page = _mfa_page(request, db, settings, account, "/account/mfa")
+    return page
+
+
+@router.post("/account/mfa", response_class=HTMLResponse)
+def account_mfa_confirm(request: Request, db: DbSession, settings: AppSettings, actor: CurrentActor,
+                        code: Annotated[str, Form(max_length=40)]) -> HTMLResponse:
+    account = mfa.account_of(db, actor)
+    try:
+        codes = mfa.confirm_enrolment(db, account, code)
+    except InvalidInput as exc:
+        return _mfa_page(request, db, settings, account, "/account/mfa", error=_sentence(exc.message),
+                         status_code=422)
+    return render(request, "auth/mfa_codes.html", {"codes": codes, "next": "/account"})
+
+
+@router.post("/account/mfa/recovery-codes", response_class=HTMLResponse)
+def account_new_codes(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+    account = mfa.account_of(db, actor)
+    if not mfa.enabled(account):
+        return RedirectResponse("/account/mfa", status_code=303)  # type: ignore[return-value]
+    codes = mfa.new_recovery_codes(db, account)
+    return render(request, "auth/mfa_codes.html", {"codes": codes, "next": "/account"})
 
 
 @router.post("/logout")

@@ -6,6 +6,7 @@ with the reason (the slot just went, the time is past the online cut-off...).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
@@ -18,9 +19,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from hindfoot.assessment import service as assessment_service
+from hindfoot.auth import verify
 from hindfoot.auth.actor import Actor
 from hindfoot.bounds import MAX_YEAR, MIN_YEAR, check_date
-from hindfoot.db.models import Location, Patient, Practitioner
+from hindfoot.db.models import Appointment, Location, Patient, Practitioner
 from hindfoot.db.models.patient import Sex
 from hindfoot.deps import (
     AppSettings,
@@ -32,6 +34,7 @@ from hindfoot.deps import (
 )
 from hindfoot.errors import HindfootError, InvalidInput, NotFound
 from hindfoot.knowledge.loader import load_kb
+from hindfoot.notifications.email import EmailError, OutgoingEmail, send
 from hindfoot.patients.schemas import SelfRegistration
 from hindfoot.scheduling import booking, clinic, notices, notifications, online, registration
 from hindfoot.scheduling import search as slot_search
@@ -42,6 +45,7 @@ from hindfoot.web.rendering import render
 from hindfoot.web.routes.assessment import SESSION_KEY as CHECK_SESSION_KEY
 
 router = APIRouter()
+logger = logging.getLogger(__name__)
 
 
 def _uuid(value: str | None, field: str) -> uuid.UUID | None:
@@ -288,10 +292,19 @@ def confirm_submit(
                 reg = SelfRegistration.model_validate({k: form[k] for k in _REGISTRATION if form[k]})
             except ValidationError as exc:
                 raise _FormProblem(errors_from(exc, LABELS)) from None
-            new_account = registration.register_patient(
-                db, given_name=reg.given_name, family_name=reg.family_name, birth_date=reg.birth_date,
-                sex=reg.sex.value, email=reg.email, password=reg.password, phone=reg.phone,
-            )
+            fields: dict[str, Any] = {"given_name": reg.given_name, "family_name": reg.family_name, "birth_date": reg.birth_date,
+                      "sex": reg.sex.value, "email": reg.email, "password": reg.password}
+            registration.check_fields(**fields)
+            if registration.existing_account(db, fields["email"]) is not None:
+                # The same checks and answer as a new patient's booking; the account's owner hears of it.
+                registration.check_booking_for_existing(
+                    db, service=ctx["service"].code, practitioner_id=ctx["practitioner"].id,
+                    location_id=ctx["location"].id, start=ctx["start"], password=fields["password"])
+                when = f"{ctx['start']:%d %b %Y %H:%M} UTC"
+                tasks.add_task(_send_quietly, settings, verify.existing_account_mail(
+                    settings, fields["email"].strip().lower(), clinic=clinic.clinic_for(db, None).name, when=when))
+                return _check_your_email(fields["email"])
+            new_account = registration.register_patient(db, **fields, phone=reg.phone, active=False)
             who = Actor.from_account(new_account, source_ip=client_ip(request), path=request.url.path)
         reason = _reason_label(params["reason"]) if params["reason"] else ""
         if params["reschedule"]:
@@ -331,8 +344,41 @@ def confirm_submit(
         return render(request, "booking/confirm.html", ctx, status_code=status)
     tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, kind))
     if new_account is not None:
-        start_session(request, db, new_account)
+        # Signed in only once the email is confirmed: the answer is the same for an email with an account.
+        tasks.add_task(_send_quietly, settings, verify.confirmation_mail(
+            settings, new_account, clinic=clinic.clinic_for(db, None).name))
+        return _check_your_email(new_account.email)
     return RedirectResponse(f"/appointments/{appt.id}?done={kind}", status_code=303)
+
+
+def _check_your_email(email: str) -> Response:
+    return RedirectResponse("/book/sent?" + urlencode({"email": email.strip().lower()}), status_code=303)
+
+
+def _send_quietly(settings: Settings, mail: OutgoingEmail) -> None:
+    try:
+        send(settings, mail)
+    except EmailError:
+        logger.warning("booking email to a new patient not sent", exc_info=True)
+
+
+@router.get("/book/sent", response_class=HTMLResponse)
+def booking_sent(request: Request, email: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
+    return render(request, "booking/sent.html", {"email": email})
+
+
+@router.get("/book/verify")
+def verify_email(request: Request, db: DbSession, settings: AppSettings,
+                 token: Annotated[str, Query(max_length=500)] = "") -> Response:
+    """A new patient's confirmation link: the account starts working and this browser is signed in."""
+    try:
+        account = verify.confirm(db, settings, token, source_ip=client_ip(request))
+    except InvalidInput as exc:
+        return render(request, "booking/sent.html", {"email": "", "error": exc.message}, status_code=400)
+    start_session(request, db, account)
+    newest = db.scalar(select(Appointment.id).where(Appointment.patient_id == account.patient_id)
+                       .order_by(Appointment.created_at.desc()).limit(1))
+    return RedirectResponse(f"/appointments/{newest}?done=confirmed" if newest else "/appointments", status_code=303)
 
 
 class _FormProblem(Exception):

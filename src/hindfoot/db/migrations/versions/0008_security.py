@@ -1,5 +1,5 @@
 """security: audit events carry their organisation and a hash chain; server-side sign-in sessions;
-staff MFA (TOTP secret, recovery codes, a clinic switch); patients' data requests (GDPR)
+staff MFA (TOTP secret, recovery codes, a clinic switch)
 
 Revision ID: 0008
 Revises: 0009
@@ -34,9 +34,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("mfa_enabled_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("organization", schema=None) as batch_op:
         batch_op.add_column(sa.Column("mfa_required", sa.Boolean(), nullable=True))
-    with op.batch_alter_table("patient", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("restricted_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "user_session",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -70,28 +67,6 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_chain_head")),
     )
-    op.create_table(
-        "data_request",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("organization_id", sa.Uuid(), nullable=False),
-        sa.Column("patient_id", sa.Uuid(), nullable=False),
-        sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("details", sa.String(length=2000), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("reason", sa.String(length=2000), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("handled_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("handled_by_id", sa.Uuid(), nullable=True),
-        sa.ForeignKeyConstraint(["handled_by_id"], ["user_account.id"],
-                                name=op.f("fk_data_request_handled_by_id_user_account"), ondelete="SET NULL"),
-        sa.ForeignKeyConstraint(["organization_id"], ["organization.id"],
-                                name=op.f("fk_data_request_organization_id_organization")),
-        sa.ForeignKeyConstraint(["patient_id"], ["patient.id"], name=op.f("fk_data_request_patient_id_patient"),
-                                ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_data_request")),
-    )
-    op.create_index(op.f("ix_data_request_organization_id"), "data_request", ["organization_id"], unique=False)
-    op.create_index(op.f("ix_data_request_patient_id"), "data_request", ["patient_id"], unique=False)
     _backfill_audit(head)
 
 
@@ -124,17 +99,11 @@ def _backfill_audit(head: sa.Table) -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_data_request_patient_id"), table_name="data_request")
-    op.drop_index(op.f("ix_data_request_organization_id"), table_name="data_request")
-    op.drop_table("data_request")
     op.drop_table("audit_chain_head")
     op.drop_index(op.f("ix_mfa_recovery_code_user_id"), table_name="mfa_recovery_code")
     op.drop_table("mfa_recovery_code")
     op.drop_index(op.f("ix_user_session_user_id"), table_name="user_session")
     op.drop_table("user_session")
-    with op.batch_alter_table("patient", schema=None) as batch_op:
-        batch_op.drop_column("erased_at")
-        batch_op.drop_column("restricted_at")
     with op.batch_alter_table("organization", schema=None) as batch_op:
         batch_op.drop_column("mfa_required")
     with op.batch_alter_table("user_account", schema=None) as batch_op:

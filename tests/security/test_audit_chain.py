@@ -1,0 +1,115 @@
+"""The audit trail is tamper-evident: `hindfoot audit verify` catches an edited, deleted or inserted row."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import pytest
+from factories import login, make_account, make_org, make_patient
+from sqlalchemy import delete, select, text, update
+from typer.testing import CliRunner
+
+from hindfoot.audit import service as audit
+from hindfoot.cli.main import app as cli
+from hindfoot.db.models import AuditEvent
+from hindfoot.settings import get_settings
+
+
+@pytest.fixture
+def cli_env(database_url, monkeypatch):
+    monkeypatch.setenv("HINDFOOT_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def _verify():  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(cli, ["audit", "verify"])
+
+
+def _trail(client, db) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+    org = make_org(db)
+    patients = [make_patient(db, org, f"P{n}", "Chain") for n in range(3)]
+    make_account(db, org, "clinician", email="doc@example.org")
+    db.commit()
+    login(client, "doc@example.org")
+    for p in patients:
+        assert client.get(f"/api/patients/{p.id}").status_code == 200
+    db.expire_all()
+    return list(db.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+
+
+def test_events_are_chained_in_order_and_verify_passes(cli_env, client, db):
+    events = _trail(client, db)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1)) and len(events) >= 3
+    assert events[0].prev_hash == "" and all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
+    result = _verify()
+    assert result.exit_code == 0, result.output
+    assert f"intact: {len(events)} audit events" in result.output
+
+
+def test_an_edited_row_is_caught_and_named(cli_env, client, db):
+    events = _trail(client, db)
+    victim = events[1]
+    db.execute(update(AuditEvent).where(AuditEvent.id == victim.id).values(user_email="someone.else@example.org"))
+    db.commit()
+    result = _verify()
+    assert result.exit_code == 1
+    assert f"broken at event 2 (id {victim.id})" in result.output and "edited" in result.output
+    assert "1 events before it hold" in result.output
+
+
+def test_a_deleted_row_is_caught(cli_env, client, db):
+    events = _trail(client, db)
+    db.execute(delete(AuditEvent).where(AuditEvent.id == events[1].id))
+    db.commit()
+    gap = _verify()
+    assert gap.exit_code == 1 and "event 2 is missing" in gap.output
+
+
+def test_a_cut_tail_is_caught(cli_env, client, db):
+    events = _trail(client, db)
+    db.execute(delete(AuditEvent).where(AuditEvent.id == events[-1].id))
+    db.commit()
+    cut = _verify()
+    assert cut.exit_code == 1 and "deleted" in cut.output
+
+
+def test_a_row_inserted_behind_the_apps_back_is_caught(cli_env, client, db):
+    _trail(client, db)
+    db.execute(text("INSERT INTO audit_event (id, recorded_at, action, entity_type, outcome, description) "
+                    "VALUES (:id, CURRENT_TIMESTAMP, 'R', 'Patient', '0', 'forged')"),
+               {"id": "0" * 32 if db.get_bind().dialect.name == "sqlite" else "00000000-0000-0000-0000-000000000000"})
+    db.commit()
+    result = _verify()
+    assert result.exit_code == 1 and "not on the chain" in result.output
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(session_factory, db):
+    org = make_org(db)
+    patient = make_patient(db, org)
+    db.commit()
+    errors: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def writer() -> None:
+        try:
+            start.wait()
+            for _ in range(10):
+                with session_factory() as s:
+                    audit.record(s, None, audit.READ, "Patient", patient.id, patient_id=patient.id)
+                    audit.record(s, None, audit.READ, "Patient", patient.id, patient_id=patient.id)
+                    s.commit()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with session_factory() as s:
+        checked, broken = audit.verify_chain(s)
+    assert broken is None and checked == 120
