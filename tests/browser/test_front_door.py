@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 from browsing import sign_in
 from playwright.sync_api import expect
 
-URGENT_YES = {"pop_or_kick_in_calf"}
+URGENT_YES = {"onset_sudden_injury", "cannot_bear_weight"}  # the Ottawa rule: urgent
 
 
 def _do_check(page, yes: set[str]) -> None:  # type: ignore[no-untyped-def]

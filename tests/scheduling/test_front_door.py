@@ -16,7 +16,7 @@ from hindfoot.assessment import service as assessment_service
 from hindfoot.db.models import Appointment, Observation, Patient, UserAccount
 from hindfoot.patients.codes import finding_texts
 
-URGENT_ANSWERS = {"pop_or_kick_in_calf": "present"}
+URGENT_ANSWERS = {"onset_sudden_injury": "present", "cannot_bear_weight": "present"}  # Ottawa: urgent
 
 
 def _csrf(html: str) -> str:
@@ -127,7 +127,7 @@ def test_an_urgent_check_travels_with_the_booking(client, db):
     assert appt.triage == "urgent" and appt.assessment_id == check
     findings = {o.code: o.value_boolean for o in db.scalars(
         select(Observation).where(Observation.patient_id == appt.patient_id, Observation.category == "history"))}
-    assert findings.get("pop_or_kick_in_calf") is True and False in findings.values()
+    assert findings.get("cannot_bear_weight") is True and False in findings.values()
     triage = db.scalar(select(Observation).where(Observation.patient_id == appt.patient_id,
                                                  Observation.category == "triage"))
     assert triage is not None and triage.value_string == "urgent"
@@ -138,7 +138,7 @@ def test_an_urgent_check_travels_with_the_booking(client, db):
     assert re.search(r"Uma Reyes\s*<strong class=\"badge badge-urgent\">Triaged urgent", calendar.text)
     record = client.get(f"/patients/{appt.patient_id}")
     assert "Provisional triage (symptom check)" in record.text and "Triaged urgent" in record.text
-    assert html.escape(finding_texts()["pop_or_kick_in_calf"]) in record.text
+    assert html.escape(finding_texts()["cannot_bear_weight"]) in record.text
 
 
 def test_without_consent_the_check_stays_anonymous(client, db):
