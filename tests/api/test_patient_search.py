@@ -265,10 +265,6 @@ def test_migration_0010_fills_the_new_columns_from_the_record(db, database_url):
 
     from hindfoot.db.migrate import alembic_config, downgrade
 
-    if db.bind.dialect.name == "sqlite":
-        # migration 0008's downgrade copies `organization` on SQLite and fails with rows in it
-        # (tests/outcomes/test_registry_summary.py::test_migration_backfills_the_summary fails alike)
-        pytest.skip("the migrations above 0010 cannot be downgraded on SQLite with data")
     before_0010 = ScriptDirectory.from_config(alembic_config(database_url)).get_revision("0010").down_revision
     org = make_org(db)
     ada = make_patient(db, org, "Ada", "Lovelace", sport="ballet", stage="post_op")
