@@ -17,9 +17,9 @@ from smtp_server import free_port
 
 
 @contextmanager
-def served(app, **config) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """Serve `app` on a free loopback port; yields the base URL."""
-    port = free_port()
+def served(app, port: int | None = None, **config) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Serve `app` on a loopback port (a free one unless given); yields the base URL."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -10,6 +10,7 @@ from hindfoot.api.routes import outcomes as outcomes_routes
 from hindfoot.api.routes import pathway as pathway_routes
 from hindfoot.api.routes import recovery as recovery_routes
 from hindfoot.api.routes import scheduling as scheduling_routes
+from hindfoot.api.routes import smart as smart_routes
 from hindfoot.api.routes import staff as staff_routes
 from hindfoot.deps import verify_csrf
 
@@ -17,6 +18,7 @@ api_router = APIRouter(prefix="/api")
 api_router.include_router(auth.public_router)
 api_router.include_router(assessment_routes.public_router)  # stateless ranking + GET /api/csrf: no CSRF
 api_router.include_router(cds_hooks.public_router)  # CDS Hooks: a JWT signed by the EHR, no cookie
+api_router.include_router(smart_routes.public_router)  # OAuth2 token endpoint: client credentials, no cookie
 protected = APIRouter(dependencies=[Depends(verify_csrf)])
 protected.include_router(auth.router)
 protected.include_router(patients.router)
@@ -26,6 +28,7 @@ protected.include_router(staff_routes.router)
 protected.include_router(clinic.router)
 protected.include_router(fhir.router)
 protected.include_router(cds_hooks.router)
+protected.include_router(smart_routes.router)
 protected.include_router(outcomes_routes.router)
 protected.include_router(scheduling_routes.router)
 protected.include_router(pathway_routes.router)

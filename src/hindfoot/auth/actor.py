@@ -19,6 +19,11 @@ class Actor:
     practitioner_id: uuid.UUID | None = None
     source_ip: str | None = None
     path: str | None = None
+    # A SMART access token's grant (None: a signed-in session, which the role alone limits)
+    scopes: frozenset[str] | None = None
+    # A token with patient-level scopes only: the launch patient whose compartment it is limited to
+    smart_patient_id: uuid.UUID | None = None
+    client_id: str | None = None
 
     @classmethod
     def from_account(cls, account: UserAccount, *, source_ip: str | None = None, path: str | None = None) -> Actor:

@@ -21,7 +21,7 @@ OPERATION_DEFINITIONS = {
 
 
 def capability_statement(base_url: str, interactions: Iterable[tuple[str, str]],
-                         operations: Iterable[tuple[str, str]]) -> dict[str, Any]:
+                         operations: Iterable[tuple[str, str]], oauth: dict[str, str] | None = None) -> dict[str, Any]:
     """`interactions`: (resource type, read|search-type); `operations`: (resource type, name)."""
     by_type: dict[str, set[str]] = {}
     for kind, interaction in interactions:
@@ -48,6 +48,22 @@ def capability_statement(base_url: str, interactions: Iterable[tuple[str, str]],
         if kind in ops:
             entry["operation"] = [{"name": n, "definition": OPERATION_DEFINITIONS[n]} for n in ops[kind]]
         resources.append(entry)
+    rest: dict[str, Any] = {
+        "mode": "server",
+        "documentation": "A SMART on FHIR access token (Authorization: Bearer; see .well-known/smart-configuration) "
+                         "or a signed-in session. A patient sees their own record; clinicians and admins see "
+                         "their organisation's patients. Every read of patient data is audited.",
+        "resource": resources,
+    }
+    if oauth:
+        rest["security"] = {
+            "cors": False,
+            "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                     "code": "SMART-on-FHIR", "display": "SMART-on-FHIR"}]}],
+            "extension": [{"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                           "extension": [{"url": k, "valueUri": v} for k, v in oauth.items()]}],
+            "description": "SMART App Launch 2.0 (authorization code with PKCE) and SMART Backend Services.",
+        }
     return {
         "resourceType": "CapabilityStatement",
         "text": narrative("hindfoot FHIR R4 server: read and search, Patient/$everything"),
@@ -59,10 +75,5 @@ def capability_statement(base_url: str, interactions: Iterable[tuple[str, str]],
         "implementation": {"description": "hindfoot FHIR R4 API", "url": base_url},
         "fhirVersion": r4.FHIR_VERSION,
         "format": ["json", "application/fhir+json"],
-        "rest": [{
-            "mode": "server",
-            "documentation": "Sign in first (session cookie). A patient sees their own record; clinicians "
-                             "and admins see their organisation's patients. Every read of patient data is audited.",
-            "resource": resources,
-        }],
+        "rest": [rest],
     }

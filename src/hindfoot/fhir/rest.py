@@ -27,7 +27,8 @@ from hindfoot.auth.actor import Actor
 from hindfoot.bounds import MAX_OFFSET
 from hindfoot.db.base import utcnow
 from hindfoot.db.models import CarePlanActivity, Questionnaire
-from hindfoot.errors import AccessDenied, BadRequest, NotFound
+from hindfoot.errors import AccessDenied, BadRequest, Forbidden, NotFound
+from hindfoot.fhir import scopes
 from hindfoot.fhir.registry import TYPES, ResourceType
 from hindfoot.fhir.search import parse_date_range
 
@@ -88,6 +89,20 @@ def resource_type(name: str) -> ResourceType:
         raise NotFound(f"this server does not serve {name} resources") from None
 
 
+PERMISSION_WORDS = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
+
+
+def may(actor: Actor, type_name: str, permission: str) -> bool:
+    """Whether a SMART token's scopes allow this (a signed-in session: always; its role limits it)."""
+    return actor.scopes is None or scopes.permits(actor.scopes, type_name, permission)
+
+
+def require_scope(actor: Actor, type_name: str, permission: str) -> None:
+    if not may(actor, type_name, permission):
+        raise Forbidden(f"the access token's scopes do not allow {PERMISSION_WORDS[permission]} on {type_name}",
+                        field="scope")
+
+
 def _parse_id(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
@@ -97,6 +112,7 @@ def _parse_id(value: str) -> uuid.UUID:
 
 def read(db: Session, actor: Actor, type_name: str, ident: str) -> Found:
     rt = resource_type(type_name)
+    require_scope(actor, type_name, "r")
     rid = _parse_id(ident)
     stmt = select(rt.model).where(rt.model.id == rid)
     row = db.scalars(stmt.where(rt.scope(actor)).options(*rt.options)).first()
@@ -219,6 +235,8 @@ def _includes(db: Session, actor: Actor, rt: ResourceType, found: list[Found], v
         for target in targets:
             if target not in param.target:
                 raise BadRequest(f"_include={value}: {parts[1]} does not point to {target}", field="_include")
+            if not may(actor, target, "r"):
+                continue  # the token may not read that type: included resources are left out
             for inc in load(db, actor, TYPES[target], ids):
                 if (target, str(inc.row.id)) not in seen:
                     seen.add((target, str(inc.row.id)))
@@ -228,6 +246,7 @@ def _includes(db: Session, actor: Actor, rt: ResourceType, found: list[Found], v
 
 def search(db: Session, actor: Actor, type_name: str, params: Sequence[tuple[str, str]], base: str) -> dict[str, Any]:
     rt = resource_type(type_name)
+    require_scope(actor, type_name, "s")
     conditions = [rt.scope(actor)]
     for name, value in params:
         if name in CONTROL:
@@ -336,6 +355,8 @@ def everything(db: Session, actor: Actor, patient_id: str, params: Sequence[tupl
         unknown = types - set(TYPES)
         if unknown:
             raise BadRequest(f"_type: this server does not serve {', '.join(sorted(unknown))}", field="_type")
+    if actor.scopes is not None:  # a SMART token: only the types its scopes may read
+        types = {t for t in (types if types is not None else set(TYPES)) if may(actor, t, "r")}
     patient = read(db, actor, "Patient", patient_id)  # authorises (404 + audited denial) and audits
     pid = patient.row.id
     found: list[Found] = [patient] if types is None or "Patient" in types else []

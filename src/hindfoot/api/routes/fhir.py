@@ -9,16 +9,17 @@ to, so they work behind any host name.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
-from hindfoot.deps import CurrentActor, DbSession
-from hindfoot.errors import NotAcceptable
-from hindfoot.fhir import capability, rest
+from hindfoot.auth.actor import Actor
+from hindfoot.deps import DbSession, client_ip, get_optional_actor
+from hindfoot.errors import NotAcceptable, NotAuthenticated
+from hindfoot.fhir import capability, rest, smart
 from hindfoot.fhir.registry import TYPES
 
 FHIR_JSON = "application/fhir+json"
@@ -38,6 +39,29 @@ def negotiate(request: Request) -> None:
 
 
 router = APIRouter(prefix="/fhir", tags=["fhir"], dependencies=[Depends(negotiate)])
+
+
+def fhir_actor(request: Request, db: DbSession) -> Actor:
+    """A SMART access token (Authorization: Bearer) or, failing that, the signed-in session."""
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        try:
+            actor = smart.actor_for_token(db, authorization[7:].strip(), source_ip=client_ip(request),
+                                          path=request.url.path)
+        except NotAuthenticated as exc:
+            exc.headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            raise
+        request.state.actor = actor
+        return actor
+    session_actor = get_optional_actor(request, db)
+    if session_actor is None:
+        refusal = NotAuthenticated("sign in, or present a SMART access token (Authorization: Bearer)")
+        refusal.headers = {"WWW-Authenticate": "Bearer"}
+        raise refusal
+    return session_actor
+
+
+FhirActor = Annotated[Actor, Depends(fhir_actor)]
 
 
 def fhir_response(data: dict[str, Any], *, headers: dict[str, str] | None = None, status: int = 200) -> Response:
@@ -60,10 +84,22 @@ def _served() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     return interactions, operations
 
 
+@router.get("/.well-known/smart-configuration", name="fhir-smart-configuration")
+def smart_configuration(request: Request) -> Response:
+    """SMART App Launch 2.0 discovery: the authorization and token endpoints, scopes, capabilities."""
+    root = str(request.base_url).rstrip("/")
+    return Response(orjson.dumps(smart.configuration(base_of(request), f"{root}/oauth/authorize",
+                                                     f"{root}/api/oauth/token", f"{root}/api/oauth/jwks")),
+                    media_type="application/json")
+
+
 @router.get("/metadata", name="fhir-metadata")
 def metadata(request: Request) -> Response:
     interactions, operations = _served()
-    return fhir_response(capability.capability_statement(base_of(request), interactions, operations))
+    root = str(request.base_url).rstrip("/")
+    return fhir_response(capability.capability_statement(base_of(request), interactions, operations,
+                                                         oauth={"authorize": f"{root}/oauth/authorize",
+                                                                "token": f"{root}/api/oauth/token"}))
 
 
 # the path parameter of a read is named like the app's other routes where one exists (patient_id ...)
@@ -73,7 +109,7 @@ ID_NAMES = {"Patient": "patient_id", "EpisodeOfCare": "episode_id", "Appointment
 def _read_route(kind: str) -> Callable[..., Response]:
     name = ID_NAMES.get(kind, "ident")
 
-    def read(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    def read(request: Request, db: DbSession, actor: FhirActor) -> Response:
         found = rest.read(db, actor, kind, request.path_params[name])
         etag = f'W/"{found.resource["meta"]["versionId"]}"'
         if request.headers.get("if-none-match") == etag:
@@ -88,7 +124,7 @@ def _read_route(kind: str) -> Callable[..., Response]:
 
 
 def _search_route(kind: str) -> Callable[..., Response]:
-    def search(request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    def search(request: Request, db: DbSession, actor: FhirActor) -> Response:
         params = request.query_params.multi_items()
         return fhir_response(rest.search(db, actor, kind, params, base_of(request)))
 
@@ -97,7 +133,7 @@ def _search_route(kind: str) -> Callable[..., Response]:
 
 
 @router.get("/Patient/{patient_id}/$everything", name="fhir:Patient:$everything")
-def everything(patient_id: str, request: Request, db: DbSession, actor: CurrentActor) -> Response:
+def everything(patient_id: str, request: Request, db: DbSession, actor: FhirActor) -> Response:
     """Patient/$everything: a searchset of the patient's record and everything it references
     (_since, _type, _count and _offset for paging)."""
     params = request.query_params.multi_items()

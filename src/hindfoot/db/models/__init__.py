@@ -11,6 +11,15 @@ from hindfoot.db.models.encounter import Encounter
 from hindfoot.db.models.episode import EpisodeOfCare, Laterality, PathwayEvent, PathwayStage
 from hindfoot.db.models.imaging import DiagnosticReport, ImagingStudy
 from hindfoot.db.models.login_throttle import LoginThrottle
+from hindfoot.db.models.oauth import (
+    BulkExport,
+    BulkExportFile,
+    OAuthCode,
+    OAuthToken,
+    SigningKey,
+    SmartLaunch,
+    UsedJwtId,
+)
 from hindfoot.db.models.observation import Observation
 from hindfoot.db.models.organization import Location, Organization
 from hindfoot.db.models.outcome_reminder import OutcomeReminder
@@ -37,6 +46,8 @@ __all__ = [
     "AuditEvent",
     "AvailabilityException",
     "AvailabilityRule",
+    "BulkExport",
+    "BulkExportFile",
     "CarePlan",
     "CarePlanActivity",
     "ClinicService",
@@ -49,6 +60,8 @@ __all__ = [
     "Location",
     "LoginThrottle",
     "MfaRecoveryCode",
+    "OAuthCode",
+    "OAuthToken",
     "Observation",
     "Organization",
     "OutcomeReminder",
@@ -64,8 +77,11 @@ __all__ = [
     "RegistryScore",
     "Schedule",
     "Sex",
+    "SigningKey",
     "Slot",
+    "SmartLaunch",
     "SportLevel",
+    "UsedJwtId",
     "UserAccount",
     "UserSession",
 ]

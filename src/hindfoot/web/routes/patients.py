@@ -12,6 +12,7 @@ from hindfoot.auth.policy import require_staff
 from hindfoot.db.models import PathwayStage, Patient, Sex, SportLevel
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.errors import InvalidInput
+from hindfoot.fhir import smart
 from hindfoot.pathway.machine import STAGE_LABELS
 from hindfoot.patients import service as patients_service
 from hindfoot.patients.codes import condition_names, finding_texts
@@ -149,4 +150,5 @@ def patient_record(patient_id: uuid.UUID, request: Request, db: DbSession, actor
         "finding_texts": finding_texts(),
         "conditions_names": condition_names(),
         "scores": score_series(record),
+        "launch_apps": smart.launch_apps(db, actor) if actor.is_staff else [],
     })
