@@ -157,10 +157,19 @@ def test_every_declared_interaction_and_parameter_answers_and_validates(client, 
             assert {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in included} == refs, include
             returned += [e["resource"] for e in included]
         for op in res.get("operation", []):
-            assert (kind, op["name"]) == ("Patient", "everything")
-            everything = client.get(f"/api/fhir/Patient/{sample['id']}/$everything")
-            assert everything.status_code == 200
-            returned.append(everything.json())
+            assert (kind, op["name"]) in (("Patient", "everything"), ("Patient", "export"))
+            if op["name"] == "everything":
+                everything = client.get(f"/api/fhir/Patient/{sample['id']}/$everything")
+                assert everything.status_code == 200
+                returned.append(everything.json())
+            else:  # bulk export is for backend services and admins (walked in test_bulk.py): refused here
+                kick = client.get("/api/fhir/Patient/$export", headers={"Prefer": "respond-async"})
+                assert kick.status_code == 403 and kick.json()["resourceType"] == "OperationOutcome"
+    for op in statement["rest"][0].get("operation", []):
+        assert op["name"] == "export" and op["definition"].startswith("http://hl7.org/fhir/uv/bulkdata/")
+        path = "$export" if op["definition"].endswith("/export") else f"Group/{clinician.organization_id}/$export"
+        kick = client.get(f"/api/fhir/{path}", headers={"Prefer": "respond-async"})
+        assert kick.status_code == 403 and kick.json()["resourceType"] == "OperationOutcome"
     assert tried > 100
     assert unpopulated == UNPOPULATED_IN_DEMO  # these are walked on their own data in test_rest.py
 

@@ -16,7 +16,10 @@ from hindfoot.fhir.mappers.common import narrative
 from hindfoot.fhir.registry import TYPES
 
 OPERATION_DEFINITIONS = {
-    "everything": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+    ("Patient", "everything"): "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+    ("", "export"): "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+    ("Patient", "export"): "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+    ("Group", "export"): "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
 }
 
 
@@ -46,7 +49,7 @@ def capability_statement(base_url: str, interactions: Iterable[tuple[str, str]],
             if rt.includes:
                 entry["searchInclude"] = [f"{kind}:{name}" for name in rt.includes]
         if kind in ops:
-            entry["operation"] = [{"name": n, "definition": OPERATION_DEFINITIONS[n]} for n in ops[kind]]
+            entry["operation"] = [{"name": n, "definition": OPERATION_DEFINITIONS[(kind, n)]} for n in ops[kind]]
         resources.append(entry)
     rest: dict[str, Any] = {
         "mode": "server",
@@ -55,6 +58,11 @@ def capability_statement(base_url: str, interactions: Iterable[tuple[str, str]],
                          "their organisation's patients. Every read of patient data is audited.",
         "resource": resources,
     }
+    # operations on the whole server, and on types it does not otherwise serve (Group: the clinic)
+    system_ops = [{"name": n, "definition": OPERATION_DEFINITIONS[(kind, n)]}
+                  for kind, names in sorted(ops.items()) if kind not in by_type for n in names]
+    if system_ops:
+        rest["operation"] = system_ops
     if oauth:
         rest["security"] = {
             "cors": False,

@@ -167,7 +167,7 @@ def _entry(base: str, found: Found, mode: str) -> dict[str, Any]:
             "search": {"mode": mode}}
 
 
-def _audit_patients(db: Session, actor: Actor, found: Iterable[Found], what: str) -> None:
+def audit_patients(db: Session, actor: Actor, found: Iterable[Found], what: str) -> None:
     counts: dict[uuid.UUID, int] = {}
     for f in found:
         if f.patient_id is not None:
@@ -262,7 +262,7 @@ def search(db: Session, actor: Actor, type_name: str, params: Sequence[tuple[str
     found = [Found(rt, row, rt.mapper(row)) for row in rows] if count else []
     seen = {(rt.name, str(f.row.id)) for f in found}
     included = _includes(db, actor, rt, found, [v for k, v in params if k == "_include"], seen)
-    _audit_patients(db, actor, [*found, *included], f"FHIR search {type_name}")
+    audit_patients(db, actor, [*found, *included], f"FHIR search {type_name}")
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),
@@ -307,7 +307,7 @@ def _pointers(rt: ResourceType) -> list[tuple[str, str]]:
             if fk.column.table.name in DIRECTORY_TABLES]
 
 
-def _closure(db: Session, actor: Actor, found: list[Found], types: set[str] | None) -> list[Found]:
+def closure(db: Session, actor: Actor, found: list[Found], types: set[str] | None) -> list[Found]:
     """Add what the found resources point to outside the patient's compartment (practitioners,
     locations, the organisation, schedules and slots, the questionnaires answered), following the
     rows' foreign keys until nothing points outside the set. Read from the rows, not the JSON."""
@@ -367,7 +367,7 @@ def everything(db: Session, actor: Actor, patient_id: str, params: Sequence[tupl
         if since is not None and rt.since_column is not None:
             where.append(rt.since_column >= since)
         found += [Found(rt, row, MAPPED.map(rt, row)) for row in plain_rows(db, rt, *where)]
-    found += _closure(db, actor, found, types)
+    found += closure(db, actor, found, types)
     count, offset = _count(params)
     if "_count" not in values:
         count = len(found)

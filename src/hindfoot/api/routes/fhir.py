@@ -12,14 +12,14 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
 from hindfoot.auth.actor import Actor
 from hindfoot.deps import DbSession, client_ip, get_optional_actor
-from hindfoot.errors import NotAcceptable, NotAuthenticated
-from hindfoot.fhir import capability, rest, smart
+from hindfoot.errors import BadRequest, NotAcceptable, NotAuthenticated
+from hindfoot.fhir import bulk, capability, rest, smart
 from hindfoot.fhir.registry import TYPES
 
 FHIR_JSON = "application/fhir+json"
@@ -138,6 +138,65 @@ def everything(patient_id: str, request: Request, db: DbSession, actor: FhirActo
     (_since, _type, _count and _offset for paging)."""
     params = request.query_params.multi_items()
     return fhir_response(rest.everything(db, actor, patient_id, params, base_of(request)))
+
+
+# ------------------------------------------------------------------------------ Bulk Data $export
+def _kick_off(request: Request, db: Any, actor: Actor, tasks: BackgroundTasks, level: str,
+              group_id: str | None = None) -> Response:
+    if request.headers.get("prefer", "").replace(" ", "").lower() != "respond-async":
+        raise BadRequest("$export is asynchronous: send Prefer: respond-async", field="Prefer")
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "_format"]
+    job = bulk.kick_off(db, actor, level, params, str(request.url), group_id)
+    db.commit()  # the job exists before its builder starts
+    tasks.add_task(bulk.run, request.app.state.sessionmaker, job.id, actor)
+    return Response(status_code=202, headers={"Content-Location": f"{base_of(request)}/$export-status/{job.id}"})
+
+
+@router.get("/$export", name="fhir::$export")
+def system_export(request: Request, db: DbSession, actor: FhirActor, tasks: BackgroundTasks) -> Response:
+    """System-level Bulk Data export (Prefer: respond-async; _type, _since, _outputFormat): 202 and a status URL."""
+    return _kick_off(request, db, actor, tasks, "system")
+
+
+@router.get("/Patient/$export", name="fhir:Patient:$export")
+def patient_export(request: Request, db: DbSession, actor: FhirActor, tasks: BackgroundTasks) -> Response:
+    """Patient-level Bulk Data export: every patient's compartment (and what it references)."""
+    return _kick_off(request, db, actor, tasks, "patient")
+
+
+@router.get("/Group/{group_id}/$export", name="fhir:Group:$export")
+def group_export(group_id: str, request: Request, db: DbSession, actor: FhirActor,
+                 tasks: BackgroundTasks) -> Response:
+    """Group-level Bulk Data export; the group is the clinic (Group/<organisation id>)."""
+    return _kick_off(request, db, actor, tasks, "group", group_id)
+
+
+@router.get("/$export-status/{job_id}", name="fhir-export-status")
+def export_status(job_id: str, request: Request, db: DbSession, actor: FhirActor) -> Response:
+    """202 (X-Progress, Retry-After) while the export runs; 200 and the manifest when it is done."""
+    job = bulk.job_for(db, actor, job_id)
+    if job.status == "in-progress":
+        return Response(status_code=202, headers={"X-Progress": "building the files", "Retry-After": "2"})
+    if job.status == "error":
+        return fhir_response({"resourceType": "OperationOutcome", "issue": [
+            {"severity": "error", "code": "exception", "diagnostics": job.error or "the export failed"}]},
+            status=500)
+    body = bulk.manifest(db, job, lambda fid: f"{base_of(request)}/$export-file/{fid}")
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+@router.delete("/$export-status/{job_id}", name="fhir-export-delete")
+def export_delete(job_id: str, db: DbSession, actor: FhirActor) -> Response:
+    """Cancel an export or delete its files (202)."""
+    bulk.cancel(db, actor, job_id)
+    return Response(status_code=202)
+
+
+@router.get("/$export-file/{file_id}", name="fhir-export-file")
+def export_file(file_id: str, db: DbSession, actor: FhirActor) -> Response:
+    """One NDJSON file of a finished export (the same client's token only)."""
+    row = bulk.file_for(db, actor, file_id)
+    return Response(row.content, media_type=bulk.NDJSON)
 
 
 for _kind in TYPES:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import orjson
+from authlib.oauth2 import OAuth2Error
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,8 +39,12 @@ async def token(request: Request, db: DbSession) -> Response:
     Answers the token JSON, or an OAuth2 error JSON with 400/401."""
     form = await request.form()
     items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
-    oauth_request = smart.HttpRequest("POST", str(request.url), dict(request.headers), [], items)
-    status, body, headers = server_for(request, db).create_token_response(oauth_request)
+    try:
+        oauth_request = smart.HttpRequest("POST", str(request.url), dict(request.headers), [], items)
+    except OAuth2Error as error:  # plain http to a host that is not loopback
+        status, body, headers = error()
+    else:
+        status, body, headers = server_for(request, db).create_token_response(oauth_request)
     return Response(orjson.dumps(body), status_code=status, media_type="application/json",
                     headers={**dict(headers), "Cache-Control": "no-store", "Pragma": "no-cache"})
 

@@ -106,6 +106,8 @@ def _validate(request: Request, db: Any, actor: Any, form: list[tuple[str, str]]
 @router.get("/oauth/authorize", response_class=HTMLResponse)
 def authorize_page(request: Request, db: DbSession, actor: OptionalActor, name: str = "") -> Response:
     """The authorization endpoint: sign in, then see what the app asks for and approve or deny it."""
+    if request.url.scheme != "https" and request.url.hostname not in ("localhost", "127.0.0.1", "::1"):
+        return render_error(request, 400, "Apps may only be authorised over https.")
     if actor is None:
         target = request.url.path + ("?" + request.url.query if request.url.query else "")
         return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
@@ -129,6 +131,8 @@ async def authorize(request: Request, db: DbSession, actor: OptionalActor) -> Re
     """The user's decision: approve (a code goes back to the app) or deny (access_denied)."""
     if actor is None:
         raise NotAuthenticated("sign in first")
+    if request.url.scheme != "https" and request.url.hostname not in ("localhost", "127.0.0.1", "::1"):
+        return render_error(request, 400, "Apps may only be authorised over https.")
     form = await request.form()
     decision = form.get("decision")
     picked = form.get("patient_id")
