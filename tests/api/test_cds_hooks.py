@@ -113,6 +113,12 @@ def test_calls_without_a_valid_jwt_are_refused(client, db):
     db.commit()
     body_out = {**body, "context": {"patientId": str(outsider.id)}}
     assert _call(client, key, "hindfoot-patient-view", body_out).status_code == 404
+    # a JWT is good for one call: the same jti again is a replay
+    token = _token(key, "hindfoot-patient-view")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.post("/api/cds-services/hindfoot-patient-view", json=body, headers=headers).status_code == 200
+    replayed = client.post("/api/cds-services/hindfoot-patient-view", json=body, headers=headers)
+    assert replayed.status_code == 401 and "already used" in replayed.json()["message"]
 
 
 def test_only_admins_register_clients_and_private_keys_are_refused(client, db):

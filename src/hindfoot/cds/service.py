@@ -2,7 +2,7 @@
 
 An EHR registered as an `ApiClient` (its `client_id` is the `iss` of its JWTs, its public keys a
 JWKS) signs each call with ES384 or RS384; the JWT's `aud` must be the service's own URL and it must
-carry `exp` and `jti`. The client acts for its organisation: it sees that organisation's patients,
+carry `exp` and `jti`; a `jti` is accepted once (a replayed call is refused). The client acts for its organisation: it sees that organisation's patients,
 and every read is audited under its name, like a clinician's.
 
 The cards come from the same engines the pages use (assessment, triage, pathway next steps): the
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from hindfoot.assessment import service as assessment_service
 from hindfoot.audit import service as audit
+from hindfoot.auth import replay
 from hindfoot.auth.actor import Actor
 from hindfoot.auth.policy import require_admin
 from hindfoot.cds import cards
@@ -88,6 +89,8 @@ def authenticate(db: Session, authorization: str | None, audience: str) -> Actor
         ).validate(decoded.claims)
     except (JoseError, ValueError) as exc:
         raise NotAuthenticated(f"the JWT was refused: {exc}") from None
+    if not replay.remember_jti(db, issuer, str(decoded.claims["jti"]), int(decoded.claims["exp"])):
+        raise NotAuthenticated("this JWT (its jti) was already used: sign a new one for each call")
     # No user account behind a system: the audit trail names it by its email-like label instead.
     return Actor(user_id=None, email=f"cds-client:{client.client_id}", role="clinician",  # type: ignore[arg-type]
                  organization_id=client.organization_id, display_name=client.name)

@@ -25,7 +25,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from authlib.oauth2.rfc6749 import (
@@ -43,11 +43,11 @@ from authlib.oidc.core.grants import OpenIDCode
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
+from hindfoot.auth import replay
 from hindfoot.auth.actor import Actor
 from hindfoot.auth.policy import require_admin
 from hindfoot.db.base import utcnow
@@ -58,7 +58,6 @@ from hindfoot.db.models import (
     Patient,
     SigningKey,
     SmartLaunch,
-    UsedJwtId,
     UserAccount,
 )
 from hindfoot.errors import Conflict, InvalidInput, NotAuthenticated
@@ -283,7 +282,6 @@ class _PrivateKeyJwt(JWTBearerClientAssertion):
     def __init__(self, server: Server) -> None:
         super().__init__(validate_jti=True)
         self.server = server
-        self._expires: datetime | None = None
 
     def get_audiences(self) -> list[str]:
         return [self.server.token_url]
@@ -301,7 +299,7 @@ class _PrivateKeyJwt(JWTBearerClientAssertion):
         return KeySet.import_key_set(client.row.jwks)  # type: ignore[arg-type]
 
     def validate_jti(self, claims: dict[str, Any], jti: str) -> bool:
-        return remember_jti(self.server.db, str(claims["iss"]), str(jti), int(claims["exp"]))
+        return replay.remember_jti(self.server.db, str(claims["iss"]), str(jti), int(claims["exp"]))
 
 
 class _OpenID(OpenIDCode):
@@ -435,22 +433,6 @@ def signing_key(db: Session) -> RSAKey:
 def public_jwks(db: Session) -> dict[str, Any]:
     key = signing_key(db)
     return {"keys": [{**key.as_dict(private=False), "alg": "RS256", "use": "sig"}]}
-
-
-def remember_jti(db: Session, issuer: str, jti: str, expires: int) -> bool:
-    """Accept a JWT id once per issuer (until the JWT expires); False if it was seen before."""
-    now = utcnow()
-    db.execute(delete(UsedJwtId).where(UsedJwtId.expires_at < now - timedelta(minutes=5)))
-    exists = db.scalar(select(UsedJwtId.id).where(UsedJwtId.issuer == issuer, UsedJwtId.jti == jti))
-    if exists is not None:
-        return False
-    try:
-        with db.begin_nested():
-            db.add(UsedJwtId(issuer=issuer, jti=jti[:200],
-                             expires_at=datetime.fromtimestamp(expires, tz=now.tzinfo) if expires else now))
-    except IntegrityError:  # the same jti raced in from another request
-        return False
-    return True
 
 
 # -------------------------------------------------------------------------------------- tokens
