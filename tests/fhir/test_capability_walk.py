@@ -12,6 +12,8 @@ import uuid
 from datetime import date
 from typing import Any
 
+import orjson
+
 from fhir_validators import medplum_errors, r4b_errors
 from sqlalchemy import select
 
@@ -103,11 +105,16 @@ def _value_for(kind: str, name: str, ptype: str, r: dict[str, Any]) -> tuple[str
     return TOKENS[name](r), "no-such-code"
 
 
+FHIR_WRITE = {"Content-Type": "application/fhir+json"}
+
+
 def test_every_declared_interaction_and_parameter_answers_and_validates(client, db):
     load_demo(db, date(2026, 11, 20))
     db.commit()
     clinician = db.scalars(select(UserAccount).where(UserAccount.role == "clinician")).first()
-    assert client.post("/api/auth/login", json={"email": clinician.email, "password": DEMO_PASSWORD}).status_code == 200
+    login = client.post("/api/auth/login", json={"email": clinician.email, "password": DEMO_PASSWORD})
+    assert login.status_code == 200
+    client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
 
     r = client.get("/api/fhir/metadata")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
@@ -121,7 +128,7 @@ def test_every_declared_interaction_and_parameter_answers_and_validates(client, 
     unpopulated: list[str] = []
     for kind, res in declared.items():
         interactions = {i["code"] for i in res["interaction"]}
-        assert interactions == {"read", "search-type"}, kind
+        assert interactions in ({"read", "search-type"}, {"read", "search-type", "create", "update"}), kind
         bundle = client.get(f"/api/fhir/{kind}", params={"_count": 20}).json()
         assert bundle["type"] == "searchset" and isinstance(bundle["total"], int), kind
         returned += [bundle] + [e["resource"] for e in bundle.get("entry", [])]
@@ -132,6 +139,16 @@ def test_every_declared_interaction_and_parameter_answers_and_validates(client, 
         read = client.get(f"/api/fhir/{kind}/{sample['id']}")
         assert read.status_code == 200 and read.json() == sample, kind
         assert read.headers["etag"] == f'W/"{sample["meta"]["versionId"]}"'
+        if "update" in interactions:  # the resource as read, sent back unchanged: 200, and the same record
+            put = client.put(f"/api/fhir/{kind}/{sample['id']}", content=orjson.dumps(sample),
+                             headers={**FHIR_WRITE, "If-Match": read.headers["etag"]})
+            assert put.status_code == 200, (kind, put.text)
+            returned.append(put.json())
+        if "create" in interactions:  # a copy of it as a new resource (a new record number for a patient)
+            copy = {k: v for k, v in sample.items() if k not in ("id", "meta", "identifier")}
+            made = client.post(f"/api/fhir/{kind}", content=orjson.dumps(copy), headers=FHIR_WRITE)
+            assert made.status_code == 201 and made.headers["location"].endswith(made.json()["id"]), (kind, made.text)
+            returned.append(made.json())
         candidates = [e["resource"] for e in client.get(f"/api/fhir/{kind}", params={"_count": 500}).json()["entry"]]
         for param in res.get("searchParam", []):
             name = param["name"]
@@ -165,6 +182,10 @@ def test_every_declared_interaction_and_parameter_answers_and_validates(client, 
             else:  # bulk export is for backend services and admins (walked in test_bulk.py): refused here
                 kick = client.get("/api/fhir/Patient/$export", headers={"Prefer": "respond-async"})
                 assert kick.status_code == 403 and kick.json()["resourceType"] == "OperationOutcome"
+    assert statement["rest"][0].get("interaction") == [{"code": "transaction"}]
+    empty = client.post("/api/fhir", content=orjson.dumps({"resourceType": "Bundle", "type": "transaction",
+                                                           "entry": []}), headers=FHIR_WRITE)
+    assert empty.status_code == 400 and empty.json()["issue"][0]["expression"] == ["Bundle.entry"]
     for op in statement["rest"][0].get("operation", []):
         assert op["name"] == "export" and op["definition"].startswith("http://hl7.org/fhir/uv/bulkdata/")
         path = "$export" if op["definition"].endswith("/export") else f"Group/{clinician.organization_id}/$export"

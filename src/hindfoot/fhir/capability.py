@@ -27,8 +27,12 @@ def capability_statement(base_url: str, interactions: Iterable[tuple[str, str]],
                          operations: Iterable[tuple[str, str]], oauth: dict[str, str] | None = None) -> dict[str, Any]:
     """`interactions`: (resource type, read|search-type); `operations`: (resource type, name)."""
     by_type: dict[str, set[str]] = {}
+    system_interactions: set[str] = set()
     for kind, interaction in interactions:
-        by_type.setdefault(kind, set()).add(interaction)
+        if kind:
+            by_type.setdefault(kind, set()).add(interaction)
+        else:  # on the whole server (transaction)
+            system_interactions.add(interaction)
     ops: dict[str, list[str]] = {}
     for kind, name in operations:
         ops.setdefault(kind, []).append(name)
@@ -61,6 +65,8 @@ def capability_statement(base_url: str, interactions: Iterable[tuple[str, str]],
     # operations on the whole server, and on types it does not otherwise serve (Group: the clinic)
     system_ops = [{"name": n, "definition": OPERATION_DEFINITIONS[(kind, n)]}
                   for kind, names in sorted(ops.items()) if kind not in by_type for n in names]
+    if system_interactions:
+        rest["interaction"] = [{"code": code} for code in sorted(system_interactions)]
     if system_ops:
         rest["operation"] = system_ops
     if oauth:
@@ -74,7 +80,9 @@ def capability_statement(base_url: str, interactions: Iterable[tuple[str, str]],
         }
     return {
         "resourceType": "CapabilityStatement",
-        "text": narrative("hindfoot FHIR R4 server: read and search, Patient/$everything"),
+        "text": narrative("hindfoot FHIR R4 server: read and search; create, update and transaction for a "
+                          "referral's Patient, Condition and Observation; Patient/$everything; Bulk Data $export; "
+                          "SMART on FHIR"),
         "status": "active",
         "date": utcnow().date().isoformat(),
         "publisher": "hindfoot project",

@@ -25,6 +25,8 @@ HINDFOOT_SERVICE = "https://hindfoot.org/fhir/CodeSystem/service"
 HINDFOOT_ROLE = "https://hindfoot.org/fhir/CodeSystem/practitioner-role"
 HINDFOOT_CARE_PLAN = "https://hindfoot.org/fhir/CodeSystem/care-plan-activity"
 HINDFOOT_REPORT = "https://hindfoot.org/fhir/CodeSystem/diagnostic-report"
+# a Condition imported from elsewhere (a referral) with no hindfoot counterpart: SNOMED CT / ICD-10 only
+EXTERNAL_CONDITION = "external"
 IDENTIFIER_SYSTEM = "https://hindfoot.org/fhir/NamingSystem/record-number"
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
@@ -95,6 +97,10 @@ def _snomed_terms() -> dict[str, tuple[str, str]]:
         for code in condition.codes.snomed:
             terms.setdefault(code.code, (code.display, code.status))
     return terms
+
+
+def known_snomed(code: str) -> bool:
+    return code in _snomed_terms()
 
 
 def snomed_term(code: str) -> tuple[str, bool]:

@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from hindfoot.auth.actor import Actor
 from hindfoot.deps import DbSession, client_ip, get_optional_actor
 from hindfoot.errors import BadRequest, NotAcceptable, NotAuthenticated
-from hindfoot.fhir import bulk, capability, rest, smart
+from hindfoot.fhir import bulk, capability, rest, smart, write
 from hindfoot.fhir.registry import TYPES
 
 FHIR_JSON = "application/fhir+json"
@@ -140,6 +140,52 @@ def everything(patient_id: str, request: Request, db: DbSession, actor: FhirActo
     return fhir_response(rest.everything(db, actor, patient_id, params, base_of(request)))
 
 
+# ------------------------------------------------------------------------------------- writes
+async def _body(request: Request) -> Any:
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if kind not in ("application/fhir+json", "application/json", "application/json+fhir"):
+        raise BadRequest("send the resource as application/fhir+json", field="Content-Type")
+    try:
+        return orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"malformed JSON: {exc}", field="body") from None
+
+
+def _written(request: Request, found: rest.Found, status: int) -> Response:
+    version = found.resource["meta"]["versionId"]
+    headers = {"ETag": f'W/"{version}"', "Last-Modified": found.row.updated_at.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+               "Location": f"{base_of(request)}/{found.type.name}/{found.row.id}"}
+    return fhir_response(found.resource, headers=headers, status=status)
+
+
+def _create_route(kind: str) -> Callable[..., Any]:
+    async def create(request: Request, db: DbSession, actor: FhirActor) -> Response:
+        found = write.create(db, actor, kind, await _body(request))
+        return _written(request, found, 201)
+
+    create.__doc__ = f"Create a {kind} (201, Location, ETag); the server assigns the id."
+    return create
+
+
+def _update_route(kind: str) -> Callable[..., Any]:
+    name = ID_NAMES.get(kind, "ident")
+
+    async def update(request: Request, db: DbSession, actor: FhirActor) -> Response:
+        found = write.update(db, actor, kind, request.path_params[name], await _body(request),
+                             request.headers.get("if-match"))
+        return _written(request, found, 200)
+
+    update.__doc__ = f"Update a {kind} (If-Match: W/\"versionId\" answers 412 when it changed since)."
+    return update
+
+
+@router.post("", name="fhir::transaction")
+async def transaction(request: Request, db: DbSession, actor: FhirActor) -> Response:
+    """A transaction Bundle of creates and updates (Patient, Condition, Observation): all or nothing.
+    Entries may refer to each other by urn:uuid fullUrls (a referral's patient and findings)."""
+    return fhir_response(write.transaction(db, actor, await _body(request), base_of(request)))
+
+
 # ------------------------------------------------------------------------------ Bulk Data $export
 def _kick_off(request: Request, db: Any, actor: Actor, tasks: BackgroundTasks, level: str,
               group_id: str | None = None) -> Response:
@@ -199,6 +245,11 @@ def export_file(file_id: str, db: DbSession, actor: FhirActor) -> Response:
     return Response(row.content, media_type=bulk.NDJSON)
 
 
+for _kind in write.WRITABLE:
+    router.add_api_route(f"/{_kind}", _create_route(_kind), methods=["POST"], name=f"fhir:{_kind}:create",
+                         summary=f"Create {_kind}")
+    router.add_api_route(f"/{_kind}/{{{ID_NAMES.get(_kind, 'ident')}}}", _update_route(_kind), methods=["PUT"],
+                         name=f"fhir:{_kind}:update", summary=f"Update {_kind}")
 for _kind in TYPES:
     router.add_api_route(f"/{_kind}", _search_route(_kind), methods=["GET"], name=f"fhir:{_kind}:search-type",
                          summary=f"Search {_kind}")

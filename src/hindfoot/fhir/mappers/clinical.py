@@ -72,10 +72,15 @@ def encounter_to_fhir(encounter: Any) -> dict[str, Any]:
 
 
 def condition_to_fhir(condition: Any) -> dict[str, Any]:
-    coding_list = [coding(codes.HINDFOOT_CONDITION, condition.code, condition.display)]
+    coding_list = []
+    if condition.code != codes.EXTERNAL_CONDITION:  # an imported condition has no hindfoot concept
+        coding_list.append(coding(codes.HINDFOOT_CONDITION, condition.code, condition.display))
     if condition.snomed_code:
-        display, proxy = codes.snomed_term(condition.snomed_code)
-        coding_list.append(coding(codes.SNOMED, condition.snomed_code, display, proxy=proxy))
+        if codes.known_snomed(condition.snomed_code):
+            display, proxy = codes.snomed_term(condition.snomed_code)
+            coding_list.append(coding(codes.SNOMED, condition.snomed_code, display, proxy=proxy))
+        else:  # imported: as the sending system named it, its equivalence not judged here
+            coding_list.append(coding(codes.SNOMED, condition.snomed_code, condition.display))
     if condition.icd10_code:
         coding_list.append(coding(codes.ICD10, condition.icd10_code, condition.display, proxy=True))
     clinical = condition.clinical_status
@@ -89,7 +94,7 @@ def condition_to_fhir(condition: Any) -> dict[str, Any]:
         verificationStatus={"coding": [coding(codes.CONDITION_VERIFICATION, verification,
                                               codes.CONDITION_VERIFICATION_DISPLAY.get(verification))]},
         category=[{"coding": [coding(codes.CONDITION_CATEGORY, "encounter-diagnosis", "Encounter Diagnosis")]}],
-        code={"coding": coding_list, "text": condition.display},
+        code={"coding": coding_list, "text": condition.display} if coding_list else {"text": condition.display},
         bodySite=[laterality(condition.laterality)] if condition.laterality else None,
         subject=ref("Patient", condition.patient_id),
         onsetDateTime=day(condition.onset_date),
