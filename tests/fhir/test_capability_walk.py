@@ -13,7 +13,6 @@ from datetime import date
 from typing import Any
 
 import orjson
-
 from fhir_validators import medplum_errors, r4b_errors
 from sqlalchemy import select
 
