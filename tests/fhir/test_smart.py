@@ -126,7 +126,7 @@ def test_only_an_admin_registers_apps_and_bad_registrations_name_the_field(clien
     assert no_uri.status_code == 422 and no_uri.json()["field"] == "redirect_uris"
     plain_http = client.post("/api/smart-clients", json={**body, "redirect_uris": ["http://evil.example/cb"]})
     assert plain_http.status_code == 422 and plain_http.json()["field"] == "redirect_uris"
-    too_much = client.post("/api/smart-clients", json={**body, "scope": "system/*.rs"})
+    too_much = client.post("/api/smart-clients", json={**body, "scope": "user/*.rs system/*.rs"})
     assert too_much.status_code == 422 and too_much.json()["field"] == "scope"
     private = RSAKey.generate_key(2048, private=True).as_dict(private=True)
     leaked = client.post("/api/smart-clients", json={"client_id": "b", "name": "B", "kind": "smart-backend",
@@ -233,7 +233,8 @@ def _consent_error(base: str, email: str, url: str) -> str:
 
 def test_ehr_launch_from_the_record_page_and_a_patient_s_own_launch(app, client, db):
     c = _clinic(db)
-    _register_app(client, c["admin"].email, launch_url="http://127.0.0.1:8409/launch")
+    _register_app(client, c["admin"].email, launch_url="http://127.0.0.1:8409/launch",
+                  scope="launch launch/patient openid fhirUser patient/*.rs user/*.rs user/*.cu")
     with served(app, port=APP_PORT) as base:
         with httpx2.Client(base_url=base, timeout=30) as browser:
             csrf = browser.post("/api/auth/login", json={"email": c["clinician"].email,
@@ -245,12 +246,21 @@ def test_ehr_launch_from_the_record_page_and_a_patient_s_own_launch(app, client,
             assert opened.status_code == 303
         launch = parse_qs(urlsplit(opened.headers["location"]).query)
         assert launch["iss"] == [f"{base}/api/fhir"]
-        smart = _smart(base, "launch openid fhirUser user/*.rs", launch_token=launch["launch"][0])
+        smart = _smart(base, "launch openid fhirUser user/*.rs user/Observation.c", launch_token=launch["launch"][0])
         redirect = _approve(base, c["clinician"].email, smart.authorize_url)  # no picker: the launch names her
         smart.handle_callback(redirect)
         assert smart.patient_id == str(c["alice"].id)
         # user/ scopes: what the clinician may see, so the search reaches both patients
         assert next(FObservation.where({}).perform_iter(smart.server)).total == 4
+        # it may create Observations (user/Observation.c), and nothing else
+        bearer = {"Authorization": f"Bearer {smart.server.auth.access_token}", "Content-Type": "application/fhir+json"}
+        pain = {"resourceType": "Observation", "status": "final", "subject": {"reference": f"Patient/{c['alice'].id}"},
+                "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]}, "valueQuantity": {"value": 2}}
+        assert httpx2.post(f"{base}/api/fhir/Observation", json=pain, headers=bearer).status_code == 201
+        condition = {"resourceType": "Condition", "subject": {"reference": f"Patient/{c['alice'].id}"},
+                     "code": {"coding": [{"system": "http://snomed.info/sct", "code": "1", "display": "x"}]}}
+        refused = httpx2.post(f"{base}/api/fhir/Condition", json=condition, headers=bearer)
+        assert refused.status_code == 403 and refused.json()["issue"][0]["expression"] == ["scope"]
 
         # a patient signs in to an app standalone: their own record is the context, no picker
         own = _smart(base, "launch/patient patient/*.rs")

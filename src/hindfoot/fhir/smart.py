@@ -68,9 +68,13 @@ REFRESH_TOKEN_DAYS = 30
 CODE_SECONDS = 300
 LAUNCH_SECONDS = 600
 ASSERTION_ALGORITHMS = ["RS384", "ES384"]
+# what a client is registered for unless the admin says otherwise: reading
 APP_SCOPES = ("launch launch/patient openid fhirUser offline_access online_access "
               "patient/*.rs user/*.rs patient/*.read user/*.read")
 BACKEND_SCOPES = "system/*.rs system/*.read"
+# the most an admin may register one for: also create and update (of what the API can write)
+APP_CEILING = APP_SCOPES + " patient/*.cruds user/*.cruds patient/*.write user/*.write"
+BACKEND_CEILING = BACKEND_SCOPES + " system/*.cruds system/*.write"
 CAPABILITIES = ["launch-ehr", "launch-standalone", "client-public", "context-ehr-patient",
                 "context-standalone-patient", "context-banner", "context-style", "permission-offline",
                 "permission-online", "permission-patient", "permission-user", "permission-v1", "permission-v2",
@@ -405,7 +409,7 @@ def configuration(fhir_base: str, authorize_url: str, token_url: str, jwks_url: 
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "token_endpoint_auth_methods_supported": ["none", "private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
-        "scopes_supported": sorted(set(smart_scopes.split(APP_SCOPES + " " + BACKEND_SCOPES))),
+        "scopes_supported": sorted(set(smart_scopes.split(APP_CEILING + " " + BACKEND_CEILING))),
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -516,8 +520,8 @@ def register_client(db: Session, actor: Actor, *, client_id: str, name: str, kin
     require_admin(actor)
     if kind not in ("smart-app", "smart-backend"):
         raise InvalidInput("kind must be smart-app or smart-backend", field="kind")
-    ceiling = APP_SCOPES if kind == "smart-app" else BACKEND_SCOPES
-    requested = smart_scopes.split(scope) or smart_scopes.split(ceiling)
+    ceiling = APP_CEILING if kind == "smart-app" else BACKEND_CEILING
+    requested = smart_scopes.split(scope) or smart_scopes.split(APP_SCOPES if kind == "smart-app" else BACKEND_SCOPES)
     unknown = [s for s in requested if s not in smart_scopes.split(smart_scopes.allowed(s, ceiling))]
     if unknown:
         raise InvalidInput(f"scope: {', '.join(unknown)} cannot be granted to a {kind} (allowed: {ceiling})",

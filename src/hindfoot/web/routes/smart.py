@@ -172,6 +172,7 @@ def _apps_page(request: Request, db: Any, actor: Any, *, error: str | None = Non
     return render(request, "smart/apps.html", {
         "clients": clients, "error": error, "message": message, "form": form or {},
         "fhir_base": f"{root}/api/fhir", "app_scopes": smart.APP_SCOPES, "backend_scopes": smart.BACKEND_SCOPES,
+        "app_ceiling": smart.APP_CEILING, "backend_ceiling": smart.BACKEND_CEILING,
     }, status_code=status_code)
 
 
