@@ -52,6 +52,10 @@ NOT_VISITED = {
         "Procedure", "ImagingStudy", "DiagnosticReport", "CarePlan", "Slot", "Schedule", "Questionnaire",
         "QuestionnaireResponse")},
     "/conditions/{slug}": "public knowledge-base pages: no clinic data",
+    # Bulk Data: a job and its files answer only the client that started it; the group is the clinic
+    "/api/fhir/$export-status/{job_id}": "bulk export: the starting client only, tests/fhir/test_bulk.py",
+    "/api/fhir/$export-file/{file_id}": "bulk export: the starting client only, tests/fhir/test_bulk.py",
+    "/api/fhir/Group/{group_id}/$export": "bulk export: only one's own clinic, tests/fhir/test_bulk.py",
 }
 # FHIR reads by resource type: the other clinic's row of that type, where the matrix makes one.
 FHIR_IDS = {"Patient": "patient_id", "EpisodeOfCare": "episode_id", "Appointment": "appointment_id",
