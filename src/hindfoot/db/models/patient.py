@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event
@@ -56,6 +56,10 @@ class Patient(IdMixin, TimestampMixin, Base):
     sport: Mapped[str] = mapped_column(String(40), default="none")
     level: Mapped[str] = mapped_column(String(20), default="recreational")
     active: Mapped[bool] = mapped_column(default=True)
+    # data rights (hindfoot.patients.rights): processing restricted (GDPR art. 18: kept, shown as
+    # restricted, left out of the registry) and identity erased (art. 17: the clinical record stays)
+    restricted_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]
     # derived: the latest episode (by start date) and its stage; not a foreign key, since the episode
     # rows reference the patient (a cycle), and kept in step by `episode._keep_current_episode`
     current_episode_id: Mapped[uuid.UUID | None]
