@@ -49,6 +49,9 @@ def upgrade() -> None:
     with op.batch_alter_table("patient", schema=None) as batch_op:
         batch_op.add_column(sa.Column("restricted_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("ix_patient_restricted", "patient", ["organization_id"], unique=False,
+                    sqlite_where=sa.text("restricted_at IS NOT NULL"),
+                    postgresql_where=sa.text("restricted_at IS NOT NULL"))
     with op.batch_alter_table("user_account", schema=None) as batch_op:
         batch_op.add_column(sa.Column("mfa_last_step", sa.Integer(), nullable=True))
 
@@ -56,6 +59,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("user_account", schema=None) as batch_op:
         batch_op.drop_column("mfa_last_step")
+    op.drop_index("ix_patient_restricted", table_name="patient")
     with op.batch_alter_table("patient", schema=None) as batch_op:
         batch_op.drop_column("erased_at")
         batch_op.drop_column("restricted_at")
