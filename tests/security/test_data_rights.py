@@ -6,7 +6,7 @@ another clinic's staff never see a request."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from factories import PASSWORD, login, make_account, make_org, make_patient, make_practitioner
 from fastapi.testclient import TestClient
@@ -15,9 +15,11 @@ from sqlalchemy import func, select
 
 from hindfoot.audit.service import verify_chain
 from hindfoot.db.models import (
+    Appointment,
     AuditEvent,
     DataRequest,
     EpisodeOfCare,
+    Location,
     Observation,
     Patient,
     Procedure,
@@ -38,6 +40,13 @@ def _clinic(db, tag: str):  # type: ignore[no-untyped-def]
     episode = episode_of(db, patient)
     add_surgery(db, episode, date(2026, 3, 1), surgeon_id=surgeon.id)
     add_scores(db, episode, "baseline", date(2026, 2, 20), {"faos.pain": 40})
+    location = Location(organization_id=org.id, name=f"{tag} Studio", address_line="1 Row", city="London",
+                        postcode="W1 1AA")
+    db.add(location)
+    db.flush()
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=9)
+    db.add(Appointment(patient_id=patient.id, practitioner_id=surgeon.id, location_id=location.id,
+                       service_type="follow_up", start=start, end=start + timedelta(minutes=20)))
     db.flush()
     return org, admin, doc, patient, account
 
@@ -125,6 +134,8 @@ def test_erasure_accepted_anonymises_the_identity_and_keeps_the_clinical_record(
     assert db.scalar(select(AuditEvent.id).where(AuditEvent.description.contains("identity erased"))) is not None
     assert db.scalar(select(DataRequest.status).where(DataRequest.patient_id == pid)) == "accepted"
     assert verify_chain(db)[1] is None  # erasure never edits the audit trail
+    # the future appointment is cancelled (and kept); no notice goes to the erased address
+    assert db.scalar(select(Appointment.status).where(Appointment.patient_id == pid)) == "cancelled"
     record = a.get(f"/patients/{pid}")
     assert "Identity erased" in record.text and "Zelda" not in record.text
 

@@ -31,6 +31,8 @@ ERASED: tuple[Item, ...] = (
     Item("Your sign-in account", "its email and password are removed and every session is ended: it can no "
                                  "longer sign in"),
     Item("Copies of your email address on questionnaire reminders", "removed"),
+    Item("Your future appointments", "cancelled, since the clinic can no longer reach you (they stay in the record "
+                                     "as cancelled)"),
 )
 
 KEPT: tuple[Item, ...] = (

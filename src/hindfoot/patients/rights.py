@@ -24,6 +24,7 @@ from hindfoot.auth.policy import require_admin
 from hindfoot.auth.throttle import email_key
 from hindfoot.db.base import utcnow
 from hindfoot.db.models import (
+    Appointment,
     AuditEvent,
     DataRequest,
     DataRequestKind,
@@ -38,6 +39,7 @@ from hindfoot.db.models import (
 from hindfoot.errors import AccessDenied, Conflict, Forbidden, InvalidInput
 from hindfoot.notifications.email import EmailError, OutgoingEmail, send
 from hindfoot.patients import erasure
+from hindfoot.scheduling import booking
 from hindfoot.settings import Settings
 
 KIND_LABELS = {
@@ -231,6 +233,10 @@ def erase_patient(db: Session, actor: Actor, patient: Patient) -> None:
         sessions.end_all(db, account.id)
     db.execute(update(OutcomeReminder).where(OutcomeReminder.patient_id == patient.id)
                .values(email="").execution_options(synchronize_session=False))
+    future = db.scalars(select(Appointment.id).where(Appointment.patient_id == patient.id, Appointment.start > now,
+                                                     Appointment.status == "booked")).all()
+    for appointment_id in future:
+        booking.cancel_appointment(db, actor, appointment_id, reason="patient's data erased at their request", now=now)
     db.flush()
     audit.record(db, actor, audit.UPDATE, "Patient", patient.id, patient_id=patient.id,
                  description="identity erased (GDPR art. 17): name, contact details, sign-in; clinical record kept")
