@@ -6,6 +6,8 @@ another clinic's staff never see a request."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 from factories import PASSWORD, login, make_account, make_org, make_patient, make_practitioner
@@ -26,7 +28,9 @@ from hindfoot.db.models import (
     UserAccount,
     UserSession,
 )
+from hindfoot.errors import Conflict
 from hindfoot.outcomes import analytics
+from hindfoot.patients import rights
 
 
 def _clinic(db, tag: str):  # type: ignore[no-untyped-def]
@@ -192,3 +196,34 @@ def test_a_restricted_record_is_left_out_of_the_registry_and_marked_for_staff(ap
     assert "Processing restricted" in a.get(f"/patients/{patient.id}").text
     assert "restricted" in a.get("/patients", params={"q": "Quokkahart"}).text
     assert db.get(Patient, patient.id).restricted_at is not None
+
+
+def test_two_admins_deciding_at_once_make_one_decision(db, session_factory, settings):
+    """The claim is one conditional UPDATE: of two admins pressing at the same moment, one decides and
+    the other is told it is already decided (409), on both databases."""
+    org, admin, _, _, account = _clinic(db, "Quokka")
+    second = make_account(db, org, "admin", email="admin2@quokka.test")
+    rid = rights.create_request(db, actor_for(account), "erasure", "").id
+    db.commit()
+    barrier = threading.Barrier(2)
+
+    def decide(who: UserAccount, decision: str) -> str:
+        with session_factory() as s:
+            barrier.wait()
+            try:
+                rights.decide(s, actor_for(who), settings, rid, decision, "done" if decision == "accept" else "no")
+                s.commit()
+                return decision
+            except Conflict:
+                s.rollback()
+                return "conflict"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(decide, (admin, second), ("accept", "refuse")))
+    assert outcomes in (["accept", "conflict"], ["conflict", "refuse"]), outcomes
+    db.expire_all()
+    request = db.get(DataRequest, rid)
+    assert request.status == ("accepted" if "accept" in outcomes else "refused")
+    assert db.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.entity_type == "DataRequest", AuditEvent.description.startswith("data-rights request accepted")
+        | AuditEvent.description.startswith("data-rights request refused"))) == 1

@@ -165,7 +165,8 @@ def decide(db: Session, actor: Actor, settings: Settings, request_id: uuid.UUID,
                                                    DataRequest.status == DataRequestStatus.open.value)
                          .values(status="deciding").execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
     if not claimed:
-        raise Conflict(f"this request is already {request.status}")
+        db.refresh(request)
+        raise Conflict(f"this request is already {STATUS_LABELS.get(request.status, 'being decided')}")
     patient = db.get(Patient, request.patient_id)
     assert patient is not None
     to = patient.email or _login_email(db, patient)  # read before an erasure removes it
