@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 VALIDATOR := tools/fhir-validator
 VALIDATOR_STAMP := $(VALIDATOR)/node_modules/.installed
 
-.PHONY: help install fhir-validator browser run serve db-upgrade demo test test-fast bench lint clean
+.PHONY: help install pango fhir-validator browser run serve db-upgrade demo test test-fast bench lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -20,7 +20,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) ## install hindfoot and its dependencies into .venv
+install: $(STAMP) pango ## install hindfoot and its dependencies into .venv
+
+pango: ## Debian's Pango, which WeasyPrint needs for the patient's PDF summary
+	@{ ldconfig -p 2>/dev/null || /sbin/ldconfig -p; } | grep -q 'libpangoft2-1.0.so.0' || { \
+	  echo "installing Debian's Pango for WeasyPrint (PDF summaries)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; }
 
 $(VALIDATOR_STAMP): $(VALIDATOR)/package.json
 	cd $(VALIDATOR) && npm install --no-audit --no-fund --no-package-lock --silent

@@ -10,10 +10,12 @@ from browsing import sign_in
 
 PUBLIC = ["/", "/check", "/book", "/login", "/password/forgot", "/sources"]
 ROLES = {
-    "patient@demo.hindfoot.local": ["/me", "/questionnaires", "/my/recovery-plan", "/appointments", "/account"],
+    "patient@demo.hindfoot.local": ["/me", "/questionnaires", "/my/recovery-plan", "/appointments", "/account", "/me/data",
+                                    "/me/data/summary"],
     "surgeon@demo.hindfoot.local": ["/patients", "/patients/new", "/calendar", "/calendar/no-shows", "/calendar/rota",
                                     "/calendar/series", "/outcomes", "/recovery/behind", "/account", "/account/password"],
-    "admin@demo.hindfoot.local": ["/admin/audit", "/admin/staff", "/calendar/services", "/calendar/locations"],
+    "admin@demo.hindfoot.local": ["/admin/audit", "/admin/staff", "/calendar/services", "/calendar/locations",
+                                  "/admin/data-requests"],
 }
 
 

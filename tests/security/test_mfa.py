@@ -4,6 +4,7 @@ resets a member's MFA (audited)."""
 from __future__ import annotations
 
 import re
+import time
 
 import pyotp
 from factories import PASSWORD, login, make_account, make_org, make_practitioner
@@ -34,6 +35,11 @@ def _form_login(client: TestClient, email: str):  # type: ignore[no-untyped-def]
                                        "next": "/patients"}, follow_redirects=False)
 
 
+def _next_code(secret: str) -> str:
+    """The code of the next time step: the enrolment spent this one's (a code works once)."""
+    return pyotp.TOTP(secret).at(time.time() + 30)
+
+
 def _enrol(client: TestClient) -> tuple[str, list[str]]:
     """Sign in on the web of a clinic that requires MFA: set it up; (secret, recovery codes)."""
     r = _form_login(client, "doc@example.org")
@@ -61,7 +67,7 @@ def test_a_clinic_that_requires_mfa_has_staff_enrol_then_sign_in_with_a_code(app
     assert r.headers["location"].startswith("/login/mfa")
     page = c.get(r.headers["location"])
     assert "Set up" not in page.text and "6-digit code" in page.text
-    ok = c.post("/login/mfa", data={"code": pyotp.TOTP(secret).now(), "csrf_token": _csrf(page.text),
+    ok = c.post("/login/mfa", data={"code": _next_code(secret), "csrf_token": _csrf(page.text),
                                     "next": "/patients"}, follow_redirects=False)
     assert ok.status_code == 303 and ok.headers["location"] == "/patients"
     assert c.get("/patients").status_code == 200
@@ -80,7 +86,7 @@ def test_the_api_needs_the_code_too(app, db):
     wrong = c.post("/api/auth/login", json={"email": "doc@example.org", "password": PASSWORD, "code": "123456"})
     assert wrong.status_code == 401
     ok = c.post("/api/auth/login", json={"email": "doc@example.org", "password": PASSWORD,
-                                         "code": pyotp.TOTP(secret).now()})
+                                         "code": _next_code(secret)})
     assert ok.status_code == 200
     # required but not set up: the API says to set it up on the web
     fresh = c.post("/api/auth/login", json={"email": "boss@example.org", "password": PASSWORD})
@@ -104,7 +110,7 @@ def test_wrong_codes_lock_the_email_like_wrong_passwords(app, db):
         assert c.post("/api/auth/login", json={"email": "doc@example.org", "password": PASSWORD,
                                                "code": "000000"}).status_code == 401
     locked = c.post("/api/auth/login", json={"email": "doc@example.org", "password": PASSWORD,
-                                             "code": pyotp.TOTP(secret).now()})
+                                             "code": _next_code(secret)})
     assert locked.status_code == 429
 
 
@@ -145,3 +151,23 @@ def test_an_admin_resets_a_members_mfa_and_it_is_audited(app, db):
     # next sign-in: set up again
     again = _form_login(TestClient(app), "doc@example.org")
     assert again.headers["location"].startswith("/login/mfa")
+
+
+def test_an_app_code_works_once(app, db):
+    """RFC 6238 section 5.2: the code that just signed someone in (or confirmed the enrolment) is refused
+    the second time, and so is a code of an earlier time step; a wrong code counts as a failure."""
+    _setup(db, required=True)
+    secret, _ = _enrol(TestClient(app))
+    totp, now = pyotp.TOTP(secret), time.time()
+
+    def sign_in(code: str) -> int:
+        return TestClient(app).post("/api/auth/login", json={"email": "doc@example.org", "password": PASSWORD,
+                                                             "code": code}).status_code
+
+    assert sign_in(totp.at(now)) == 401  # the enrolment's own code: spent
+    assert sign_in(totp.at(now + 30)) == 200
+    assert sign_in(totp.at(now + 30)) == 401  # replayed within its window
+    assert sign_in(totp.at(now - 30)) == 401  # an older step, still inside the drift window
+    db.expire_all()
+    account = db.scalar(select(UserAccount).where(UserAccount.email == "doc@example.org"))
+    assert account.mfa_last_step == int((now + 30) // 30)  # the step last accepted, remembered

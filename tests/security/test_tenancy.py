@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from hindfoot.auth.actor import Actor
 from hindfoot.db.models import AvailabilityRule, Location, Schedule
+from hindfoot.patients import rights as data_rights
 from hindfoot.scheduling import booking as scheduling_booking
 
 TAGS = ("Quokka", "Wombat")  # words no page would contain by chance
@@ -91,11 +92,14 @@ def _clinic(db: Session, tag: str) -> World:
     clinician = make_account(db, org, "clinician", practitioner=surgeon, email=f"doc@{low}.test")
     patient = make_patient(db, org, given=f"{tag}ina", family=f"{tag}son")
     patient.email = f"pat@{low}.test"
-    make_account(db, org, "patient", patient=patient, email=f"pat@{low}.test")
+    patient_account = make_account(db, org, "patient", patient=patient, email=f"pat@{low}.test")
     make_patient(db, org, given=f"{tag}o", family=f"{tag}berg")
     episode = episode_of(db, patient)
     add_surgery(db, episode, date(2026, 3, 1), surgeon_id=surgeon.id)
     add_scores(db, episode, "baseline", date(2026, 2, 20), {"faos.pain": 40})
+    # a data-rights request of the patient's, waiting in the clinic's queue (its details name the clinic)
+    request = data_rights.create_request(db, Actor.from_account(patient_account), "correction",
+                                         f"My sport is {tag} ball, not ballet")
     day = date.today() + timedelta(days=10)
     appt = scheduling_booking.book_appointment(
         db, Actor.from_account(clinician), service="new_consultation", practitioner_id=surgeon.id,
@@ -103,6 +107,7 @@ def _clinic(db: Session, tag: str) -> World:
     db.flush()
     return World(org.id, tag, {"admin": admin.email, "clinician": clinician.email, "patient": f"pat@{low}.test"},
                  {"patient_id": str(patient.id), "episode_id": str(episode.id), "appointment_id": str(appt.id),
+                  "request_id": str(request.id),
                   "org": str(org.id), "surgeon": str(surgeon.id), "location": str(loc.id)})
 
 
@@ -137,7 +142,7 @@ def test_no_cross_clinic_read_on_any_get_route(app, db):
     db.commit()
     # routes with ids last: a refused attempt puts the id the attacker typed on their own clinic's trail
     routes = sorted(_get_routes(app), key=lambda p: ("{" in p, p))
-    id_params = {"patient_id", "episode_id", "appointment_id"}
+    id_params = {"patient_id", "episode_id", "appointment_id", "request_id"}
     visited, cells, refused = [], 0, 0
     clients = {(w.tag, role): _signed_in(app, email) for w in worlds for role, email in w.emails.items()}
     # every account uses the app first, so both clinics' audit trails hold reads of their own patients

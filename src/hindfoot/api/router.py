@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from hindfoot.api.routes import assessment as assessment_routes
-from hindfoot.api.routes import audit, auth, cds_hooks, clinic, fhir, patients
+from hindfoot.api.routes import audit, auth, cds_hooks, clinic, data_rights, fhir, patients
 from hindfoot.api.routes import outcomes as outcomes_routes
 from hindfoot.api.routes import pathway as pathway_routes
 from hindfoot.api.routes import recovery as recovery_routes
@@ -22,6 +22,7 @@ api_router.include_router(smart_routes.public_router)  # OAuth2 token endpoint: 
 protected = APIRouter(dependencies=[Depends(verify_csrf)])
 protected.include_router(auth.router)
 protected.include_router(patients.router)
+protected.include_router(data_rights.router)
 protected.include_router(assessment_routes.router)
 protected.include_router(audit.router)
 protected.include_router(staff_routes.router)

@@ -3,19 +3,21 @@
 Enrolment stores a new secret, shows it as a QR code (segno) and turns MFA on only when a first code
 from the app confirms it; ten recovery codes are then shown once and stored as SHA-256 hashes. A clinic
 requires MFA of every staff account (`Organization.mfa_required`; unset: on in production). Wrong codes
-count against the email's sign-in throttle like wrong passwords. An admin can reset a member's MFA
+count against the email's sign-in throttle like wrong passwords. A code is accepted once: the last
+accepted time step is stored per account and a code of that step or an earlier one is refused. An admin can reset a member's MFA
 (audited); the member then enrols again at their next sign-in.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import datetime
 
 import pyotp
 import segno
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
@@ -47,7 +49,7 @@ def begin_enrolment(db: Session, account: UserAccount) -> str:
     """A fresh secret for an account not yet enrolled (kept until confirmed); the secret."""
     if enabled(account):
         raise InvalidInput("two-step sign-in is already on for this account", field="code")
-    account.mfa_secret = pyotp.random_base32()
+    account.mfa_secret, account.mfa_last_step = pyotp.random_base32(), None
     db.flush()
     return account.mfa_secret
 
@@ -62,17 +64,43 @@ def qr_data_uri(uri: str) -> str:
     return segno.make(uri, error="m").svg_data_uri(scale=5, dark="#111", light="#fff")
 
 
-def _code_ok(secret: str, code: str, now: datetime | None = None) -> bool:
+def _code_step(secret: str, code: str, now: datetime | None = None) -> int | None:
+    """The time step (RFC 6238's counter) whose code `code` is, within one step of clock drift; None if
+    none is."""
     digits = "".join(ch for ch in code if ch.isdigit())
-    return len(digits) == 6 and pyotp.TOTP(secret).verify(digits, for_time=now or utcnow(), valid_window=1)
+    if len(digits) != 6:
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now or utcnow())
+    return next((step for step in (current - 1, current, current + 1)
+                 if hmac.compare_digest(totp.generate_otp(step), digits)), None)
+
+
+def _use_step(db: Session, account: UserAccount, step: int) -> bool:
+    """Spend a time step: true if no code of this or a later step was accepted before (RFC 6238
+    section 5.2: a verifier must not accept the second attempt of the same OTP). One conditional
+    UPDATE, so two requests racing with the same code cannot both win."""
+    spent = db.execute(
+        update(UserAccount)
+        .where(UserAccount.id == account.id,
+               or_(UserAccount.mfa_last_step.is_(None), UserAccount.mfa_last_step < step))
+        .values(mfa_last_step=step)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]  # a CursorResult
+    if spent:
+        account.mfa_last_step = step
+        db.flush()
+    return bool(spent)
 
 
 def confirm_enrolment(db: Session, account: UserAccount, code: str, *, now: datetime | None = None) -> list[str]:
     """Turn MFA on if `code` comes from the new secret; the recovery codes to show once."""
     if account.mfa_secret is None or enabled(account):
         raise InvalidInput("start the set-up again", field="code")
-    if not _code_ok(account.mfa_secret, code, now):
+    step = _code_step(account.mfa_secret, code, now)
+    if step is None:
         raise InvalidInput("that code is not right: type the 6 digits your app shows now", field="code")
+    account.mfa_last_step = step  # the enrolment's code cannot sign in again
     account.mfa_enabled_at = now or utcnow()
     codes = new_recovery_codes(db, account)
     audit.record(db, Actor.from_account(account), audit.UPDATE, "UserAccount", account.id,
@@ -96,12 +124,13 @@ def _hash(code: str) -> str:
 
 
 def check(db: Session, account: UserAccount, code: str, *, now: datetime | None = None) -> str | None:
-    """How the second factor was given ("app" or "recovery code"), or None if `code` is wrong. A recovery
-    code works once."""
+    """How the second factor was given ("app" or "recovery code"), or None if `code` is wrong. An app
+    code works once (and no code of an earlier time step after it); a recovery code works once."""
     if not enabled(account):
         return None
-    if _code_ok(account.mfa_secret or "", code, now):
-        return "app"
+    step = _code_step(account.mfa_secret or "", code, now)
+    if step is not None:
+        return "app" if _use_step(db, account, step) else None  # a code already used is a wrong code
     row = db.scalar(select(MfaRecoveryCode).where(MfaRecoveryCode.user_id == account.id,
                                                   MfaRecoveryCode.code_hash == _hash(code),
                                                   MfaRecoveryCode.used_at.is_(None)).with_for_update())
@@ -121,7 +150,7 @@ def reset(db: Session, actor: Actor, account: UserAccount) -> None:
     """An admin clears a member's MFA (lost phone and codes): they enrol again at the next sign-in."""
     from hindfoot.auth import sessions
 
-    account.mfa_secret, account.mfa_enabled_at = None, None
+    account.mfa_secret, account.mfa_enabled_at, account.mfa_last_step = None, None, None
     db.execute(delete(MfaRecoveryCode).where(MfaRecoveryCode.user_id == account.id))
     sessions.end_all(db, account.id)
     audit.record(db, actor, audit.UPDATE, "UserAccount", account.id,

@@ -126,6 +126,11 @@ def _cohort(actor: Actor, f: Filters, *, with_patient: bool = False) -> Select[u
     stmt = (
         select(EpisodeOfCare.id.label("episode_id"), EpisodeOfCare.patient_id, EpisodeOfCare.period_start)
         .where(EpisodeOfCare.organization_id == actor.organization_id)
+        # a patient who restricted processing (GDPR art. 18) is kept out of the registry: the few such
+        # patients of the clinic, looked up once (a partial index holds only them), not a join per episode
+        .where(EpisodeOfCare.patient_id.not_in(
+            select(Patient.id).where(Patient.organization_id == actor.organization_id,
+                                     Patient.restricted_at.is_not(None))))
     )
     if f.sport or with_patient:  # every episode has its patient: join only when a patient column is needed
         stmt = stmt.join(Patient, Patient.id == EpisodeOfCare.patient_id)

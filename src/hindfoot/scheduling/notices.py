@@ -52,6 +52,8 @@ def notice_for(db: Session, appt: Appointment, kind: str) -> AppointmentNotice:
     org = db.get(Organization, patient.organization_id)
     assert org is not None
     email = patient.email or db.scalar(select(UserAccount.email).where(UserAccount.patient_id == patient.id))
+    if patient.erased_at is not None:  # an erased patient's account keeps only an undeliverable address
+        email = None
     svc = service_named(db, org.id, appt.service_type)
     # A cancellation goes out with the sequence it had before cancelling; build_cancellation bumps it.
     sequence = appt.ical_sequence - 1 if kind == "cancelled" else appt.ical_sequence

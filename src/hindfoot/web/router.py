@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from hindfoot.deps import verify_csrf
-from hindfoot.web.routes import admin, auth, home, patients
+from hindfoot.web.routes import admin, auth, data_rights, home, patients
 from hindfoot.web.routes import assessment as assessment_pages
 from hindfoot.web.routes import booking as booking_pages
 from hindfoot.web.routes import calendar as calendar_pages
@@ -18,6 +18,7 @@ web_router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csr
 web_router.include_router(home.router)
 web_router.include_router(auth.router)
 web_router.include_router(patients.router)
+web_router.include_router(data_rights.router)
 web_router.include_router(assessment_pages.router)
 web_router.include_router(admin.router)
 web_router.include_router(booking_pages.router)

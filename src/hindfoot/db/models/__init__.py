@@ -7,6 +7,7 @@ from hindfoot.db.models.audit import AuditEvent
 from hindfoot.db.models.care_plan import CarePlan, CarePlanActivity
 from hindfoot.db.models.clinic_service import ClinicService
 from hindfoot.db.models.condition import Condition
+from hindfoot.db.models.data_request import DataRequest, DataRequestKind, DataRequestStatus
 from hindfoot.db.models.encounter import Encounter
 from hindfoot.db.models.episode import EpisodeOfCare, Laterality, PathwayEvent, PathwayStage
 from hindfoot.db.models.imaging import DiagnosticReport, ImagingStudy
@@ -52,6 +53,9 @@ __all__ = [
     "CarePlanActivity",
     "ClinicService",
     "Condition",
+    "DataRequest",
+    "DataRequestKind",
+    "DataRequestStatus",
     "DiagnosticReport",
     "Encounter",
     "EpisodeOfCare",

@@ -33,3 +33,4 @@ class UserAccount(IdMixin, TimestampMixin, Base):
     password_reset_sent_at: Mapped[datetime | None]  # the last reset link emailed (one per few minutes)
     mfa_secret: Mapped[str | None] = mapped_column(String(64))  # base32 TOTP secret (RFC 6238)
     mfa_enabled_at: Mapped[datetime | None]  # set once a first code has confirmed the enrolment
+    mfa_last_step: Mapped[int | None]  # the TOTP time step last accepted: a code works once (RFC 6238 5.2)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hindfoot.db.base import Base, IdMixin, TimestampMixin
@@ -56,6 +56,10 @@ class Patient(IdMixin, TimestampMixin, Base):
     sport: Mapped[str] = mapped_column(String(40), default="none")
     level: Mapped[str] = mapped_column(String(20), default="recreational")
     active: Mapped[bool] = mapped_column(default=True)
+    # data rights (hindfoot.patients.rights): processing restricted (GDPR art. 18: kept, shown as
+    # restricted, left out of the registry) and identity erased (art. 17: the clinical record stays)
+    restricted_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]
     # derived: the latest episode (by start date) and its stage; not a foreign key, since the episode
     # rows reference the patient (a cycle), and kept in step by `episode._keep_current_episode`
     current_episode_id: Mapped[uuid.UUID | None]
@@ -107,3 +111,6 @@ Index("ix_patient_org_name", Patient.organization_id, Patient.family_name, Patie
 # (the stage leads, so that the plain list has one index that leads with the organisation: its own)
 Index("ix_patient_stage_org_name", Patient.current_stage, Patient.organization_id, Patient.family_name,
       Patient.given_name, Patient.id)
+# the few restricted patients of a clinic, which the registry leaves out (partial: erased or not, most are not)
+Index("ix_patient_restricted", Patient.organization_id, sqlite_where=text("restricted_at IS NOT NULL"),
+      postgresql_where=text("restricted_at IS NOT NULL"))
