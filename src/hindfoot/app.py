@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from hindfoot.admission import AdmissionMiddleware
+from hindfoot.auth import passwords
 from hindfoot.db.engine import engine_from_settings, make_sessionmaker
 from hindfoot.request_id import RequestIdMiddleware
 from hindfoot.settings import Settings, get_settings
@@ -53,8 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     import hindfoot.audit.service  # noqa: F401  (registers the audit hash chain on every Session)
     from hindfoot.web.security_headers import SecurityHeaders
 
+    passwords.configure(settings)  # argon2 cost and how many hashes run at once
     app.add_middleware(AdmissionMiddleware, queue_seconds=settings.request_queue_seconds,
-                       limit=settings.max_concurrent_requests or settings.db_pool_size + settings.db_max_overflow)
+                       limit=settings.general_concurrency, sign_in_limit=settings.sign_in_concurrency)
     app.add_middleware(RequestIdMiddleware)  # outside the app: sees every unmapped exception, ids every answer
     app.add_middleware(SecurityHeaders)  # outermost: every answer, errors (the 500s above) included
     from hindfoot.api.errors import install_error_handlers

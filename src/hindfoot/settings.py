@@ -33,6 +33,21 @@ class Settings(BaseSettings):
         default=30, gt=0, le=600,
         description="How long a request may queue for its turn before it is answered 503 with Retry-After.",
     )
+    sign_in_concurrency: int = Field(
+        default=8, ge=1, le=1000,
+        description="Password sign-ins a process handles at once, in a lane of their own (a flood of sign-ins "
+        "never holds the places of other requests); the rest queue, and past the queue time are answered 429.",
+    )
+    password_hash_concurrency: int | None = Field(
+        default=None, ge=1, le=256,
+        description="Argon2 hashes or verifications a process computes at once (default: its CPU count); "
+        "the rest wait their turn, so a flood cannot take all the memory (64 MiB each) or starve other requests.",
+    )
+    password_hash_time_cost: int = Field(default=3, ge=1, le=20, description="Argon2id passes (RFC 9106: 3).")
+    password_hash_memory_kib: int = Field(
+        default=65536, ge=8, le=4_194_304, description="Argon2id memory per hash in KiB (RFC 9106: 64 MiB).",
+    )
+    password_hash_parallelism: int = Field(default=4, ge=1, le=64, description="Argon2id lanes (RFC 9106: 4).")
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024,
         description="Largest request body; a larger one is answered 413 before it is read.",
@@ -86,6 +101,14 @@ class Settings(BaseSettings):
     def mfa_default(self) -> bool:
         """Whether staff need MFA in a clinic that has not chosen."""
         return self.mfa_required if self.mfa_required is not None else self.environment == "production"
+
+    @property
+    def general_concurrency(self) -> int:
+        """Requests other than password sign-ins a process serves at once: by default the pool's connections
+        less the sign-in lane's, so that both lanes together never wait on the pool."""
+        if self.max_concurrent_requests is not None:
+            return self.max_concurrent_requests
+        return max(1, self.db_pool_size + self.db_max_overflow - self.sign_in_concurrency)
 
     @property
     def is_sqlite(self) -> bool:

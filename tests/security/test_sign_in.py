@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from factories import PASSWORD, make_account, make_org
 from sqlalchemy import event, select
 
+from hindfoot.db.base import utcnow
 from hindfoot.db.models import AuditEvent, LoginThrottle
 
 
@@ -33,19 +36,66 @@ def test_a_failed_sign_in_uses_one_connection_and_keeps_its_count(app, client, d
     make_account(db, org, "clinician", email="doc@example.org")
     db.commit()
     client.get("/api/csrf")
-    checkouts: list[int] = []
-    listener = lambda *args: checkouts.append(1)  # noqa: E731
-    event.listen(app.state.engine, "checkout", listener)
+    held, most = [0], [0]
+
+    def checkout(*args):  # type: ignore[no-untyped-def]
+        held[0] += 1
+        most[0] = max(most[0], held[0])
+
+    def checkin(*args):  # type: ignore[no-untyped-def]
+        held[0] -= 1
+
+    event.listen(app.state.engine, "checkout", checkout)
+    event.listen(app.state.engine, "checkin", checkin)
     try:
         assert _login(client, "doc@example.org", "wrong").status_code == 401
-        failed = len(checkouts)
-        checkouts.clear()
+        failed, most[0] = most[0], 0
         assert _login(client, "doc@example.org", PASSWORD).status_code == 200
-        succeeded = len(checkouts)
+        succeeded = most[0]
     finally:
-        event.remove(app.state.engine, "checkout", listener)
-    assert failed == 1 and succeeded == 1
+        event.remove(app.state.engine, "checkout", checkout)
+        event.remove(app.state.engine, "checkin", checkin)
+    assert failed == 1 and succeeded == 1  # never two connections at once
+    assert held[0] == 0
     db.expire_all()
     # the failure's count and audit entry were committed by that one connection, then cleared by the success
     assert db.get(LoginThrottle, "doc@example.org") is None
     assert db.scalar(select(AuditEvent).where(AuditEvent.description.contains("sign-in failed for doc@example.org")))
+
+
+def test_a_sign_in_waiting_for_its_turn_to_hash_holds_no_connection_and_rechecks_the_lock(app, client, db):
+    """In a flood, sign-ins queue for argon2 (a bounded number hash at once). While one waits it holds
+    no database connection; when its turn comes, a lock that other failures caused meanwhile refuses
+    it without hashing."""
+    import threading
+    import time
+
+    from hindfoot.auth import passwords
+
+    org = make_org(db)
+    make_account(db, org, "clinician", email="doc@example.org")
+    db.commit()
+    passwords.configure(app.state.settings.model_copy(update={"password_hash_concurrency": 1}))
+    answers: list[int] = []
+    returned: list[int] = []
+    listener = lambda *args: returned.append(1)  # noqa: E731
+    event.listen(app.state.engine, "checkin", listener)
+    try:
+        with passwords.turn():  # the only turn, taken by "another sign-in"
+            waiting = threading.Thread(target=lambda: answers.append(_login(client, "doc@example.org", PASSWORD)
+                                                                    .status_code))
+            waiting.start()
+            deadline = time.monotonic() + 10
+            while not returned and time.monotonic() < deadline:
+                time.sleep(0.01)  # its lock check, on a connection it then gives back
+            time.sleep(0.3)
+            assert waiting.is_alive() and app.state.engine.pool.checkedout() == 0  # queued, no connection held
+            with app.state.sessionmaker() as s:  # meanwhile the email is locked by other failures
+                s.add(LoginThrottle(email_key="doc@example.org", failures=5, first_failure_at=utcnow(),
+                                    locked_until=utcnow() + timedelta(minutes=15)))
+                s.commit()
+        waiting.join(timeout=30)
+    finally:
+        event.remove(app.state.engine, "checkin", listener)
+        passwords.configure(app.state.settings)
+    assert answers == [429]  # the right password, refused by the lock found once its turn came

@@ -10,29 +10,32 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from hindfoot.auth import throttle
-from hindfoot.auth.passwords import hash_password, needs_rehash, verify_password
+from hindfoot.auth import passwords, throttle
 from hindfoot.db.base import utcnow
 from hindfoot.db.models import LoginThrottle, UserAccount
 from hindfoot.errors import NotAuthenticated, TooManyAttempts
 from hindfoot.settings import Settings
 
-# Verifying against a real hash when the email is unknown keeps response times alike,
-# so timing does not reveal which emails have accounts.
-_DUMMY_HASH = hash_password("not-a-real-password")
-
 
 def authenticate(db: Session, email: str, password: str) -> UserAccount | None:
+    """The active account with this email and password, else None. An unknown or inactive email is
+    verified against a dummy hash of the same cost, so timing does not reveal which emails have
+    accounts. The caller holds the hashing turn (`passwords.turn()`); a hash upgrade to the current
+    cost happens after it (`upgrade_hash`)."""
     account = db.scalar(select(UserAccount).where(func.lower(UserAccount.email) == email.strip().lower()))
     if account is None or not account.active:
-        verify_password(_DUMMY_HASH, password)
+        passwords.verify_holding_turn(None, password)
         return None
-    if not verify_password(account.password_hash, password):
+    if not passwords.verify_holding_turn(account.password_hash, password):
         return None
-    if needs_rehash(account.password_hash):
-        account.password_hash = hash_password(password)
-    account.last_login_at = utcnow()
     return account
+
+
+def upgrade_hash(account: UserAccount, password: str) -> None:
+    """After a right password: rehash at the current cost if the stored hash is older; remember the sign-in."""
+    if passwords.needs_rehash(account.password_hash):
+        account.password_hash = passwords.hash_password(password)
+    account.last_login_at = utcnow()
 
 
 def throttle_policy(settings: Settings) -> throttle.ThrottlePolicy:
@@ -60,15 +63,26 @@ def sign_in(
     """The account for these credentials. A wrong email or password raises NotAuthenticated and counts
     against the email and against the source address; an email or address with too many recent failures
     raises TooManyAttempts, even with the right password, and the password is not checked at all.
-    Success clears the email's count. Everything happens in `db`, the request's own transaction: the
-    refusals carry `keep_writes`, so the count and its audit entry commit while the sign-in fails."""
+    Success clears the email's count. Everything happens in `db`, the request's own session, which
+    holds one connection at a time: the lock check's read-only transaction is committed before the wait
+    for a hashing turn (so a queued sign-in holds no connection), and the count, its audit entry and any
+    hash upgrade are written in the next one. The refusals carry `keep_writes`, so the count and its
+    audit entry commit while the sign-in fails."""
     now = now or utcnow()
     key = throttle.email_key(email)
     keys = [key] + ([throttle.address_key(source_ip)] if source_ip else [])
     org_id = _organization_of(db, key)
-    _refuse_if_locked(db, keys, key, source_ip, org_id, now)
-    account = authenticate(db, email, password)
-    if account is None:
+    _refuse_if_locked(db, keys, key, source_ip, org_id, now)  # locked: refused at once, no hashing at all
+    # Waiting for a turn to hash can take a while in a flood; the read-only transaction ends first,
+    # so the request's connection goes back to the pool meanwhile (nothing is written before this).
+    db.commit()
+    with passwords.turn():
+        # Failures counted while this one waited may have locked the email or the address since.
+        _refuse_if_locked(db, keys, key, source_ip, org_id, now, fresh=True)
+        account = authenticate(db, email, password)
+    if account is not None:
+        upgrade_hash(account, password)
+    else:
         notes = [_count_failure(db, k, now, policy.for_key(k)) for k in keys]
         window = int(policy.window.total_seconds() // 60)
         _audit(db, key, source_ip, org_id, f"sign-in failed for {key} (failure {notes[0]} within {window} min"
@@ -88,8 +102,8 @@ def clear_failures(db: Session, email: str) -> None:
 
 
 def _refuse_if_locked(db: Session, keys: list[str], key: str, source_ip: str | None, org_id: uuid.UUID | None,
-                      now: datetime) -> dict[str, LoginThrottle | None]:
-    rows = {k: db.get(LoginThrottle, k) for k in keys}
+                      now: datetime, *, fresh: bool = False) -> dict[str, LoginThrottle | None]:
+    rows = {k: db.get(LoginThrottle, k, populate_existing=fresh) for k in keys}
     for k, row in rows.items():
         until = throttle.locked_until(_failures(row), now)
         if until is None:
