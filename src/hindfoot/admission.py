@@ -13,7 +13,8 @@ queued, so a load balancer still sees a busy instance as alive.
 Password sign-ins (`SIGN_IN`) have a lane of their own with `sign_in_limit` places. Each costs an
 argon2 verification (tens of MiB, a fraction of a CPU second on purpose), so a flood of them,
 failed or not, would otherwise take every place and keep a plain read waiting for seconds. In their
-lane they queue only behind each other; one that waits past `queue_seconds` is answered 429 with
+lane they queue only behind each other; one that waits past `sign_in_queue_seconds` (shorter than
+a client's time-out) is answered 429 with
 Retry-After: the server-wide limit on password guessing, beside the per-email and per-address
 throttle that the sign-in itself applies before it hashes anything.
 """
@@ -30,11 +31,13 @@ RETRY_AFTER_SECONDS = 2
 
 
 class AdmissionMiddleware:
-    def __init__(self, app: ASGIApp, *, limit: int, queue_seconds: float, sign_in_limit: int | None = None) -> None:
+    def __init__(self, app: ASGIApp, *, limit: int, queue_seconds: float, sign_in_limit: int | None = None,
+                 sign_in_queue_seconds: float | None = None) -> None:
         self.app = app
         self.limit = max(1, limit)
         self.sign_in_limit = max(1, sign_in_limit) if sign_in_limit else None
         self.queue_seconds = queue_seconds
+        self.sign_in_queue_seconds = sign_in_queue_seconds or queue_seconds
         self._slots: anyio.Semaphore | None = None  # made on first use, inside the event loop
         self._sign_in_slots: anyio.Semaphore | None = None
 
@@ -45,7 +48,7 @@ class AdmissionMiddleware:
         sign_in = self.sign_in_limit is not None and scope["method"] == "POST" and scope["path"] in SIGN_IN
         slots = self._lane(sign_in)
         admitted = False
-        with anyio.move_on_after(self.queue_seconds):
+        with anyio.move_on_after(self.sign_in_queue_seconds if sign_in else self.queue_seconds):
             await slots.acquire()
             admitted = True
         if not admitted:

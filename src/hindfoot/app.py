@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     passwords.configure(settings)  # argon2 cost and how many hashes run at once
     app.add_middleware(AdmissionMiddleware, queue_seconds=settings.request_queue_seconds,
-                       limit=settings.general_concurrency, sign_in_limit=settings.sign_in_concurrency)
+                       limit=settings.general_concurrency, sign_in_limit=settings.sign_in_concurrency,
+                       sign_in_queue_seconds=settings.sign_in_queue_seconds)
     app.add_middleware(RequestIdMiddleware)  # outside the app: sees every unmapped exception, ids every answer
     app.add_middleware(SecurityHeaders)  # outermost: every answer, errors (the 500s above) included
     from hindfoot.api.errors import install_error_handlers

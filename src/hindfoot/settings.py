@@ -36,7 +36,12 @@ class Settings(BaseSettings):
     sign_in_concurrency: int = Field(
         default=8, ge=1, le=1000,
         description="Password sign-ins a process handles at once, in a lane of their own (a flood of sign-ins "
-        "never holds the places of other requests); the rest queue, and past the queue time are answered 429.",
+        "never holds the places of other requests); the rest queue for up to sign_in_queue_seconds.",
+    )
+    sign_in_queue_seconds: float = Field(
+        default=10, gt=0, le=120,
+        description="How long a sign-in may queue for its lane before it is answered 429 with Retry-After "
+        "(well inside a client's time-out, so a flood gets answers, not time-outs).",
     )
     password_hash_concurrency: int | None = Field(
         default=None, ge=1, le=256,

@@ -64,3 +64,56 @@ def test_fifty_way_booking_race_and_fifty_concurrent_reads(database_url, db):
     assert reads == {200: N}, reads
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(Appointment).where(Appointment.status == "booked")) == 1
+
+
+def test_fifty_concurrent_failed_sign_ins_all_answered_while_reads_stay_quick(database_url, db):
+    """50 failed sign-ins at once, with a 30 s client time-out: each is answered 401 or 429 (never a 5xx
+    or a time-out), first from 50 source addresses (no throttle applies: every one needs an argon2
+    verification, and those that cannot get a turn in time are refused 429), then from one address
+    (its throttle locks it after 20 failures; the rest are refused before any hashing). Meanwhile a plain
+    read answers quickly: sign-ins queue in a lane of their own."""
+    import asyncio
+    import os
+    import time
+
+    from hindfoot.db.models import LoginThrottle
+
+    make_clinic(db)
+    db.commit()
+    env = {"HINDFOOT_DATABASE_URL": database_url, "HINDFOOT_SMTP_PORT": "9", "HINDFOOT_ENVIRONMENT": "test",
+           "HINDFOOT_SECRET_KEY": "load-test-" + "l" * 32}
+
+    async def flood(base: str, prefix: str, addresses: bool) -> tuple[Counter[int], int, list[float]]:
+        statuses: Counter[int] = Counter()
+        timeouts, reads = 0, []
+
+        async def sign_in(c: httpx2.AsyncClient, i: int) -> None:
+            nonlocal timeouts
+            try:
+                r = await c.post("/api/auth/login", json={"email": f"{prefix}{i}@example.org", "password": "wrong"},
+                                 headers={"X-Forwarded-For": f"198.51.100.{i + 1}"} if addresses else None)
+                statuses[r.status_code] += 1
+            except httpx2.TimeoutException:
+                timeouts += 1
+
+        async with httpx2.AsyncClient(base_url=base, timeout=30, limits=httpx2.Limits(max_connections=N)) as c, \
+                httpx2.AsyncClient(base_url=base, timeout=30) as reader:
+            task = asyncio.gather(*[sign_in(c, i) for i in range(N)])
+            while not task.done():
+                start = time.perf_counter()
+                assert (await reader.get("/api/services")).status_code == 200
+                reads.append(time.perf_counter() - start)
+                await asyncio.sleep(0.2)
+            await task
+        return statuses, timeouts, reads
+
+    with server_process(env) as (base, _):
+        spread, spread_timeouts, spread_reads = asyncio.run(flood(base, "nobody", addresses=True))
+        one, one_timeouts, one_reads = asyncio.run(flood(base, "other", addresses=False))
+    assert spread_timeouts == 0 and set(spread) <= {401, 429} and spread[401] >= 10, spread
+    assert one_timeouts == 0 and set(one) <= {401, 429}, one
+    assert one[401] <= 20 + (os.cpu_count() or 1) and one[429] >= N - 20 - (os.cpu_count() or 1), one
+    assert spread_reads and one_reads and max(spread_reads + one_reads) < 5, (spread_reads, one_reads)
+    db.expire_all()
+    address = db.get(LoginThrottle, "IP:127.0.0.1")
+    assert address is not None and address.locked_until is not None

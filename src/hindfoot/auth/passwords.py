@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -80,11 +80,12 @@ def _hashing() -> _Hashing:
 
 
 @contextmanager
-def turn() -> Iterator[None]:
-    """Wait for this process's turn to compute an argon2 hash (a bounded number run at once)."""
+def turn(*, busy: Callable[[], Exception] | None = None) -> Iterator[None]:
+    """Wait for this process's turn to compute an argon2 hash (a bounded number run at once). No turn
+    within the queue time raises `busy()`, by default `Busy` (503 with Retry-After)."""
     h = _hashing()
     if not h.gate.acquire(timeout=h.wait_seconds):
-        raise Busy("the clinic's server is busy checking passwords: please try again in a moment")
+        raise busy() if busy else Busy("the clinic's server is busy checking passwords: please try again in a moment")
     try:
         yield
     finally:

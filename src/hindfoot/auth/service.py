@@ -76,23 +76,29 @@ def sign_in(
     # Waiting for a turn to hash can take a while in a flood; the read-only transaction ends first,
     # so the request's connection goes back to the pool meanwhile (nothing is written before this).
     db.commit()
-    with passwords.turn():
+    with passwords.turn(busy=_too_many_at_once):
         # Failures counted while this one waited may have locked the email or the address since.
         _refuse_if_locked(db, keys, key, source_ip, org_id, now, fresh=True)
         account = authenticate(db, email, password)
-    if account is not None:
-        upgrade_hash(account, password)
-    else:
-        notes = [_count_failure(db, k, now, policy.for_key(k)) for k in keys]
-        window = int(policy.window.total_seconds() // 60)
-        _audit(db, key, source_ip, org_id, f"sign-in failed for {key} (failure {notes[0]} within {window} min"
-               + "".join(n for n in notes[1:] if "locked" in n).replace("locked", "; address locked") + ")")
-        error = NotAuthenticated("email or password is wrong")
-        error.keep_writes = True
-        raise error
+        if account is None:
+            notes = [_count_failure(db, k, now, policy.for_key(k)) for k in keys]
+            window = int(policy.window.total_seconds() // 60)
+            _audit(db, key, source_ip, org_id, f"sign-in failed for {key} (failure {notes[0]} within {window} min"
+                   + "".join(n for n in notes[1:] if "locked" in n).replace("locked", "; address locked") + ")")
+            # Committed before the next sign-in's turn, so its recheck sees this failure (and any lock).
+            db.commit()
+            error = NotAuthenticated("email or password is wrong")
+            error.keep_writes = True
+            raise error
+    upgrade_hash(account, password)
     if clear:  # with a second factor still to come, the count is cleared only after it (`clear_failures`)
         clear_failures(db, account.email)
     return account
+
+
+def _too_many_at_once() -> TooManyAttempts:
+    """No turn to hash came in time: refused like the sign-ins the admission lane turns away (429)."""
+    return TooManyAttempts("too many sign-ins at once: try again in a moment", retry_after_seconds=2)
 
 
 def clear_failures(db: Session, email: str) -> None:
