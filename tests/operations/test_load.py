@@ -9,6 +9,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx2
+import pytest
 from booking_helpers import at, future_day, make_clinic
 from factories import PASSWORD, make_patient
 from serving import server_process
@@ -117,3 +118,49 @@ def test_fifty_concurrent_failed_sign_ins_all_answered_while_reads_stay_quick(da
     db.expire_all()
     address = db.get(LoginThrottle, "IP:127.0.0.1")
     assert address is not None and address.locked_until is not None
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_two_hundred_concurrent_clients_on_two_workers_get_no_5xx(database_url, db):
+    """200 clients at once, each reading request after request for a few seconds (the services, the
+    slot search, the booking page, one signed-in staff list), against `hindfoot serve --workers 2` on
+    PostgreSQL: every answer is a 200, none a 5xx or a time-out."""
+    import asyncio
+    import time
+
+    clinic = make_clinic(db)
+    db.commit()
+    day = future_day(7).isoformat()
+    env = {"HINDFOOT_DATABASE_URL": database_url, "HINDFOOT_SMTP_PORT": "9", "HINDFOOT_ENVIRONMENT": "test",
+           "HINDFOOT_SECRET_KEY": "load-test-" + "l" * 32}
+    paths = ["/api/services", f"/api/slots?service=physiotherapy&start_date={day}&days=3", "/book",
+             "/api/locations", "/api/patients?limit=20"]
+
+    async def load(base: str) -> tuple[Counter[int], int]:
+        statuses: Counter[int] = Counter()
+        timeouts = 0
+        async with httpx2.AsyncClient(base_url=base, timeout=30) as login:
+            r = await login.post("/api/auth/login", json={"email": clinic.clinician.email, "password": PASSWORD})
+            assert r.status_code == 200
+            cookies = dict(login.cookies)
+        async with httpx2.AsyncClient(base_url=base, timeout=30, cookies=cookies,
+                                      limits=httpx2.Limits(max_connections=200)) as c:
+            stop_at = time.monotonic() + 4
+
+            async def client(n: int) -> None:
+                nonlocal timeouts
+                i = n
+                while time.monotonic() < stop_at:
+                    try:
+                        statuses[(await c.get(paths[i % len(paths)])).status_code] += 1
+                    except httpx2.TimeoutException:
+                        timeouts += 1
+                    i += 1
+
+            await asyncio.gather(*[client(n) for n in range(200)])
+        return statuses, timeouts
+
+    with server_process(env, "--workers", "2") as (base, _):
+        statuses, timeouts = asyncio.run(load(base))
+    assert timeouts == 0 and set(statuses) == {200} and sum(statuses.values()) >= 200, (statuses, timeouts)
