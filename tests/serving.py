@@ -16,6 +16,11 @@ import httpx2
 import uvicorn
 from smtp_server import free_port
 
+# The production argon2 cost (the settings' defaults), for servers whose sign-in load is the point of the
+# test; the rest of the suite hashes at a test cost (conftest.py).
+PRODUCTION_HASH_COST = {"HINDFOOT_PASSWORD_HASH_TIME_COST": "3", "HINDFOOT_PASSWORD_HASH_MEMORY_KIB": "65536",
+                        "HINDFOOT_PASSWORD_HASH_PARALLELISM": "4"}
+
 
 @contextmanager
 def served(app, **config) -> Iterator[str]:  # type: ignore[no-untyped-def]

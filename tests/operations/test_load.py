@@ -12,7 +12,7 @@ import httpx2
 import pytest
 from booking_helpers import at, future_day, make_clinic
 from factories import PASSWORD, make_patient
-from serving import server_process
+from serving import PRODUCTION_HASH_COST, server_process
 from sqlalchemy import func, select
 
 from hindfoot.db.models import Appointment
@@ -28,7 +28,7 @@ def test_fifty_way_booking_race_and_fifty_concurrent_reads(database_url, db):
     slot = {"service": "new_consultation", "practitioner_id": str(clinic.surgeon.id),
             "location_id": str(clinic.marylebone.id), "start": at(day, "09:30").isoformat()}
     env = {"HINDFOOT_DATABASE_URL": database_url, "HINDFOOT_SMTP_PORT": "9", "HINDFOOT_ENVIRONMENT": "test",
-           "HINDFOOT_SECRET_KEY": "load-test-" + "l" * 32}
+           "HINDFOOT_SECRET_KEY": "load-test-" + "l" * 32, **PRODUCTION_HASH_COST}
     with server_process(env) as (base, proc):
         with httpx2.Client(base_url=base, timeout=60) as login:
             r = login.post("/api/auth/login", json={"email": clinic.clinician.email, "password": PASSWORD})
@@ -82,7 +82,7 @@ def test_fifty_concurrent_failed_sign_ins_all_answered_while_reads_stay_quick(da
     make_clinic(db)
     db.commit()
     env = {"HINDFOOT_DATABASE_URL": database_url, "HINDFOOT_SMTP_PORT": "9", "HINDFOOT_ENVIRONMENT": "test",
-           "HINDFOOT_SECRET_KEY": "load-test-" + "l" * 32}
+           "HINDFOOT_SECRET_KEY": "load-test-" + "l" * 32, **PRODUCTION_HASH_COST}
 
     async def flood(base: str, prefix: str, addresses: bool) -> tuple[Counter[int], int, list[float]]:
         statuses: Counter[int] = Counter()
@@ -133,7 +133,7 @@ def test_two_hundred_concurrent_clients_on_two_workers_get_no_5xx(database_url, 
     db.commit()
     day = future_day(7).isoformat()
     env = {"HINDFOOT_DATABASE_URL": database_url, "HINDFOOT_SMTP_PORT": "9", "HINDFOOT_ENVIRONMENT": "test",
-           "HINDFOOT_SECRET_KEY": "load-test-" + "l" * 32}
+           "HINDFOOT_SECRET_KEY": "load-test-" + "l" * 32, **PRODUCTION_HASH_COST}
     paths = ["/api/services", f"/api/slots?service=physiotherapy&start_date={day}&days=3", "/book",
              "/api/locations", "/api/patients?limit=20"]
 

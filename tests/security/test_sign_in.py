@@ -99,3 +99,27 @@ def test_a_sign_in_waiting_for_its_turn_to_hash_holds_no_connection_and_rechecks
         event.remove(app.state.engine, "checkin", listener)
         passwords.configure(app.state.settings)
     assert answers == [429]  # the right password, refused by the lock found once its turn came
+
+
+def test_the_default_hash_cost_is_rfc_9106_and_an_older_hash_is_upgraded_at_sign_in(app, client, db):
+    """The settings' defaults are argon2id with RFC 9106's second recommended cost (above OWASP's minimum);
+    the suite hashes at a test cost. A stored hash of another cost moves to the current one at the next
+    sign-in, so a change of cost reaches every account that signs in."""
+    from argon2 import PasswordHasher
+
+    from hindfoot.auth import passwords
+    from hindfoot.db.models import UserAccount
+    from hindfoot.settings import Settings
+
+    defaults = passwords.HashCost.from_settings(Settings.model_construct())
+    assert defaults == passwords.HashCost(time_cost=3, memory_kib=65536, parallelism=4)
+    org = make_org(db)
+    account = make_account(db, org, "clinician", email="doc@example.org")
+    account.password_hash = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1).hash(PASSWORD)
+    db.commit()
+    assert _login(client, "doc@example.org", PASSWORD).status_code == 200
+    db.expire_all()
+    stored = db.get(UserAccount, account.id).password_hash
+    current = passwords.HashCost.from_settings(app.state.settings)
+    assert stored.startswith(f"$argon2id$v=19$m={current.memory_kib},t={current.time_cost},p={current.parallelism}$")
+    assert passwords.verify_password(stored, PASSWORD)
