@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
@@ -25,6 +27,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Routes and dependencies that are plain functions run on AnyIO's worker threads (40 by default).
+        # The admission lanes already bound how many requests run at once; sign-ins waiting for a turn
+        # to hash each block a thread, so there are enough threads for both lanes and the rest never
+        # queues for a thread behind them.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens,
+                                   settings.general_concurrency + settings.sign_in_concurrency + 8)
         yield
         engine.dispose()
 

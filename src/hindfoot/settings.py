@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-insecure-secret-change-me"
+SIGN_IN_CONNECTIONS = 8  # connections of the pool kept for the sign-in lane
 
 
 class Settings(BaseSettings):
@@ -34,9 +35,10 @@ class Settings(BaseSettings):
         description="How long a request may queue for its turn before it is answered 503 with Retry-After.",
     )
     sign_in_concurrency: int = Field(
-        default=8, ge=1, le=1000,
+        default=64, ge=1, le=1000,
         description="Password sign-ins a process handles at once, in a lane of their own (a flood of sign-ins "
-        "never holds the places of other requests); the rest queue for up to sign_in_queue_seconds.",
+        "never holds the places of other requests); the rest queue for up to sign_in_queue_seconds. Most of "
+        "them wait for a turn to hash, holding no database connection.",
     )
     sign_in_queue_seconds: float = Field(
         default=10, gt=0, le=120,
@@ -110,10 +112,11 @@ class Settings(BaseSettings):
     @property
     def general_concurrency(self) -> int:
         """Requests other than password sign-ins a process serves at once: by default the pool's connections
-        less the sign-in lane's, so that both lanes together never wait on the pool."""
+        less a few kept for sign-ins (a sign-in holds one only for a moment before and after hashing)."""
         if self.max_concurrent_requests is not None:
             return self.max_concurrent_requests
-        return max(1, self.db_pool_size + self.db_max_overflow - self.sign_in_concurrency)
+        kept = min(SIGN_IN_CONNECTIONS, self.sign_in_concurrency)
+        return max(1, self.db_pool_size + self.db_max_overflow - kept)
 
     @property
     def is_sqlite(self) -> bool:

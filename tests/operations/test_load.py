@@ -71,10 +71,9 @@ def test_fifty_concurrent_failed_sign_ins_all_answered_while_reads_stay_quick(da
     """50 failed sign-ins at once, with a 30 s client time-out: each is answered 401 or 429 (never a 5xx
     or a time-out), first from 50 source addresses (no throttle applies: every one needs an argon2
     verification, and those that cannot get a turn in time are refused 429), then from one address
-    (its throttle locks it after 20 failures; the rest are refused before any hashing). Meanwhile a plain
+    (its throttle locks it after 20 attempts, counted before they wait to hash; the rest are refused at once). Meanwhile a plain
     read answers quickly: sign-ins queue in a lane of their own."""
     import asyncio
-    import os
     import time
 
     from hindfoot.db.models import LoginThrottle
@@ -113,7 +112,7 @@ def test_fifty_concurrent_failed_sign_ins_all_answered_while_reads_stay_quick(da
         one, one_timeouts, one_reads = asyncio.run(flood(base, "other", addresses=False))
     assert spread_timeouts == 0 and set(spread) <= {401, 429} and spread[401] >= 10, spread
     assert one_timeouts == 0 and set(one) <= {401, 429}, one
-    assert one[401] <= 20 + (os.cpu_count() or 1) and one[429] >= N - 20 - (os.cpu_count() or 1), one
+    assert one[401] <= 20 and one[429] >= N - 20, one  # each attempt counts before it waits to hash
     assert spread_reads and one_reads and max(spread_reads + one_reads) < 5, (spread_reads, one_reads)
     db.expire_all()
     address = db.get(LoginThrottle, "IP:127.0.0.1")

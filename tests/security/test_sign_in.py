@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from factories import PASSWORD, make_account, make_org
 from sqlalchemy import event, select
 
-from hindfoot.db.base import utcnow
 from hindfoot.db.models import AuditEvent, LoginThrottle
 
 
@@ -63,10 +60,12 @@ def test_a_failed_sign_in_uses_one_connection_and_keeps_its_count(app, client, d
     assert db.scalar(select(AuditEvent).where(AuditEvent.description.contains("sign-in failed for doc@example.org")))
 
 
-def test_a_sign_in_waiting_for_its_turn_to_hash_holds_no_connection_and_rechecks_the_lock(app, client, db):
-    """In a flood, sign-ins queue for argon2 (a bounded number hash at once). While one waits it holds
-    no database connection; when its turn comes, a lock that other failures caused meanwhile refuses
-    it without hashing."""
+def test_sign_ins_waiting_to_hash_already_count_hold_no_connection_and_the_one_past_the_limit_is_refused_at_once(
+        app, client, db):
+    """In a flood, sign-ins queue for argon2 (a bounded number hash at once). Each counts as a failure
+    before it waits, holding no database connection meanwhile: the attempt past the limit is refused
+    at once, not after everyone else's hashing, and no more than the limit are ever checked. A right
+    password, when its turn comes, takes its count back."""
     import threading
     import time
 
@@ -77,28 +76,36 @@ def test_a_sign_in_waiting_for_its_turn_to_hash_holds_no_connection_and_rechecks
     db.commit()
     passwords.configure(app.state.settings.model_copy(update={"password_hash_concurrency": 1}))
     answers: list[int] = []
-    returned: list[int] = []
-    listener = lambda *args: returned.append(1)  # noqa: E731
-    event.listen(app.state.engine, "checkin", listener)
+
+    def attempt(password: str) -> None:
+        answers.append(_login(client, "doc@example.org", password).status_code)
+
+    def counted() -> int:
+        with app.state.sessionmaker() as s:
+            row = s.get(LoginThrottle, "doc@example.org")
+            return row.failures if row else 0
+
     try:
         with passwords.turn():  # the only turn, taken by "another sign-in"
-            waiting = threading.Thread(target=lambda: answers.append(_login(client, "doc@example.org", PASSWORD)
-                                                                    .status_code))
-            waiting.start()
-            deadline = time.monotonic() + 10
-            while not returned and time.monotonic() < deadline:
-                time.sleep(0.01)  # its lock check, on a connection it then gives back
-            time.sleep(0.3)
-            assert waiting.is_alive() and app.state.engine.pool.checkedout() == 0  # queued, no connection held
-            with app.state.sessionmaker() as s:  # meanwhile the email is locked by other failures
-                s.add(LoginThrottle(email_key="doc@example.org", failures=5, first_failure_at=utcnow(),
-                                    locked_until=utcnow() + timedelta(minutes=15)))
-                s.commit()
-        waiting.join(timeout=30)
+            waiting = [threading.Thread(target=attempt, args=(PASSWORD if i == 0 else "wrong",)) for i in range(5)]
+            for t in waiting:
+                t.start()
+            deadline = time.monotonic() + 20
+            while counted() < 5 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(0.2)
+            assert counted() == 5 and all(t.is_alive() for t in waiting)  # counted, still waiting to hash
+            assert app.state.engine.pool.checkedout() == 0  # while holding no connection
+            start = time.monotonic()
+            sixth = _login(client, "doc@example.org", PASSWORD)
+            assert sixth.status_code == 429 and time.monotonic() - start < 5  # refused at once: no turn needed
+        for t in waiting:
+            t.join(timeout=30)
     finally:
-        event.remove(app.state.engine, "checkin", listener)
         passwords.configure(app.state.settings)
-    assert answers == [429]  # the right password, refused by the lock found once its turn came
+    assert sorted(answers) == [200, 401, 401, 401, 401]  # the right one, checked before the lock, signs in
+    db.expire_all()
+    assert db.get(LoginThrottle, "doc@example.org") is None  # ... and its success cleared the email's count
 
 
 def test_the_default_hash_cost_is_rfc_9106_and_an_older_hash_is_upgraded_at_sign_in(app, client, db):

@@ -7,7 +7,8 @@ changes them, and an account's hash is upgraded to the current parameters at its
 Each hash takes tens of MiB and a fraction of a CPU second on purpose. Fifty at once would take
 gigabytes and finish together after many seconds, so at most `password_hash_concurrency` hashes
 (default: the CPU count) run at a time in a process and the others wait their turn in arrival
-order (`turn`). A wait longer than the request queue time raises `Busy` (503 with Retry-After).
+order (`turn`). A wait longer than the request queue time raises `Busy` (503 with Retry-After); a
+sign-in's, longer than the sign-in queue time, is refused 429 by the sign-in itself.
 """
 
 from __future__ import annotations
@@ -40,13 +41,14 @@ class HashCost:
 class _Hashing:
     """The process's hasher, its gate and the dummy hash that unknown emails are verified against."""
 
-    def __init__(self, cost: HashCost, concurrency: int, wait_seconds: float) -> None:
+    def __init__(self, cost: HashCost, concurrency: int, wait_seconds: float, sign_in_wait_seconds: float) -> None:
         self.cost = cost
         self.hasher = PasswordHasher(time_cost=cost.time_cost, memory_cost=cost.memory_kib,
                                      parallelism=cost.parallelism)
         self.concurrency = concurrency
         self.gate = threading.BoundedSemaphore(concurrency)
         self.wait_seconds = wait_seconds
+        self.sign_in_wait_seconds = sign_in_wait_seconds
         self._dummy: str | None = None
         self._dummy_lock = threading.Lock()
 
@@ -68,8 +70,9 @@ def configure(settings: Settings) -> None:
     concurrency = settings.password_hash_concurrency or max(1, os.cpu_count() or 1)
     with _configure_lock:
         if (_current is None or _current.cost != cost or _current.concurrency != concurrency
-                or _current.wait_seconds != settings.request_queue_seconds):
-            _current = _Hashing(cost, concurrency, settings.request_queue_seconds)
+                or _current.wait_seconds != settings.request_queue_seconds
+                or _current.sign_in_wait_seconds != settings.sign_in_queue_seconds):
+            _current = _Hashing(cost, concurrency, settings.request_queue_seconds, settings.sign_in_queue_seconds)
 
 
 def _hashing() -> _Hashing:
@@ -80,11 +83,12 @@ def _hashing() -> _Hashing:
 
 
 @contextmanager
-def turn(*, busy: Callable[[], Exception] | None = None) -> Iterator[None]:
+def turn(*, busy: Callable[[], Exception] | None = None, sign_in: bool = False) -> Iterator[None]:
     """Wait for this process's turn to compute an argon2 hash (a bounded number run at once). No turn
-    within the queue time raises `busy()`, by default `Busy` (503 with Retry-After)."""
+    within the queue time (`sign_in`: the sign-in queue time) raises `busy()`, by default `Busy`
+    (503 with Retry-After)."""
     h = _hashing()
-    if not h.gate.acquire(timeout=h.wait_seconds):
+    if not h.gate.acquire(timeout=h.sign_in_wait_seconds if sign_in else h.wait_seconds):
         raise busy() if busy else Busy("the clinic's server is busy checking passwords: please try again in a moment")
     try:
         yield

@@ -63,37 +63,69 @@ def sign_in(
     """The account for these credentials. A wrong email or password raises NotAuthenticated and counts
     against the email and against the source address; an email or address with too many recent failures
     raises TooManyAttempts, even with the right password, and the password is not checked at all.
-    Success clears the email's count. Everything happens in `db`, the request's own session, which
-    holds one connection at a time: the lock check's read-only transaction is committed before the wait
-    for a hashing turn (so a queued sign-in holds no connection), and the count, its audit entry and any
-    hash upgrade are written in the next one. The refusals carry `keep_writes`, so the count and its
-    audit entry commit while the sign-in fails."""
+    Success clears the email's count.
+
+    Each attempt counts as a failure *before* its password is checked, and is taken back if the password
+    is right: in a flood, the attempts waiting for a turn to hash already count, so the one past the
+    limit is refused at once instead of after everyone else's hashing, and no more than the limit are
+    ever checked. Everything happens in `db`, the request's own session, which holds one connection at a
+    time and none while the sign-in waits for its turn to hash (the count is committed first). The
+    refusals carry `keep_writes`, so the count and its audit entry commit while the sign-in fails."""
     now = now or utcnow()
     key = throttle.email_key(email)
     keys = [key] + ([throttle.address_key(source_ip)] if source_ip else [])
     org_id = _organization_of(db, key)
     _refuse_if_locked(db, keys, key, source_ip, org_id, now)  # locked: refused at once, no hashing at all
-    # Waiting for a turn to hash can take a while in a flood; the read-only transaction ends first,
-    # so the request's connection goes back to the pool meanwhile (nothing is written before this).
-    db.commit()
-    with passwords.turn(busy=_too_many_at_once):
-        # Failures counted while this one waited may have locked the email or the address since.
-        _refuse_if_locked(db, keys, key, source_ip, org_id, now, fresh=True)
-        account = authenticate(db, email, password)
-        if account is None:
-            notes = [_count_failure(db, k, now, policy.for_key(k)) for k in keys]
-            window = int(policy.window.total_seconds() // 60)
-            _audit(db, key, source_ip, org_id, f"sign-in failed for {key} (failure {notes[0]} within {window} min"
-                   + "".join(n for n in notes[1:] if "locked" in n).replace("locked", "; address locked") + ")")
-            # Committed before the next sign-in's turn, so its recheck sees this failure (and any lock).
-            db.commit()
-            error = NotAuthenticated("email or password is wrong")
-            error.keep_writes = True
-            raise error
+    notes = _count_in_advance(db, keys, key, source_ip, org_id, now, policy)
+    db.commit()  # the counts are seen by every other attempt; the connection goes back while this one waits
+    try:
+        with passwords.turn(busy=_too_many_at_once, sign_in=True):
+            account = authenticate(db, email, password)
+    except TooManyAttempts:  # no turn in time: this attempt was not checked, so it is not a failure
+        _take_back(db, keys, policy)
+        db.commit()
+        raise
+    if account is None:
+        window = int(policy.window.total_seconds() // 60)
+        _audit(db, key, source_ip, org_id, f"sign-in failed for {key} (failure {notes[0]} within {window} min"
+               + "".join(n for n in notes[1:] if "locked" in n).replace("locked", "; address locked") + ")")
+        error = NotAuthenticated("email or password is wrong")
+        error.keep_writes = True
+        raise error
+    _take_back(db, keys, policy)
     upgrade_hash(account, password)
     if clear:  # with a second factor still to come, the count is cleared only after it (`clear_failures`)
         clear_failures(db, account.email)
     return account
+
+
+def _count_in_advance(db: Session, keys: list[str], key: str, source_ip: str | None, org_id: uuid.UUID | None,
+                      now: datetime, policy: throttle.ThrottlePolicy) -> list[str]:
+    """Count this attempt against each key; notes for the audit entry. A key that a concurrent attempt
+    locked since the check refuses it (nothing counted)."""
+    notes = []
+    for k in keys:
+        note = _count_failure(db, k, now, policy.for_key(k), unless_locked=True)
+        if note is None:
+            db.rollback()
+            _refuse_if_locked(db, keys, key, source_ip, org_id, now, fresh=True)  # audits the refusal, raises
+            raise _too_many_at_once()  # (the lock ran out in between: rare; try again)
+        notes.append(note)
+    return notes
+
+
+def _take_back(db: Session, keys: list[str], policy: throttle.ThrottlePolicy) -> None:
+    """Undo `_count_in_advance`: the attempt turned out right (or was never checked)."""
+    for k in keys:
+        row = db.scalar(select(LoginThrottle).where(LoginThrottle.email_key == k).with_for_update()
+                        .execution_options(populate_existing=True))
+        if row is None or row in db.deleted or row.failures == 0:
+            continue
+        before = _failures(row)
+        assert before is not None
+        after = throttle.without_attempt(before, policy.for_key(k))
+        row.failures, row.locked_until = after.count, after.locked_until
+    db.flush()
 
 
 def _too_many_at_once() -> TooManyAttempts:
@@ -138,7 +170,7 @@ def second_factor(db: Session, account: UserAccount, code: str, *, policy: throt
     _refuse_if_locked(db, keys, key, source_ip, account.organization_id, now)
     how = mfa.check(db, account, code, now=now)
     if how is None:
-        notes = [_count_failure(db, k, now, policy.for_key(k)) for k in keys]
+        notes = [_count_failure(db, k, now, policy.for_key(k)) or "" for k in keys]
         _audit(db, key, source_ip, account.organization_id, f"sign-in code wrong for {key} (failure {notes[0]})")
         error = NotAuthenticated("that code is not right: type the 6 digits your app shows now, or a recovery code")
         error.keep_writes = True
@@ -147,9 +179,11 @@ def second_factor(db: Session, account: UserAccount, code: str, *, policy: throt
     return how
 
 
-def _count_failure(db: Session, key: str, now: datetime, policy: throttle.ThrottlePolicy) -> str:
+def _count_failure(db: Session, key: str, now: datetime, policy: throttle.ThrottlePolicy, *,
+                   unless_locked: bool = False) -> str | None:
     """Count one failure against `key` under a row lock (a concurrent first failure inserts nothing twice);
-    a note for the audit entry: the count, and the lock if this failure caused one."""
+    a note for the audit entry: the count, and the lock if this failure caused one. `unless_locked`:
+    None, and nothing counted, when the key is locked already."""
     insert = sqlite_insert if db.get_bind().dialect.name == "sqlite" else pg_insert
     db.execute(insert(LoginThrottle).values(email_key=key, failures=0, first_failure_at=now, locked_until=None)
                .on_conflict_do_nothing(index_elements=["email_key"]))
@@ -157,6 +191,8 @@ def _count_failure(db: Session, key: str, now: datetime, policy: throttle.Thrott
                     .execution_options(populate_existing=True))
     assert row is not None
     before = None if row.failures == 0 else _failures(row)
+    if unless_locked and throttle.locked_until(before, now) is not None:
+        return None
     failures = throttle.after_failure(before, now, policy)
     row.failures, row.first_failure_at, row.locked_until = failures.count, failures.first_at, failures.locked_until
     db.flush()
