@@ -17,18 +17,16 @@ from hindfoot.errors import NotAuthenticated, TooManyAttempts
 from hindfoot.settings import Settings
 
 
-def authenticate(db: Session, email: str, password: str) -> UserAccount | None:
-    """The active account with this email and password, else None. An unknown or inactive email is
-    verified against a dummy hash of the same cost, so timing does not reveal which emails have
-    accounts. The caller holds the hashing turn (`passwords.turn()`); a hash upgrade to the current
-    cost happens after it (`upgrade_hash`)."""
+def _active_account(db: Session, email: str) -> UserAccount | None:
     account = db.scalar(select(UserAccount).where(func.lower(UserAccount.email) == email.strip().lower()))
-    if account is None or not account.active:
-        passwords.verify_holding_turn(None, password)
-        return None
-    if not passwords.verify_holding_turn(account.password_hash, password):
-        return None
-    return account
+    return account if account is not None and account.active else None
+
+
+def _password_is_right(account: UserAccount | None, password: str) -> bool:
+    """Verify `password` (the caller holds a hashing turn, `passwords.turn()`; no database needed). An
+    unknown or inactive email is verified against a dummy hash of the same cost, so timing does not
+    reveal which emails have accounts."""
+    return passwords.verify_holding_turn(account.password_hash if account else None, password)
 
 
 def upgrade_hash(account: UserAccount, password: str) -> None:
@@ -77,15 +75,16 @@ def sign_in(
     org_id = _organization_of(db, key)
     _refuse_if_locked(db, keys, key, source_ip, org_id, now)  # locked: refused at once, no hashing at all
     notes = _count_in_advance(db, keys, key, source_ip, org_id, now, policy)
+    account = _active_account(db, email)
     db.commit()  # the counts are seen by every other attempt; the connection goes back while this one waits
     try:
         with passwords.turn(busy=_too_many_at_once, sign_in=True):
-            account = authenticate(db, email, password)
+            right = _password_is_right(account, password)  # CPU only: no connection held while hashing
     except TooManyAttempts:  # no turn in time: this attempt was not checked, so it is not a failure
         _take_back(db, keys, policy)
         db.commit()
         raise
-    if account is None:
+    if account is None or not right:
         window = int(policy.window.total_seconds() // 60)
         _audit(db, key, source_ip, org_id, f"sign-in failed for {key} (failure {notes[0]} within {window} min"
                + "".join(n for n in notes[1:] if "locked" in n).replace("locked", "; address locked") + ")")
