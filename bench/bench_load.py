@@ -4,14 +4,20 @@
 the demo clinic; an asyncio client (httpx2) then drives, each scenario with a fixed number of
 concurrent clients:
 
-* sign-in flood: 50 concurrent failed sign-ins (wrong password, 50 emails);
+* sign-in flood: 50 concurrent failed sign-ins (wrong password, 50 emails), from one address
+  (the per-address throttle refuses most of them before any hashing) and then from 50 addresses
+  (X-Forwarded-For; no throttle applies, every one costs an argon2 verification); meanwhile one
+  client reads /api/services request after request, and its latency is reported too;
 * mixed reads: 50 clients for a few seconds over the public pages and API (services,
   locations, slot search, the booking page, the probes);
 * booking race: 50 concurrent bookings by staff of ONE slot for 50 different patients;
   exactly one may win, every other must be a 409;
 * PostgreSQL only: 200 clients of mixed reads against `--workers 2`.
 
-Each prints throughput, p50/p95 latency, the count of 5xx answers and of time-outs. The
+The surgeon signs in before the floods (after one, the loopback address is locked out of signing
+in for a quarter of an hour, as it should be). Each scenario prints throughput, p50/p95 latency,
+the count of 5xx answers and of time-outs (30 s client time-out); the title gives the machine's
+load average. The
 `make bench` table's ratio is each scenario's requests/s over the `/healthz` rate (no database)
 measured against the same server in the same run.
 
@@ -33,6 +39,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx2
 from rich.console import Console
@@ -114,20 +121,28 @@ def _prepare(url: str) -> None:
 
 
 class Server:
+    """`hindfoot serve` as its own process. Its log goes to a file: a pipe that nobody reads while
+    the load runs fills up after a few hundred access-log lines and then stalls the server."""
+
     def __init__(self, url: str, workers: int) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "HINDFOOT_DATABASE_URL": url, "HINDFOOT_ENVIRONMENT": "test",
                "HINDFOOT_SECRET_KEY": "bench-secret-" + "z" * 32, "HINDFOOT_SMTP_PORT": str(_free_port())}
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "hindfoot", "serve", "--port", str(self.port), "--workers", str(workers)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            env=env, stdout=subprocess.DEVNULL, stderr=self.log, text=True)
+
+    def _log_text(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read() if self.proc.stderr else ''}")
+                raise RuntimeError(f"server exited: {self._log_text()[-4000:]}")
             try:
                 if httpx2.get(self.base + "/readyz", timeout=2).status_code == 200:
                     return
@@ -139,11 +154,13 @@ class Server:
     def stop(self) -> str:
         self.proc.terminate()
         try:
-            _, err = self.proc.communicate(timeout=60)
+            self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            _, err = self.proc.communicate()
-        return err or ""
+            self.proc.wait()
+        text = self._log_text()
+        self.log.close()
+        return text
 
 
 async def _login(client: httpx2.AsyncClient, email: str) -> None:
@@ -152,18 +169,40 @@ async def _login(client: httpx2.AsyncClient, email: str) -> None:
     client.headers["X-CSRF-Token"] = r.json()["csrf_token"]
 
 
-async def sign_in_flood(base: str, backend: str) -> Outcome:
-    out = Outcome("sign-in flood (50 failed)", backend)
-    async with httpx2.AsyncClient(base_url=base, timeout=TIMEOUT,
-                                  limits=httpx2.Limits(max_connections=CLIENTS)) as c:
-        start = time.perf_counter()
-        await asyncio.gather(*[
-            _timed(out, lambda i=i: c.post("/api/auth/login", json={"email": f"nobody{i}@example.org",
-                                                                     "password": "wrong-password"}))
-            for i in range(CLIENTS)])
-        out.seconds = time.perf_counter() - start
+async def _flood(out: Outcome, c: httpx2.AsyncClient, *, addresses: bool) -> None:
+    """CLIENTS failed sign-ins at once, each for its own email; `addresses`: each from its own source
+    address too (X-Forwarded-For, which the server trusts from loopback), so no throttle refuses any
+    and every one costs an argon2 verification."""
+    start = time.perf_counter()
+    await asyncio.gather(*[
+        _timed(out, lambda i=i: c.post(
+            "/api/auth/login", json={"email": f"nobody{i}@example.org", "password": "wrong-password"},
+            headers={"X-Forwarded-For": f"198.51.100.{i + 1}"} if addresses else None))
+        for i in range(CLIENTS)])
+    out.seconds = time.perf_counter() - start
     out.note = ", ".join(f"{s}×{n}" for s, n in sorted(out.statuses.items()))
-    return out
+
+
+async def _reads_during(out: Outcome, c: httpx2.AsyncClient, flood: asyncio.Task[None]) -> None:
+    """One client reading /api/services, one request after another, while `flood` runs."""
+    start = time.perf_counter()
+    while not flood.done():
+        await _timed(out, lambda: c.get("/api/services"))
+    out.seconds = time.perf_counter() - start
+    out.note = f"max {max(out.latencies, default=0) * 1000:,.0f} ms"
+
+
+async def sign_in_flood(base: str, backend: str, *, addresses: bool = False) -> list[Outcome]:
+    """The flood, and a plain read answered meanwhile."""
+    name = f"sign-in flood ({CLIENTS} failed{', 50 addresses' if addresses else ', one address'})"
+    out, reads = Outcome(name, backend), Outcome("  GET /api/services during it", backend)
+    async with httpx2.AsyncClient(base_url=base, timeout=TIMEOUT,
+                                  limits=httpx2.Limits(max_connections=CLIENTS)) as c, \
+            httpx2.AsyncClient(base_url=base, timeout=TIMEOUT) as reader:
+        flood = asyncio.ensure_future(_flood(out, c, addresses=addresses))
+        await _reads_during(reads, reader, flood)
+        await flood
+    return [out, reads]
 
 
 async def mixed_reads(base: str, backend: str, clients: int = CLIENTS, seconds: float = READ_SECONDS) -> Outcome:
@@ -188,11 +227,13 @@ async def mixed_reads(base: str, backend: str, clients: int = CLIENTS, seconds: 
     return out
 
 
-async def booking_race(base: str, backend: str) -> Outcome:
+async def booking_race(base: str, backend: str, session: dict[str, str]) -> Outcome:
+    """`session`: the surgeon's cookies and CSRF token, signed in before any flood (after one, this
+    loopback address is locked out of signing in for a quarter of an hour, as it should be)."""
     out = Outcome("booking race (50 for 1 slot)", backend)
-    async with httpx2.AsyncClient(base_url=base, timeout=TIMEOUT,
+    async with httpx2.AsyncClient(base_url=base, timeout=TIMEOUT, cookies=session["cookies"],
+                                  headers={"X-CSRF-Token": session["csrf"]},
                                   limits=httpx2.Limits(max_connections=CLIENTS)) as c:
-        await _login(c, "surgeon@demo.hindfoot.local")
         r = await c.get("/api/patients", params={"limit": 200})
         r.raise_for_status()
         patients = [p["id"] for p in r.json()["items"]][:CLIENTS]
@@ -231,11 +272,23 @@ async def _settle(base: str) -> None:
             await asyncio.sleep(1)
 
 
+async def _signed_in(base: str, email: str) -> dict[str, Any]:
+    async with httpx2.AsyncClient(base_url=base, timeout=TIMEOUT) as c:
+        await _login(c, email)
+        return {"cookies": dict(c.cookies), "csrf": c.headers["X-CSRF-Token"]}
+
+
 async def _scenarios(base: str, backend: str) -> list[Outcome]:
-    out = []
-    for scenario in (sign_in_flood, mixed_reads, booking_race):
-        out.append(await scenario(base, backend))
-        await _settle(base)
+    surgeon = await _signed_in(base, "surgeon@demo.hindfoot.local")  # before the floods lock this address
+    out: list[Outcome] = []
+    out.extend(await sign_in_flood(base, backend))
+    await _settle(base)
+    out.extend(await sign_in_flood(base, backend, addresses=True))
+    await _settle(base)
+    out.append(await mixed_reads(base, backend))
+    await _settle(base)
+    out.append(await booking_race(base, backend, surgeon))
+    await _settle(base)
     return out
 
 
@@ -294,6 +347,7 @@ def _drop_pg(url: str) -> None:
 
 def run(console: Console) -> list[Result]:
     backends = os.environ.get("HINDFOOT_BENCH_LOAD", "sqlite,postgresql").split(",")
+    load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     rows: list[tuple[list[Outcome], Outcome]] = []
     if "sqlite" in backends:
         with tempfile.TemporaryDirectory() as tmp:
@@ -302,8 +356,9 @@ def run(console: Console) -> list[Result]:
             outcomes, baseline, _ = _run_backend(url, "sqlite", console)
             rows.append((outcomes, baseline))
     pg = _pg_database() if "postgresql" in backends else None
-    if pg is None and "postgresql" in backends:
-        console.print("[yellow]PostgreSQL did not answer: load measured on SQLite only[/]")
+    if pg is None:
+        if "postgresql" in backends:
+            console.print("[yellow]PostgreSQL did not answer: load measured on SQLite only[/]")
     else:
         try:
             _prepare(pg)
@@ -312,7 +367,9 @@ def run(console: Console) -> list[Result]:
         finally:
             _drop_pg(pg)
 
-    table = Table(title=f"load: loopback, {datetime.now():%Y-%m-%d %H:%M}")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    table = Table(title=f"load: loopback, {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, "
+                        f"load average before {load_before}, after {load}")
     for col in ("backend", "scenario", "requests", "req/s", "p50 ms", "p95 ms", "5xx", "time-outs", "note"):
         table.add_column(col, justify="right" if col not in ("backend", "scenario", "note") else "left")
     results: list[Result] = []

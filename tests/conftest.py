@@ -7,6 +7,7 @@ When PostgreSQL does not answer the run says so loudly; under CI (CI=true) that 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,17 @@ from hindfoot.db.base import Base
 from hindfoot.db.engine import make_engine, make_sessionmaker
 from hindfoot.db.migrate import upgrade
 from hindfoot.settings import Settings
+
+# Argon2 at a test cost: thousands of sign-ins at the production cost would take minutes of CPU.
+# The cost is a setting, so the app runs the same code; the production defaults are checked in
+# tests/security/test_sign_in.py, and the load tests serve at the production cost (serving.py).
+TEST_HASH_COST = {"HINDFOOT_PASSWORD_HASH_TIME_COST": "1", "HINDFOOT_PASSWORD_HASH_MEMORY_KIB": "1024",
+                  "HINDFOOT_PASSWORD_HASH_PARALLELISM": "1"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, value in TEST_HASH_COST.items():  # before any test module (factories hashes at import) loads
+        os.environ.setdefault(name, value)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]

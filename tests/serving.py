@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +15,11 @@ from contextlib import contextmanager
 import httpx2
 import uvicorn
 from smtp_server import free_port
+
+# The production argon2 cost (the settings' defaults), for servers whose sign-in load is the point of the
+# test; the rest of the suite hashes at a test cost (conftest.py).
+PRODUCTION_HASH_COST = {"HINDFOOT_PASSWORD_HASH_TIME_COST": "3", "HINDFOOT_PASSWORD_HASH_MEMORY_KIB": "65536",
+                        "HINDFOOT_PASSWORD_HASH_PARALLELISM": "4"}
 
 
 @contextmanager
@@ -38,17 +44,25 @@ def served(app, port: int | None = None, **config) -> Iterator[str]:  # type: ig
 @contextmanager
 def server_process(env: dict[str, str], *args: str, port: int | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
     """`hindfoot serve` as its own process (its own pool, its own interpreter); yields (base URL, process).
-    Waits until /readyz answers 200; stops it with SIGTERM (graceful) at the end."""
+    Waits until /readyz answers 200; stops it with SIGTERM (graceful) at the end. Its log goes to a
+    file (a pipe nobody reads during a load test fills up and stalls the server); once it has stopped,
+    `proc.stdout` reads that log."""
     port = port or free_port()
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - handed over as proc.stdout
     proc = subprocess.Popen(
         [sys.executable, "-m", "hindfoot", "serve", "--port", str(port), *args],
-        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
+
+    def log_text() -> str:
+        log.seek(0)
+        return log.read()
+
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     try:
         while True:
-            assert proc.poll() is None, f"server exited: {proc.stdout.read() if proc.stdout else ''}"
+            assert proc.poll() is None, f"server exited: {log_text()}"
             assert time.monotonic() < deadline, "server did not become ready"
             try:
                 if httpx2.get(base + "/readyz", timeout=2).status_code == 200:
@@ -64,3 +78,5 @@ def server_process(env: dict[str, str], *args: str, port: int | None = None) -> 
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.seek(0)
+        proc.stdout = log

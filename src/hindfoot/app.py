@@ -6,11 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from hindfoot.admission import AdmissionMiddleware
+from hindfoot.auth import passwords
 from hindfoot.db.engine import engine_from_settings, make_sessionmaker
 from hindfoot.request_id import RequestIdMiddleware
 from hindfoot.settings import Settings, get_settings
@@ -24,6 +27,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Routes and dependencies that are plain functions run on AnyIO's worker threads (40 by default).
+        # The admission lanes already bound how many requests run at once; sign-ins waiting for a turn
+        # to hash each block a thread, so there are enough threads for both lanes and the rest never
+        # queues for a thread behind them.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens,
+                                   settings.general_concurrency + settings.sign_in_concurrency + 8)
         yield
         engine.dispose()
 
@@ -53,8 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     import hindfoot.audit.service  # noqa: F401  (registers the audit hash chain on every Session)
     from hindfoot.web.security_headers import SecurityHeaders
 
+    passwords.configure(settings)  # argon2 cost and how many hashes run at once
     app.add_middleware(AdmissionMiddleware, queue_seconds=settings.request_queue_seconds,
-                       limit=settings.max_concurrent_requests or settings.db_pool_size + settings.db_max_overflow)
+                       limit=settings.general_concurrency, sign_in_limit=settings.sign_in_concurrency,
+                       sign_in_queue_seconds=settings.sign_in_queue_seconds)
     app.add_middleware(RequestIdMiddleware)  # outside the app: sees every unmapped exception, ids every answer
     app.add_middleware(SecurityHeaders)  # outermost: every answer, errors (the 500s above) included
     from hindfoot.api.errors import install_error_handlers

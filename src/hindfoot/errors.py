@@ -9,7 +9,8 @@
      │    └── AccessDenied  404 to the caller, audited as a denial
      ├── NotAcceptable  406  (FHIR XML asked for; only JSON is served)
      ├── Conflict       409  (slot already taken, illegal pathway move)
-     └── TooManyAttempts 429  (sign-in locked for a while; Retry-After)
+     ├── TooManyAttempts 429  (sign-in locked for a while; Retry-After)
+     └── Busy           503  (a bounded resource stayed taken for the whole wait; Retry-After; nothing written)
 """
 
 from __future__ import annotations
@@ -112,6 +113,19 @@ class TooManyAttempts(HindfootError):
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
         self.headers = {"Retry-After": str(retry_after_seconds)}
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "retry_after_seconds": self.retry_after_seconds}
+
+
+class Busy(HindfootError):
+    status_code = 503
+    code = "busy"
+    retry_after_seconds = 2
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.headers = {"Retry-After": str(self.retry_after_seconds)}
 
     def to_dict(self) -> dict[str, object]:
         return {**super().to_dict(), "retry_after_seconds": self.retry_after_seconds}

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-insecure-secret-change-me"
+SIGN_IN_CONNECTIONS = 8  # connections of the pool kept for the sign-in lane
 
 
 class Settings(BaseSettings):
@@ -33,6 +34,27 @@ class Settings(BaseSettings):
         default=30, gt=0, le=600,
         description="How long a request may queue for its turn before it is answered 503 with Retry-After.",
     )
+    sign_in_concurrency: int = Field(
+        default=64, ge=1, le=1000,
+        description="Password sign-ins a process handles at once, in a lane of their own (a flood of sign-ins "
+        "never holds the places of other requests); the rest queue for up to sign_in_queue_seconds. Most of "
+        "them wait for a turn to hash, holding no database connection.",
+    )
+    sign_in_queue_seconds: float = Field(
+        default=10, gt=0, le=120,
+        description="How long a sign-in may queue for its lane before it is answered 429 with Retry-After "
+        "(well inside a client's time-out, so a flood gets answers, not time-outs).",
+    )
+    password_hash_concurrency: int | None = Field(
+        default=None, ge=1, le=256,
+        description="Argon2 hashes or verifications a process computes at once (default: its CPU count); "
+        "the rest wait their turn, so a flood cannot take all the memory (64 MiB each) or starve other requests.",
+    )
+    password_hash_time_cost: int = Field(default=3, ge=1, le=20, description="Argon2id passes (RFC 9106: 3).")
+    password_hash_memory_kib: int = Field(
+        default=65536, ge=8, le=4_194_304, description="Argon2id memory per hash in KiB (RFC 9106: 64 MiB).",
+    )
+    password_hash_parallelism: int = Field(default=4, ge=1, le=64, description="Argon2id lanes (RFC 9106: 4).")
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024,
         description="Largest request body; a larger one is answered 413 before it is read.",
@@ -86,6 +108,15 @@ class Settings(BaseSettings):
     def mfa_default(self) -> bool:
         """Whether staff need MFA in a clinic that has not chosen."""
         return self.mfa_required if self.mfa_required is not None else self.environment == "production"
+
+    @property
+    def general_concurrency(self) -> int:
+        """Requests other than password sign-ins a process serves at once: by default the pool's connections
+        less a few kept for sign-ins (a sign-in holds one only for a moment before and after hashing)."""
+        if self.max_concurrent_requests is not None:
+            return self.max_concurrent_requests
+        kept = min(SIGN_IN_CONNECTIONS, self.sign_in_concurrency)
+        return max(1, self.db_pool_size + self.db_max_overflow - kept)
 
     @property
     def is_sqlite(self) -> bool:

@@ -238,3 +238,46 @@ def test_a_locked_database_is_busy_but_a_missing_table_is_a_logged_bug(app, capl
     assert busy.status_code == 503 and busy.headers["retry-after"]
     assert bug.status_code == 500 and bug.json()["request_id"] == bug.headers["x-request-id"]
     assert any(bug.headers["x-request-id"] in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
+
+
+def test_sign_ins_queue_in_their_own_lane_and_past_its_wait_are_refused_429_while_other_requests_pass():
+    """The admission lanes on their own (no database): a sign-in that finds the sign-in lane full waits
+    up to the sign-in queue time and is then answered 429 with Retry-After; other requests, and
+    sign-ins once a place frees, go through meanwhile."""
+    import anyio
+    import httpx2
+    from starlette.responses import PlainTextResponse
+
+    from hindfoot.admission import AdmissionMiddleware
+
+    release = anyio.Event()
+
+    async def inner(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["path"] == "/api/auth/login" and scope["method"] == "POST" and not release.is_set():
+            await release.wait()  # a sign-in still hashing
+        await PlainTextResponse("ok")(scope, receive, send)
+
+    app = AdmissionMiddleware(inner, limit=1, queue_seconds=5, sign_in_limit=1, sign_in_queue_seconds=0.3)
+
+    async def scenario() -> None:
+        async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://t") as c:
+            async with anyio.create_task_group() as tg:
+                first: list[int] = []
+
+                async def hold() -> None:
+                    first.append((await c.post("/api/auth/login")).status_code)
+
+                tg.start_soon(hold)
+                await anyio.sleep(0.05)
+                start = time.monotonic()
+                refused = await c.post("/api/auth/login")
+                waited = time.monotonic() - start
+                assert refused.status_code == 429 and refused.headers["retry-after"] == "2"
+                assert refused.json()["error"] == "too_many_attempts" and 0.25 < waited < 3
+                assert (await c.get("/api/services")).status_code == 200  # the other lane is free
+                assert (await c.post("/api/patients")).status_code == 200  # (only sign-ins share the lane)
+                release.set()
+            assert first == [200]
+            assert (await c.post("/login")).status_code == 200  # the place is free again
+
+    anyio.run(scenario)

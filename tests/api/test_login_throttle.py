@@ -37,6 +37,18 @@ def test_failures_lock_at_the_limit_and_start_over_after_the_window_or_the_lock(
     assert throttle.minutes_left(T0 + timedelta(seconds=5), T0) == 1
 
 
+def test_an_attempt_counted_in_advance_is_taken_back_and_lifts_only_its_own_lock() -> None:
+    f = None
+    for i in range(1, 4):  # the third (counted before its password is checked) locks
+        f = throttle.after_failure(f, T0 + timedelta(minutes=i), POLICY)
+    assert f is not None and f.locked_until is not None
+    back = throttle.without_attempt(f, POLICY)  # its password was right: two failures, no lock
+    assert (back.count, back.locked_until, back.first_at) == (2, None, f.first_at)
+    four = throttle.after_failure(f, T0 + timedelta(minutes=4), POLICY.for_key("x"))
+    assert throttle.without_attempt(four, POLICY).locked_until == four.locked_until  # three real failures stay locked
+    assert throttle.without_attempt(throttle.Failures(0, T0), POLICY).count == 0
+
+
 # --------------------------------------------------------------------------- over HTTP
 
 

@@ -3,13 +3,18 @@ every page and the slot search working for everyone else (it used to break /cale
 
 from __future__ import annotations
 
-from datetime import timedelta
+import html
+import re
+from datetime import date, timedelta
 
 import pytest
 from booking_helpers import actor, at, future_day, make_clinic
-from factories import login, make_account, make_patient
+from factories import login, make_account, make_patient, make_practitioner
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from hindfoot.db.models import Organization
+from hindfoot.db.models.practitioner import ROLE_LABELS
 from hindfoot.scheduling import booking
 
 PAGES = ["/", "/calendar", "/calendar?view=day", "/calendar/rota", "/calendar/no-shows", "/calendar/services",
@@ -53,3 +58,70 @@ def test_every_page_works_after_a_clinician_is_deactivated(app, db, who):
         # the visit booked before stays on the diary for the clinic to rearrange
         cal = admin_client.get("/calendar", params={"view": "day", "day": day.isoformat()})
         assert "Booked" in cal.text
+
+
+START = ["/", *PAGES, *ADMIN_PAGES, "/me", "/account/mfa"]
+SKIP = ("/logout", "/static/", "/api/", "/login", "/password")
+
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _kind(url: str) -> str:
+    """The page a URL shows, whatever its ids and query values: /appointments/{id}?day="""
+    path, _, query = url.partition("?")
+    return UUID.sub("{id}", path) + "?" + ",".join(sorted(p.split("=")[0] for p in query.split("&") if p))
+
+
+def _crawl(client: TestClient, start: list[str], limit: int, per_kind: int = 2) -> dict[str, int]:
+    """The pages reachable from `start` by following the pages' own links, at most `per_kind` URLs of each
+    kind of page (up to `limit` in all): url -> status."""
+    seen: dict[str, int] = {}
+    kinds: dict[str, int] = {}
+    queue = list(start)
+    while queue and len(seen) < limit:
+        url = queue.pop(0)
+        if url in seen or url.startswith(SKIP) or kinds.get(_kind(url), 0) >= per_kind:
+            continue
+        kinds[_kind(url)] = kinds.get(_kind(url), 0) + 1
+        r = client.get(url)
+        seen[url] = r.status_code
+        if r.status_code == 200 and "text/html" in r.headers.get("content-type", ""):
+            for link in re.findall(r'href="(/[^"#]*)', r.text):
+                link = html.unescape(link)
+                if link not in seen and "format=" not in link and ".ics" not in link and ".csv" not in link:
+                    queue.append(link)
+    return seen
+
+
+def test_every_staff_page_works_after_a_member_of_every_role_is_deactivated(app, db):
+    """The demo clinic (rotas, booked visits, episodes, plans, outcomes for every kind of staff) with one
+    member of each staff role deactivated, the administrator included: every page an administrator and a
+    clinician reach by following links answers without an error."""
+    from hindfoot.demo.loader import load_demo
+
+    load_demo(db, date.today())
+    org = db.scalar(select(Organization).where(Organization.is_demo))
+    assert org is not None
+    admin = make_account(db, org, "admin", email="second-admin@example.org")
+    clinician = make_account(db, org, "clinician", email="locum@example.org",
+                             practitioner=make_practitioner(db, org, "physiotherapist", family="Locum"))
+    db.commit()
+    with TestClient(app) as admin_client, TestClient(app) as clinician_client:
+        login(admin_client, admin.email)
+        staff = admin_client.get("/api/staff").json()
+        members = staff["items"] if isinstance(staff, dict) else staff
+        gone: dict[str, str] = {}
+        for member in members:
+            if member["role"] not in gone and member.get("account_email") not in (admin.email, clinician.email):
+                r = admin_client.post(f"/api/staff/{member['practitioner_id']}/active", json={"active": False})
+                assert r.status_code == 200, r.text
+                gone[member["role"]] = member["practitioner_id"]
+        assert set(gone) == set(ROLE_LABELS), gone  # every role, the administrator's too
+        login(clinician_client, clinician.email)
+        for client in (admin_client, clinician_client):
+            start = [u for u in START if client is admin_client or u not in ADMIN_PAGES]  # a clinician gets 403 there
+            statuses = _crawl(client, [*start, *(f"/calendar?practitioner_id={p}" for p in gone.values())],
+                              limit=400)
+            broken = {url: s for url, s in statuses.items() if s >= 400}
+            assert len({_kind(u) for u in statuses}) > 40 and not broken, broken

@@ -10,29 +10,30 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from hindfoot.auth import throttle
-from hindfoot.auth.passwords import hash_password, needs_rehash, verify_password
+from hindfoot.auth import passwords, throttle
 from hindfoot.db.base import utcnow
 from hindfoot.db.models import LoginThrottle, UserAccount
 from hindfoot.errors import NotAuthenticated, TooManyAttempts
 from hindfoot.settings import Settings
 
-# Verifying against a real hash when the email is unknown keeps response times alike,
-# so timing does not reveal which emails have accounts.
-_DUMMY_HASH = hash_password("not-a-real-password")
 
-
-def authenticate(db: Session, email: str, password: str) -> UserAccount | None:
+def _active_account(db: Session, email: str) -> UserAccount | None:
     account = db.scalar(select(UserAccount).where(func.lower(UserAccount.email) == email.strip().lower()))
-    if account is None or not account.active:
-        verify_password(_DUMMY_HASH, password)
-        return None
-    if not verify_password(account.password_hash, password):
-        return None
-    if needs_rehash(account.password_hash):
-        account.password_hash = hash_password(password)
+    return account if account is not None and account.active else None
+
+
+def _password_is_right(account: UserAccount | None, password: str) -> bool:
+    """Verify `password` (the caller holds a hashing turn, `passwords.turn()`; no database needed). An
+    unknown or inactive email is verified against a dummy hash of the same cost, so timing does not
+    reveal which emails have accounts."""
+    return passwords.verify_holding_turn(account.password_hash if account else None, password)
+
+
+def upgrade_hash(account: UserAccount, password: str) -> None:
+    """After a right password: rehash at the current cost if the stored hash is older; remember the sign-in."""
+    if passwords.needs_rehash(account.password_hash):
+        account.password_hash = passwords.hash_password(password)
     account.last_login_at = utcnow()
-    return account
 
 
 def throttle_policy(settings: Settings) -> throttle.ThrottlePolicy:
@@ -60,25 +61,75 @@ def sign_in(
     """The account for these credentials. A wrong email or password raises NotAuthenticated and counts
     against the email and against the source address; an email or address with too many recent failures
     raises TooManyAttempts, even with the right password, and the password is not checked at all.
-    Success clears the email's count. Everything happens in `db`, the request's own transaction: the
+    Success clears the email's count.
+
+    Each attempt counts as a failure *before* its password is checked, and is taken back if the password
+    is right: in a flood, the attempts waiting for a turn to hash already count, so the one past the
+    limit is refused at once instead of after everyone else's hashing, and no more than the limit are
+    ever checked. Everything happens in `db`, the request's own session, which holds one connection at a
+    time and none while the sign-in waits for its turn to hash (the count is committed first). The
     refusals carry `keep_writes`, so the count and its audit entry commit while the sign-in fails."""
     now = now or utcnow()
     key = throttle.email_key(email)
     keys = [key] + ([throttle.address_key(source_ip)] if source_ip else [])
     org_id = _organization_of(db, key)
-    _refuse_if_locked(db, keys, key, source_ip, org_id, now)
-    account = authenticate(db, email, password)
-    if account is None:
-        notes = [_count_failure(db, k, now, policy.for_key(k)) for k in keys]
+    _refuse_if_locked(db, keys, key, source_ip, org_id, now)  # locked: refused at once, no hashing at all
+    notes = _count_in_advance(db, keys, key, source_ip, org_id, now, policy)
+    account = _active_account(db, email)
+    db.commit()  # the counts are seen by every other attempt; the connection goes back while this one waits
+    try:
+        with passwords.turn(busy=_too_many_at_once, sign_in=True):
+            right = _password_is_right(account, password)  # CPU only: no connection held while hashing
+    except TooManyAttempts:  # no turn in time: this attempt was not checked, so it is not a failure
+        _take_back(db, keys, policy)
+        db.commit()
+        raise
+    if account is None or not right:
         window = int(policy.window.total_seconds() // 60)
         _audit(db, key, source_ip, org_id, f"sign-in failed for {key} (failure {notes[0]} within {window} min"
                + "".join(n for n in notes[1:] if "locked" in n).replace("locked", "; address locked") + ")")
         error = NotAuthenticated("email or password is wrong")
         error.keep_writes = True
         raise error
+    _take_back(db, keys, policy)
+    upgrade_hash(account, password)
     if clear:  # with a second factor still to come, the count is cleared only after it (`clear_failures`)
         clear_failures(db, account.email)
     return account
+
+
+def _count_in_advance(db: Session, keys: list[str], key: str, source_ip: str | None, org_id: uuid.UUID | None,
+                      now: datetime, policy: throttle.ThrottlePolicy) -> list[str]:
+    """Count this attempt against each key; notes for the audit entry. A key that a concurrent attempt
+    locked since the check refuses it (nothing counted)."""
+    notes = []
+    for k in keys:
+        note = _count_failure(db, k, now, policy.for_key(k), unless_locked=True)
+        if note is None:
+            db.rollback()
+            _refuse_if_locked(db, keys, key, source_ip, org_id, now, fresh=True)  # audits the refusal, raises
+            raise _too_many_at_once()  # (the lock ran out in between: rare; try again)
+        notes.append(note)
+    return notes
+
+
+def _take_back(db: Session, keys: list[str], policy: throttle.ThrottlePolicy) -> None:
+    """Undo `_count_in_advance`: the attempt turned out right (or was never checked)."""
+    for k in keys:
+        row = db.scalar(select(LoginThrottle).where(LoginThrottle.email_key == k).with_for_update()
+                        .execution_options(populate_existing=True))
+        if row is None or row in db.deleted or row.failures == 0:
+            continue
+        before = _failures(row)
+        assert before is not None
+        after = throttle.without_attempt(before, policy.for_key(k))
+        row.failures, row.locked_until = after.count, after.locked_until
+    db.flush()
+
+
+def _too_many_at_once() -> TooManyAttempts:
+    """No turn to hash came in time: refused like the sign-ins the admission lane turns away (429)."""
+    return TooManyAttempts("too many sign-ins at once: try again in a moment", retry_after_seconds=2)
 
 
 def clear_failures(db: Session, email: str) -> None:
@@ -88,8 +139,8 @@ def clear_failures(db: Session, email: str) -> None:
 
 
 def _refuse_if_locked(db: Session, keys: list[str], key: str, source_ip: str | None, org_id: uuid.UUID | None,
-                      now: datetime) -> dict[str, LoginThrottle | None]:
-    rows = {k: db.get(LoginThrottle, k) for k in keys}
+                      now: datetime, *, fresh: bool = False) -> dict[str, LoginThrottle | None]:
+    rows = {k: db.get(LoginThrottle, k, populate_existing=fresh) for k in keys}
     for k, row in rows.items():
         until = throttle.locked_until(_failures(row), now)
         if until is None:
@@ -118,7 +169,7 @@ def second_factor(db: Session, account: UserAccount, code: str, *, policy: throt
     _refuse_if_locked(db, keys, key, source_ip, account.organization_id, now)
     how = mfa.check(db, account, code, now=now)
     if how is None:
-        notes = [_count_failure(db, k, now, policy.for_key(k)) for k in keys]
+        notes = [_count_failure(db, k, now, policy.for_key(k)) or "" for k in keys]
         _audit(db, key, source_ip, account.organization_id, f"sign-in code wrong for {key} (failure {notes[0]})")
         error = NotAuthenticated("that code is not right: type the 6 digits your app shows now, or a recovery code")
         error.keep_writes = True
@@ -127,9 +178,11 @@ def second_factor(db: Session, account: UserAccount, code: str, *, policy: throt
     return how
 
 
-def _count_failure(db: Session, key: str, now: datetime, policy: throttle.ThrottlePolicy) -> str:
+def _count_failure(db: Session, key: str, now: datetime, policy: throttle.ThrottlePolicy, *,
+                   unless_locked: bool = False) -> str | None:
     """Count one failure against `key` under a row lock (a concurrent first failure inserts nothing twice);
-    a note for the audit entry: the count, and the lock if this failure caused one."""
+    a note for the audit entry: the count, and the lock if this failure caused one. `unless_locked`:
+    None, and nothing counted, when the key is locked already."""
     insert = sqlite_insert if db.get_bind().dialect.name == "sqlite" else pg_insert
     db.execute(insert(LoginThrottle).values(email_key=key, failures=0, first_failure_at=now, locked_until=None)
                .on_conflict_do_nothing(index_elements=["email_key"]))
@@ -137,6 +190,8 @@ def _count_failure(db: Session, key: str, now: datetime, policy: throttle.Thrott
                     .execution_options(populate_existing=True))
     assert row is not None
     before = None if row.failures == 0 else _failures(row)
+    if unless_locked and throttle.locked_until(before, now) is not None:
+        return None
     failures = throttle.after_failure(before, now, policy)
     row.failures, row.first_failure_at, row.locked_until = failures.count, failures.first_at, failures.locked_until
     db.flush()

@@ -67,6 +67,14 @@ def after_failure(failures: Failures | None, now: datetime, policy: ThrottlePoli
     return Failures(count=count, first_at=first_at, locked_until=lock)
 
 
+def without_attempt(failures: Failures, policy: ThrottlePolicy) -> Failures:
+    """The count once an attempt counted in advance (`after_failure`, before its password was checked)
+    turns out right: one fewer, and no lock unless the remaining failures still reach the limit."""
+    count = max(0, failures.count - 1)
+    lock = failures.locked_until if count >= policy.max_failures else None
+    return Failures(count=count, first_at=failures.first_at, locked_until=lock)
+
+
 def minutes_left(until: datetime, now: datetime) -> int:
     """Whole minutes until `until`, at least 1 (for messages)."""
     return max(1, -(-int((until - now).total_seconds()) // 60))
