@@ -447,3 +447,28 @@ def test_totals_hold_per_sport_rows_not_per_patient_rows(db, registry_cohort):
     assert len(got["score"]) <= 3 * 2 * 3  # 3 scores x 2 sports x up to 3 follow-ups answered
     assert sum(r[3] for r in got["start"]) == 6  # six episodes, all started on the same day
     assert len(got["start"]) == 2  # ... in two sports
+
+
+def test_rebuild_command_restores_totals_a_bulk_import_left_behind(db, registry_cohort, database_url, monkeypatch):
+    """A bulk import that bypasses the application leaves the totals stale; `hindfoot outcomes
+    rebuild-registry` brings them back to what the record says."""
+    from sqlalchemy import delete
+    from typer.testing import CliRunner
+
+    from hindfoot.cli.main import app as cli_app
+    from hindfoot.db.models import RegistryTotalStart
+
+    expected = totals(db)
+    db.execute(delete(RegistryTotalStart))  # as if rows had been written around the application
+    db.commit()
+    assert totals(db) != expected
+    db.rollback()  # the command waits for readers of the registry tables to finish
+    monkeypatch.setenv("HINDFOOT_DATABASE_URL", database_url)
+    from hindfoot.settings import get_settings
+
+    get_settings.cache_clear()
+    result = CliRunner().invoke(cli_app, ["outcomes", "rebuild-registry"])
+    assert result.exit_code == 0, result.output
+    assert "registry rebuilt: 6 episodes" in result.output
+    db.expire_all()
+    assert totals(db) == expected

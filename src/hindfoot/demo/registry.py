@@ -43,10 +43,10 @@ from hindfoot.db.models.patient import search_text_of
 from hindfoot.db.models.procedure import PROCEDURES
 from hindfoot.db.models.registry import (
     EPISODE_COLUMNS,
+    REGISTRY_TABLES,
     REGISTRY_TIMEPOINTS,
     RETURNED_PREVIOUS,
     SCORE_COLUMNS,
-    TOTALS,
     add_totals,
     utc_day,
 )
@@ -258,7 +258,7 @@ _TABLES = cast(dict[str, Table], {
     "registry_score": RegistryScore.__table__, "registry_episode": RegistryEpisode.__table__,
 })
 _ANALYZED = ("patient", "episode_of_care", "procedure", "pathway_event", "questionnaire_response", "observation",
-             "registry_score", "registry_episode", *(cast(Table, t[0].__table__).name for t in TOTALS.values()))
+             *REGISTRY_TABLES)
 # column order of the tuples built above, in foreign-key order
 _COLUMNS: dict[str, tuple[str, ...]] = {
     "patient": ("id", "organization_id", "identifier", "given_name", "family_name", "birth_date", "sex", "email",

@@ -63,9 +63,22 @@ from hindfoot.db.models.procedure import Procedure
 from hindfoot.db.models.questionnaire import QuestionnaireResponse
 from hindfoot.outcomes import tallies
 
-__all__ = ["REGISTRY_TIMEPOINTS", "RETURNED_PREVIOUS", "RTS_CODES", "TOTALS", "RegistryEpisode", "RegistryScore",
-           "RegistryTotalAnchor", "RegistryTotalKm", "RegistryTotalProcedure", "RegistryTotalScore",
-           "RegistryTotalStart", "add_totals", "refresh_registry"]
+__all__ = [
+    "REGISTRY_TABLES",
+    "REGISTRY_TIMEPOINTS",
+    "RETURNED_PREVIOUS",
+    "RTS_CODES",
+    "TOTALS",
+    "RegistryEpisode",
+    "RegistryScore",
+    "RegistryTotalAnchor",
+    "RegistryTotalKm",
+    "RegistryTotalProcedure",
+    "RegistryTotalScore",
+    "RegistryTotalStart",
+    "add_totals",
+    "refresh_registry",
+]
 
 REGISTRY_TIMEPOINTS: Final = ("baseline", "6w", "3m", "6m", "12m")
 RTS_CODES: Final = ("rts.status", "rts.date")
@@ -245,6 +258,8 @@ def episode_rows_select(where: Any = None) -> Any:
     )
 
 
+REGISTRY_TABLES: Final = ("registry_episode", "registry_score", *(cast(Table, t[0].__table__).name
+                                                                  for t in TOTALS.values()))
 SCORE_COLUMNS: Final = ["episode_id", "code", *(f"tp_{tp}" for tp in REGISTRY_TIMEPOINTS)]
 EPISODE_COLUMNS: Final = ["episode_id", *(f"done_{tp}" for tp in REGISTRY_TIMEPOINTS), "rts_answers",
                           "rts_returned_on", "rts_last_seen", "rts_previous", "rts_returned", "organization_id",
