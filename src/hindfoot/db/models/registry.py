@@ -387,7 +387,7 @@ def add_totals(conn: Connection, delta: tallies.Tally) -> None:
             continue
         conn.execute(_upsert_stmt(conn, table, keys, values),
                      [dict(zip([*keys, *values], [*k, *v], strict=True)) for k, v in rows])
-        touched = [k for k, _ in rows]
+        touched = [k for k, v in rows if v[0] < 0]  # only a subtraction can bring a row to zero
         for i in range(0, len(touched), _CHUNK):
             conn.execute(delete(table).where(tuple_(*(table.c[k] for k in keys)).in_(touched[i: i + _CHUNK]),
                                              table.c[values[0]] == 0))
@@ -432,7 +432,11 @@ def _rebuild_all(conn: Connection) -> None:
         episodes, scores = _derive(conn, ids[i: i + 2000])
         _write(conn, episodes, scores)
         tallies.add_into(total, _shares(episodes, scores))
-    add_totals(conn, total)
+    for kind, (model, rest, values) in TOTALS.items():  # the tables are empty: plain inserts
+        names = ["organization_id", "sport", *rest, *values]
+        rows = [dict(zip(names, [*k[1:], *v], strict=True)) for k, v in total.items() if k[0] == kind and any(v)]
+        if rows:
+            conn.execute(insert(cast(Table, model.__table__)), rows)
 
 
 def forget_registry(conn: Connection, episode_ids: Iterable[uuid.UUID]) -> None:
