@@ -223,39 +223,27 @@ def score_rows_select(where: Any = None) -> Any:
     return stmt if where is None else stmt.where(where(o.episode_id))
 
 
-def episode_rows_select(where: Any = None) -> Any:
-    """(episode_id, done_*, rts_*) from the record for episodes with a completed response or an RTS answer."""
+def episode_rows_select(where: Any) -> tuple[Any, Any]:
+    """Two grouped queries over the episodes `where` picks: (episode_id, done per time point) from
+    the completed responses, and (episode_id, RTS answers, first return date, last status answer,
+    back at the previous level, returned at all) from the return-to-sport observations. Each reads
+    only those episodes' rows (an outer join from every episode would scan them all)."""
     r, o = QuestionnaireResponse, Observation
     done = (
-        select(r.episode_id, *(func.max(case((r.timepoint == tp, 1), else_=0)).label(f"d_{tp}")
-                               for tp in REGISTRY_TIMEPOINTS))
-        .where(r.status == "completed", r.episode_id.is_not(None))
+        select(r.episode_id, *(func.max(case((r.timepoint == tp, 1), else_=0)) for tp in REGISTRY_TIMEPOINTS))
+        .where(r.status == "completed", where(r.episode_id))
         .group_by(r.episode_id)
     )
     rts = (
-        select(o.episode_id, func.count().label("answers"),
-               func.min(case((o.code == "rts.date", o.value_string))).label("returned_on"),
-               func.max(case((o.code == "rts.status", o.effective_at))).label("last_seen"),
-               func.max(case((o.value_string.in_(RETURNED_PREVIOUS), 1), else_=0)).label("previous"),
-               func.max(case((and_(o.code == "rts.status", o.value_string != "not_returned"), 1),
-                             else_=0)).label("returned"))
-        .where(o.code.in_(RTS_CODES), o.episode_id.is_not(None))
+        select(o.episode_id, func.count(),
+               func.min(case((o.code == "rts.date", o.value_string))),
+               func.max(case((o.code == "rts.status", o.effective_at))),
+               func.max(case((o.value_string.in_(RETURNED_PREVIOUS), 1), else_=0)),
+               func.max(case((and_(o.code == "rts.status", o.value_string != "not_returned"), 1), else_=0)))
+        .where(o.code.in_(RTS_CODES), where(o.episode_id))
         .group_by(o.episode_id)
     )
-    if where is not None:
-        done = done.where(where(r.episode_id))
-        rts = rts.where(where(o.episode_id))
-    done_q, rts_q = done.subquery("done"), rts.subquery("rts")
-    e = EpisodeOfCare
-    return (
-        select(e.id,
-               *(func.coalesce(done_q.c[f"d_{tp}"], 0) for tp in REGISTRY_TIMEPOINTS),
-               func.coalesce(rts_q.c.answers, 0), rts_q.c.returned_on, rts_q.c.last_seen,
-               func.coalesce(rts_q.c.previous, 0), func.coalesce(rts_q.c.returned, 0))
-        .outerjoin(done_q, done_q.c.episode_id == e.id)
-        .outerjoin(rts_q, rts_q.c.episode_id == e.id)
-        .where((done_q.c.episode_id.is_not(None)) | (rts_q.c.episode_id.is_not(None)))
-    )
+    return done, rts
 
 
 REGISTRY_TABLES: Final = ("registry_episode", "registry_score", *(cast(Table, t[0].__table__).name
@@ -330,11 +318,12 @@ def _derive(conn: Connection, chunk: list[uuid.UUID]) -> tuple[list[dict[str, An
         return col.in_(chunk)
 
     scores = [dict(zip(SCORE_COLUMNS, r, strict=True)) for r in conn.execute(score_rows_select(where))]
-    answered = {r[0]: r for r in conn.execute(episode_rows_select(where))}
+    done_select, rts_select = episode_rows_select(where)
+    done = {r[0]: list(r[1:]) for r in conn.execute(done_select)}
+    rts = {r[0]: list(r[1:]) for r in conn.execute(rts_select)}
     rows = []
     for c in ctx:
-        got = answered.get(c.id)
-        summary = list(got[1:]) if got is not None else [0] * len(REGISTRY_TIMEPOINTS) + [0, None, None, 0, 0]
+        summary = done.get(c.id, [0] * len(REGISTRY_TIMEPOINTS)) + rts.get(c.id, [0, None, None, 0, 0])
         anchor = surgery.get(c.id)
         if anchor is None:
             anchor = conservative.get(c.id)
