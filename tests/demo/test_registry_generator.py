@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hindfoot.db.models import Observation, Patient, RegistryEpisode, RegistryScore
-from hindfoot.db.models.registry import refresh_registry
+from hindfoot.db.models.registry import TOTALS, refresh_registry
 from hindfoot.db.session import unit_of_work
 from hindfoot.demo.loader import load_demo
 from hindfoot.demo.registry import add_registry_patients
@@ -25,6 +25,11 @@ def _snapshot(db: Session) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]
     return scores, episodes
 
 
+def _totals(db: Session) -> dict[str, list[tuple[Any, ...]]]:
+    return {kind: sorted((tuple(r) for r in db.execute(select(*model.__table__.c))), key=str)
+            for kind, (model, _, _) in TOTALS.items()}
+
+
 def test_generator_and_loader_fill_the_registry_summary(engine, session_factory):
     with unit_of_work(session_factory) as s:
         load_demo(s, TODAY)
@@ -38,6 +43,8 @@ def test_generator_and_loader_fill_the_registry_summary(engine, session_factory)
         assert db.scalar(select(func.count()).select_from(Observation)) > 250 * 8
         written = _snapshot(db)
         assert len(written[1]) > len(demo_only[1]) + 200
+        added_up = _totals(db)
         refresh_registry(db.connection())  # rebuild everything from the record
         assert _snapshot(db) == written
+        assert _totals(db) == added_up  # the batches' shares of the dashboard totals
         db.rollback()

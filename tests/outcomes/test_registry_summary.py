@@ -37,7 +37,7 @@ from hindfoot.db.models import (
     RegistryEpisode,
     RegistryScore,
 )
-from hindfoot.db.models.registry import refresh_registry
+from hindfoot.db.models.registry import TOTALS, refresh_registry
 from hindfoot.outcomes import analytics, service
 from hindfoot.outcomes.analytics import (
     FOLLOW_UPS,
@@ -157,7 +157,8 @@ def test_service_completion_writes_the_summary(db):
     add_surgery(db, episode, date(2026, 1, 20))
     base = service.start_response(db, actor, patient.id, episode.id, "faos", "baseline", today=date(2026, 1, 5))
     service.save_answers(db, actor, base.id, FAOS_ALL_1)
-    assert db.get(RegistryEpisode, episode.id) is None  # saved, not completed: nothing yet
+    summary = db.get(RegistryEpisode, episode.id)  # saved, not completed: nothing done yet
+    assert (summary.done_baseline, summary.rts_answers) == (0, 0)
     service.save_answers(db, actor, base.id, FAOS_ALL_1, complete=True, now=at(date(2026, 1, 5)))
     six_weeks = date(2026, 3, 3)
     pain = service.start_response(db, actor, patient.id, episode.id, "pain", "6w", today=six_weeks)
@@ -332,3 +333,142 @@ def _reference_dashboard(db: Session, actor: Actor, f: Filters, *, today: date |
         "by_kind": [{"complication": c, "n": n} for c, n in with_comp[:10]],
     }
     return out
+
+
+# ------------------------------------------------------------------ the pre-aggregated totals
+
+
+def totals(db: Session) -> dict[str, list[tuple[Any, ...]]]:
+    out = {}
+    for kind, (model, _, _) in TOTALS.items():
+        table = model.__table__
+        out[kind] = sorted((tuple(r) for r in db.execute(select(*table.c))), key=str)
+    return out
+
+
+def rebuilt_totals(db: Session) -> dict[str, list[tuple[Any, ...]]]:
+    savepoint = db.begin_nested()
+    refresh_registry(db.connection())
+    out = totals(db)
+    savepoint.rollback()
+    return out
+
+
+def _close(new: Any, old: Any, path: str = "") -> None:
+    """Equal, floats to a millionth (the totals keep score sums in millionths of a point)."""
+    if isinstance(old, dict):
+        assert isinstance(new, dict) and new.keys() == old.keys(), path
+        for k in old:
+            _close(new[k], old[k], f"{path}.{k}")
+    elif isinstance(old, list):
+        assert isinstance(new, list) and len(new) == len(old), path
+        for i, (a, b) in enumerate(zip(new, old, strict=True)):
+            _close(a, b, f"{path}[{i}]")
+    elif isinstance(old, float) and not isinstance(new, bool):
+        assert new == pytest.approx(old, abs=1e-6), path
+    else:
+        assert new == old, path
+
+
+def _check(db: Session, actor: Actor, sports: tuple[str, ...] = ("ballet", "football", "running")) -> None:
+    db.flush()
+    assert totals(db) == rebuilt_totals(db)
+    assert snapshot(db) == rebuilt(db)
+    for f in [Filters(), *(Filters(sport=s) for s in sports)]:
+        shown = analytics.dashboard(db, actor, f, today=TODAY).as_dict()
+        raw = _reference_dashboard(db, actor, f, today=TODAY).as_dict()
+        for d in (shown, raw):  # equal counts list in either order
+            d["complications"]["by_kind"].sort(key=lambda r: (-r["n"], r["complication"]))
+        _close(shown, raw)
+
+
+def test_totals_equal_the_record_after_a_series_of_writes(db, registry_cohort):
+    """The dashboard (whole clinic and per sport) reads only the totals; after every kind of write
+    they equal a rebuild from the record and the figures equal the ones computed from the raw rows."""
+    from factories import make_patient
+
+    from hindfoot.db.models import EpisodeOfCare, Organization, PathwayEvent, Patient
+
+    actor, stone, _, eps = registry_cohort
+    totals_before = totals(db)
+    assert totals_before["start"] and totals_before["score"] and totals_before["km"]
+    _check(db, actor)
+    # a second, earlier episode for A: it becomes the patient's first (patients are counted once)
+    a_patient = db.get(Patient, eps["A"].patient_id)
+    earlier = EpisodeOfCare(patient_id=a_patient.id, organization_id=a_patient.organization_id, title="Left ankle",
+                            laterality="left", stage="assessment", period_start=S - timedelta(days=400))
+    db.add(earlier)
+    _check(db, actor)
+    add_surgery(db, earlier, S - timedelta(days=380), surgeon_id=stone.id)
+    add_scores(db, earlier, "baseline", S - timedelta(days=390), {"faos.pain": 35, "pain.nrs": 7})
+    add_scores(db, earlier, "6w", S - timedelta(days=330), {"faos.pain": 52, "pain.nrs": 3})
+    add_rts(db, earlier, S - timedelta(days=300), "returned_previous_level", S - timedelta(days=310))
+    _check(db, actor)
+    # B takes up football: every one of B's episodes moves sport
+    db.get(Patient, eps["B"].patient_id).sport = "football"
+    _check(db, actor)
+    # a complication recorded after the fact, and a surgery date corrected
+    proc = db.scalars(select(Procedure).where(Procedure.episode_id == eps["C"].id)).one()
+    proc.complication = "FHL tendon irritation"
+    _check(db, actor)
+    proc.performed_at = at(S + timedelta(days=20), 9)
+    _check(db, actor)
+    # a new runner on conservative care with answers, then an answer corrected and one deleted
+    g = make_patient(db, db.get(Organization, a_patient.organization_id), given="G", family="Runner",
+                     sport="running")
+    eg = episode_of(db, g)
+    add_conservative(db, eg, S)
+    add_scores(db, eg, "baseline", S - timedelta(days=3), {"faos.pain": 41, "faam.adl": 60})
+    add_scores(db, eg, "3m", S + timedelta(days=95), {"faos.pain": 66, "faam.adl": 82})
+    add_rts(db, eg, S + timedelta(days=95), "not_returned")
+    _check(db, actor)
+    fix = db.scalars(select(Observation).where(Observation.episode_id == eg.id, Observation.code == "faam.adl",
+                                               Observation.value_quantity == 82)).one()
+    fix.value_quantity = 70.5
+    _check(db, actor)
+    db.delete(db.scalars(select(Observation).where(Observation.episode_id == eg.id,
+                                                   Observation.code == "rts.status")).one())
+    _check(db, actor)
+    # the conservative start withdrawn, an episode deleted, a patient deleted
+    db.delete(db.scalars(select(PathwayEvent).where(PathwayEvent.episode_id == eg.id)).one())
+    _check(db, actor)
+    db.delete(earlier)
+    _check(db, actor)
+    db.delete(db.get(Patient, eps["E"].patient_id))
+    _check(db, actor)
+    db.commit()
+    _check(db, actor)
+
+
+def test_totals_hold_per_sport_rows_not_per_patient_rows(db, registry_cohort):
+    """The totals are keyed by day, score and time point, days to return or complication: the six
+    patients answered on the same few days share rows."""
+    got = totals(db)
+    assert len(got["score"]) <= 3 * 2 * 3  # 3 scores x 2 sports x up to 3 follow-ups answered
+    assert sum(r[3] for r in got["start"]) == 6  # six episodes, all started on the same day
+    assert len(got["start"]) == 2  # ... in two sports
+
+
+def test_rebuild_command_restores_totals_a_bulk_import_left_behind(db, registry_cohort, database_url, monkeypatch):
+    """A bulk import that bypasses the application leaves the totals stale; `hindfoot outcomes
+    rebuild-registry` brings them back to what the record says."""
+    from sqlalchemy import delete
+    from typer.testing import CliRunner
+
+    from hindfoot.cli.main import app as cli_app
+    from hindfoot.db.models import RegistryTotalStart
+
+    expected = totals(db)
+    db.execute(delete(RegistryTotalStart))  # as if rows had been written around the application
+    db.commit()
+    assert totals(db) != expected
+    db.rollback()  # the command waits for readers of the registry tables to finish
+    monkeypatch.setenv("HINDFOOT_DATABASE_URL", database_url)
+    from hindfoot.settings import get_settings
+
+    get_settings.cache_clear()
+    result = CliRunner().invoke(cli_app, ["outcomes", "rebuild-registry"])
+    assert result.exit_code == 0, result.output
+    assert "registry rebuilt: 6 episodes" in result.output
+    db.expire_all()
+    assert totals(db) == expected

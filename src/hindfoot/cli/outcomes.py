@@ -17,7 +17,8 @@ import typer
 from hindfoot.cli.errors import fail
 from hindfoot.outcomes import scoring
 
-outcomes_app = typer.Typer(help="Outcome questionnaires: reminders.", no_args_is_help=True)
+outcomes_app = typer.Typer(help="Outcome questionnaires: reminders, the registry dashboard's totals.",
+                           no_args_is_help=True)
 instruments_app = typer.Typer(help="Outcome instruments: load a clinic's licensed wording.", no_args_is_help=True)
 
 
@@ -76,6 +77,35 @@ def remind(
     Console().print(f"{sent} reminder(s) sent, {failed} failed, {len(todo) - sent - failed} skipped.")
     if failed:
         raise typer.Exit(code=1)
+
+
+@outcomes_app.command("rebuild-registry")
+def rebuild_registry() -> None:
+    """Rebuild the registry dashboard's per-episode rows and totals from the record (after a bulk
+    import that bypassed the application). Writers wait while it runs; safe to repeat."""
+    import time
+
+    from rich.console import Console
+    from sqlalchemy import func, select
+
+    from hindfoot.db.engine import make_engine
+    from hindfoot.db.maintenance import analyze
+    from hindfoot.db.models import RegistryEpisode
+    from hindfoot.db.models.registry import REGISTRY_TABLES, refresh_registry
+    from hindfoot.settings import get_settings
+
+    engine = make_engine(get_settings().database_url)
+    started = time.perf_counter()
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # no write moves a share while the totals are rebuilt
+                conn.exec_driver_sql("LOCK TABLE " + ", ".join(REGISTRY_TABLES) + " IN ACCESS EXCLUSIVE MODE")
+            refresh_registry(conn)
+            episodes = conn.scalar(select(func.count()).select_from(RegistryEpisode))
+        analyze(engine, REGISTRY_TABLES)
+    finally:
+        engine.dispose()
+    Console().print(f"registry rebuilt: {episodes:,} episodes in {time.perf_counter() - started:,.1f} s")
 
 
 @instruments_app.command("load")

@@ -6,7 +6,8 @@ follow-up lengthens. Every stored score is the exact score of the stored answers
 built and scored once per severity level, then reused). Deterministic for a given seed and
 `today`. Rows are built as tuples and written one transaction per batch: COPY on PostgreSQL,
 executemany on SQLite; the registry summary rows (`registry_score`, `registry_episode`) are written
-alongside, exactly as `refresh_registry` would derive them.
+alongside, exactly as `refresh_registry` would derive them, and each batch adds its share of the
+dashboard totals (`registry_total_*`) in the same transaction.
 No names, emails or phone numbers: registry patients cannot sign in and get no reminders.
 """
 
@@ -42,11 +43,14 @@ from hindfoot.db.models.patient import search_text_of
 from hindfoot.db.models.procedure import PROCEDURES
 from hindfoot.db.models.registry import (
     EPISODE_COLUMNS,
+    REGISTRY_TABLES,
     REGISTRY_TIMEPOINTS,
     RETURNED_PREVIOUS,
     SCORE_COLUMNS,
+    add_totals,
+    utc_day,
 )
-from hindfoot.outcomes import scoring
+from hindfoot.outcomes import scoring, tallies
 from hindfoot.outcomes.due import add_months
 
 __all__ = ["RegistryResult", "add_registry_patients"]
@@ -139,6 +143,7 @@ def add_registry_patients(
         while done < n:
             size = min(batch, n - done)
             rows: dict[str, list[tuple[Any, ...]]] = {k: [] for k in _COLUMNS}
+            delta: tallies.Tally = {}  # this batch's share of the dashboard totals
             for k in range(size):
                 number = offset + done + k + 1
                 pid, eid = uid(), uid()
@@ -226,11 +231,18 @@ def add_registry_patients(
                         returned_on = min(filter(None, (returned_on, answers["RTS_DATE"])))
                 for obs_code, values in by_code.items():
                     rows["registry_score"].append((eid, obs_code, *(values.get(tp) for tp in REGISTRY_TIMEPOINTS)))
-                if answered or rts_n:
-                    rows["registry_episode"].append((eid, *(int(tp in answered) for tp in REGISTRY_TIMEPOINTS), rts_n,
-                                                     returned_on, last_seen, previous, back))
+                anchor_day = anchor if surgical or anchor <= today else None
+                done_flags = {tp: int(tp in answered) for tp in REGISTRY_TIMEPOINTS}
+                procedures = [[rows["procedure"][-1][12] or "", 1]] if surgical else []
+                rows["registry_episode"].append((eid, *done_flags.values(), rts_n, returned_on, last_seen, previous,
+                                                 back, org_id, pid, sport, start, anchor_day, 1, procedures))
+                tallies.add_into(delta, tallies.shares(tallies.EpisodeShare(
+                    organization_id=org_id, sport=sport, start_day=start, anchor_day=anchor_day,
+                    first_of_patient=True, done=done_flags, rts_answers=rts_n, rts_returned_on=returned_on,
+                    rts_last_seen=utc_day(last_seen), rts_previous=previous, rts_returned=back,
+                    procedures=procedures, scores=list(by_code.items()))))
             total_rows += sum(len(v) for k, v in rows.items() if not k.startswith("registry_"))
-            writer.submit(rows, size)  # written by the writer thread while the next batch is built
+            writer.submit(rows, delta, size)  # written by the writer thread while the next batch is built
             done += size
     except BaseException:
         writer.close(raise_error=False)  # let the writer thread end; the first error wins
@@ -246,7 +258,7 @@ _TABLES = cast(dict[str, Table], {
     "registry_score": RegistryScore.__table__, "registry_episode": RegistryEpisode.__table__,
 })
 _ANALYZED = ("patient", "episode_of_care", "procedure", "pathway_event", "questionnaire_response", "observation",
-             "registry_score", "registry_episode")
+             *REGISTRY_TABLES)
 # column order of the tuples built above, in foreign-key order
 _COLUMNS: dict[str, tuple[str, ...]] = {
     "patient": ("id", "organization_id", "identifier", "given_name", "family_name", "birth_date", "sex", "email",
@@ -279,15 +291,16 @@ class _Writer:
         self.dialect = engine.dialect
         self.copy = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
         self.progress = progress
-        self.queue: queue.Queue[tuple[dict[str, list[tuple[Any, ...]]], int] | None] = queue.Queue(maxsize=1)
+        self.queue: queue.Queue[tuple[dict[str, list[tuple[Any, ...]]], tallies.Tally, int] | None] = queue.Queue(
+            maxsize=1)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="registry-writer", daemon=True)
         self.thread.start()
 
-    def submit(self, rows: dict[str, list[tuple[Any, ...]]], size: int) -> None:
+    def submit(self, rows: dict[str, list[tuple[Any, ...]]], delta: tallies.Tally, size: int) -> None:
         if self.error is not None:
             raise self.error
-        self.queue.put((rows, size))
+        self.queue.put((rows, delta, size))
 
     def close(self, *, raise_error: bool = True) -> None:
         self.queue.put(None)
@@ -299,7 +312,7 @@ class _Writer:
         while (item := self.queue.get()) is not None:
             if self.error is not None:
                 continue  # drain: the caller raises at its next submit or at close
-            rows, size = item
+            rows, delta, size = item
             try:
                 with self.engine.begin() as conn:
                     if self.dialect.name == "sqlite":  # a bigger page cache for the random-key indexes
@@ -307,6 +320,7 @@ class _Writer:
                     for key, cols in _COLUMNS.items():
                         if rows[key]:
                             self.write(conn, _TABLES[key], cols, rows[key])
+                    add_totals(conn, delta)  # the dashboard totals move in the same transaction
                     if self.dialect.name == "sqlite":
                         conn.exec_driver_sql("PRAGMA cache_size=-2000")
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread

@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
@@ -50,6 +51,11 @@ from hindfoot.db.models import (
     QuestionnaireResponse,
     RegistryEpisode,
     RegistryScore,
+    RegistryTotalAnchor,
+    RegistryTotalKm,
+    RegistryTotalProcedure,
+    RegistryTotalScore,
+    RegistryTotalStart,
 )
 from hindfoot.db.models.procedure import PROCEDURES
 from hindfoot.db.models.registry import RETURNED_PREVIOUS
@@ -62,6 +68,7 @@ from hindfoot.outcomes.service import (
     mcid_for,
 )
 from hindfoot.outcomes.survival import kaplan_meier
+from hindfoot.outcomes.tallies import MICRO
 
 __all__ = ["CsvExport", "Dashboard", "Filters", "dashboard", "export_csv", "filter_options"]
 
@@ -171,6 +178,107 @@ def _cut(today: date, unit: str, amount: int) -> datetime:
 def dashboard(db: Session, actor: Actor, f: Filters, *, today: date | None = None) -> Dashboard:
     require_staff(actor)
     today = today or date.today()
+    if f.procedure is None and f.surgeon_id is None and f.start is None and f.end is None:
+        out = _from_totals(db, actor, f, today)
+    else:
+        out = _from_episodes(db, actor, f, today)
+    audit.record(db, actor, audit.READ, "Registry", description=f"outcomes dashboard ({f.describe()})")
+    return out
+
+
+def _finish(out: Dashboard, answered: int, returned_any: int, previous: int,
+            km_counts: dict[tuple[int, int], int], by_complication: Sequence[tuple[str | None, int, int]]) -> None:
+    """The return-to-sport and complication figures from their counts (both paths)."""
+    counts = [(d, e, n) for (d, e), n in sorted(km_counts.items()) if n]
+    durations = np.repeat(np.array([c[0] for c in counts], dtype=float), [int(c[2]) for c in counts])
+    events = np.repeat(np.array([c[1] for c in counts], dtype=int), [int(c[2]) for c in counts])
+    km = kaplan_meier(durations, events)
+    out.rts = {
+        "answered": answered, "returned": returned_any, "returned_previous_level": previous,
+        "share_returned": returned_any / answered if answered else None,
+        "share_previous_level": previous / answered if answered else None,
+        "km_n": km.n, "km_events": km.total_events, "km_censored": int(km.censored.sum()) if km.n else 0,
+        "median_days": km.median, "median_lower": km.median_lower, "median_upper": km.median_upper,
+    }
+    out.km_steps = [{k: r[k] for k in ("time", "at_risk", "events", "censored", "survival", "lower", "upper")}
+                    for r in km.rows()]
+    surgical: dict[str, int] = {}
+    for c, is_surgical, n in by_complication:
+        if is_surgical:
+            surgical[c or ""] = surgical.get(c or "", 0) + int(n)
+    operations = sum(surgical.values())
+    with_comp = sorted(((c, n) for c, n in surgical.items() if c and n), key=lambda r: (-r[1], r[0]))
+    out.complications = {
+        "operations": operations, "with_complication": sum(n for _, n in with_comp),
+        "rate": sum(n for _, n in with_comp) / operations if operations else None,
+        "by_kind": [{"complication": c, "n": n} for c, n in with_comp[:10]],
+    }
+
+
+def _from_totals(db: Session, actor: Actor, f: Filters, today: date) -> Dashboard:
+    """The dashboard from the pre-aggregated `registry_total_*` rows (the whole clinic, or one sport):
+    a few thousand small rows whatever the number of patients."""
+    out = Dashboard(filters=f, today=today)
+
+    def scoped(model: Any) -> list[ColumnElement[bool]]:
+        where = [model.organization_id == actor.organization_id]
+        if f.sport:
+            where.append(model.sport == f.sport)
+        return where
+
+    s = RegistryTotalStart
+    due = s.day <= today
+    row = db.execute(select(
+        func.sum(s.episodes), func.sum(s.patients), func.sum(case((due, s.episodes), else_=0)),
+        func.sum(case((due, s.done_baseline), else_=0)), func.sum(s.rts_answered), func.sum(s.rts_returned),
+        func.sum(s.rts_previous)).where(*scoped(s))).one()
+    episodes, patients, base_due, base_done, answered, returned_any, previous = (int(v or 0) for v in row)
+    out.episodes, out.patients = episodes, patients
+    out.completion.append({"timepoint": "baseline", "label": TIMEPOINT_LABELS["baseline"], "due": base_due,
+                           "completed": base_done, "rate": base_done / base_due if base_due else None})
+    a = RegistryTotalAnchor
+    cols: list[ColumnElement[Any]] = []
+    for tp, (unit, amount) in FOLLOW_UPS:
+        cut = _cut(today, unit, amount).date()
+        cols += [func.sum(case((a.day <= cut, a.episodes), else_=0)),
+                 func.sum(case((a.day <= cut, getattr(a, f"done_{tp}")), else_=0))]
+    row = db.execute(select(*cols).where(*scoped(a))).one()
+    for i, (tp, _) in enumerate(FOLLOW_UPS):
+        due_n, done_n = int(row[2 * i] or 0), int(row[2 * i + 1] or 0)
+        out.completion.append({"timepoint": tp, "label": TIMEPOINT_LABELS[tp], "due": due_n, "completed": done_n,
+                               "rate": done_n / due_n if due_n else None})
+    sc = RegistryTotalScore
+    sums = {(r[0], r[1]): r[2:] for r in db.execute(
+        select(sc.code, sc.timepoint, func.sum(sc.n), func.sum(sc.baseline_sum), func.sum(sc.follow_up_sum),
+               func.sum(sc.change_sum), func.sum(sc.above_mcid))
+        .where(*scoped(sc)).group_by(sc.code, sc.timepoint))}
+    for code in SCORE_LABELS:
+        m = mcid_for(code)
+        for tp, _ in FOLLOW_UPS:
+            values = sums.get((code, tp))
+            if values is None or not values[0]:
+                continue
+            n, base_sum, follow_sum, change_sum, above = (int(v) for v in values)
+            out.change.append({
+                "code": code, "label": SCORE_LABELS[code], "timepoint": tp,
+                "timepoint_label": TIMEPOINT_LABELS.get(tp, tp), "n": n, "baseline_mean": base_sum / n / MICRO,
+                "follow_up_mean": follow_sum / n / MICRO, "mean_change": change_sum / n / MICRO, "mcid": m.value,
+                "better": m.better, "above_mcid": above, "share_above_mcid": above / n,
+            })
+    k = RegistryTotalKm
+    km_counts = {(int(d), int(e)): int(n) for d, e, n in db.execute(
+        select(k.days, k.event, func.sum(k.n)).where(*scoped(k)).group_by(k.days, k.event))}
+    p = RegistryTotalProcedure
+    by_complication = [(c, int(surgical), int(n)) for c, surgical, n in db.execute(
+        select(p.complication, p.surgical, func.sum(p.n)).where(*scoped(p)).group_by(p.complication, p.surgical))]
+    out.procedures = sum(n for _, _, n in by_complication)
+    _finish(out, answered, returned_any, previous, km_counts, by_complication)
+    return out
+
+
+def _from_episodes(db: Session, actor: Actor, f: Filters, today: date) -> Dashboard:
+    """The dashboard from the per-episode registry rows, for cohorts the totals do not key
+    (a procedure, a surgeon, a start period): the filter narrows what is read."""
     out = Dashboard(filters=f, today=today)
     cohort = _cohort(actor, f).cte("cohort")
     surgery, conservative = _anchors()
@@ -295,30 +403,8 @@ def dashboard(db: Session, actor: Actor, f: Filters, *, today: date | None = Non
     for d, e, followed, _, _, n in groups:
         if followed and d is not None and d >= 0:
             km_counts[(int(d), int(e))] = km_counts.get((int(d), int(e)), 0) + int(n)
-    counts = [(d, e, n) for (d, e), n in sorted(km_counts.items())]
-    durations = np.repeat(np.array([c[0] for c in counts], dtype=float), [int(c[2]) for c in counts])
-    events = np.repeat(np.array([c[1] for c in counts], dtype=int), [int(c[2]) for c in counts])
-    km = kaplan_meier(durations, events)
-    out.rts = {
-        "answered": answered, "returned": returned_any, "returned_previous_level": previous,
-        "share_returned": returned_any / answered if answered else None,
-        "share_previous_level": previous / answered if answered else None,
-        "km_n": km.n, "km_events": km.total_events, "km_censored": int(km.censored.sum()) if km.n else 0,
-        "median_days": km.median, "median_lower": km.median_lower, "median_upper": km.median_upper,
-    }
-    out.km_steps = [{k: r[k] for k in ("time", "at_risk", "events", "censored", "survival", "lower", "upper")}
-                    for r in km.rows()]
-
-    # complications
-    comp = sorted(((c, int(n)) for c, surgical, n in by_complication if surgical), key=lambda r: -r[1])
-    operations = sum(int(n) for _, n in comp)
-    with_comp = [(c, int(n)) for c, n in comp if c]
-    out.complications = {
-        "operations": operations, "with_complication": sum(n for _, n in with_comp),
-        "rate": sum(n for _, n in with_comp) / operations if operations else None,
-        "by_kind": [{"complication": c, "n": n} for c, n in with_comp[:10]],
-    }
-    audit.record(db, actor, audit.READ, "Registry", description=f"outcomes dashboard ({f.describe()})")
+    _finish(out, answered, returned_any, previous, km_counts,
+            [(c, int(surgical), int(n)) for c, surgical, n in by_complication])
     return out
 
 

@@ -28,7 +28,15 @@ from hindfoot.db.models.patient import Patient, Sex, SportLevel
 from hindfoot.db.models.practitioner import Practitioner, PractitionerRoleCode
 from hindfoot.db.models.procedure import Procedure
 from hindfoot.db.models.questionnaire import Questionnaire, QuestionnaireResponse
-from hindfoot.db.models.registry import RegistryEpisode, RegistryScore
+from hindfoot.db.models.registry import (
+    RegistryEpisode,
+    RegistryScore,
+    RegistryTotalAnchor,
+    RegistryTotalKm,
+    RegistryTotalProcedure,
+    RegistryTotalScore,
+    RegistryTotalStart,
+)
 from hindfoot.db.models.scheduling import (
     Appointment,
     AvailabilityException,
@@ -79,6 +87,11 @@ __all__ = [
     "QuestionnaireResponse",
     "RegistryEpisode",
     "RegistryScore",
+    "RegistryTotalAnchor",
+    "RegistryTotalKm",
+    "RegistryTotalProcedure",
+    "RegistryTotalScore",
+    "RegistryTotalStart",
     "Schedule",
     "Sex",
     "SigningKey",
