@@ -2,7 +2,7 @@
 where each episode counts in them (new registry_episode columns); rebuilt from the record
 
 Revision ID: 0014
-Revises: 0008
+Revises: 0012
 Create Date: 2026-12-03 13:30:00
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0008"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
