@@ -27,6 +27,7 @@ from hindfoot.db.models import (
     Schedule,
     UserAccount,
 )
+from hindfoot.db.models.practitioner import NON_CLINICAL_ROLES
 from hindfoot.demo import cast
 from hindfoot.demo.cast import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD
 from hindfoot.demo.patients import DURATION, LONDON, OTHER_SPECS, PAI_SPECS, SEED
@@ -146,7 +147,7 @@ class ClinicBuilder:
             self.prac[key] = prac
             self.acct[key] = self.add(UserAccount(
                 email=f"{p['account']}@{DEMO_EMAIL_DOMAIN}", password_hash=self.password_hash,
-                role="admin" if p["role"] == "admin" else "clinician", organization_id=self.org.id,
+                role=p["role"] if p["role"] in NON_CLINICAL_ROLES else "clinician", organization_id=self.org.id,
                 practitioner_id=prac.id, display_name=prac.display_name,
             ))
             by_location: dict[str, list[dict[str, Any]]] = defaultdict(list)

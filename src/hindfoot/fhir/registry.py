@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import selectinload
 
-from hindfoot.auth.actor import Actor
+from hindfoot.auth.actor import CLINICAL_ROLES, Actor
 from hindfoot.db.models import (
     Appointment,
     CarePlan,
@@ -73,6 +73,8 @@ def compartment(column: Any) -> Scope:
     def scope(actor: Actor) -> ColumnElement[bool]:
         if actor.role == "patient":
             return column == actor.patient_id
+        if actor.role not in CLINICAL_ROLES:  # receptionists and managers read no clinical resources
+            return false()
         return column.in_(_org_patients(actor))
 
     return scope
@@ -81,6 +83,8 @@ def compartment(column: Any) -> Scope:
 def _patient_scope(actor: Actor) -> ColumnElement[bool]:
     if actor.role == "patient":
         return Patient.id == actor.patient_id
+    if actor.role not in CLINICAL_ROLES:
+        return false()
     return Patient.organization_id == actor.organization_id
 
 

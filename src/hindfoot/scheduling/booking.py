@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
-from hindfoot.auth.policy import require_staff
+from hindfoot.auth.policy import require_front_desk
 from hindfoot.db.base import utcnow
 from hindfoot.db.models import Appointment
 from hindfoot.errors import Conflict, InvalidInput
@@ -145,7 +145,7 @@ def reschedule_appointment(
 
 def mark_no_show(db: Session, actor: Actor, appointment_id: uuid.UUID, *, now: datetime | None = None) -> Appointment:
     """Staff record that the patient did not come (only once the visit has started)."""
-    require_staff(actor)
+    require_front_desk(actor)
     now = now or utcnow()
     appt = guards.visible_appointment(db, actor, appointment_id, audit.UPDATE)
     if appt.status not in ("booked", "arrived", "checked-in"):
@@ -164,7 +164,7 @@ ARRIVAL_WINDOW = timedelta(hours=12)  # the desk may check a patient in on the d
 
 def check_in(db: Session, actor: Actor, appointment_id: uuid.UUID, *, now: datetime | None = None) -> Appointment:
     """The desk records that the patient has arrived (FHIR status ``arrived``), with the time."""
-    require_staff(actor)
+    require_front_desk(actor)
     now = now or utcnow()
     appt = guards.visible_appointment(db, actor, appointment_id, audit.UPDATE)
     if appt.status != "booked":
@@ -182,7 +182,7 @@ def check_in(db: Session, actor: Actor, appointment_id: uuid.UUID, *, now: datet
 
 def mark_seen(db: Session, actor: Actor, appointment_id: uuid.UUID, *, now: datetime | None = None) -> Appointment:
     """The clinician has seen the patient (FHIR status ``fulfilled``), with the time; never a future visit."""
-    require_staff(actor)
+    require_front_desk(actor)
     now = now or utcnow()
     appt = guards.visible_appointment(db, actor, appointment_id, audit.UPDATE)
     if appt.status not in ("booked", "arrived"):

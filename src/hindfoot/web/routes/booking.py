@@ -227,7 +227,7 @@ def _confirm_context(db: DbSession, actor: Actor | None, params: dict[str, str])
     svc = services[code]
     patients: list[Patient] = []
     patient = None
-    if actor is not None and actor.is_staff:
+    if actor is not None and actor.is_front_desk:
         pid = _uuid(params.get("patient_id"), "patient_id")
         if pid:
             patient = db.get(Patient, pid)
@@ -257,7 +257,7 @@ LABELS = {"given_name": "First name", "family_name": "Last name", "birth_date": 
 def _check_offer(request: Request, db: DbSession, actor: Actor | None, params: dict[str, str]) -> str | None:
     """The triage of the symptom check this browser finished, when it can travel with the booking."""
     check_id = _check_id(request, params["assessment"])
-    if check_id is None or params["reschedule"] or (actor is not None and actor.is_staff):
+    if check_id is None or params["reschedule"] or (actor is not None and actor.is_front_desk):
         return None
     return assessment_service.check_disposition(db, actor, check_id)
 
@@ -313,13 +313,13 @@ def confirm_submit(
                 practitioner_id=ctx["practitioner"].id, location_id=ctx["location"].id, cutoff=_cutoff(settings))
             kind = "rescheduled"
         else:
-            if who.is_staff and not (params["patient_id"] or form["patient_choice"]):
+            if who.is_front_desk and not (params["patient_id"] or form["patient_choice"]):
                 raise InvalidInput("choose the patient", field="patient_choice")
             appt = booking.book_appointment(
                 db, who, service=ctx["service"].code, practitioner_id=ctx["practitioner"].id,
                 location_id=ctx["location"].id, start=ctx["start"], reason=reason[:300],
                 patient_id=_uuid(params["patient_id"] or form["patient_choice"], "patient_id")
-                if who.is_staff else None,
+                if who.is_front_desk else None,
             )
             kind = "confirmed"
             check_id = _check_id(request, params["assessment"])
@@ -391,7 +391,7 @@ class _FormProblem(Exception):
 
 @router.get("/appointments", response_class=HTMLResponse)
 def my_appointments(request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    if actor.is_staff:
+    if actor.is_front_desk:
         return RedirectResponse("/calendar", status_code=303)
     rows = booking.list_patient_appointments(db, actor)
     return render(request, "booking/list.html", _listing(db, rows, _services(db, actor)))
@@ -414,7 +414,7 @@ def _detail(request: Request, db: DbSession, actor: Actor, settings: Settings, a
     now = datetime.now().astimezone()
     cutoff = _cutoff(settings)
     changeable = appt.status == "booked" and appt.start > now and (
-        actor.is_staff or appt.start - now >= cutoff)
+        actor.is_front_desk or appt.start - now >= cutoff)
     return render(request, "booking/detail.html", {
         "appt": appt, "practitioner": db.get(Practitioner, appt.practitioner_id),
         "location": db.get(Location, appt.location_id), "patient": db.get(Patient, appt.patient_id),

@@ -15,9 +15,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from hindfoot.auth.actor import Actor
-from hindfoot.auth.policy import require_staff
+from hindfoot.auth.policy import require_front_desk, require_staff
 from hindfoot.bounds import SaneDate
 from hindfoot.db.models import Location, Patient, Practitioner
+from hindfoot.db.models.practitioner import NON_CLINICAL_ROLES
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.errors import HindfootError, InvalidInput
 from hindfoot.scheduling import booking, clinic, clinic_setup, series
@@ -46,7 +47,7 @@ def _people(db: DbSession, actor: Actor) -> dict[str, Any]:
             Location.organization_id == actor.organization_id, Location.active).order_by(Location.name))),
         "practitioners": list(db.scalars(select(Practitioner).where(
             Practitioner.organization_id == actor.organization_id, Practitioner.active,
-            Practitioner.role != "admin").order_by(Practitioner.family_name))),
+            Practitioner.role.not_in(NON_CLINICAL_ROLES)).order_by(Practitioner.family_name))),
     }
 
 
@@ -60,7 +61,7 @@ def calendar(
     location_id: Annotated[str | None, Query(max_length=40)] = None,
     practitioner_id: Annotated[str | None, Query(max_length=40)] = None,
 ) -> HTMLResponse:
-    require_staff(actor)
+    require_front_desk(actor)
     day = day or date.today()
     first = day - timedelta(days=day.weekday()) if view == "week" else day
     days = 7 if view == "week" else 1
@@ -88,7 +89,7 @@ def day_grid(
 ) -> HTMLResponse:
     """The front desk's day at one location: a column per clinician, a row per time; booked visits show who
     and their state, a free time for the chosen service is one click from booking it."""
-    require_staff(actor)
+    require_front_desk(actor)
     people = _people(db, actor)
     errors: dict[str, str] = {}
     try:
@@ -139,7 +140,7 @@ def day_grid(
 @router.get("/today", response_class=HTMLResponse)
 def my_clinic_today(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
     """A clinician's landing page: today's patients in time order, who has arrived, who was triaged urgent."""
-    require_staff(actor)
+    require_front_desk(actor)
     today = date.today()
     cal = diary.calendar_view(db, actor, today, 1, practitioner_id=actor.practitioner_id)
     now = datetime.now(UTC)
@@ -382,7 +383,7 @@ def series_form(
     request: Request, db: DbSession, actor: CurrentActor,
     patient_id: Annotated[str | None, Query(max_length=40)] = None,
 ) -> HTMLResponse:
-    require_staff(actor)
+    require_front_desk(actor)
     form: dict[str, str] = {"service": "nurse_dressing", "every_days": "2", "time": "09:00", "count": "6"}
     pid = _uuid(patient_id, "patient_id")
     if pid:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from hindfoot.auth.policy import require_staff
+from hindfoot.auth.policy import require_front_desk
 from hindfoot.db.models import PathwayStage, Patient, Sex, SportLevel
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.errors import InvalidInput
@@ -37,6 +37,10 @@ def me(actor: CurrentActor) -> Response:
         return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
     if actor.role == "clinician" and actor.practitioner_id is not None:
         return RedirectResponse("/today", status_code=303)  # a clinician starts the day with their clinic
+    if actor.role == "receptionist":
+        return RedirectResponse("/calendar/grid", status_code=303)  # the front desk starts with the day's grid
+    if actor.role == "manager":
+        return RedirectResponse("/outcomes", status_code=303)  # the registry and its reports
     return RedirectResponse("/patients", status_code=303)
 
 
@@ -84,7 +88,7 @@ def _new_patient_page(request: Request, form: dict[str, str], errors: dict[str, 
 
 @router.get("/patients/new", response_class=HTMLResponse)
 def new_patient_page(request: Request, actor: CurrentActor) -> HTMLResponse:
-    require_staff(actor)
+    require_front_desk(actor)
     return _new_patient_page(request, {"sport": "none", "level": "recreational"}, {})
 
 
@@ -92,7 +96,7 @@ def new_patient_page(request: Request, actor: CurrentActor) -> HTMLResponse:
 async def new_patient_submit(request: Request, db: DbSession, actor: CurrentActor) -> Response:
     """Register a patient (e.g. a referral or a telephone enquiry); a bad field comes back named, with
     everything else kept."""
-    require_staff(actor)
+    require_front_desk(actor)
     raw = await request.form()
     form = {k: str(raw.get(k, "")).strip() for k in NEW_PATIENT_FIELDS}
     data = {k: v for k, v in form.items() if v or k in ("given_name", "family_name", "birth_date")}
@@ -138,7 +142,9 @@ def contact_submit(patient_id: uuid.UUID, request: Request, db: DbSession, actor
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
-def patient_record(patient_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+def patient_record(patient_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    if actor.role == "receptionist":  # the front desk works with contact details and bookings, not clinical notes
+        return RedirectResponse(f"/patients/{patient_id}/contact", status_code=303)
     record = patients_service.get_record(db, actor, patient_id)
     return render(request, "patients/record.html", {
         "record": record,
