@@ -19,7 +19,7 @@ from hindfoot.auth.policy import require_front_desk
 from hindfoot.db.base import utcnow
 from hindfoot.db.models import Appointment
 from hindfoot.errors import Conflict, InvalidInput
-from hindfoot.scheduling import guards
+from hindfoot.scheduling import guards, waitlist
 from hindfoot.scheduling.clinic import FREED_STATUSES, bookable_service, clinic_for, service_named
 from hindfoot.scheduling.guards import PATIENT_MIN_NOTICE
 
@@ -99,6 +99,7 @@ def cancel_appointment(
     db.flush()
     audit.record(db, actor, audit.UPDATE, "Appointment", appt.id, patient_id=appt.patient_id,
                  description=f"cancelled: {appt.cancellation_reason}")
+    waitlist.offer_freed(db, waitlist.FreedTime.of(appt), now=now)  # emailed after the commit (waitlist.send_pending)
     return appt
 
 
@@ -133,6 +134,7 @@ def reschedule_appointment(
     guards.check_time(db, org, svc, practitioner, location, start, now=now, min_notice=min_notice, ignore=[appt.id])
     guards.check_patient_free(db, appt.patient_id, start, end, ignore=[appt.id])
     before = appt.start
+    freed = waitlist.FreedTime.of(appt)
     appt.start, appt.end = start, end
     appt.practitioner_id, appt.location_id = practitioner.id, location.id
     appt.ical_sequence += 1
@@ -140,6 +142,7 @@ def reschedule_appointment(
     guards.flush_or_conflict(db, f"{guards.fmt_local(start, ZoneInfo(org.timezone))} with {practitioner.display_name}")
     audit.record(db, actor, audit.UPDATE, "Appointment", appt.id, patient_id=appt.patient_id,
                  description=f"moved from {before.isoformat()} to {start.isoformat()}")
+    waitlist.offer_freed(db, freed, now=now)  # the time it left, emailed after the commit
     return appt
 
 

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, time, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hindfoot.bounds import SaneAwareDatetime, SaneDate, SaneDatetime
@@ -26,6 +26,7 @@ from hindfoot.scheduling import (
     online,
     rota,
     series,
+    waitlist,
 )
 from hindfoot.scheduling import calendar as diary
 from hindfoot.scheduling import search as slot_search
@@ -308,24 +309,28 @@ def get_appointment(appointment_id: uuid.UUID, db: DbSession, actor: CurrentActo
 @router.post("/appointments/{appointment_id}/cancel")
 def cancel(
     appointment_id: uuid.UUID, body: AppointmentCancel, db: DbSession, actor: CurrentActor,
-    settings: AppSettings, tasks: BackgroundTasks,
+    settings: AppSettings, tasks: BackgroundTasks, request: Request,
 ) -> AppointmentRead:
+    """Cancel; the freed time is offered to the first matching patients on the waitlist (by email)."""
     appt = booking.cancel_appointment(db, actor, appointment_id, reason=body.reason,
                                                  cutoff=_cutoff(settings))
     tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, "cancelled"))
+    tasks.add_task(waitlist.send_pending, request.app.state.sessionmaker, settings)
     return AppointmentRead.model_validate(appt)
 
 
 @router.post("/appointments/{appointment_id}/reschedule")
 def reschedule(
     appointment_id: uuid.UUID, body: AppointmentMove, db: DbSession, actor: CurrentActor,
-    settings: AppSettings, tasks: BackgroundTasks,
+    settings: AppSettings, tasks: BackgroundTasks, request: Request,
 ) -> AppointmentRead:
+    """Move; the time it left is offered to the waitlist (by email)."""
     appt = booking.reschedule_appointment(
         db, actor, appointment_id, start=body.start, practitioner_id=body.practitioner_id,
         location_id=body.location_id, cutoff=_cutoff(settings),
     )
     tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, "rescheduled"))
+    tasks.add_task(waitlist.send_pending, request.app.state.sessionmaker, settings)
     return AppointmentRead.model_validate(appt)
 
 

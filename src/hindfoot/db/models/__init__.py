@@ -25,6 +25,8 @@ from hindfoot.db.models.scheduling import (
     AvailabilityRule,
     Schedule,
     Slot,
+    WaitlistEntry,
+    WaitlistOffer,
 )
 from hindfoot.db.models.security import AuditChainHead, MfaRecoveryCode, UserSession
 
@@ -68,4 +70,6 @@ __all__ = [
     "SportLevel",
     "UserAccount",
     "UserSession",
+    "WaitlistEntry",
+    "WaitlistOffer",
 ]

@@ -36,7 +36,15 @@ from hindfoot.errors import HindfootError, InvalidInput, NotFound
 from hindfoot.knowledge.loader import load_kb
 from hindfoot.notifications.email import EmailError, OutgoingEmail, send
 from hindfoot.patients.schemas import SelfRegistration
-from hindfoot.scheduling import booking, clinic, notices, notifications, online, registration
+from hindfoot.scheduling import (
+    booking,
+    clinic,
+    notices,
+    notifications,
+    online,
+    registration,
+    waitlist,
+)
 from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import Service, ServiceCode
 from hindfoot.settings import Settings
@@ -343,6 +351,8 @@ def confirm_submit(
         status = exc.status_code if isinstance(exc, HindfootError) else 422
         return render(request, "booking/confirm.html", ctx, status_code=status)
     tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, kind))
+    if kind == "rescheduled":
+        tasks.add_task(waitlist.send_pending, request.app.state.sessionmaker, settings)  # the time it left
     if new_account is not None:
         # Signed in only once the email is confirmed: the answer is the same for an email with an account.
         tasks.add_task(_send_quietly, settings, verify.confirmation_mail(
@@ -448,6 +458,7 @@ def cancel(
         return _detail(request, db, actor, settings, appointment_id, error=exc.message,
                        status_code=exc.status_code)
     tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, "cancelled"))
+    tasks.add_task(waitlist.send_pending, request.app.state.sessionmaker, settings)  # the freed time's offers
     return RedirectResponse(f"/appointments/{appt.id}?done=cancelled", status_code=303)
 
 
