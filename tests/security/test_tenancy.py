@@ -52,6 +52,7 @@ NOT_VISITED = {
         "Procedure", "ImagingStudy", "DiagnosticReport", "CarePlan", "Slot", "Schedule", "Questionnaire",
         "QuestionnaireResponse")},
     "/conditions/{slug}": "public knowledge-base pages: no clinic data",
+    "/waitlist/offers/{token}": "an emailed offer's secret link: tests/scheduling/test_waitlist.py, tests/web/test_waitlist_pages.py",
 }
 # FHIR reads by resource type: the other clinic's row of that type, where the matrix makes one.
 FHIR_IDS = {"Patient": "patient_id", "EpisodeOfCare": "episode_id", "Appointment": "appointment_id",

@@ -12,6 +12,7 @@ from hindfoot.web.routes import calendar as calendar_pages
 from hindfoot.web.routes import outcomes as outcomes_pages
 from hindfoot.web.routes import pathway as pathway_pages
 from hindfoot.web.routes import recovery as recovery_pages
+from hindfoot.web.routes import waitlist as waitlist_pages
 
 web_router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
 web_router.include_router(home.router)
@@ -24,3 +25,4 @@ web_router.include_router(calendar_pages.router)
 web_router.include_router(pathway_pages.router)
 web_router.include_router(recovery_pages.router)
 web_router.include_router(outcomes_pages.router)
+web_router.include_router(waitlist_pages.router)

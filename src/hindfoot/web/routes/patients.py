@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
+from hindfoot.auth.actor import Actor
 from hindfoot.auth.policy import require_front_desk
 from hindfoot.db.models import PathwayStage, Patient, Sex, SportLevel
 from hindfoot.deps import CurrentActor, DbSession
@@ -67,6 +69,41 @@ def patient_list(
         return render(request, "patients/_table.html", context)
     context["counts"] = patients_service.stage_counts(db, actor)
     return render(request, "patients/list.html", context)
+
+
+# --------------------------------------------------------------------------- the patient picker of staff forms
+
+PICK_LIMIT = 20
+
+
+def pick_choices(db: Session, actor: Actor, q: str, selected: str = "") -> list[tuple[str, str]]:
+    """(id, "Family, Given (record number, born …)") for the picker: the matches of `q` and the one chosen."""
+    require_front_desk(actor)
+    rows: list[Patient] = []
+    term = q.strip()
+    if term:
+        rows = [i.patient for i in patients_service.list_patients(db, actor, q=term, limit=PICK_LIMIT).items]
+    try:
+        chosen = uuid.UUID(selected) if selected else None
+    except ValueError:
+        chosen = None
+    if chosen is not None and all(p.id != chosen for p in rows):
+        patient = db.get(Patient, chosen)
+        if patient is not None and patient.organization_id == actor.organization_id:
+            rows.insert(0, patient)
+    return [(str(p.id), f"{p.family_name}, {p.given_name} ({p.identifier}, born {p.birth_date:%d %b %Y})")
+            for p in rows]
+
+
+@router.get("/patients/pick", response_class=HTMLResponse)
+def patient_pick(
+    request: Request, db: DbSession, actor: CurrentActor,
+    patient_q: Annotated[str, Query(max_length=100)] = "",
+    patient_id: Annotated[str, Query(max_length=40)] = "",
+) -> HTMLResponse:
+    """The picker's options for what was typed (htmx swaps them into the select)."""
+    return render(request, "patients/_pick_options.html", {
+        "choices": pick_choices(db, actor, patient_q, patient_id), "form": {"patient_id": patient_id}})
 
 
 # --------------------------------------------------------------------------- a new patient (before /patients/{id})
