@@ -78,6 +78,7 @@ def plan_series(
     count: int | None = None,
     until: date | None = None,
     now: datetime | None = None,
+    closed_days: str = "keep",
 ) -> core.SeriesPlan:
     """Expand and check a series without writing anything (for the review screen)."""
     require_front_desk(actor)
@@ -97,7 +98,7 @@ def plan_series(
     data = load_calendar(db, org, dates[0].date(), dates[-1].date(), practitioner_ids=[practitioner.id])
     return core.plan_series(
         data.calendar, svc, practitioner_id=practitioner.id, location_id=location_id, first=local_first,
-        recurrence=recurrence, now=now, count=count, until=until,
+        recurrence=recurrence, now=now, count=count, until=until, closed_days=closed_days,
     )
 
 
@@ -118,6 +119,7 @@ def book_series(
     reason: str = "",
     now: datetime | None = None,
     fitting_only: bool = False,
+    closed_days: str = "keep",
 ) -> list[Appointment]:
     """Book a whole series or nothing: any clash (with the diary or within the series) refuses it.
     With ``fitting_only`` the times that fit are booked and the clashes left out (see ``alternatives``)."""
@@ -127,7 +129,7 @@ def book_series(
     plan = plan_series(
         db, actor, patient_id=patient_id, service=service, practitioner_id=practitioner_id,
         location_id=location_id, first=first, every_days=every_days, weekdays=weekdays,
-        every_weeks=every_weeks, count=count, until=until, now=now,
+        every_weeks=every_weeks, count=count, until=until, now=now, closed_days=closed_days,
     )
     if not plan.ok and not fitting_only:
         clash = plan.clashes[0]

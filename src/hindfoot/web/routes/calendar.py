@@ -436,10 +436,13 @@ def edit_location(
 def _series_page(request: Request, db: DbSession, actor: Actor, form: dict[str, str], *,
                  plan: Any = None, error: str | None = None, booked: int = 0, booked_appts: Any = (),
                  alternatives: Any = (), status_code: int = 200) -> HTMLResponse:
-    patients = list(db.scalars(select(Patient).where(Patient.organization_id == actor.organization_id)
-                               .order_by(Patient.family_name, Patient.given_name).limit(500)))
+    from hindfoot.web.routes.patients import pick_choices
+
     return render(request, "calendar/series.html", {
-        "form": form, "plan": plan, "error": error, "booked": booked, "patients": patients,
+        "form": form, "plan": plan, "error": error, "booked": booked, "errors": {},
+        "choices": pick_choices(db, actor, form.get("patient_q", ""), form.get("patient_id", "")),
+        "closed_options": [("keep", "Show them as clashes"), ("next_open", "Move each to the next day they work there"),
+                           ("skip", "Leave those dates out")],
         "booked_appts": booked_appts, "alternatives": alternatives,
         "alternative_url": lambda o: "/book/confirm?" + urlencode({
             "service": form.get("service", ""), "practitioner_id": str(o.practitioner.id),
@@ -449,13 +452,19 @@ def _series_page(request: Request, db: DbSession, actor: Actor, form: dict[str, 
     }, status_code=status_code)
 
 
+def _email_series(db: Session, settings: Any, tasks: BackgroundTasks, appts: list[Any]) -> None:
+    if appts:  # one email: every date, one calendar file
+        tasks.add_task(notifications.deliver_series, settings, [notices.notice_for(db, a, "confirmed") for a in appts])
+
+
 @router.get("/calendar/series", response_class=HTMLResponse)
 def series_form(
     request: Request, db: DbSession, actor: CurrentActor,
     patient_id: Annotated[str | None, Query(max_length=40)] = None,
 ) -> HTMLResponse:
     require_front_desk(actor)
-    form: dict[str, str] = {"service": "nurse_dressing", "every_days": "2", "time": "09:00", "count": "6"}
+    form: dict[str, str] = {"service": "nurse_dressing", "every_days": "2", "time": "09:00", "count": "6",
+                            "closed_days": "next_open"}
     pid = _uuid(patient_id, "patient_id")
     if pid:
         form["patient_id"] = str(pid)
@@ -469,14 +478,18 @@ def series_form(
 
 @router.post("/calendar/series", response_class=HTMLResponse)
 def series_submit(
-    request: Request, db: DbSession, actor: CurrentActor, patient_id: _F = "", service: _F = "",
+    request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings, tasks: BackgroundTasks,
+    patient_id: _F = "", service: _F = "",
     practitioner_id: _F = "", location_id: _F = "", first_date: _F = "", time_of_day: _F = "09:00",
     every_days: _F = "", weekdays: Annotated[list[int] | None, Form()] = None, count: _F = "", until: _F = "",
-    action: _F = "check",
+    action: _F = "check", patient_q: _F = "", closed_days: _F = "next_open",
 ) -> Response:
     form = {"patient_id": patient_id, "service": service, "practitioner_id": practitioner_id,
             "location_id": location_id, "first_date": first_date, "time": time_of_day, "every_days": every_days,
-            "count": count, "until": until, "weekdays": ",".join(str(w) for w in weekdays or [])}
+            "count": count, "until": until, "weekdays": ",".join(str(w) for w in weekdays or []),
+            "patient_q": patient_q, "closed_days": closed_days}
+    if action == "find":  # no script: the patients matching what was typed, the rest kept
+        return _series_page(request, db, actor, form)
     try:
         try:
             first = datetime.combine(date.fromisoformat(first_date), time.fromisoformat(time_of_day))
@@ -487,6 +500,7 @@ def series_submit(
             practitioner_id=_uuid(practitioner_id, "practitioner_id"), location_id=_uuid(location_id, "location_id"),
             first=first, every_days=int(every_days) if every_days else None, weekdays=weekdays or [],
             count=int(count) if count else None, until=date.fromisoformat(until) if until else None,
+            closed_days=closed_days,
         )
         if kwargs["patient_id"] is None:
             raise InvalidInput("choose the patient", field="patient_id")
@@ -494,12 +508,14 @@ def series_submit(
             raise InvalidInput("choose who and where", field="practitioner_id")
         if action == "book":
             appts = series.book_series(db, actor, **kwargs)
+            _email_series(db, settings, tasks, appts)
             return _series_page(request, db, actor, form, booked=len(appts), booked_appts=appts)
         if action == "book_fitting":
             plan = series.plan_series(db, actor, **kwargs)
             alts = series.alternatives(db, actor, plan, service=service, practitioner_id=kwargs["practitioner_id"],
                                        location_id=kwargs["location_id"])
             appts = series.book_series(db, actor, **kwargs, fitting_only=True)
+            _email_series(db, settings, tasks, appts)
             return _series_page(request, db, actor, form, booked=len(appts), booked_appts=appts, alternatives=alts)
         plan = series.plan_series(db, actor, **kwargs)
         return _series_page(request, db, actor, form, plan=plan)
