@@ -142,6 +142,8 @@ def test_codes_are_vocabulary_ids(db):
             assert obs.value_quantity is not None
             high = 10 if obs.code == "pain.nrs" else 100
             assert 0 <= obs.value_quantity <= high, (obs.code, obs.value_quantity)
+        elif obs.code == "surgical_consent":  # clinician documentation the pathway reads (pathway/service.py)
+            assert obs.category == "measurement" and obs.value_boolean is True
         elif obs.code.startswith("rts."):
             assert obs.value_string
             if obs.code == "rts.status":
