@@ -15,7 +15,14 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from hindfoot.db.engine import make_engine, make_sessionmaker
-from hindfoot.db.models import Appointment, Location, Organization, Patient, Practitioner, UserAccount
+from hindfoot.db.models import (
+    Appointment,
+    Location,
+    Organization,
+    Patient,
+    Practitioner,
+    UserAccount,
+)
 
 LONDON = ZoneInfo("Europe/London")
 
