@@ -106,8 +106,9 @@ def test_clinic_cast(db):
 
 def test_every_role_has_an_account(db):
     accounts = db.scalars(select(UserAccount)).all()
-    assert {a.role for a in accounts} == {"admin", "clinician", "patient"}
-    clinical = db.scalars(select(Practitioner).where(Practitioner.role != "admin")).all()
+    assert {a.role for a in accounts} == {"admin", "clinician", "patient", "receptionist", "manager"}
+    clinical = db.scalars(select(Practitioner).where(
+        Practitioner.role.not_in(("admin", "receptionist", "manager")))).all()
     with_account = {a.practitioner_id for a in accounts if a.role == "clinician"}
     assert {p.id for p in clinical} <= with_account
     hashes = {a.password_hash for a in accounts}
@@ -117,7 +118,9 @@ def test_every_role_has_an_account(db):
     assert verify_password(hashes.pop(), DEMO_PASSWORD)
     shown = demo_accounts(db)
     emails = [e for _, e, _, _ in shown]
-    assert emails == [f"{x}@demo.hindfoot.local" for x in ("admin", "surgeon", "physio", "nurse", "patient")]
+    assert emails == [f"{x}@demo.hindfoot.local" for x in ("admin", "reception", "manager", "surgeon", "physio", "nurse", "patient")]
+    desk = next(a for a in accounts if a.email == "reception@demo.hindfoot.local")
+    assert desk.role == "receptionist" and desk.practitioner_id is not None
     patient_account = next(a for a in accounts if a.email == "patient@demo.hindfoot.local")
     episode = db.scalars(select(EpisodeOfCare).where(EpisodeOfCare.patient_id == patient_account.patient_id)).one()
     assert episode.stage in ("post_op", "rehabilitation")
@@ -139,6 +142,8 @@ def test_codes_are_vocabulary_ids(db):
             assert obs.value_quantity is not None
             high = 10 if obs.code == "pain.nrs" else 100
             assert 0 <= obs.value_quantity <= high, (obs.code, obs.value_quantity)
+        elif obs.code == "surgical_consent":  # clinician documentation the pathway reads (pathway/service.py)
+            assert obs.category == "measurement" and obs.value_boolean is True
         elif obs.code.startswith("rts."):
             assert obs.value_string
             if obs.code == "rts.status":
@@ -287,7 +292,7 @@ def test_loads_on_postgresql():
             assert all(n >= 3 for n in summary.stage_counts.values())
             with factory() as session:
                 before = _all_counts(session)
-                assert len(demo_accounts(session)) == 5
+                assert len(demo_accounts(session)) == 7
             with unit_of_work(factory) as session:
                 assert load_demo(session, TODAY).created is False
             with factory() as session:

@@ -195,3 +195,25 @@ def test_to_utc_for_missing_and_repeated_wall_times() -> None:
     assert to_utc(datetime(2026, 3, 29, 1, 30), "Europe/London") == utc(2026, 3, 29, 1, 30)
     # 01:30 happens twice on 25 October: the first (BST) one.
     assert to_utc(datetime(2026, 10, 25, 1, 30), "Europe/London") == utc(2026, 10, 25, 0, 30)
+
+
+def test_every_other_day_moves_off_a_closed_sunday_or_skips_it() -> None:
+    # Mon-Fri only: Fri 5 Jun, then Sun 7 Jun (closed) -> Mon 8 Jun; Tue 9 Jun stays
+    calendar = make_calendar(rules=weekdays(PHYSIO, HARLEY, 8, 18))
+    kwargs = dict(practitioner_id=PHYSIO, location_id=HARLEY, first=datetime(2026, 6, 3, 9),
+                  recurrence=Recurrence.daily(2), count=4, now=NOW)
+    kept = plan_series(calendar, PHYSIO_SESSION, **kwargs)  # type: ignore[arg-type]
+    assert [o.local_start.date().isoformat() for o in kept.clashes] == ["2026-06-07"]
+    moved = plan_series(calendar, PHYSIO_SESSION, closed_days="next_open", **kwargs)  # type: ignore[arg-type]
+    assert moved.ok
+    assert [o.local_start.strftime("%a %d") for o in moved.occurrences] == ["Wed 03", "Fri 05", "Mon 08", "Tue 09"]
+    assert {o.local_start.time() for o in moved.occurrences} == {time(9)}
+    skipped = plan_series(calendar, PHYSIO_SESSION, closed_days="skip", **kwargs)  # type: ignore[arg-type]
+    assert skipped.ok and [o.local_start.strftime("%a %d") for o in skipped.occurrences] == ["Wed 03", "Fri 05", "Tue 09"]
+    # a taken time is not a closed day: it stays a clash to choose another time for
+    taken = Booking(utc(2026, 6, 5, 8), utc(2026, 6, 5, 9), practitioner_id=PHYSIO, id="b")
+    busy = plan_series(make_calendar(rules=weekdays(PHYSIO, HARLEY, 8, 18), bookings=[taken]), PHYSIO_SESSION,
+                       closed_days="next_open", **kwargs)  # type: ignore[arg-type]
+    assert [o.local_start.strftime("%a %d") for o in busy.clashes] == ["Fri 05"]
+    with pytest.raises(InvalidInput):
+        plan_series(calendar, PHYSIO_SESSION, closed_days="sometimes", **kwargs)  # type: ignore[arg-type]

@@ -1,8 +1,8 @@
 """Two clinics in one database: nobody reads the other clinic's data on any list, search or record route.
 
-Each clinic has an admin, a clinician and a patient (with an account), another patient, a location, a
+Each clinic has an admin, a clinician, a receptionist, a manager and a patient (with an account), another patient, a location, a
 surgeon with a rota, an appointment, a registry episode with scores, and audit events from their own
-use. Every GET route of the app is visited by each of the six accounts and by an anonymous visitor;
+use. Every GET route of the app is visited by each of the ten accounts and by an anonymous visitor;
 no answer may carry the other clinic's name, people or ids. Routes that take an id are visited with
 the OTHER clinic's patient, episode and appointment ids. A new GET route fails the test until it is
 classified below, so the matrix stays complete.
@@ -57,6 +57,7 @@ NOT_VISITED = {
     "/api/fhir/$export-status/{job_id}": "bulk export: the starting client only, tests/fhir/test_bulk.py",
     "/api/fhir/$export-file/{file_id}": "bulk export: the starting client only, tests/fhir/test_bulk.py",
     "/api/fhir/Group/{group_id}/$export": "bulk export: only one's own clinic, tests/fhir/test_bulk.py",
+    "/waitlist/offers/{token}": "an emailed offer's secret link: tests/scheduling/test_waitlist.py, tests/web/test_waitlist_pages.py",
 }
 # FHIR reads by resource type: the other clinic's row of that type, where the matrix makes one.
 FHIR_IDS = {"Patient": "patient_id", "EpisodeOfCare": "episode_id", "Appointment": "appointment_id",
@@ -93,6 +94,10 @@ def _clinic(db: Session, tag: str) -> World:
     patient = make_patient(db, org, given=f"{tag}ina", family=f"{tag}son")
     patient.email = f"pat@{low}.test"
     patient_account = make_account(db, org, "patient", patient=patient, email=f"pat@{low}.test")
+    desk = make_practitioner(db, org, "receptionist", family=f"{tag}desk")
+    make_account(db, org, "receptionist", practitioner=desk, email=f"desk@{low}.test")
+    boss = make_practitioner(db, org, "manager", family=f"{tag}boss")
+    make_account(db, org, "manager", practitioner=boss, email=f"boss@{low}.test")
     make_patient(db, org, given=f"{tag}o", family=f"{tag}berg")
     episode = episode_of(db, patient)
     add_surgery(db, episode, date(2026, 3, 1), surgeon_id=surgeon.id)
@@ -105,7 +110,8 @@ def _clinic(db: Session, tag: str) -> World:
         db, Actor.from_account(clinician), service="new_consultation", practitioner_id=surgeon.id,
         location_id=loc.id, start=at(day, "10:00"), patient_id=patient.id, reason=f"{tag} heel")
     db.flush()
-    return World(org.id, tag, {"admin": admin.email, "clinician": clinician.email, "patient": f"pat@{low}.test"},
+    return World(org.id, tag, {"admin": admin.email, "clinician": clinician.email, "patient": f"pat@{low}.test",
+                                  "receptionist": f"desk@{low}.test", "manager": f"boss@{low}.test"},
                  {"patient_id": str(patient.id), "episode_id": str(episode.id), "appointment_id": str(appt.id),
                   "request_id": str(request.id),
                   "org": str(org.id), "surgeon": str(surgeon.id), "location": str(loc.id)})
@@ -148,8 +154,10 @@ def test_no_cross_clinic_read_on_any_get_route(app, db):
     # every account uses the app first, so both clinics' audit trails hold reads of their own patients
     for (tag, role), c in clients.items():
         me = next(w for w in worlds if w.tag == tag)
-        if role != "patient":
+        if role in ("admin", "clinician"):
             assert c.get(f"/api/patients/{me.ids['patient_id']}").status_code == 200
+        if role == "receptionist":
+            assert c.get(f"/api/patients/{me.ids['patient_id']}/contact").status_code == 200
         assert c.get("/me").status_code in (200, 303)
     clients[("-", "anonymous")] = TestClient(app)
     for path in routes:

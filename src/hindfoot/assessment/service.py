@@ -29,7 +29,7 @@ from hindfoot.assessment import engine, interview
 from hindfoot.assessment.schemas import AssessmentResult, Case, CaseError, parse_case, result_json
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
-from hindfoot.auth.policy import can_read_patient, require_staff
+from hindfoot.auth.policy import can_read_patient, require_clinical
 from hindfoot.db.base import utcnow
 from hindfoot.db.models import (
     AssessmentInterview,
@@ -342,7 +342,7 @@ def clinician_context(
 ) -> ClinicalContext:
     """What the clinician's assessment page needs: the patient, their episodes, the chosen one
     (default: the latest) and its stored findings. Staff only; audited."""
-    require_staff(actor)
+    require_clinical(actor)
     patient = patients_service.get_patient(db, actor, patient_id)
     episodes = list(db.scalars(
         select(EpisodeOfCare).where(EpisodeOfCare.patient_id == patient.id)
@@ -389,7 +389,7 @@ def assess_for_patient(
     db: Session, actor: Actor, patient_id: uuid.UUID, answers: dict[str, Value], *, question_limit: int = 8
 ) -> AssessmentResult:
     """The live panel: rank ALL conditions for these answers and the patient's demographics."""
-    require_staff(actor)
+    require_clinical(actor)
     patient = patients_service.get_patient(db, actor, patient_id)
     audit.record(db, actor, audit.READ, "Patient", patient.id, patient_id=patient.id,
                  description="decision support recalculated")
@@ -412,7 +412,7 @@ def save_clinical_assessment(
     default the leading one) with its SNOMED CT and ICD-10 codes. Staff of the patient's organisation only."""
     kb = load_kb()
     episode = patients_service.get_episode(db, actor, episode_id, action=audit.UPDATE)
-    require_staff(actor)
+    require_clinical(actor)
     if condition is not None and condition not in kb.condition_by_id:
         raise InvalidInput(f"unknown condition id {condition!r}", field="condition")
     patient = db.get(Patient, episode.patient_id)

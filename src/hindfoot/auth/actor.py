@@ -7,12 +7,18 @@ from dataclasses import dataclass
 
 from hindfoot.db.models import UserAccount
 
+STAFF_ROLES = ("clinician", "admin", "receptionist", "manager")
+CLINICAL_ROLES = ("clinician", "admin")  # clinical notes, findings, assessments, outcomes, recovery plans
+FRONT_DESK_ROLES = ("clinician", "admin", "receptionist")  # calendar, booking, check-in, contact details, waitlist
+REGISTRY_ROLES = ("clinician", "admin", "manager")  # registry, outcome reports
+MANAGE_ROLES = ("admin", "manager")  # staff and rota
+
 
 @dataclass(frozen=True)
 class Actor:
     user_id: uuid.UUID
     email: str
-    role: str  # patient | clinician | admin
+    role: str  # patient | clinician | admin | receptionist | manager
     organization_id: uuid.UUID
     display_name: str
     patient_id: uuid.UUID | None = None
@@ -41,4 +47,20 @@ class Actor:
 
     @property
     def is_staff(self) -> bool:
-        return self.role in ("clinician", "admin")
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_clinical(self) -> bool:
+        return self.role in CLINICAL_ROLES
+
+    @property
+    def is_front_desk(self) -> bool:
+        return self.role in FRONT_DESK_ROLES
+
+    @property
+    def can_registry(self) -> bool:
+        return self.role in REGISTRY_ROLES
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role in MANAGE_ROLES

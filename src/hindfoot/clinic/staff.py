@@ -21,7 +21,7 @@ from hindfoot.audit import service as audit
 from hindfoot.auth import reset, sessions
 from hindfoot.auth.actor import Actor
 from hindfoot.auth.passwords import hash_password
-from hindfoot.auth.policy import require_admin
+from hindfoot.auth.policy import require_admin, require_manage
 from hindfoot.db.models import Organization, Practitioner, UserAccount
 from hindfoot.db.models.practitioner import ROLE_LABELS
 from hindfoot.errors import InvalidInput, NotFound
@@ -63,7 +63,25 @@ def _role(value: str) -> str:
 
 
 def _account_role(practitioner_role: str) -> str:
-    return "admin" if practitioner_role == "admin" else "clinician"
+    """The sign-in role for a practitioner role: admins, receptionists and managers keep theirs, the rest are clinicians."""
+    return practitioner_role if practitioner_role in ("admin", "receptionist", "manager") else "clinician"
+
+
+def assignable_roles(actor: Actor) -> dict[str, str]:
+    """The roles this person may give: an admin any, a manager every role but admin."""
+    return {k: v for k, v in ROLE_LABELS.items() if actor.role == "admin" or k != "admin"}
+
+
+def _may_change(actor: Actor, prac: Practitioner) -> None:
+    if actor.role != "admin" and prac.role == "admin":
+        raise InvalidInput("only an admin can change an admin's account", field="role")
+
+
+def _may_give(actor: Actor, role: str) -> str:
+    role = _role(role)
+    if role not in assignable_roles(actor):
+        raise InvalidInput("only an admin can make someone an admin", field="role")
+    return role
 
 
 def init_clinic(
@@ -94,7 +112,7 @@ def init_clinic(
 
 def list_staff(db: Session, actor: Actor) -> list[StaffMember]:
     """Everyone on the organisation's staff, active first, by family name."""
-    require_admin(actor)
+    require_manage(actor)
     rows = db.execute(
         select(Practitioner, UserAccount)
         .outerjoin(UserAccount, UserAccount.practitioner_id == Practitioner.id)
@@ -109,10 +127,10 @@ def add_staff(
     prefix: str = "", qualification: str = "",
 ) -> tuple[StaffMember, reset.ResetMail]:
     """A new practitioner with a sign-in, and the invitation to send once this commits (`reset.deliver`)."""
-    require_admin(actor)
+    require_manage(actor)
     address = _email(email, "email")
     _unused(db, address, "email")
-    role = _role(role)
+    role = _may_give(actor, role)
     if len(prefix) > 20 or len(qualification) > 200:
         raise InvalidInput("prefix: at most 20 characters; qualification: at most 200", field="prefix")
     prac = Practitioner(organization_id=actor.organization_id, prefix=prefix.strip(),
@@ -141,12 +159,13 @@ def update_staff(
 ) -> StaffMember:
     """Change a staff member's name, role, qualification or sign-in email (fields left None stay).
     An admin cannot take away their own admin role, so the clinic always keeps one."""
-    require_admin(actor)
+    require_manage(actor)
     prac = _own(db, actor, practitioner_id)
+    _may_change(actor, prac)
     account = db.scalar(select(UserAccount).where(UserAccount.practitioner_id == prac.id))
     changed: list[str] = []
     if role is not None and role != prac.role:
-        role = _role(role)
+        role = _may_give(actor, role)
         if prac.id == actor.practitioner_id and role != "admin":
             raise InvalidInput("you cannot take away your own admin role", field="role")
         prac.role = role
@@ -188,9 +207,10 @@ def _own(db: Session, actor: Actor, practitioner_id: uuid.UUID) -> Practitioner:
 
 
 def set_active(db: Session, actor: Actor, practitioner_id: uuid.UUID, active: bool) -> StaffMember:
-    """Activate or deactivate a staff member and their sign-in (not oneself)."""
-    require_admin(actor)
+    """Activate or deactivate a staff member and their sign-in (not oneself; a manager not an admin)."""
+    require_manage(actor)
     prac = _own(db, actor, practitioner_id)
+    _may_change(actor, prac)
     if prac.id == actor.practitioner_id and not active:
         raise InvalidInput("you cannot deactivate your own account", field="active")
     account = db.scalar(select(UserAccount).where(UserAccount.practitioner_id == prac.id))

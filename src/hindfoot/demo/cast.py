@@ -132,6 +132,19 @@ PRACTITIONERS: dict[str, dict[str, object]] = {
         "account": "admin", "description": "Clinic administrator: users, schedules, audit log",
         "rules": [],  # not bookable
     },
+    "shah": {
+        "prefix": "", "given_name": "Priya", "family_name": "Shah", "role": "receptionist",
+        "qualification": "",
+        "account": "reception",
+        "description": "Receptionist: the day's grid, bookings, check-in, contact details, waitlist; no clinical notes",
+        "rules": [],  # not bookable
+    },
+    "okoye": {
+        "prefix": "", "given_name": "Daniel", "family_name": "Okoye", "role": "manager",
+        "qualification": "Operations manager",
+        "account": "manager", "description": "Clinic manager: registry, reports, staff and rota; no clinical notes",
+        "rules": [],  # not bookable
+    },
 }
 
 # Leave and closures: (practitioner key or None, location key or None, first day offset, last day offset, reason)

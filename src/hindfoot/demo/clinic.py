@@ -27,6 +27,7 @@ from hindfoot.db.models import (
     Schedule,
     UserAccount,
 )
+from hindfoot.db.models.practitioner import NON_CLINICAL_ROLES
 from hindfoot.demo import cast
 from hindfoot.demo.cast import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD
 from hindfoot.demo.patients import DURATION, LONDON, OTHER_SPECS, PAI_SPECS, SEED
@@ -42,6 +43,10 @@ class ClinicBuilder:
     def __init__(self, session: Session, today: date) -> None:
         self.session = session
         self.today = today
+        # "now" for a demo loaded as of today is the real time: nothing later today is seen or arrived yet
+        real = datetime.now(UTC)
+        self.now = real if real.astimezone(LONDON).date() == today else datetime.combine(
+            today + timedelta(days=1), datetime.min.time(), tzinfo=LONDON).astimezone(UTC)
         self.rng = random.Random(SEED)
         self._idrng = random.Random(SEED + 1)
         self.rows: list[Base] = []
@@ -76,7 +81,8 @@ class ClinicBuilder:
         return any((p == key or lk == loc) and d1 <= day <= d2 for p, lk, d1, d2 in self.blocked)
 
     def slot(self, key: str, service: str, day: date, *, direction: int = 1,
-             not_after: date | None = None, not_before: date | None = None) -> tuple[datetime, datetime, str] | None:
+             not_after: date | None = None, not_before: date | None = None,
+             before: datetime | None = None) -> tuple[datetime, datetime, str] | None:
         """The first free time of practitioner `key` for `service` on `day` or the nearest working day."""
         rules = [r for r in cast.PRACTITIONERS[key]["rules"] if not r["services"] or service in r["services"]]  # type: ignore[attr-defined,index,operator,union-attr]
         minutes = DURATION.get(service, 30)
@@ -95,6 +101,8 @@ class ClinicBuilder:
                     local = first + timedelta(minutes=15 * ((offset + k) % n))
                     start = local.replace(tzinfo=LONDON).astimezone(UTC)
                     end = start + timedelta(minutes=minutes)
+                    if before is not None and end > before:
+                        continue
                     if self._free(key, d, start, end):
                         self.busy[(key, d)].append((start, end))
                         return start, end, str(rule["location"])
@@ -103,7 +111,7 @@ class ClinicBuilder:
     def visit(self, p: StoryBase, key: str, service: str, day: date, reason: str, note: str = "",
               *, direction: int = -1) -> Encounter | None:
         """A past encounter with its fulfilled appointment (never after today)."""
-        found = self.slot(key, service, day, direction=direction, not_after=self.today)
+        found = self.slot(key, service, day, direction=direction, not_after=self.today, before=self.now)
         if found is None:
             return None
         start, end, loc = found
@@ -146,7 +154,7 @@ class ClinicBuilder:
             self.prac[key] = prac
             self.acct[key] = self.add(UserAccount(
                 email=f"{p['account']}@{DEMO_EMAIL_DOMAIN}", password_hash=self.password_hash,
-                role="admin" if p["role"] == "admin" else "clinician", organization_id=self.org.id,
+                role=p["role"] if p["role"] in NON_CLINICAL_ROLES else "clinician", organization_id=self.org.id,
                 practitioner_id=prac.id, display_name=prac.display_name,
             ))
             by_location: dict[str, list[dict[str, Any]]] = defaultdict(list)

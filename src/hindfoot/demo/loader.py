@@ -48,6 +48,8 @@ def demo_accounts(session: Session) -> list[tuple[str, str, str, str]]:
         return []
     wanted = [
         ("admin", "admin", "Administrator"),
+        ("reception", "reception", "Receptionist"),
+        ("manager", "manager", "Clinic manager"),
         ("surgeon", "surgeon", "Clinician (surgeon)"),
         ("physio", "physio", "Clinician (physiotherapist)"),
         ("nurse", "nurse", "Clinician (nurse)"),

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, true
+from sqlalchemy import ColumnElement, and_, false, select, true
 from sqlalchemy.orm import selectinload
 
-from hindfoot.auth.actor import Actor
+from hindfoot.auth.actor import CLINICAL_ROLES, Actor
 from hindfoot.db.models import (
     Appointment,
     CarePlan,
@@ -73,6 +73,8 @@ def compartment(column: Any) -> Scope:
     def scope(actor: Actor) -> ColumnElement[bool]:
         if actor.role == "patient":
             return column == actor.patient_id
+        if actor.role not in CLINICAL_ROLES:  # receptionists and managers read no clinical resources
+            return false()
         if actor.smart_patient_id is not None:  # a SMART token limited to its launch patient
             return and_(column == actor.smart_patient_id, column.in_(_org_patients(actor)))
         return column.in_(_org_patients(actor))
@@ -83,6 +85,8 @@ def compartment(column: Any) -> Scope:
 def _patient_scope(actor: Actor) -> ColumnElement[bool]:
     if actor.role == "patient":
         return Patient.id == actor.patient_id
+    if actor.role not in CLINICAL_ROLES:
+        return false()
     if actor.smart_patient_id is not None:
         return and_(Patient.id == actor.smart_patient_id, Patient.organization_id == actor.organization_id)
     return Patient.organization_id == actor.organization_id

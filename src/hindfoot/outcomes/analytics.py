@@ -40,7 +40,7 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
-from hindfoot.auth.policy import require_staff
+from hindfoot.auth.policy import require_registry
 from hindfoot.db.models import (
     EpisodeOfCare,
     Observation,
@@ -176,7 +176,7 @@ def _cut(today: date, unit: str, amount: int) -> datetime:
 
 
 def dashboard(db: Session, actor: Actor, f: Filters, *, today: date | None = None) -> Dashboard:
-    require_staff(actor)
+    require_registry(actor)
     today = today or date.today()
     if f.procedure is None and f.surgeon_id is None and f.start is None and f.end is None:
         out = _from_totals(db, actor, f, today)
@@ -409,7 +409,7 @@ def _from_episodes(db: Session, actor: Actor, f: Filters, today: date) -> Dashbo
 
 
 def filter_options(db: Session, actor: Actor) -> dict[str, Any]:
-    require_staff(actor)
+    require_registry(actor)
     sports = db.scalars(
         select(Patient.sport).where(Patient.organization_id == actor.organization_id).distinct().order_by(Patient.sport)
     ).all()
@@ -464,7 +464,7 @@ def export_csv(db: Session, actor: Actor, f: Filters, *, min_group: int = 5) -> 
     return-to-sport status and days to return. Rows are in no meaningful order. Rare combinations of
     age band, sex, sport, level, side and year are generalised ("*") until each is shared by at least
     `min_group` rows (`outcomes.disclosure`); rows that stay unique are left out."""
-    require_staff(actor)
+    require_registry(actor)
     cohort = _cohort(actor, f, with_patient=True).add_columns(
         Patient.birth_date, Patient.sex, Patient.sport, Patient.level, EpisodeOfCare.laterality
     ).cte("cohort")

@@ -14,7 +14,12 @@ from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
-from hindfoot.auth.policy import can_read_patient, can_write_patient, require_staff
+from hindfoot.auth.policy import (
+    can_read_demographics,
+    can_read_patient,
+    can_write_patient,
+    require_front_desk,
+)
 from hindfoot.db.base import utcnow
 from hindfoot.db.models import (
     Appointment,
@@ -169,7 +174,7 @@ def list_patients(
 ) -> PatientPage:
     """Patients of the clinician's organisation in name order with their current (latest) episode.
     Pages by keyset (`after`, from the previous page's `next_cursor`) or by `offset`."""
-    require_staff(actor)
+    require_front_desk(actor)
     term = (q or "").strip()
     cursor = decode_cursor(after) if after else None
     # the count stops at COUNT_CAP + 1 matches; through the trigram hits that is lazy either way
@@ -196,7 +201,7 @@ def list_patients(
 
 def stage_counts(db: Session, actor: Actor) -> dict[str, int]:
     """Patients of the organisation per current pathway stage (of their latest episode)."""
-    require_staff(actor)
+    require_front_desk(actor)
     rows = db.execute(
         select(Patient.current_stage, func.count())
         .where(Patient.organization_id == actor.organization_id, Patient.current_stage.is_not(None))
@@ -205,11 +210,16 @@ def stage_counts(db: Session, actor: Actor) -> dict[str, int]:
     return {stage: count for stage, count in rows if stage is not None}
 
 
-def get_patient(db: Session, actor: Actor, patient_id: uuid.UUID, *, action: str = audit.READ) -> Patient:
-    """Load one patient the actor may see; anything else is a 404 that is audited as a denial."""
+def get_patient(
+    db: Session, actor: Actor, patient_id: uuid.UUID, *, action: str = audit.READ, demographics: bool = False,
+) -> Patient:
+    """Load one patient the actor may see; anything else is a 404 that is audited as a denial.
+    `demographics`: only the front-desk part of the record (name, birth date, contact details, appointments),
+    which receptionists may read and change; everything else is the clinical record."""
     patient = db.get(Patient, patient_id)
     allowed = patient is not None and (
-        can_read_patient(actor, patient) if action == audit.READ else can_write_patient(actor, patient)
+        can_read_demographics(actor, patient) if demographics and (action == audit.READ or actor.role != "patient")
+        else can_read_patient(actor, patient) if action == audit.READ else can_write_patient(actor, patient)
     )
     if patient is None or not allowed:
         raise AccessDenied(
@@ -283,7 +293,7 @@ def _new_identifier() -> str:
 
 
 def create_patient(db: Session, actor: Actor, data: PatientCreate) -> Patient:
-    require_staff(actor)
+    require_front_desk(actor)
     identifier = data.identifier or _new_identifier()
     clash = db.scalar(
         select(Patient.id).where(Patient.organization_id == actor.organization_id, Patient.identifier == identifier)
@@ -309,7 +319,7 @@ def create_patient(db: Session, actor: Actor, data: PatientCreate) -> Patient:
 
 
 def update_patient(db: Session, actor: Actor, patient_id: uuid.UUID, data: PatientUpdate) -> Patient:
-    patient = get_patient(db, actor, patient_id, action=audit.UPDATE)
+    patient = get_patient(db, actor, patient_id, action=audit.UPDATE, demographics=True)
     changes = data.model_dump(exclude_unset=True)
     for name, value in changes.items():
         if value is None and name in ("given_name", "family_name", "sport", "level"):
@@ -323,7 +333,7 @@ def update_patient(db: Session, actor: Actor, patient_id: uuid.UUID, data: Patie
 
 def get_contact_details(db: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
     """A patient's contact details, for the patient themself or their clinic's staff (audited read)."""
-    patient = get_patient(db, actor, patient_id)
+    patient = get_patient(db, actor, patient_id, demographics=True)
     audit.record(db, actor, audit.READ, "Patient", patient.id, patient_id=patient.id,
                  description="contact details viewed")
     return patient
@@ -332,7 +342,7 @@ def get_contact_details(db: Session, actor: Actor, patient_id: uuid.UUID) -> Pat
 def update_contact_details(db: Session, actor: Actor, patient_id: uuid.UUID, data: ContactDetails) -> Patient:
     """Change how to reach a patient: the patient themself or their clinic's staff (anyone else: audited 404)."""
     patient = db.get(Patient, patient_id)
-    if patient is None or not can_read_patient(actor, patient):
+    if patient is None or not can_read_demographics(actor, patient):
         raise AccessDenied("patient not found", entity_type="Patient", entity_id=patient_id,
                            patient_id=patient_id if patient is not None else None, action=audit.UPDATE)
     changed = []

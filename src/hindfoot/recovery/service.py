@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
-from hindfoot.auth.policy import can_read_patient, require_staff
+from hindfoot.auth.policy import can_read_patient, require_clinical
 from hindfoot.db.base import utcnow
 from hindfoot.db.models import CarePlan, CarePlanActivity, Patient
 from hindfoot.errors import AccessDenied, Conflict, InvalidInput
@@ -216,7 +216,7 @@ def generate_plan(
     """
     day = today or date.today()
     episode = patients_service.get_episode(db, actor, episode_id, action=audit.CREATE)
-    require_staff(actor)
+    require_clinical(actor)
     patient = db.get(Patient, episode.patient_id)
     assert patient is not None
     if start > day + MAX_FUTURE_START:
@@ -360,7 +360,7 @@ def behind_plan(db: Session, actor: Actor, *, today: date | None = None, kind: s
     Two queries (plans joined to patients, then every activity of those plans); the pure
     `status()` decides who is behind and by how many days.
     """
-    require_staff(actor)
+    require_clinical(actor)
     load_protocols()  # fail loudly here rather than per plan
     day = today or date.today()
     rows = db.execute(

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
-from hindfoot.auth.policy import require_staff
+from hindfoot.auth.policy import require_front_desk
 from hindfoot.db.base import utcnow
 from hindfoot.db.models import Appointment
 from hindfoot.errors import Conflict, InvalidInput
-from hindfoot.scheduling import guards
+from hindfoot.scheduling import guards, waitlist
 from hindfoot.scheduling.clinic import FREED_STATUSES, bookable_service, clinic_for, service_named
 from hindfoot.scheduling.guards import PATIENT_MIN_NOTICE
 
@@ -99,6 +99,7 @@ def cancel_appointment(
     db.flush()
     audit.record(db, actor, audit.UPDATE, "Appointment", appt.id, patient_id=appt.patient_id,
                  description=f"cancelled: {appt.cancellation_reason}")
+    waitlist.offer_freed(db, waitlist.FreedTime.of(appt), now=now)  # emailed after the commit (waitlist.send_pending)
     return appt
 
 
@@ -133,6 +134,7 @@ def reschedule_appointment(
     guards.check_time(db, org, svc, practitioner, location, start, now=now, min_notice=min_notice, ignore=[appt.id])
     guards.check_patient_free(db, appt.patient_id, start, end, ignore=[appt.id])
     before = appt.start
+    freed = waitlist.FreedTime.of(appt)
     appt.start, appt.end = start, end
     appt.practitioner_id, appt.location_id = practitioner.id, location.id
     appt.ical_sequence += 1
@@ -140,12 +142,13 @@ def reschedule_appointment(
     guards.flush_or_conflict(db, f"{guards.fmt_local(start, ZoneInfo(org.timezone))} with {practitioner.display_name}")
     audit.record(db, actor, audit.UPDATE, "Appointment", appt.id, patient_id=appt.patient_id,
                  description=f"moved from {before.isoformat()} to {start.isoformat()}")
+    waitlist.offer_freed(db, freed, now=now)  # the time it left, emailed after the commit
     return appt
 
 
 def mark_no_show(db: Session, actor: Actor, appointment_id: uuid.UUID, *, now: datetime | None = None) -> Appointment:
     """Staff record that the patient did not come (only once the visit has started)."""
-    require_staff(actor)
+    require_front_desk(actor)
     now = now or utcnow()
     appt = guards.visible_appointment(db, actor, appointment_id, audit.UPDATE)
     if appt.status not in ("booked", "arrived", "checked-in"):
@@ -164,7 +167,7 @@ ARRIVAL_WINDOW = timedelta(hours=12)  # the desk may check a patient in on the d
 
 def check_in(db: Session, actor: Actor, appointment_id: uuid.UUID, *, now: datetime | None = None) -> Appointment:
     """The desk records that the patient has arrived (FHIR status ``arrived``), with the time."""
-    require_staff(actor)
+    require_front_desk(actor)
     now = now or utcnow()
     appt = guards.visible_appointment(db, actor, appointment_id, audit.UPDATE)
     if appt.status != "booked":
@@ -182,7 +185,7 @@ def check_in(db: Session, actor: Actor, appointment_id: uuid.UUID, *, now: datet
 
 def mark_seen(db: Session, actor: Actor, appointment_id: uuid.UUID, *, now: datetime | None = None) -> Appointment:
     """The clinician has seen the patient (FHIR status ``fulfilled``), with the time; never a future visit."""
-    require_staff(actor)
+    require_front_desk(actor)
     now = now or utcnow()
     appt = guards.visible_appointment(db, actor, appointment_id, audit.UPDATE)
     if appt.status not in ("booked", "arrived"):

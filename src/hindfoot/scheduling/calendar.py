@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
-from hindfoot.auth.policy import require_staff
+from hindfoot.auth.policy import require_front_desk
 from hindfoot.db.models import Appointment, Location, Patient, Practitioner
 from hindfoot.errors import InvalidInput
 from hindfoot.scheduling.clinic import clinic_for, load_calendar
@@ -47,7 +47,7 @@ def calendar_view(
     practitioner_id: uuid.UUID | None = None,
 ) -> CalendarView:
     """A day or week of the diary for one location or one practitioner (or everyone)."""
-    require_staff(actor)
+    require_front_desk(actor)
     if not 1 <= days <= 31:
         raise InvalidInput("show 1 to 31 days", field="days")
     org = clinic_for(db, actor)
@@ -100,7 +100,7 @@ class NoShowStats:
 
 def no_show_stats(db: Session, actor: Actor, *, limit: int = 50) -> NoShowStats:
     """No-show and cancellation counts per patient and per clinician, most no-shows first."""
-    require_staff(actor)
+    require_front_desk(actor)
     rows = db.execute(
         select(Appointment.patient_id, Appointment.practitioner_id, Appointment.status, func.count())
         .join(Patient, Appointment.patient_id == Patient.id)

@@ -28,6 +28,7 @@ from hindfoot.db.models import (
     Practitioner,
     Schedule,
 )
+from hindfoot.db.models.practitioner import NON_CLINICAL_ROLES
 from hindfoot.errors import InvalidInput, NotFound
 from hindfoot.scheduling import availability as core
 from hindfoot.scheduling.catalogue import CATALOGUE, Role, Service, get_service
@@ -127,7 +128,7 @@ def load_calendar(
     org_locs = select(Location.id).where(Location.organization_id == org.id)
 
     prac_q = select(Practitioner).where(
-        Practitioner.organization_id == org.id, Practitioner.active, Practitioner.role != "admin"
+        Practitioner.organization_id == org.id, Practitioner.active, Practitioner.role.not_in(NON_CLINICAL_ROLES)
     )
     if practitioner_ids is not None:
         prac_q = prac_q.where(Practitioner.id.in_(practitioner_ids))

@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
-from hindfoot.auth.policy import require_staff
+from hindfoot.auth.policy import require_front_desk
 from hindfoot.db.models import Appointment, Location, Organization, Patient, Practitioner
+from hindfoot.db.models.practitioner import NON_CLINICAL_ROLES
 from hindfoot.errors import AccessDenied, Conflict, InvalidInput
 from hindfoot.scheduling import availability as core
 from hindfoot.scheduling.catalogue import Service
@@ -57,7 +58,7 @@ def lock_practitioners(db: Session, practitioner_ids: Iterable[uuid.UUID]) -> No
 
 def bookable_practitioner(db: Session, org: Organization, practitioner_id: uuid.UUID) -> Practitioner:
     p = db.get(Practitioner, practitioner_id)
-    if p is None or p.organization_id != org.id or not p.active or p.role == "admin":
+    if p is None or p.organization_id != org.id or not p.active or p.role in NON_CLINICAL_ROLES:
         raise InvalidInput("no such practitioner to book with", field="practitioner_id")
     return p
 
@@ -129,7 +130,7 @@ def resolve_patient(db: Session, actor: Actor, patient_id: uuid.UUID | None) -> 
         if patient is None:
             raise InvalidInput("this account has no patient record to book for", field="patient_id")
         return patient
-    require_staff(actor)
+    require_front_desk(actor)
     if patient_id is None:
         raise InvalidInput("choose the patient to book for", field="patient_id")
     patient = db.get(Patient, patient_id)
@@ -145,7 +146,7 @@ def visible_appointment(db: Session, actor: Actor, appointment_id: uuid.UUID, ac
         patient = db.get(Patient, appt.patient_id)
         allowed = patient is not None and (
             actor.patient_id == patient.id if actor.role == "patient"
-            else actor.is_staff and patient.organization_id == actor.organization_id
+            else actor.is_front_desk and patient.organization_id == actor.organization_id
         )
     else:
         allowed = False

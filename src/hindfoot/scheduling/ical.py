@@ -110,6 +110,23 @@ def build_invite(appt: CalendarAppointment, *, dtstamp: datetime | None = None) 
     )
 
 
+def build_series_invite(appts: list[CalendarAppointment], *, dtstamp: datetime | None = None) -> bytes:
+    """One METHOD:REQUEST calendar holding every appointment of a series (one VEVENT each, its own UID)."""
+    if not appts:
+        raise ValueError("a series invite needs at least one appointment")
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "REQUEST")
+    for appt in appts:
+        single = Calendar.from_ical(
+            _calendar(appt, method="REQUEST", sequence=appt.sequence, status="CONFIRMED", dtstamp=dtstamp))
+        for event in single.walk("VEVENT"):
+            cal.add_component(event)
+    return bytes(cal.to_ical())
+
+
 def build_cancellation(appt: CalendarAppointment, *, dtstamp: datetime | None = None) -> bytes:
     """METHOD:CANCEL for the same UID with SEQUENCE one higher, so clients apply it."""
     return _calendar(

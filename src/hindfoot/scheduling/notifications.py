@@ -28,6 +28,7 @@ from hindfoot.scheduling.ical import (
     appointment_uid,
     build_cancellation,
     build_invite,
+    build_series_invite,
 )
 from hindfoot.scheduling.notices import AppointmentNotice
 from hindfoot.settings import Settings
@@ -101,6 +102,42 @@ def build_email(settings: Settings, notice: AppointmentNotice) -> OutgoingEmail:
         text="\n".join(lines) + "\n",
         attachments=(attachment,),
     )
+
+
+def build_series_email(settings: Settings, series: list[AppointmentNotice]) -> OutgoingEmail:
+    """One confirmation for a booked series: every date in the text, one calendar file with them all."""
+    first = series[0] if series else None
+    if first is None or not first.to_email:
+        raise ValueError("no appointments, or the patient has no e-mail address")
+    to = first.to_email
+    zone = ZoneInfo(first.timezone)
+    lines = [f"Dear {first.patient_name},", "",
+             f"Your {len(series)} appointments are booked ({first.service_name} with {first.practitioner_name}, "
+             f"{first.location_name}, {first.location_address}):", ""]
+    lines += [f"  {n.start.astimezone(zone).strftime('%a %d %B %Y at %H:%M')}" for n in series]
+    lines += ["", f"All times are {zone.key} time. The attached calendar file adds them all at once.",
+              f"To change one: {settings.base_url.rstrip('/')}/appointments"]
+    if first.clinic_phone:
+        lines += ["", f"Questions? Call us on {first.clinic_phone}."]
+    lines += ["", first.clinic_name]
+    attachment = Attachment("appointments.ics", build_series_invite([calendar_item(settings, n) for n in series]),
+                            params={"method": "REQUEST"})
+    return OutgoingEmail(
+        to=to, subject=f"{len(series)} appointments booked: from "
+        f"{first.start.astimezone(zone).strftime('%a %d %b')}, {first.location_name}",
+        text="\n".join(lines) + "\n", attachments=(attachment,))
+
+
+def deliver_series(settings: Settings, series: list[AppointmentNotice]) -> bool:
+    """Send a series' one confirmation; True when the SMTP server took it. Failures are logged."""
+    if not series or not series[0].to_email:
+        return False
+    try:
+        send(settings, build_series_email(settings, series))
+    except EmailError as exc:
+        log.warning("series of %d: confirmation e-mail not sent: %s", len(series), exc)
+        return False
+    return True
 
 
 def deliver(settings: Settings, notice: AppointmentNotice) -> bool:

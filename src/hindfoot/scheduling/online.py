@@ -28,7 +28,7 @@ def offered_to(db: Session, actor: Actor | None, organization_id: uuid.UUID) -> 
     """The active services this person may choose on the booking page: staff every one, the public and
     patients only those bookable online."""
     services = services_for(db, organization_id)
-    if actor is not None and actor.is_staff:
+    if actor is not None and actor.is_front_desk:
         return {code: s for code, s in services.items() if s.active}
     flags = online_flags(db, organization_id)
     return {code: s for code, s in services.items() if s.active and flags.get(code, s.online)}
@@ -36,7 +36,7 @@ def offered_to(db: Session, actor: Actor | None, organization_id: uuid.UUID) -> 
 
 def check_online(db: Session, actor: Actor | None, organization_id: uuid.UUID, code: str) -> None:
     """Refuse a patient's (or the public's) booking of a service only staff may book."""
-    if actor is not None and actor.is_staff:
+    if actor is not None and actor.is_front_desk:
         return
     if code in services_for(db, organization_id) and not online_flags(db, organization_id).get(code, True):
         raise InvalidInput("this appointment is booked by the clinic after a consultation: please phone us",

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
-from hindfoot.auth.policy import require_admin, require_staff
+from hindfoot.auth.policy import require_manage, require_staff
 from hindfoot.db.base import utcnow
 from hindfoot.db.models import (
     AvailabilityException,
@@ -40,7 +40,7 @@ def add_rule(
     valid_to: date | None = None,
 ) -> AvailabilityRule:
     """A weekly opening for a practitioner at a location (creates their schedule there if new)."""
-    require_admin(actor)
+    require_manage(actor)
     org = clinic_for(db, actor)
     practitioner = guards.bookable_practitioner(db, org, practitioner_id)
     location = guards.active_location(db, org, location_id)
@@ -73,7 +73,7 @@ def add_rule(
 
 
 def delete_rule(db: Session, actor: Actor, rule_id: uuid.UUID) -> None:
-    require_admin(actor)
+    require_manage(actor)
     row = db.execute(
         select(AvailabilityRule, Practitioner.organization_id)
         .join(Schedule, AvailabilityRule.schedule_id == Schedule.id)
@@ -121,7 +121,7 @@ def add_exception(
     reason: str = "",
 ) -> AvailabilityException:
     """Leave (a practitioner), a closure (a location), or a practitioner away from one location."""
-    require_admin(actor)
+    require_manage(actor)
     org = clinic_for(db, actor)
     if practitioner_id is None and location_id is None:
         raise InvalidInput("choose a practitioner (leave) or a location (closure)", field="practitioner_id")
@@ -143,7 +143,7 @@ def add_exception(
 
 
 def delete_exception(db: Session, actor: Actor, exception_id: uuid.UUID) -> None:
-    require_admin(actor)
+    require_manage(actor)
     exc = db.get(AvailabilityException, exception_id)
     if exc is None:
         raise NotFound("no such exception")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
-from hindfoot.auth.policy import require_staff
+from hindfoot.auth.policy import require_front_desk
 from hindfoot.db.base import utcnow
 from hindfoot.db.models import Appointment, CarePlan, CarePlanActivity
 from hindfoot.errors import InvalidInput
@@ -42,7 +42,7 @@ _PLAN_SERIES = {
 
 def series_default(db: Session, actor: Actor, patient_id: uuid.UUID) -> SeriesDefault | None:
     """The dressings window of the patient's active recovery plan, when there is one."""
-    require_staff(actor)
+    require_front_desk(actor)
     patient = guards.resolve_patient(db, actor, patient_id)
     row = db.execute(
         select(CarePlanActivity, CarePlan.title)
@@ -78,9 +78,10 @@ def plan_series(
     count: int | None = None,
     until: date | None = None,
     now: datetime | None = None,
+    closed_days: str = "keep",
 ) -> core.SeriesPlan:
     """Expand and check a series without writing anything (for the review screen)."""
-    require_staff(actor)
+    require_front_desk(actor)
     now = now or utcnow()
     guards.resolve_patient(db, actor, patient_id)
     org = clinic_for(db, actor)
@@ -97,7 +98,7 @@ def plan_series(
     data = load_calendar(db, org, dates[0].date(), dates[-1].date(), practitioner_ids=[practitioner.id])
     return core.plan_series(
         data.calendar, svc, practitioner_id=practitioner.id, location_id=location_id, first=local_first,
-        recurrence=recurrence, now=now, count=count, until=until,
+        recurrence=recurrence, now=now, count=count, until=until, closed_days=closed_days,
     )
 
 
@@ -118,16 +119,17 @@ def book_series(
     reason: str = "",
     now: datetime | None = None,
     fitting_only: bool = False,
+    closed_days: str = "keep",
 ) -> list[Appointment]:
     """Book a whole series or nothing: any clash (with the diary or within the series) refuses it.
     With ``fitting_only`` the times that fit are booked and the clashes left out (see ``alternatives``)."""
-    require_staff(actor)
+    require_front_desk(actor)
     now = now or utcnow()
     guards.lock_practitioners(db, [practitioner_id])
     plan = plan_series(
         db, actor, patient_id=patient_id, service=service, practitioner_id=practitioner_id,
         location_id=location_id, first=first, every_days=every_days, weekdays=weekdays,
-        every_weeks=every_weeks, count=count, until=until, now=now,
+        every_weeks=every_weeks, count=count, until=until, now=now, closed_days=closed_days,
     )
     if not plan.ok and not fitting_only:
         clash = plan.clashes[0]
@@ -173,7 +175,7 @@ def alternatives(
 ) -> list[Alternative]:
     """For each clash, the first free time with the same clinician at the same place from that day on
     (within a week): staff choose it instead, or leave the date out."""
-    require_staff(actor)
+    require_front_desk(actor)
     out = []
     for clash in plan.clashes:
         _svc, options = search.search_slots(db, actor, service, location_id=location_id,

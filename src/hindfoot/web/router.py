@@ -13,6 +13,7 @@ from hindfoot.web.routes import outcomes as outcomes_pages
 from hindfoot.web.routes import pathway as pathway_pages
 from hindfoot.web.routes import recovery as recovery_pages
 from hindfoot.web.routes import smart as smart_pages
+from hindfoot.web.routes import waitlist as waitlist_pages
 
 web_router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
 web_router.include_router(home.router)
@@ -27,3 +28,4 @@ web_router.include_router(pathway_pages.router)
 web_router.include_router(recovery_pages.router)
 web_router.include_router(outcomes_pages.router)
 web_router.include_router(smart_pages.router)
+web_router.include_router(waitlist_pages.router)

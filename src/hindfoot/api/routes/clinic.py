@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from hindfoot.auth.policy import require_staff
 from hindfoot.db.models import Location, Practitioner
+from hindfoot.db.models.practitioner import NON_CLINICAL_ROLES
 from hindfoot.deps import DbSession, OptionalActor
 from hindfoot.errors import NotAuthenticated
 from hindfoot.scheduling.clinic import clinic_for
@@ -56,7 +57,7 @@ def list_practitioners(db: DbSession, actor: OptionalActor) -> list[Practitioner
     """The clinic's bookable practitioners: the signed-in user's clinic, else the clinic this server runs."""
     rows = db.scalars(
         select(Practitioner).where(Practitioner.organization_id == clinic_for(db, actor).id, Practitioner.active,
-                                   Practitioner.role != "admin")
+                                   Practitioner.role.not_in(NON_CLINICAL_ROLES))
         .order_by(Practitioner.role, Practitioner.family_name)
     ).all()
     return [PractitionerRead(id=r.id, name=r.display_name, role=r.role, role_label=r.role_label,

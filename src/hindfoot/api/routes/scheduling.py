@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hindfoot.bounds import SaneAwareDatetime, SaneDate, SaneDatetime
@@ -26,6 +26,7 @@ from hindfoot.scheduling import (
     online,
     rota,
     series,
+    waitlist,
 )
 from hindfoot.scheduling import calendar as diary
 from hindfoot.scheduling import search as slot_search
@@ -169,6 +170,9 @@ class SeriesCreate(_Body):
     count: int | None = Field(default=None, ge=1, le=366)
     until: SaneDate | None = None
     reason: str = Field(default="", max_length=300)
+    closed_days: Literal["keep", "next_open", "skip"] = Field(
+        default="keep", description="a date the clinician does not work there: keep it as a clash, move it to the "
+        "next open day at the same time, or skip it")
 
 
 class OccurrenceRead(BaseModel):
@@ -308,24 +312,28 @@ def get_appointment(appointment_id: uuid.UUID, db: DbSession, actor: CurrentActo
 @router.post("/appointments/{appointment_id}/cancel")
 def cancel(
     appointment_id: uuid.UUID, body: AppointmentCancel, db: DbSession, actor: CurrentActor,
-    settings: AppSettings, tasks: BackgroundTasks,
+    settings: AppSettings, tasks: BackgroundTasks, request: Request,
 ) -> AppointmentRead:
+    """Cancel; the freed time is offered to the first matching patients on the waitlist (by email)."""
     appt = booking.cancel_appointment(db, actor, appointment_id, reason=body.reason,
                                                  cutoff=_cutoff(settings))
     tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, "cancelled"))
+    tasks.add_task(waitlist.send_pending, request.app.state.sessionmaker, settings)
     return AppointmentRead.model_validate(appt)
 
 
 @router.post("/appointments/{appointment_id}/reschedule")
 def reschedule(
     appointment_id: uuid.UUID, body: AppointmentMove, db: DbSession, actor: CurrentActor,
-    settings: AppSettings, tasks: BackgroundTasks,
+    settings: AppSettings, tasks: BackgroundTasks, request: Request,
 ) -> AppointmentRead:
+    """Move; the time it left is offered to the waitlist (by email)."""
     appt = booking.reschedule_appointment(
         db, actor, appointment_id, start=body.start, practitioner_id=body.practitioner_id,
         location_id=body.location_id, cutoff=_cutoff(settings),
     )
     tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, "rescheduled"))
+    tasks.add_task(waitlist.send_pending, request.app.state.sessionmaker, settings)
     return AppointmentRead.model_validate(appt)
 
 
@@ -350,7 +358,7 @@ def _series_kwargs(body: SeriesCreate) -> dict[str, object]:
     return dict(
         patient_id=body.patient_id, service=body.service, practitioner_id=body.practitioner_id,
         location_id=body.location_id, first=body.first, every_days=body.every_days, weekdays=body.weekdays,
-        every_weeks=body.every_weeks, count=body.count, until=body.until,
+        every_weeks=body.every_weeks, count=body.count, until=body.until, closed_days=body.closed_days,
     )
 
 
@@ -365,8 +373,11 @@ def check_series(body: SeriesCreate, db: DbSession, actor: CurrentActor) -> list
 
 
 @router.post("/appointment-series", status_code=201)
-def book_series(body: SeriesCreate, db: DbSession, actor: CurrentActor) -> list[AppointmentRead]:
+def book_series(body: SeriesCreate, db: DbSession, actor: CurrentActor, settings: AppSettings,
+                tasks: BackgroundTasks) -> list[AppointmentRead]:
+    """Book all or nothing; the patient gets one email listing every date with one calendar file for them all."""
     appts = series.book_series(db, actor, reason=body.reason, **_series_kwargs(body))  # type: ignore[arg-type]
+    tasks.add_task(notifications.deliver_series, settings, [notices.notice_for(db, a, "confirmed") for a in appts])
     return [AppointmentRead.model_validate(a) for a in appts]
 
 

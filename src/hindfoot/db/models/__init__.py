@@ -43,6 +43,8 @@ from hindfoot.db.models.scheduling import (
     AvailabilityRule,
     Schedule,
     Slot,
+    WaitlistEntry,
+    WaitlistOffer,
 )
 from hindfoot.db.models.security import AuditChainHead, MfaRecoveryCode, UserSession
 
@@ -101,4 +103,6 @@ __all__ = [
     "UsedJwtId",
     "UserAccount",
     "UserSession",
+    "WaitlistEntry",
+    "WaitlistOffer",
 ]

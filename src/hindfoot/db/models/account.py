@@ -16,6 +16,8 @@ class AccountRole(enum.StrEnum):
     patient = "patient"
     clinician = "clinician"
     admin = "admin"
+    receptionist = "receptionist"
+    manager = "manager"
 
 
 class UserAccount(IdMixin, TimestampMixin, Base):

@@ -18,6 +18,8 @@ class PractitionerRoleCode(enum.StrEnum):
     nurse = "nurse"
     radiologist = "radiologist"
     admin = "admin"
+    receptionist = "receptionist"
+    manager = "manager"
 
 
 ROLE_LABELS = {
@@ -27,7 +29,10 @@ ROLE_LABELS = {
     "nurse": "Nurse",
     "radiologist": "Musculoskeletal radiologist",
     "admin": "Clinic administrator",
+    "receptionist": "Receptionist",
+    "manager": "Clinic manager",
 }
+NON_CLINICAL_ROLES = frozenset({"admin", "receptionist", "manager"})  # hold no clinics, offer no services
 
 
 class Practitioner(IdMixin, TimestampMixin, Base):

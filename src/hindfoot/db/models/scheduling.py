@@ -113,3 +113,44 @@ class Appointment(IdMixin, TimestampMixin, Base):
     patient: Mapped[Patient] = relationship(lazy="raise")
     practitioner: Mapped[Practitioner] = relationship(lazy="raise")
     location: Mapped[Location] = relationship(lazy="raise")
+
+
+class WaitlistEntry(IdMixin, TimestampMixin, Base):
+    """A patient waiting for an earlier (or any) time: a service, optionally one clinician or location and
+    a date range. Freed times are offered to the first matching entries (:mod:`hindfoot.scheduling.waitlist`)."""
+
+    __tablename__ = "waitlist_entry"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id"), index=True)
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)
+    service_type: Mapped[str] = mapped_column(String(40))
+    practitioner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("practitioner.id"))
+    location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("location.id"))
+    earliest: Mapped[date | None]
+    latest: Mapped[date | None]
+    note: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20), default="waiting")  # waiting | booked | removed
+    appointment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("appointment.id", ondelete="SET NULL"))
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    patient: Mapped[Patient] = relationship(lazy="raise")
+
+
+class WaitlistOffer(IdMixin, TimestampMixin, Base):
+    """One freed time offered to one waiting patient by email; the first offer of a time claimed wins."""
+
+    __tablename__ = "waitlist_offer"
+
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("waitlist_entry.id", ondelete="CASCADE"), index=True)
+    practitioner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("practitioner.id"))
+    location_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("location.id"))
+    service_type: Mapped[str] = mapped_column(String(40))
+    start: Mapped[datetime] = mapped_column(index=True)
+    end: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # SHA-256 of the emailed link's token
+    sent_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | claimed | taken | withdrawn
+    appointment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("appointment.id", ondelete="SET NULL"))
+
+    entry: Mapped[WaitlistEntry] = relationship(lazy="raise")

@@ -21,6 +21,8 @@ class Surgical(Conservative):
                            "numbness ~1-5%, infection <1%).")
         assert enc is not None
         self.L = enc.start.date()
+        self.observe("measurement", "surgical_consent", True, enc.end, enc=enc, performer=self.surgeon,
+                     note="Informed consent for posterior ankle surgery: risks, benefits and alternatives discussed.")
         self.event("surgical_listing", enc.end, f"Failed {((self.L - self.C).days) // 7} weeks of conservative care "
                    "incl. image-guided injection; listed for " + PROCEDURES[s.procedure or "posterior_arthroscopic_excision"].lower()
                    + ".", self.surgeon)
@@ -70,19 +72,22 @@ class Surgical(Conservative):
             return
         day = self.S
         enc = None
-        if day == self.today:  # first case on today's list, whatever the weekday
-            start = self.b.at(day, 8, 30)
-            end = start + timedelta(minutes=90)
-            self.b.busy[(self.surgeon, day)].append((start, end))
+        # on today's theatre list when the surgeon has one today that has already begun; else their last list
+        found = self.b.slot(self.surgeon, "day_case_surgery", day, direction=-1, not_after=day,
+                            not_before=day) if day == self.today else None
+        if found is not None and found[0] <= self.b.now:
+            start, end, loc = found
             enc = self.b.add(Encounter(
                 patient_id=self.patient.id, episode_id=self.episode.id, practitioner_id=self.b.prac[self.surgeon].id,
-                location_id=self.b.loc["fitzrovia"].id, type="day_case_surgery", status="finished", start=start,
+                location_id=self.b.loc[loc].id, type="day_case_surgery",
+                status="finished" if end <= self.b.now else "in-progress", start=start,
                 end=end, reason=PROCEDURES[s.procedure or ""], note="Day case, general anaesthetic.",
             ))
             self.b.add(Appointment(
                 patient_id=self.patient.id, practitioner_id=self.b.prac[self.surgeon].id,
-                location_id=self.b.loc["fitzrovia"].id, episode_id=self.episode.id, service_type="day_case_surgery",
+                location_id=self.b.loc[loc].id, episode_id=self.episode.id, service_type="day_case_surgery",
                 status="arrived", start=start, end=end, reason=PROCEDURES[s.procedure or ""],
+                checked_in_at=start - timedelta(hours=1),
             ))
         else:
             enc = self.b.visit(self, self.surgeon, "day_case_surgery", day, PROCEDURES[s.procedure or ""],

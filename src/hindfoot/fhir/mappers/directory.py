@@ -14,7 +14,7 @@ from hindfoot.fhir.mappers.common import coding, narrative, ref, resource
 ROLE_LABELS = {
     "surgeon": "Foot and ankle surgeon", "sports_physician": "Sports physician",
     "physiotherapist": "Physiotherapist", "nurse": "Nurse", "radiologist": "Musculoskeletal radiologist",
-    "admin": "Clinic administrator",
+    "admin": "Clinic administrator", "receptionist": "Receptionist", "manager": "Clinic manager",
 }
 
 

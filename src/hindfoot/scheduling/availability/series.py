@@ -114,6 +114,10 @@ def expand_series(
     return out
 
 
+CLOSED_DAY_CHOICES = ("keep", "next_open", "skip")
+CLOSED_DAY_PROBLEMS = frozenset({SlotProblem.location_closed, SlotProblem.outside_availability, SlotProblem.on_leave})
+
+
 @dataclass(frozen=True, slots=True)
 class Occurrence:
     """One planned appointment of a series and everything that stops it being booked."""
@@ -160,6 +164,7 @@ def plan_series(
     room: str | None = None,
     min_notice: timedelta = timedelta(0),
     check_availability: bool = True,
+    closed_days: str = "keep",
 ) -> SeriesPlan:
     """Expand a series, convert each occurrence to UTC, and say which ones clash and why.
 
@@ -171,7 +176,14 @@ def plan_series(
 
     ``first`` is the first appointment's wall-clock time at the clinic (an aware value is
     read on the clinic's clocks); every occurrence keeps that wall-clock time.
+
+    ``closed_days`` says what to do with an occurrence on a day the clinician does not work there
+    (no opening, leave, the location closed): ``keep`` it as a clash for staff to see, move it to the
+    ``next_open`` day at the same time (within a week, never onto or past the next occurrence's day),
+    or ``skip`` it (it is left out of the plan).
     """
+    if closed_days not in CLOSED_DAY_CHOICES:
+        raise InvalidInput(f"closed days: one of {', '.join(CLOSED_DAY_CHOICES)}", field="closed_days")
     _require_aware(now, "now")
     duration = timedelta(
         seconds=_minutes(duration_minutes, service.duration_minutes, "duration_minutes")
@@ -180,11 +192,10 @@ def plan_series(
     if first.tzinfo is not None:
         first = first.astimezone(zone).replace(tzinfo=None)
     planned: list[tuple[datetime, datetime, list[SlotUnavailable]]] = []
-    for local in expand_series(first, recurrence, count=count, until=until):
-        start = to_utc(local, zone)
-        end = start + duration
+
+    def problems_at(start: datetime, end: datetime) -> list[SlotUnavailable]:
         if check_availability:
-            problems = slot_problems(
+            return slot_problems(
                 calendar,
                 service,
                 practitioner_id=practitioner_id,
@@ -195,16 +206,34 @@ def plan_series(
                 room=room,
                 min_notice=min_notice,
             )
-        else:
-            problems = _booking_problems(
-                calendar,
-                practitioner_id,
-                location_id,
-                _ts(start),
-                _ts_ceil(end),
-                {room} if room else set(),
-                (),
-            )
+        return _booking_problems(
+            calendar,
+            practitioner_id,
+            location_id,
+            _ts(start),
+            _ts_ceil(end),
+            {room} if room else set(),
+            (),
+        )
+
+    locals_ = expand_series(first, recurrence, count=count, until=until)
+    for n, local in enumerate(locals_):
+        start = to_utc(local, zone)
+        end = start + duration
+        problems = problems_at(start, end)
+        if problems and closed_days != "keep" and all(p.problem in CLOSED_DAY_PROBLEMS for p in problems):
+            if closed_days == "skip":
+                continue
+            stop = locals_[n + 1].date() if n + 1 < len(locals_) else local.date() + timedelta(days=7)
+            for shift in range(1, 7):
+                later = local + timedelta(days=shift)
+                if later.date() >= stop:
+                    break
+                moved_start = to_utc(later, zone)
+                moved = problems_at(moved_start, moved_start + duration)
+                if not moved:
+                    start, end, problems = moved_start, moved_start + duration, moved
+                    break
         planned.append((start, end, problems))
 
     # Occurrences are in start order, so each only needs comparing with those that follow it

@@ -59,7 +59,7 @@ def _staff_page(request: Request, db: Session, actor: Actor, *, error: str | Non
         "staff": staff.list_staff(db, actor), "roles": ROLE_LABELS, "error": error, "message": message,
         "form": form or {}, "me": actor.practitioner_id, "errors": (errors or {}) if editing is None else {},
         "edit_errors": (errors or {}) if editing is not None else {}, "edit_form": edit_form or {},
-        "editing": editing, "role_options": list(ROLE_LABELS.items()),
+        "editing": editing, "role_options": list(staff.assignable_roles(actor).items()),
         "mfa_required": mfa.required_for(db, request.app.state.settings, mfa.account_of(db, actor)),
     }, status_code=status_code)
 

@@ -36,7 +36,15 @@ from hindfoot.errors import HindfootError, InvalidInput, NotFound
 from hindfoot.knowledge.loader import load_kb
 from hindfoot.notifications.email import EmailError, OutgoingEmail, send
 from hindfoot.patients.schemas import SelfRegistration
-from hindfoot.scheduling import booking, clinic, notices, notifications, online, registration
+from hindfoot.scheduling import (
+    booking,
+    clinic,
+    notices,
+    notifications,
+    online,
+    registration,
+    waitlist,
+)
 from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import Service, ServiceCode
 from hindfoot.settings import Settings
@@ -227,7 +235,7 @@ def _confirm_context(db: DbSession, actor: Actor | None, params: dict[str, str])
     svc = services[code]
     patients: list[Patient] = []
     patient = None
-    if actor is not None and actor.is_staff:
+    if actor is not None and actor.is_front_desk:
         pid = _uuid(params.get("patient_id"), "patient_id")
         if pid:
             patient = db.get(Patient, pid)
@@ -257,7 +265,7 @@ LABELS = {"given_name": "First name", "family_name": "Last name", "birth_date": 
 def _check_offer(request: Request, db: DbSession, actor: Actor | None, params: dict[str, str]) -> str | None:
     """The triage of the symptom check this browser finished, when it can travel with the booking."""
     check_id = _check_id(request, params["assessment"])
-    if check_id is None or params["reschedule"] or (actor is not None and actor.is_staff):
+    if check_id is None or params["reschedule"] or (actor is not None and actor.is_front_desk):
         return None
     return assessment_service.check_disposition(db, actor, check_id)
 
@@ -313,13 +321,13 @@ def confirm_submit(
                 practitioner_id=ctx["practitioner"].id, location_id=ctx["location"].id, cutoff=_cutoff(settings))
             kind = "rescheduled"
         else:
-            if who.is_staff and not (params["patient_id"] or form["patient_choice"]):
+            if who.is_front_desk and not (params["patient_id"] or form["patient_choice"]):
                 raise InvalidInput("choose the patient", field="patient_choice")
             appt = booking.book_appointment(
                 db, who, service=ctx["service"].code, practitioner_id=ctx["practitioner"].id,
                 location_id=ctx["location"].id, start=ctx["start"], reason=reason[:300],
                 patient_id=_uuid(params["patient_id"] or form["patient_choice"], "patient_id")
-                if who.is_staff else None,
+                if who.is_front_desk else None,
             )
             kind = "confirmed"
             check_id = _check_id(request, params["assessment"])
@@ -343,6 +351,8 @@ def confirm_submit(
         status = exc.status_code if isinstance(exc, HindfootError) else 422
         return render(request, "booking/confirm.html", ctx, status_code=status)
     tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, kind))
+    if kind == "rescheduled":
+        tasks.add_task(waitlist.send_pending, request.app.state.sessionmaker, settings)  # the time it left
     if new_account is not None:
         # Signed in only once the email is confirmed: the answer is the same for an email with an account.
         tasks.add_task(_send_quietly, settings, verify.confirmation_mail(
@@ -391,7 +401,7 @@ class _FormProblem(Exception):
 
 @router.get("/appointments", response_class=HTMLResponse)
 def my_appointments(request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    if actor.is_staff:
+    if actor.is_front_desk:
         return RedirectResponse("/calendar", status_code=303)
     rows = booking.list_patient_appointments(db, actor)
     return render(request, "booking/list.html", _listing(db, rows, _services(db, actor)))
@@ -414,7 +424,7 @@ def _detail(request: Request, db: DbSession, actor: Actor, settings: Settings, a
     now = datetime.now().astimezone()
     cutoff = _cutoff(settings)
     changeable = appt.status == "booked" and appt.start > now and (
-        actor.is_staff or appt.start - now >= cutoff)
+        actor.is_front_desk or appt.start - now >= cutoff)
     return render(request, "booking/detail.html", {
         "appt": appt, "practitioner": db.get(Practitioner, appt.practitioner_id),
         "location": db.get(Location, appt.location_id), "patient": db.get(Patient, appt.patient_id),
@@ -448,6 +458,7 @@ def cancel(
         return _detail(request, db, actor, settings, appointment_id, error=exc.message,
                        status_code=exc.status_code)
     tasks.add_task(notifications.deliver, settings, notices.notice_for(db, appt, "cancelled"))
+    tasks.add_task(waitlist.send_pending, request.app.state.sessionmaker, settings)  # the freed time's offers
     return RedirectResponse(f"/appointments/{appt.id}?done=cancelled", status_code=303)
 
 

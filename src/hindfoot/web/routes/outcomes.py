@@ -200,10 +200,10 @@ def dashboard_page(
     from_: Annotated[str | None, Query(alias="from", max_length=10)] = None,
     to: Annotated[str | None, Query(max_length=10)] = None,
 ) -> Response:
-    if not actor.is_staff:
+    if not actor.can_registry:
         if actor.patient_id:
             return RedirectResponse(f"/patients/{actor.patient_id}/outcomes", status_code=303)
-        raise Forbidden("the registry needs a clinician or admin account")
+        raise Forbidden("the registry needs a clinician, manager or admin account")
     filters = _filters(sport, procedure, surgeon, from_, to)
     data = analytics.dashboard(db, actor, filters)
     completion_svg = charts.bar_chart(

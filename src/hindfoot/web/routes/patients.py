@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
-from hindfoot.auth.policy import require_staff
+from hindfoot.auth.actor import Actor
+from hindfoot.auth.policy import require_front_desk
 from hindfoot.db.models import PathwayStage, Patient, Sex, SportLevel
 from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.errors import InvalidInput
@@ -38,6 +40,10 @@ def me(actor: CurrentActor) -> Response:
         return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
     if actor.role == "clinician" and actor.practitioner_id is not None:
         return RedirectResponse("/today", status_code=303)  # a clinician starts the day with their clinic
+    if actor.role == "receptionist":
+        return RedirectResponse("/calendar/grid", status_code=303)  # the front desk starts with the day's grid
+    if actor.role == "manager":
+        return RedirectResponse("/outcomes", status_code=303)  # the registry and its reports
     return RedirectResponse("/patients", status_code=303)
 
 
@@ -66,6 +72,41 @@ def patient_list(
     return render(request, "patients/list.html", context)
 
 
+# --------------------------------------------------------------------------- the patient picker of staff forms
+
+PICK_LIMIT = 20
+
+
+def pick_choices(db: Session, actor: Actor, q: str, selected: str = "") -> list[tuple[str, str]]:
+    """(id, "Family, Given (record number, born …)") for the picker: the matches of `q` and the one chosen."""
+    require_front_desk(actor)
+    rows: list[Patient] = []
+    term = q.strip()
+    if term:
+        rows = [i.patient for i in patients_service.list_patients(db, actor, q=term, limit=PICK_LIMIT).items]
+    try:
+        chosen = uuid.UUID(selected) if selected else None
+    except ValueError:
+        chosen = None
+    if chosen is not None and all(p.id != chosen for p in rows):
+        patient = db.get(Patient, chosen)
+        if patient is not None and patient.organization_id == actor.organization_id:
+            rows.insert(0, patient)
+    return [(str(p.id), f"{p.family_name}, {p.given_name} ({p.identifier}, born {p.birth_date:%d %b %Y})")
+            for p in rows]
+
+
+@router.get("/patients/pick", response_class=HTMLResponse)
+def patient_pick(
+    request: Request, db: DbSession, actor: CurrentActor,
+    patient_q: Annotated[str, Query(max_length=100)] = "",
+    patient_id: Annotated[str, Query(max_length=40)] = "",
+) -> HTMLResponse:
+    """The picker's options for what was typed (htmx swaps them into the select)."""
+    return render(request, "patients/_pick_options.html", {
+        "choices": pick_choices(db, actor, patient_q, patient_id), "form": {"patient_id": patient_id}})
+
+
 # --------------------------------------------------------------------------- a new patient (before /patients/{id})
 
 NEW_PATIENT_FIELDS = ("given_name", "family_name", "birth_date", "sex", "email", "phone", "sport", "level", "identifier")
@@ -85,7 +126,7 @@ def _new_patient_page(request: Request, form: dict[str, str], errors: dict[str, 
 
 @router.get("/patients/new", response_class=HTMLResponse)
 def new_patient_page(request: Request, actor: CurrentActor) -> HTMLResponse:
-    require_staff(actor)
+    require_front_desk(actor)
     return _new_patient_page(request, {"sport": "none", "level": "recreational"}, {})
 
 
@@ -93,7 +134,7 @@ def new_patient_page(request: Request, actor: CurrentActor) -> HTMLResponse:
 async def new_patient_submit(request: Request, db: DbSession, actor: CurrentActor) -> Response:
     """Register a patient (e.g. a referral or a telephone enquiry); a bad field comes back named, with
     everything else kept."""
-    require_staff(actor)
+    require_front_desk(actor)
     raw = await request.form()
     form = {k: str(raw.get(k, "")).strip() for k in NEW_PATIENT_FIELDS}
     data = {k: v for k, v in form.items() if v or k in ("given_name", "family_name", "birth_date")}
@@ -139,7 +180,9 @@ def contact_submit(patient_id: uuid.UUID, request: Request, db: DbSession, actor
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
-def patient_record(patient_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+def patient_record(patient_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor) -> Response:
+    if actor.role == "receptionist":  # the front desk works with contact details and bookings, not clinical notes
+        return RedirectResponse(f"/patients/{patient_id}/contact", status_code=303)
     record = patients_service.get_record(db, actor, patient_id)
     return render(request, "patients/record.html", {
         "record": record,
