@@ -2,7 +2,7 @@
 offered to them by email, first to claim wins
 
 Revision ID: 0015
-Revises: 0008
+Revises: 0014
 Create Date: 2026-12-03 13:45:00
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0008"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
