@@ -30,11 +30,12 @@ from hindfoot.assessment.schemas import (
     AssessmentResult,
     Case,
     Explanations,
+    FiredRule,
     NextQuestion,
     RankedCondition,
 )
 from hindfoot.knowledge.loader import KnowledgeBase, load_kb
-from hindfoot.knowledge.schemas import DISPOSITION_ORDER, ModifierWhen, SourcedP
+from hindfoot.knowledge.schemas import DISPOSITION_ORDER, Disposition, ModifierWhen, SourcedP
 
 RANK = triage.RANK
 
@@ -76,7 +77,8 @@ class CompiledModel:
     disposition_rank: np.ndarray  # (C,) default disposition rank
     triage_levels: tuple[tuple[str, float, np.ndarray], ...]  # (level, threshold, conditions at least as urgent)
     names: tuple[str, ...]
-    default_dispositions: tuple[str, ...]
+    default_dispositions: tuple[Disposition, ...]
+    leading_rules: frozenset[str]  # red-flag rules whose suspected condition leads the differential when fired
 
 
 def compiled(kb: KnowledgeBase | None = None) -> CompiledModel:
@@ -180,6 +182,7 @@ def _compile(kb: KnowledgeBase) -> CompiledModel:
         triage_levels=triage_levels,
         names=tuple(c.name for c in kb.conditions),
         default_dispositions=tuple(c.default_disposition for c in kb.conditions),
+        leading_rules=frozenset(r.id for r in kb.rules if r.leads_differential and r.suspected),
     )
 
 
@@ -463,6 +466,16 @@ def assess(
         first = set(established[established >= 0].tolist())
         order = [c for c in order if c in first] + [c for c in order if c not in first]
 
+    present_set = set(case.present)
+    post_list, prior_list = post.tolist(), prior_p.tolist()
+    probs = dict(zip(model.condition_ids, post_list, strict=True))
+    from_conditions = condition_disposition(model, post)
+    decision_rules = rules.evaluate(kb, present_set, case.absent, case.age, probs)
+    disposition, fired, open_screens = triage.decide(
+        kb, present_set, case.absent, probs, from_conditions, [r.disposition for r in decision_rules if r.disposition]
+    )
+    order = _must_not_miss_first(model, order, fired, first_fixed=len(established[established >= 0]) > 0)
+
     # explain each condition by its most probable component (its leading subtype, if any)
     leading = np.argmax(np.where(model.member, comp_post[None, :], -1.0), axis=1)[order].tolist()
     ex: Explanations | None = None
@@ -473,7 +486,6 @@ def assess(
         if established.size:
             contrib = coexistence(model, contrib, established, pres)
         ex, totals = explanations(model, leading, contrib, pres, abs_)
-    post_list, prior_list = post.tolist(), prior_p.tolist()
     ranking = tuple(
         RankedCondition(
             condition=model.condition_ids[ci],
@@ -489,13 +501,6 @@ def assess(
         for row, (ci, ki, total) in enumerate(zip(order, leading, totals, strict=True))
     )
 
-    present_set = set(case.present)
-    probs = dict(zip(model.condition_ids, post_list, strict=True))
-    from_conditions = condition_disposition(model, post)
-    decision_rules = rules.evaluate(kb, present_set, case.absent, case.age, probs)
-    disposition, fired, open_screens = triage.decide(
-        kb, present_set, case.absent, probs, from_conditions, [r.disposition for r in decision_rules if r.disposition]
-    )
     done = present_set | set(case.absent) | set(answered or ())
     questions = rank_questions(
         model, case.setting, comp_post, present_set, done, limit=question_limit, probs=probs, absent=case.absent
@@ -511,6 +516,24 @@ def assess(
         not_ruled_out=tuple(open_screens),
         decision_rules=decision_rules,
     )
+
+
+def _must_not_miss_first(
+    model: CompiledModel, order: list[int], fired: list[FiredRule], *, first_fixed: bool
+) -> list[int]:
+    """`order` with the conditions suspected by the fired urgent or emergency red-flag rules moved to
+    the front (most urgent rule first; a condition established by a reference-standard test stays
+    ahead of them): a must-not-miss condition that a rule says cannot be ruled out leads the
+    differential until a test or an answer excludes it, whatever its prior."""
+    leading = model.leading_rules
+    lead = [model.condition_ids.index(r.suspected) for r in fired
+            if r.suspected and r.rule in leading and RANK[r.disposition] >= RANK["urgent"]]
+    if not lead:
+        return order
+    lead = list(dict.fromkeys(lead))
+    head = [order[0]] if first_fixed else []
+    lead = [c for c in lead if c not in head]
+    return head + lead + [c for c in order if c not in head and c not in lead]
 
 
 def probabilities(case: Case, kb: KnowledgeBase | None = None) -> dict[str, float]:

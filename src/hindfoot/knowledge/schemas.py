@@ -237,6 +237,9 @@ class RedFlagRule(Strict):
     not_asked_when: list[ExclusionWay] = []
     hazard: str | None = None  # id in hazards.yaml (docs/clinical-safety.md); `kb check` requires one
     min_probability: MinProbability | None = None
+    # when it fires (urgent or emergency), its suspected condition leads the differential (must-not-miss
+    # first); false for a safety net over another likely diagnosis (crystals do not exclude infection)
+    leads_differential: bool = True
     advice: str = Field(min_length=1)
     src: list[SourceKey] = Field(min_length=1)
     note: str | None = None
