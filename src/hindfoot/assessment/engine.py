@@ -79,6 +79,7 @@ class CompiledModel:
     names: tuple[str, ...]
     default_dispositions: tuple[Disposition, ...]
     leading_rules: frozenset[str]  # red-flag rules whose suspected condition leads the differential when fired
+    decision_rule_suspects: dict[str, str]  # decision rule id -> the condition a positive result points to
 
 
 def compiled(kb: KnowledgeBase | None = None) -> CompiledModel:
@@ -183,6 +184,7 @@ def _compile(kb: KnowledgeBase) -> CompiledModel:
         names=tuple(c.name for c in kb.conditions),
         default_dispositions=tuple(c.default_disposition for c in kb.conditions),
         leading_rules=frozenset(r.id for r in kb.rules if r.leads_differential and r.suspected),
+        decision_rule_suspects={r.id: r.suspects for r in kb.decision_rules.rules if r.suspects},
     )
 
 
@@ -474,7 +476,8 @@ def assess(
     disposition, fired, open_screens = triage.decide(
         kb, present_set, case.absent, probs, from_conditions, [r.disposition for r in decision_rules if r.disposition]
     )
-    order = _must_not_miss_first(model, order, fired, first_fixed=len(established[established >= 0]) > 0)
+    order = _must_not_miss_first(model, order, fired, decision_rules,
+                                 first_fixed=len(established[established >= 0]) > 0)
 
     # explain each condition by its most probable component (its leading subtype, if any)
     leading = np.argmax(np.where(model.member, comp_post[None, :], -1.0), axis=1)[order].tolist()
@@ -519,15 +522,26 @@ def assess(
 
 
 def _must_not_miss_first(
-    model: CompiledModel, order: list[int], fired: list[FiredRule], *, first_fixed: bool
+    model: CompiledModel,
+    order: list[int],
+    fired: list[FiredRule],
+    decision_rules: tuple[rules.RuleResult, ...] | list[rules.RuleResult] = (),
+    *,
+    first_fixed: bool,
 ) -> list[int]:
-    """`order` with the conditions suspected by the fired urgent or emergency red-flag rules moved to
-    the front (most urgent rule first; a condition established by a reference-standard test stays
-    ahead of them): a must-not-miss condition that a rule says cannot be ruled out leads the
-    differential until a test or an answer excludes it, whatever its prior."""
-    leading = model.leading_rules
-    lead = [model.condition_ids.index(r.suspected) for r in fired
-            if r.suspected and r.rule in leading and RANK[r.disposition] >= RANK["urgent"]]
+    """`order` with the conditions suspected by the fired urgent or emergency red-flag rules, then by
+    the decision rules whose result asks for urgent or emergency care, moved to the front (most urgent
+    first; a condition established by a reference-standard test stays ahead of them): a must-not-miss
+    condition that a rule says cannot be ruled out leads the differential until a test or an answer
+    excludes it, whatever its prior."""
+    leading, suspects, cidx = model.leading_rules, model.decision_rule_suspects, model.condition_ids.index
+    urgent = RANK["urgent"]
+    ranked = [(RANK[r.disposition], cidx(r.suspected)) for r in fired
+              if r.suspected and r.rule in leading and RANK[r.disposition] >= urgent]
+    ranked += [(RANK[d.disposition], cidx(suspects[d.rule])) for d in decision_rules
+               if d.disposition and d.rule in suspects and RANK[d.disposition] >= urgent]
+    ranked.sort(key=lambda rc: -rc[0])  # stable: red-flag rules before decision rules of the same urgency
+    lead = [c for _, c in ranked]
     if not lead:
         return order
     lead = list(dict.fromkeys(lead))

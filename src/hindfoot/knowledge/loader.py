@@ -302,6 +302,9 @@ def _check_decision_rules(parsed: dict[str, Any]) -> list[str]:
         for key in r.src:
             if key not in sources:
                 problems.append(f"{where}: unknown source key {key!r} (not in sources.yaml)")
+        for cid in (r.condition, r.suspects):
+            if cid is not None and cid not in conds:
+                problems.append(f"{where}: unknown condition {cid!r}")
         named = [c.finding for c in r.criteria if c.finding] + r.applies_when + r.unless
         named += [x for t in r.then for x in (t.present, t.absent) if x]
         for fid in named:

@@ -331,6 +331,9 @@ class DecisionRule(Strict):
     src: list[SourceKey] = Field(min_length=1)
     kind: Literal["any_of", "count", "points"]
     condition: str | None = None  # points: the condition the alternative is weighed against
+    # the condition a positive result points to: it leads the differential when the result asks for
+    # urgent or emergency care (none: the rule does not name one, e.g. a midfoot fracture)
+    suspects: str | None = None
     threshold: int = 1
     age_max: int | None = Field(default=None, ge=0)
     applies_when: list[str] = []
