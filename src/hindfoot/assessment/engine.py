@@ -35,7 +35,13 @@ from hindfoot.assessment.schemas import (
     RankedCondition,
 )
 from hindfoot.knowledge.loader import KnowledgeBase, load_kb
-from hindfoot.knowledge.schemas import DISPOSITION_ORDER, Disposition, ModifierWhen, SourcedP
+from hindfoot.knowledge.schemas import (
+    DISPOSITION_ORDER,
+    Disposition,
+    ModifierWhen,
+    PresentingSlot,
+    SourcedP,
+)
 
 RANK = triage.RANK
 
@@ -316,24 +322,26 @@ def askable_mask(model: CompiledModel, setting: str) -> np.ndarray:
 
 def presenting_questions(
     model: CompiledModel, present: Collection[str], answered: Collection[str], comp_post: np.ndarray
-) -> list[str]:
+) -> list[tuple[str, PresentingSlot]]:
     """The presenting-complaint block (knowledge/data/interview.yaml): for each slot still open (none of
-    its findings answered "yes", fewer than its `max_questions` asked), its next question: the first
-    unanswered one (`order: fixed`) or the one most likely to be answered "yes" now (`most_likely`)."""
-    out: list[str] = []
+    its findings answered "yes", fewer than its `max_questions` asked; a choice slot: none answered),
+    its next question and slot: the first unanswered finding (`order: fixed`, and a choice question,
+    which lists them all) or the one most likely to be answered "yes" now (`most_likely`)."""
+    out: list[tuple[str, PresentingSlot]] = []
     for slot in model.kb.interview.presenting_complaint:
         if any(f in present for f in slot.findings):
             continue
-        if sum(f in answered for f in slot.findings) >= slot.max_questions:
+        limit = 1 if slot.ask == "choice" else slot.max_questions
+        if sum(f in answered for f in slot.findings) >= limit:
             continue
         left = [f for f in slot.findings if f not in answered]
         if not left:
             continue
-        if slot.order == "fixed":
-            out.append(left[0])
+        if slot.order == "fixed" or slot.ask == "choice":
+            out.append((left[0], slot))
         else:
             p_yes = (comp_post @ model.P[:, [model.fidx[f] for f in left]]).tolist()
-            out.append(left[max(range(len(left)), key=p_yes.__getitem__)])
+            out.append((left[max(range(len(left)), key=p_yes.__getitem__)], slot))
     return out
 
 
@@ -368,24 +376,35 @@ def rank_questions(
     gain_of = np.zeros(len(model.finding_ids))  # 0 for findings that are not candidates
     gain_of[candidates] = gains
     out: list[NextQuestion] = []
-    first = presenting_questions(model, present, answered, comp_post)
+    presenting = presenting_questions(model, present, answered, comp_post)
+    first = [fid for fid, _ in presenting]
 
-    def add(fid: str, reason: Literal["presenting_complaint", "red_flag", "information_gain"]) -> None:
+    def add(
+        fid: str, reason: Literal["presenting_complaint", "red_flag", "information_gain"],
+        slot: PresentingSlot | None = None,
+    ) -> None:
         f = kb.finding_by_id[fid]
+        question = f.question
+        choices: tuple[tuple[str, str], ...] = ()
+        if slot is not None and slot.ask == "choice":
+            # one question for the slot; options already answered "no" are left out
+            question = slot.question or f.question
+            choices = tuple((c, slot.labels[c]) for c in slot.findings if c == fid or c not in answered)
         out.append(
             NextQuestion(
                 finding=fid,
-                question=f.question,
+                question=question,
                 group=f.group,
                 reason=reason,
                 expected_information_gain=round(float(gain_of[model.fidx[fid]]), 6),
+                choices=choices,
             )
         )
 
-    for fid in first:
+    for fid, slot in presenting:
         if len(out) >= limit:
             return out
-        add(fid, "presenting_complaint")
+        add(fid, "presenting_complaint", slot)
     for fid in screens:
         if len(out) >= limit:
             return out

@@ -226,6 +226,9 @@ class NextQuestion:
     group: str
     reason: Literal["presenting_complaint", "red_flag", "information_gain"]
     expected_information_gain: float  # bits
+    # a choice question (interview.yaml `ask: choice`): (finding id, label) for each option; answered by
+    # the chosen finding "present", or by `finding` "unknown" for "not sure"
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True, kw_only=True)
@@ -318,7 +321,8 @@ def result_json(result: AssessmentResult) -> dict[str, Any]:
         ],
         "next_questions": [
             {"finding": q.finding, "question": q.question, "group": q.group, "reason": q.reason,
-             "expected_information_gain": round(q.expected_information_gain, 4)}
+             "expected_information_gain": round(q.expected_information_gain, 4),
+             **({"choices": [{"finding": f, "label": label} for f, label in q.choices]} if q.choices else {})}
             for q in result.next_questions
         ],
         "not_ruled_out": [

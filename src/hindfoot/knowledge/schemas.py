@@ -291,6 +291,11 @@ class PresentingSlot(Strict):
     order: Literal["fixed", "most_likely"]
     max_questions: int = Field(ge=1)
     findings: list[str] = Field(min_length=1)
+    # `choice`: ONE question listing the findings (the patient picks one, or "not sure"), worded by
+    # `question` with a short label per finding; otherwise one yes / no / not sure question per finding
+    ask: Literal["each", "choice"] = "each"
+    question: str | None = None
+    labels: dict[str, str] = {}
     src: list[SourceKey] = Field(min_length=1)
     note: str | None = None
 
