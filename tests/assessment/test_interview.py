@@ -91,6 +91,13 @@ def test_not_sure_where_it_hurts_is_one_question_and_leaves_the_sites_to_later_q
     nxt = next_step(state)
     assert nxt.question.question == "How did it start?"
     assert {f for f, _ in nxt.question.choices} == {"onset_sudden_injury", "onset_gradual"}
+    # a patient who is not sure of anything is not asked each site or onset again one by one
+    case = parse_case({"id": "unsure", "setting": "self", "age": 30, "sex": "female", "sport": "running",
+                       "present": [], "absent": []})
+    _state, _step, asked = simulate(case)
+    kb = load_kb()
+    choice_findings = {f for s in kb.interview.presenting_complaint if s.ask == "choice" for f in s.findings}
+    assert len([f for f in asked if f in choice_findings]) == 2, asked
 
 
 def test_emergency_answer_stops_the_interview() -> None:

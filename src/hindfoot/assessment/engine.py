@@ -371,6 +371,13 @@ def rank_questions(
     )
     open_ = askable_mask(model, setting).copy()
     open_[[model.fidx[f] for f in answered if f in model.fidx]] = False
+    for slot in kb.interview.presenting_complaint:
+        # "not sure" to a question with several answers: the patient could not say, so its options are not
+        # asked again one by one (that goes round in circles of "not sure")
+        if slot.ask == "choice" and not any(f in present for f in slot.findings) and any(
+            f in answered for f in slot.findings
+        ):
+            open_[[model.fidx[f] for f in slot.findings]] = False
     candidates = np.flatnonzero(open_)
     gains = information_gain(model, comp_post, candidates)
     gain_of = np.zeros(len(model.finding_ids))  # 0 for findings that are not candidates
