@@ -239,14 +239,18 @@ def _reference_json(result):
         "ranking": [
             {"condition": c.condition, "probability": round(c.probability, 4),
              **({"subtype": c.subtype} if c.subtype else {}),
+             **({"listed_first_by": c.listed_first_by} if c.listed_first_by else {}),
              "for": [contribution(x) for x in c.for_],
              "against": [contribution(x) for x in c.against]}
             for c in result.ranking
         ],
         "disposition": result.disposition,
         "red_flags": [dict(asdict(f), findings=list(f.findings), sources=list(f.sources)) for f in result.red_flags],
-        "next_questions": [dict(asdict(q), expected_information_gain=round(q.expected_information_gain, 4))
-                           for q in result.next_questions],
+        "next_questions": [
+            {k: v for k, v in asdict(q).items() if k != "choices"}
+            | {"expected_information_gain": round(q.expected_information_gain, 4)}
+            | ({"choices": [{"finding": f, "label": label} for f, label in q.choices]} if q.choices else {})
+            for q in result.next_questions],
         "not_ruled_out": [asdict(s) for s in result.not_ruled_out],
         "decision_rules": [r.as_json() for r in result.decision_rules],
     }

@@ -45,7 +45,9 @@ def test_a_fired_must_not_miss_rule_puts_its_condition_first_whatever_its_prior(
     r = assess(case)
     assert "dvt_not_excluded" in {f.rule for f in r.red_flags}
     assert r.ranking[0].condition == "deep_vein_thrombosis"
+    assert r.ranking[0].listed_first_by == "dvt_not_excluded"
     assert r.ranking[0].probability < max(c.probability for c in r.ranking)
+    assert all(c.listed_first_by is None for c in r.ranking[1:])
     # answered "no" to the calf screen: no longer suspected, back to probability order
     ruled_out = assess(Case(id="calf2", age=21, sex="female", sport="football", present=("calf_pain",),
                             absent=("calf_swelling_warmth",)))

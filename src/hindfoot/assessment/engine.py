@@ -502,8 +502,8 @@ def assess(
     disposition, fired, open_screens = triage.decide(
         kb, present_set, case.absent, probs, from_conditions, [r.disposition for r in decision_rules if r.disposition]
     )
-    order = _must_not_miss_first(model, order, fired, decision_rules,
-                                 first_fixed=len(established[established >= 0]) > 0)
+    order, listed_first_by = _must_not_miss_first(model, order, fired, decision_rules,
+                                                  first_fixed=len(established[established >= 0]) > 0)
 
     # explain each condition by its most probable component (its leading subtype, if any)
     leading = np.argmax(np.where(model.member, comp_post[None, :], -1.0), axis=1)[order].tolist()
@@ -526,6 +526,7 @@ def assess(
             default_disposition=model.default_dispositions[ci],
             explanations=ex,
             row=row,
+            listed_first_by=listed_first_by.get(ci),
         )
         for row, (ci, ki, total) in enumerate(zip(order, leading, totals, strict=True))
     )
@@ -554,26 +555,28 @@ def _must_not_miss_first(
     decision_rules: tuple[rules.RuleResult, ...] | list[rules.RuleResult] = (),
     *,
     first_fixed: bool,
-) -> list[int]:
+) -> tuple[list[int], dict[int, str]]:
     """`order` with the conditions suspected by the fired urgent or emergency red-flag rules, then by
     the decision rules whose result asks for urgent or emergency care, moved to the front (most urgent
     first; a condition established by a reference-standard test stays ahead of them): a must-not-miss
     condition that a rule says cannot be ruled out leads the differential until a test or an answer
-    excludes it, whatever its prior."""
+    excludes it, whatever its prior. Also returns, for each condition moved, the rule that moved it."""
     leading, suspects, cidx = model.leading_rules, model.decision_rule_suspects, model.condition_ids.index
     urgent = RANK["urgent"]
-    ranked = [(RANK[r.disposition], cidx(r.suspected)) for r in fired
+    ranked = [(RANK[r.disposition], cidx(r.suspected), r.rule) for r in fired
               if r.suspected and r.rule in leading and RANK[r.disposition] >= urgent]
-    ranked += [(RANK[d.disposition], cidx(suspects[d.rule])) for d in decision_rules
+    ranked += [(RANK[d.disposition], cidx(suspects[d.rule]), d.rule) for d in decision_rules
                if d.disposition and d.rule in suspects and RANK[d.disposition] >= urgent]
+    if not ranked:
+        return order, {}
     ranked.sort(key=lambda rc: -rc[0])  # stable: red-flag rules before decision rules of the same urgency
-    lead = [c for _, c in ranked]
-    if not lead:
-        return order
-    lead = list(dict.fromkeys(lead))
     head = [order[0]] if first_fixed else []
-    lead = [c for c in lead if c not in head]
-    return head + lead + [c for c in order if c not in head and c not in lead]
+    by: dict[int, str] = {}
+    for _, c, rule in ranked:
+        if c not in head:
+            by.setdefault(c, rule)
+    lead = list(by)
+    return head + lead + [c for c in order if c not in head and c not in by], by
 
 
 def probabilities(case: Case, kb: KnowledgeBase | None = None) -> dict[str, float]:

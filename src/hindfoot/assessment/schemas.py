@@ -182,6 +182,9 @@ class RankedCondition:
     default_disposition: Disposition
     explanations: Explanations | None = field(default=None, repr=False, compare=False)
     row: int = -1  # this condition's row in `explanations`
+    # the red-flag or decision rule that lists this must-not-miss condition first, ahead of more
+    # probable ones (None: ranked by its probability)
+    listed_first_by: str | None = None
 
     @property
     def for_(self) -> tuple[Contribution, ...]:
@@ -306,6 +309,7 @@ def result_json(result: AssessmentResult) -> dict[str, Any]:
             "condition": c.condition,
             "probability": probability,
             **({"subtype": c.subtype} if c.subtype else {}),
+            **({"listed_first_by": c.listed_first_by} if c.listed_first_by else {}),
             "for": contributions[:n_for],
             "against": contributions[n_for:],
         })
