@@ -55,6 +55,16 @@ def test_a_fired_must_not_miss_rule_puts_its_condition_first_whatever_its_prior(
     assert probs == sorted(probs, reverse=True)
 
 
+def test_positive_evidence_of_one_must_not_miss_condition_outranks_another_only_not_excluded() -> None:
+    # a pop in the calf after a sudden injury: the rupture rule rests on a sign, the DVT one only on
+    # calf pain with the calf question unanswered; both are listed first, the rupture ahead
+    r = assess(Case(id="pop", setting="clinic", age=40, sex="male", sport="tennis",
+                    present=("calf_pain", "pop_or_kick_in_calf", "onset_sudden_injury")))
+    assert [(c.condition, c.listed_first_by) for c in r.ranking[:2]] == [
+        ("achilles_rupture", "achilles_rupture_signs"), ("deep_vein_thrombosis", "dvt_not_excluded")]
+    assert r.disposition == "urgent"
+
+
 def test_a_safety_net_rule_does_not_displace_the_likely_diagnosis() -> None:
     # crystals in a known gout patient: infection cannot be excluded (urgent), but gout stays first
     case = Case(id="gout", age=82, sex="male", sport="none",

@@ -86,6 +86,7 @@ class CompiledModel:
     default_dispositions: tuple[Disposition, ...]
     leading_rules: frozenset[str]  # red-flag rules whose suspected condition leads the differential when fired
     decision_rule_suspects: dict[str, str]  # decision rule id -> the condition a positive result points to
+    not_excluded_rules: frozenset[str]  # red-flag rules that fire on an open safety screen ("X not excluded")
 
 
 def compiled(kb: KnowledgeBase | None = None) -> CompiledModel:
@@ -191,6 +192,7 @@ def _compile(kb: KnowledgeBase) -> CompiledModel:
         default_dispositions=tuple(c.default_disposition for c in kb.conditions),
         leading_rules=frozenset(r.id for r in kb.rules if r.leads_differential and r.suspected),
         decision_rule_suspects={r.id: r.suspects for r in kb.decision_rules.rules if r.suspects},
+        not_excluded_rules=frozenset(r.id for r in kb.rules if r.unless_excluded),
     )
 
 
@@ -556,11 +558,13 @@ def _must_not_miss_first(
     *,
     first_fixed: bool,
 ) -> tuple[list[int], dict[int, str]]:
-    """`order` with the conditions suspected by the fired urgent or emergency red-flag rules, then by
-    the decision rules whose result asks for urgent or emergency care, moved to the front (most urgent
-    first; a condition established by a reference-standard test stays ahead of them): a must-not-miss
+    """`order` with the conditions suspected by the fired urgent or emergency red-flag rules and by the
+    decision rules whose result asks for urgent or emergency care moved to the front: a must-not-miss
     condition that a rule says cannot be ruled out leads the differential until a test or an answer
-    excludes it, whatever its prior. Also returns, for each condition moved, the rule that moved it."""
+    excludes it, whatever its prior. Among them: the most urgent first, then those with positive
+    evidence (a sign, a test, a decision rule) before those only "not excluded", then by probability; a
+    condition established by a reference-standard test stays ahead of them all. Also returns, for each
+    condition moved, the rule that moved it."""
     leading, suspects, cidx = model.leading_rules, model.decision_rule_suspects, model.condition_ids.index
     urgent = RANK["urgent"]
     ranked = [(RANK[r.disposition], cidx(r.suspected), r.rule) for r in fired
@@ -569,7 +573,9 @@ def _must_not_miss_first(
                if d.disposition and d.rule in suspects and RANK[d.disposition] >= urgent]
     if not ranked:
         return order, {}
-    ranked.sort(key=lambda rc: -rc[0])  # stable: red-flag rules before decision rules of the same urgency
+    position = {c: i for i, c in enumerate(order)}
+    weak = model.not_excluded_rules
+    ranked.sort(key=lambda rc: (-rc[0], rc[2] in weak, position[rc[1]]))
     head = [order[0]] if first_fixed else []
     by: dict[int, str] = {}
     for _, c, rule in ranked:
