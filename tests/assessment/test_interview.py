@@ -98,6 +98,11 @@ def test_not_sure_where_it_hurts_is_one_question_and_leaves_the_sites_to_later_q
     kb = load_kb()
     choice_findings = {f for s in kb.interview.presenting_complaint if s.ask == "choice" for f in s.findings}
     assert len([f for f in asked if f in choice_findings]) == 2, asked
+    # but a "no" to one site (a clinician's record, or the patient's answer) leaves the other sites askable
+    from hindfoot.assessment.engine import assess
+    from hindfoot.assessment.schemas import Case
+    r = assess(Case(id="no-back", setting="self", age=30, absent=("pain_back_of_ankle",)), question_limit=60)
+    assert {"pain_under_heel", "pain_outer_ankle"} & {q.finding for q in r.next_questions}
 
 
 def test_emergency_answer_stops_the_interview() -> None:

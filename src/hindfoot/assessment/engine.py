@@ -373,12 +373,12 @@ def rank_questions(
     )
     open_ = askable_mask(model, setting).copy()
     open_[[model.fidx[f] for f in answered if f in model.fidx]] = False
+    absent_set = set(absent)
     for slot in kb.interview.presenting_complaint:
         # "not sure" to a question with several answers: the patient could not say, so its options are not
         # asked again one by one (that goes round in circles of "not sure")
-        if slot.ask == "choice" and not any(f in present for f in slot.findings) and any(
-            f in answered for f in slot.findings
-        ):
+        if slot.ask == "choice" and any(f in answered and f not in present and f not in absent_set
+                                        for f in slot.findings) and not any(f in present for f in slot.findings):
             open_[[model.fidx[f] for f in slot.findings]] = False
     candidates = np.flatnonzero(open_)
     gains = information_gain(model, comp_post, candidates)
@@ -505,7 +505,7 @@ def assess(
         kb, present_set, case.absent, probs, from_conditions, [r.disposition for r in decision_rules if r.disposition]
     )
     order, listed_first_by = _must_not_miss_first(model, order, fired, decision_rules,
-                                                  first_fixed=len(established[established >= 0]) > 0)
+                                                  established=set(established[established >= 0].tolist()))
 
     # explain each condition by its most probable component (its leading subtype, if any)
     leading = np.argmax(np.where(model.member, comp_post[None, :], -1.0), axis=1)[order].tolist()
@@ -556,7 +556,7 @@ def _must_not_miss_first(
     fired: list[FiredRule],
     decision_rules: tuple[rules.RuleResult, ...] | list[rules.RuleResult] = (),
     *,
-    first_fixed: bool,
+    established: set[int],
 ) -> tuple[list[int], dict[int, str]]:
     """`order` with the conditions suspected by the fired urgent or emergency red-flag rules and by the
     decision rules whose result asks for urgent or emergency care moved to the front: a must-not-miss
@@ -576,7 +576,7 @@ def _must_not_miss_first(
     position = {c: i for i, c in enumerate(order)}
     weak = model.not_excluded_rules
     ranked.sort(key=lambda rc: (-rc[0], rc[2] in weak, position[rc[1]]))
-    head = [order[0]] if first_fixed else []
+    head = [c for c in order if c in established]
     by: dict[int, str] = {}
     for _, c, rule in ranked:
         if c not in head:
