@@ -73,6 +73,14 @@ def test_a_safety_net_rule_does_not_displace_the_likely_diagnosis() -> None:
     assert "crystals_do_not_exclude_infection" in {f.rule for f in r.red_flags}
     assert r.disposition == "urgent"
     assert r.ranking[0].condition == "inflammatory_arthritis"
+    # a hot joint in known gout: same-day care (BSR), the flare first
+    flare = assess(Case(id="flare", age=60, sex="male", sport="none",
+                        present=("hot_red_joint", "history_gout_or_inflammatory", "serum_urate_raised_or_crystals")))
+    assert flare.disposition == "urgent" and flare.ranking[0].condition == "inflammatory_arthritis"
+    # without known crystal disease the emergency rule lists septic arthritis first, crystals or not
+    unexplained = assess(Case(id="hot", age=60, sex="male", sport="none",
+                              present=("hot_red_joint", "serum_urate_raised_or_crystals", "duration_under_2_weeks")))
+    assert unexplained.disposition == "emergency" and unexplained.ranking[0].condition == "septic_arthritis"
 
 
 def test_no_findings_gives_the_prior() -> None:
