@@ -116,6 +116,20 @@ def test_kocher_criteria_give_the_published_probability_for_each_count(n: int, p
         assert r.disposition == "emergency"
 
 
+def test_a_positive_kocher_result_puts_septic_arthritis_first_even_without_a_swelling_or_fever() -> None:
+    # Kocher 1999: non-weight-bearing and a white cell count over 12,000 are two predictors (40%)
+    d, r = rule(clinic(["cannot_bear_weight", "wbc_over_12000"], age=8), "kocher_criteria")
+    assert d.status == "positive" and r.disposition == "emergency"
+    assert r.ranking[0].condition == "septic_arthritis"
+
+
+def test_a_negative_kocher_result_does_not_move_the_ranking() -> None:
+    d, r = rule(clinic(["swelling_whole_ankle"], KOCHER, age=8), "kocher_criteria")
+    assert d.status == "negative"
+    probs = [c.probability for c in r.ranking]
+    assert probs == sorted(probs, reverse=True)
+
+
 def test_kocher_criteria_only_for_children() -> None:
     d, _ = rule(clinic(["swelling_whole_ankle", *KOCHER], age=40), "kocher_criteria")
     assert d is None

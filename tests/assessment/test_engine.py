@@ -29,8 +29,58 @@ def test_posterior_is_a_distribution_over_every_condition() -> None:
         probs = [c.probability for c in r.ranking]
         assert {c.condition for c in r.ranking} == set(kb.condition_by_id)
         assert math.isclose(sum(probs), 1.0, abs_tol=1e-9)
-        assert probs == sorted(probs, reverse=True)
+        # a must-not-miss condition suspected by a fired urgent/emergency rule leads; the rest by probability
+        lead = {f.suspected for f in r.red_flags
+                if f.disposition in ("urgent", "emergency") and f.rule in compiled().leading_rules}
+        head = [c.condition for c in r.ranking[: len(lead)]]
+        assert set(head) == lead
+        rest = probs[len(lead):]
+        assert rest == sorted(rest, reverse=True)
         assert all(0.0 <= p <= 1.0 for p in probs)
+
+
+def test_a_fired_must_not_miss_rule_puts_its_condition_first_whatever_its_prior() -> None:
+    # calf pain alone: a blood clot is rare in a young footballer, but it cannot be ruled out
+    case = Case(id="calf", age=21, sex="female", sport="football", present=("calf_pain",))
+    r = assess(case)
+    assert "dvt_not_excluded" in {f.rule for f in r.red_flags}
+    assert r.ranking[0].condition == "deep_vein_thrombosis"
+    assert r.ranking[0].listed_first_by == "dvt_not_excluded"
+    assert r.ranking[0].probability < max(c.probability for c in r.ranking)
+    assert all(c.listed_first_by is None for c in r.ranking[1:])
+    # answered "no" to the calf screen: no longer suspected, back to probability order
+    ruled_out = assess(Case(id="calf2", age=21, sex="female", sport="football", present=("calf_pain",),
+                            absent=("calf_swelling_warmth",)))
+    probs = [c.probability for c in ruled_out.ranking]
+    assert probs == sorted(probs, reverse=True)
+
+
+def test_positive_evidence_of_one_must_not_miss_condition_outranks_another_only_not_excluded() -> None:
+    # a pop in the calf after a sudden injury: the rupture rule rests on a sign, the DVT one only on
+    # calf pain with the calf question unanswered; both are listed first, the rupture ahead
+    r = assess(Case(id="pop", setting="clinic", age=40, sex="male", sport="tennis",
+                    present=("calf_pain", "pop_or_kick_in_calf", "onset_sudden_injury")))
+    assert [(c.condition, c.listed_first_by) for c in r.ranking[:2]] == [
+        ("achilles_rupture", "achilles_rupture_signs"), ("deep_vein_thrombosis", "dvt_not_excluded")]
+    assert r.disposition == "urgent"
+
+
+def test_a_safety_net_rule_does_not_displace_the_likely_diagnosis() -> None:
+    # crystals in a known gout patient: infection cannot be excluded (urgent), but gout stays first
+    case = Case(id="gout", age=82, sex="male", sport="none",
+                present=("history_gout_or_inflammatory", "posteromedial_tenderness", "serum_urate_raised_or_crystals"))
+    r = assess(case)
+    assert "crystals_do_not_exclude_infection" in {f.rule for f in r.red_flags}
+    assert r.disposition == "urgent"
+    assert r.ranking[0].condition == "inflammatory_arthritis"
+    # a hot joint in known gout: same-day care (BSR), the flare first
+    flare = assess(Case(id="flare", age=60, sex="male", sport="none",
+                        present=("hot_red_joint", "history_gout_or_inflammatory", "serum_urate_raised_or_crystals")))
+    assert flare.disposition == "urgent" and flare.ranking[0].condition == "inflammatory_arthritis"
+    # without known crystal disease the emergency rule lists septic arthritis first, crystals or not
+    unexplained = assess(Case(id="hot", age=60, sex="male", sport="none",
+                              present=("hot_red_joint", "serum_urate_raised_or_crystals", "duration_under_2_weeks")))
+    assert unexplained.disposition == "emergency" and unexplained.ranking[0].condition == "septic_arthritis"
 
 
 def test_no_findings_gives_the_prior() -> None:

@@ -61,18 +61,48 @@ def test_presenting_complaint_then_red_flag_screens_then_information_gain() -> N
 def test_the_presenting_complaint_block_asks_site_onset_weight_bearing_swelling_duration() -> None:
     state = start("self", age=30, sex="female", sport="running")
     asked = []
-    for reply in ("yes", "no", "yes", "no", "no", "no", "no"):  # site: yes at once; onset: no injury, gradual;
-        # weight bearing, swelling: no; duration: not over 3 months, not under 2 weeks
+    # where it hurts and how it started are one question each, with the sites / onsets as answers;
+    # weight bearing, swelling: no; duration: not over 3 months (one question: "under 2 weeks" is left
+    # to information gain)
+    for reply in ("pain_under_heel", "onset_gradual", "no", "no", "no"):
         step = next_step(state)
         if step.question.reason != "presenting_complaint":
             break
-        asked.append(step.question.finding)
-        state = answer(state, step.question.finding, reply)
+        options = [f for f, _ in step.question.choices]
+        if options:
+            assert reply in options
+            asked.append(reply)
+            state = answer(state, reply, "present")
+        else:
+            asked.append(step.question.finding)
+            state = answer(state, step.question.finding, reply)
     kb = load_kb()
     slot_of = {f: s.slot for s in kb.interview.presenting_complaint for f in s.findings}
-    assert [slot_of[f] for f in asked] == ["site", "onset", "onset", "weight_bearing", "swelling", "duration",
-                                           "duration"]
-    assert asked[1:3] == ["onset_sudden_injury", "onset_gradual"]
+    assert [slot_of[f] for f in asked] == ["site", "onset", "weight_bearing", "swelling", "duration"]
+    assert asked[-1] == "duration_over_3_months"
+    assert next_step(state).question.reason != "presenting_complaint"
+
+
+def test_not_sure_where_it_hurts_is_one_question_and_leaves_the_sites_to_later_questions() -> None:
+    state = start("self", age=30, sex="female", sport="running")
+    step = next_step(state)
+    assert step.question.question == "Where does it hurt most?" and len(step.question.choices) >= 8
+    state = answer(state, step.question.finding, "unknown")
+    nxt = next_step(state)
+    assert nxt.question.question == "How did it start?"
+    assert {f for f, _ in nxt.question.choices} == {"onset_sudden_injury", "onset_gradual"}
+    # a patient who is not sure of anything is not asked each site or onset again one by one
+    case = parse_case({"id": "unsure", "setting": "self", "age": 30, "sex": "female", "sport": "running",
+                       "present": [], "absent": []})
+    _state, _step, asked = simulate(case)
+    kb = load_kb()
+    choice_findings = {f for s in kb.interview.presenting_complaint if s.ask == "choice" for f in s.findings}
+    assert len([f for f in asked if f in choice_findings]) == 2, asked
+    # but a "no" to one site (a clinician's record, or the patient's answer) leaves the other sites askable
+    from hindfoot.assessment.engine import assess
+    from hindfoot.assessment.schemas import Case
+    r = assess(Case(id="no-back", setting="self", age=30, absent=("pain_back_of_ankle",)), question_limit=60)
+    assert {"pain_under_heel", "pain_outer_ankle"} & {q.finding for q in r.next_questions}
 
 
 def test_emergency_answer_stops_the_interview() -> None:

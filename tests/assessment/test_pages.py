@@ -30,6 +30,20 @@ def _finding(html: str) -> str:
     return match.group(1)
 
 
+def _reply(client, token: str, html: str, yes: set[str] | tuple[str, ...], no: set[str] | tuple[str, ...] = ()):
+    """Answer the question on `html` like a patient: on a question with several answers, pick the one
+    that applies (else "no" to the first when it does not apply, or "not sure"); else yes / no / not sure."""
+    f = _finding(html)
+    options = re.findall(r'name="choice" value="([^"]+)"', html)
+    picked = next((o for o in options if o in yes), None)
+    if picked is not None:
+        return client.post("/check/answer", data={"csrf_token": token, "finding": f, "choice": picked})
+    if options and f not in no:
+        return client.post("/check/answer", data={"csrf_token": token, "finding": f, "choice": "unknown"})
+    value = "present" if f in yes else "absent" if f in no else "unknown"
+    return client.post("/check/answer", data={"csrf_token": token, "finding": f, "value": value})
+
+
 def _form_login(client, email: str) -> None:
     page = client.get("/login")
     r = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": _csrf(page.text), "next": "/me"},
@@ -49,9 +63,7 @@ def _complete_check(client, age: str = "19") -> str:
         if "/check/result" in str(page.url):
             break
         assert page.status_code == 200
-        f = _finding(page.text)
-        value = "present" if f in STORY["present"] else "absent" if f in STORY["absent"] else "unknown"
-        page = client.post("/check/answer", data={"csrf_token": token, "finding": f, "value": value})
+        page = _reply(client, token, page.text, STORY["present"], STORY["absent"])
     assert "/check/result" in str(page.url), "more than 15 questions"
     return page.text
 
@@ -83,8 +95,28 @@ def test_first_questions_are_the_presenting_complaint_and_back_undoes(client):
     back = client.post("/check/back", data={"csrf_token": token})
     assert "Question 1" in back.text and _finding(back.text) == f1
     bad = client.post("/check/answer", data={"csrf_token": token, "finding": f1})
-    assert bad.status_code == 422 and "Choose yes, no or not sure" in bad.text
+    assert bad.status_code == 422 and "Choose one answer, or not sure" in bad.text
     assert client.post("/check/answer", data={"finding": f1, "value": "absent"}).status_code == 403  # no CSRF
+
+
+def test_where_it_hurts_is_one_question_with_the_sites_as_answers(client):
+    token = _csrf(client.get("/check").text)
+    client.post("/check", data={"csrf_token": token, "age": "40"})
+    first = client.get("/check/question")
+    assert "Where does it hurt most?" in first.text
+    options = re.findall(r'name="choice" value="([^"]+)"', first.text)
+    assert {"pain_back_of_ankle", "pain_under_heel", "pain_outer_ankle", "calf_pain", "unknown"} <= set(options)
+    assert "Behind the inner ankle bone" in first.text and "Not sure, or somewhere else" in first.text
+    second = client.post("/check/answer", data={"csrf_token": token, "finding": _finding(first.text),
+                                                "choice": "pain_under_heel"})
+    assert "Question 2" in second.text and "How did it start?" in second.text
+    # the chosen site is recorded as that finding's answer (it can be changed like any other)
+    change = client.get("/check/question?finding=pain_under_heel")
+    assert "Change your answer" in change.text and 'value="present" required\n          checked' in change.text
+    # an answer that is not one of the question's choices names the field
+    bad = client.post("/check/answer", data={"csrf_token": token, "finding": _finding(second.text),
+                                             "choice": "pain_under_heel"})
+    assert bad.status_code == 422 and "not one of the answers to this question" in bad.text, bad.text[-3000:]
 
 
 def test_emergency_answers_stop_early_and_say_so_first(client):
@@ -95,9 +127,7 @@ def test_emergency_answers_stop_early_and_say_so_first(client):
     for _ in range(15):
         if "/check/result" in str(page.url):
             break
-        f = _finding(page.text)
-        value = "present" if f in ("hot_red_joint", "fever_or_unwell") else "unknown"
-        page = client.post("/check/answer", data={"csrf_token": token, "finding": f, "value": value})
+        page = _reply(client, token, page.text, ("hot_red_joint", "fever_or_unwell"))
     assert "/check/result" in str(page.url)
     html = page.text
     assert 'class="ds-disposition ds-emergency"' in html
@@ -116,9 +146,7 @@ def test_a_sudden_injury_with_heel_pain_and_no_tiptoe_answer_is_not_sent_home(cl
     for _ in range(16):
         if "/check/result" in str(page.url):
             break
-        f = _finding(page.text)
-        value = "present" if f in yes else "absent" if f in no else "unknown"
-        page = client.post("/check/answer", data={"csrf_token": token, "finding": f, "value": value})
+        page = _reply(client, token, page.text, yes, no)
     html = page.text
     assert "/check/result" in str(page.url)
     assert 'class="ds-disposition ds-urgent"' in html or 'class="ds-disposition ds-emergency"' in html

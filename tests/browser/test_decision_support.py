@@ -32,14 +32,20 @@ def test_patient_completes_the_symptom_check(page):
             break
         expect(page.locator(".progress-text")).to_contain_text(f"Question {len(asked) + 1}")
         finding = page.locator("input[name=finding]").get_attribute("value")
-        asked.append(finding)
-        label = "Yes" if finding in YES else "Not sure" if finding in NOT_SURE else "No"
-        page.get_by_label(label, exact=True).check()
+        options = page.locator("input[name=choice]")  # where it hurts / how it started: one answer of several
+        if options.count():
+            picked = [v for v in options.evaluate_all("els => els.map(e => e.value)") if v in YES] or ["unknown"]
+            asked.append(picked[0] if picked[0] != "unknown" else finding)
+            page.locator(f"input[name=choice][value={picked[0]}]").check()
+        else:
+            asked.append(finding)
+            label = "Yes" if finding in YES else "Not sure" if finding in NOT_SURE else "No"
+            page.get_by_label(label, exact=True).check()
         page.get_by_role("button", name="Next").click()
     expect(page).to_have_url(re.compile(r"/check/result$"))
     assert 3 <= len(asked) <= 15
-    # the presenting complaint first: where it hurts, then how it started
-    assert asked[0] == "pain_back_of_ankle" and "onset_sudden_injury" in asked[:4], asked
+    # the presenting complaint first: where it hurts (one question, the sites as answers), then how it started
+    assert asked[:2] == ["pain_under_heel", "onset_gradual"], asked
     expect(page.locator(".ds-disposition h1")).to_have_text(re.compile(r"Look after it yourself|Book a specialist"))
     expect(page.get_by_text("This is decision support, not a diagnosis.")).to_be_visible()
     conditions = page.locator(".ds-condition")

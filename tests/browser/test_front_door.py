@@ -22,7 +22,12 @@ def _do_check(page, yes: set[str]) -> None:  # type: ignore[no-untyped-def]
         if "/check/question" not in page.url:
             break
         finding = page.locator("input[name=finding]").get_attribute("value")
-        page.get_by_label("Yes" if finding in yes else "No", exact=True).check()
+        options = page.locator("input[name=choice]")  # where it hurts / how it started: one answer of several
+        if options.count():
+            picked = [v for v in options.evaluate_all("els => els.map(e => e.value)") if v in yes]
+            page.locator(f"input[name=choice][value={(picked or ['unknown'])[0]}]").check()
+        else:
+            page.get_by_label("Yes" if finding in yes else "No", exact=True).check()
         page.get_by_role("button", name="Next").click()
         page.wait_for_load_state("domcontentloaded")
     expect(page).to_have_url(re.compile(r"/check/result"))

@@ -24,7 +24,9 @@ runner = CliRunner()
 # Under-triage the engine cannot avoid without advising emergency care for every sprain: r029 is an
 # infected ankle found two weeks after an inversion sprain, and the report gives no finding of infection
 # (no fever, no hot joint, no aspirate recorded). The result says "we could not rule out an infected
-# joint" and names the hot-joint question; docs/clinical-safety.md H1 records it as residual risk.
+# joint" and names the hot-joint question; docs/clinical-safety.md H1 records it as residual risk. An
+# "injury while the infection screen is open" emergency rule removes it but was measured to take published
+# disposition exact from 88.5% to 69.2% and vignette over-triage from 0% to 23.7% (decision-support.md).
 KNOWN_RESIDUAL = {"published": {"r029"}, "vignettes": set()}
 
 
@@ -76,6 +78,28 @@ def test_interview_asks_at_most_15_questions(interviewed: dict, name: str) -> No
 
 def test_published_disposition_exact_at_least_85_percent(assessed: dict) -> None:
     assert assessed["published"]["disposition_exact"] >= 0.85, assessed["published"]["misses"]
+
+
+# The floors achieved (issue 10; the issue's targets are top-1 >= 85% and top-3 >= 95% on published
+# cases: the assess figures fall short on sparse reports, see docs/decision-support.md). Each can fail.
+FLOORS = {
+    ("assessed", "published"): {"top1": 0.80, "top3": 0.92},
+    ("interviewed", "published"): {"top1": 0.85, "top3": 0.95, "disposition_exact": 0.90},
+    ("assessed", "vignettes"): {"top1": 0.95, "top3": 1.0, "disposition_exact": 0.95},
+    ("interviewed", "vignettes"): {"top1": 0.95, "top3": 1.0, "disposition_exact": 0.90},
+}
+
+
+@pytest.mark.parametrize(("mode", "name"), list(FLOORS))
+def test_ranking_and_disposition_floors(request: pytest.FixtureRequest, mode: str, name: str) -> None:
+    scores = request.getfixturevalue(mode)[name]
+    for key, floor in FLOORS[(mode, name)].items():
+        assert scores[key] >= floor, (key, scores[key], scores["misses"])
+
+
+@pytest.mark.parametrize("name", list(SETS))
+def test_interview_median_is_at_most_10_questions(interviewed: dict, name: str) -> None:
+    assert interviewed[name]["questions"]["median"] <= 10, interviewed[name]["questions"]
 
 
 def test_cli_eval_interview_prints_the_same_figures_plus_over_triage_and_questions() -> None:

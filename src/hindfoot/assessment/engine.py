@@ -30,11 +30,18 @@ from hindfoot.assessment.schemas import (
     AssessmentResult,
     Case,
     Explanations,
+    FiredRule,
     NextQuestion,
     RankedCondition,
 )
 from hindfoot.knowledge.loader import KnowledgeBase, load_kb
-from hindfoot.knowledge.schemas import DISPOSITION_ORDER, ModifierWhen, SourcedP
+from hindfoot.knowledge.schemas import (
+    DISPOSITION_ORDER,
+    Disposition,
+    ModifierWhen,
+    PresentingSlot,
+    SourcedP,
+)
 
 RANK = triage.RANK
 
@@ -76,7 +83,10 @@ class CompiledModel:
     disposition_rank: np.ndarray  # (C,) default disposition rank
     triage_levels: tuple[tuple[str, float, np.ndarray], ...]  # (level, threshold, conditions at least as urgent)
     names: tuple[str, ...]
-    default_dispositions: tuple[str, ...]
+    default_dispositions: tuple[Disposition, ...]
+    leading_rules: frozenset[str]  # red-flag rules whose suspected condition leads the differential when fired
+    decision_rule_suspects: dict[str, str]  # decision rule id -> the condition a positive result points to
+    not_excluded_rules: frozenset[str]  # red-flag rules that fire on an open safety screen ("X not excluded")
 
 
 def compiled(kb: KnowledgeBase | None = None) -> CompiledModel:
@@ -180,6 +190,9 @@ def _compile(kb: KnowledgeBase) -> CompiledModel:
         triage_levels=triage_levels,
         names=tuple(c.name for c in kb.conditions),
         default_dispositions=tuple(c.default_disposition for c in kb.conditions),
+        leading_rules=frozenset(r.id for r in kb.rules if r.leads_differential and r.suspected),
+        decision_rule_suspects={r.id: r.suspects for r in kb.decision_rules.rules if r.suspects},
+        not_excluded_rules=frozenset(r.id for r in kb.rules if r.unless_excluded),
     )
 
 
@@ -311,24 +324,26 @@ def askable_mask(model: CompiledModel, setting: str) -> np.ndarray:
 
 def presenting_questions(
     model: CompiledModel, present: Collection[str], answered: Collection[str], comp_post: np.ndarray
-) -> list[str]:
+) -> list[tuple[str, PresentingSlot]]:
     """The presenting-complaint block (knowledge/data/interview.yaml): for each slot still open (none of
-    its findings answered "yes", fewer than its `max_questions` asked), its next question: the first
-    unanswered one (`order: fixed`) or the one most likely to be answered "yes" now (`most_likely`)."""
-    out: list[str] = []
+    its findings answered "yes", fewer than its `max_questions` asked; a choice slot: none answered),
+    its next question and slot: the first unanswered finding (`order: fixed`, and a choice question,
+    which lists them all) or the one most likely to be answered "yes" now (`most_likely`)."""
+    out: list[tuple[str, PresentingSlot]] = []
     for slot in model.kb.interview.presenting_complaint:
         if any(f in present for f in slot.findings):
             continue
-        if sum(f in answered for f in slot.findings) >= slot.max_questions:
+        limit = 1 if slot.ask == "choice" else slot.max_questions
+        if sum(f in answered for f in slot.findings) >= limit:
             continue
         left = [f for f in slot.findings if f not in answered]
         if not left:
             continue
-        if slot.order == "fixed":
-            out.append(left[0])
+        if slot.order == "fixed" or slot.ask == "choice":
+            out.append((left[0], slot))
         else:
             p_yes = (comp_post @ model.P[:, [model.fidx[f] for f in left]]).tolist()
-            out.append(left[max(range(len(left)), key=p_yes.__getitem__)])
+            out.append((left[max(range(len(left)), key=p_yes.__getitem__)], slot))
     return out
 
 
@@ -358,29 +373,47 @@ def rank_questions(
     )
     open_ = askable_mask(model, setting).copy()
     open_[[model.fidx[f] for f in answered if f in model.fidx]] = False
+    absent_set = set(absent)
+    for slot in kb.interview.presenting_complaint:
+        # "not sure" to a question with several answers: the patient could not say, so its options are not
+        # asked again one by one (that goes round in circles of "not sure")
+        if slot.ask == "choice" and any(f in answered and f not in present and f not in absent_set
+                                        for f in slot.findings) and not any(f in present for f in slot.findings):
+            open_[[model.fidx[f] for f in slot.findings]] = False
     candidates = np.flatnonzero(open_)
     gains = information_gain(model, comp_post, candidates)
     gain_of = np.zeros(len(model.finding_ids))  # 0 for findings that are not candidates
     gain_of[candidates] = gains
     out: list[NextQuestion] = []
-    first = presenting_questions(model, present, answered, comp_post)
+    presenting = presenting_questions(model, present, answered, comp_post)
+    first = [fid for fid, _ in presenting]
 
-    def add(fid: str, reason: Literal["presenting_complaint", "red_flag", "information_gain"]) -> None:
+    def add(
+        fid: str, reason: Literal["presenting_complaint", "red_flag", "information_gain"],
+        slot: PresentingSlot | None = None,
+    ) -> None:
         f = kb.finding_by_id[fid]
+        question = f.question
+        choices: tuple[tuple[str, str], ...] = ()
+        if slot is not None and slot.ask == "choice":
+            # one question for the slot; options already answered "no" are left out
+            question = slot.question or f.question
+            choices = tuple((c, slot.labels[c]) for c in slot.findings if c == fid or c not in answered)
         out.append(
             NextQuestion(
                 finding=fid,
-                question=f.question,
+                question=question,
                 group=f.group,
                 reason=reason,
                 expected_information_gain=round(float(gain_of[model.fidx[fid]]), 6),
+                choices=choices,
             )
         )
 
-    for fid in first:
+    for fid, slot in presenting:
         if len(out) >= limit:
             return out
-        add(fid, "presenting_complaint")
+        add(fid, "presenting_complaint", slot)
     for fid in screens:
         if len(out) >= limit:
             return out
@@ -463,6 +496,17 @@ def assess(
         first = set(established[established >= 0].tolist())
         order = [c for c in order if c in first] + [c for c in order if c not in first]
 
+    present_set = set(case.present)
+    post_list, prior_list = post.tolist(), prior_p.tolist()
+    probs = dict(zip(model.condition_ids, post_list, strict=True))
+    from_conditions = condition_disposition(model, post)
+    decision_rules = rules.evaluate(kb, present_set, case.absent, case.age, probs)
+    disposition, fired, open_screens = triage.decide(
+        kb, present_set, case.absent, probs, from_conditions, [r.disposition for r in decision_rules if r.disposition]
+    )
+    order, listed_first_by = _must_not_miss_first(model, order, fired, decision_rules,
+                                                  established=set(established[established >= 0].tolist()))
+
     # explain each condition by its most probable component (its leading subtype, if any)
     leading = np.argmax(np.where(model.member, comp_post[None, :], -1.0), axis=1)[order].tolist()
     ex: Explanations | None = None
@@ -473,7 +517,6 @@ def assess(
         if established.size:
             contrib = coexistence(model, contrib, established, pres)
         ex, totals = explanations(model, leading, contrib, pres, abs_)
-    post_list, prior_list = post.tolist(), prior_p.tolist()
     ranking = tuple(
         RankedCondition(
             condition=model.condition_ids[ci],
@@ -485,17 +528,11 @@ def assess(
             default_disposition=model.default_dispositions[ci],
             explanations=ex,
             row=row,
+            listed_first_by=listed_first_by.get(ci),
         )
         for row, (ci, ki, total) in enumerate(zip(order, leading, totals, strict=True))
     )
 
-    present_set = set(case.present)
-    probs = dict(zip(model.condition_ids, post_list, strict=True))
-    from_conditions = condition_disposition(model, post)
-    decision_rules = rules.evaluate(kb, present_set, case.absent, case.age, probs)
-    disposition, fired, open_screens = triage.decide(
-        kb, present_set, case.absent, probs, from_conditions, [r.disposition for r in decision_rules if r.disposition]
-    )
     done = present_set | set(case.absent) | set(answered or ())
     questions = rank_questions(
         model, case.setting, comp_post, present_set, done, limit=question_limit, probs=probs, absent=case.absent
@@ -511,6 +548,41 @@ def assess(
         not_ruled_out=tuple(open_screens),
         decision_rules=decision_rules,
     )
+
+
+def _must_not_miss_first(
+    model: CompiledModel,
+    order: list[int],
+    fired: list[FiredRule],
+    decision_rules: tuple[rules.RuleResult, ...] | list[rules.RuleResult] = (),
+    *,
+    established: set[int],
+) -> tuple[list[int], dict[int, str]]:
+    """`order` with the conditions suspected by the fired urgent or emergency red-flag rules and by the
+    decision rules whose result asks for urgent or emergency care moved to the front: a must-not-miss
+    condition that a rule says cannot be ruled out leads the differential until a test or an answer
+    excludes it, whatever its prior. Among them: the most urgent first, then those with positive
+    evidence (a sign, a test, a decision rule) before those only "not excluded", then by probability; a
+    condition established by a reference-standard test stays ahead of them all. Also returns, for each
+    condition moved, the rule that moved it."""
+    leading, suspects, cidx = model.leading_rules, model.decision_rule_suspects, model.condition_ids.index
+    urgent = RANK["urgent"]
+    ranked = [(RANK[r.disposition], cidx(r.suspected), r.rule) for r in fired
+              if r.suspected and r.rule in leading and RANK[r.disposition] >= urgent]
+    ranked += [(RANK[d.disposition], cidx(suspects[d.rule]), d.rule) for d in decision_rules
+               if d.disposition and d.rule in suspects and RANK[d.disposition] >= urgent]
+    if not ranked:
+        return order, {}
+    position = {c: i for i, c in enumerate(order)}
+    weak = model.not_excluded_rules
+    ranked.sort(key=lambda rc: (-rc[0], rc[2] in weak, position[rc[1]]))
+    head = [c for c in order if c in established]
+    by: dict[int, str] = {}
+    for _, c, rule in ranked:
+        if c not in head:
+            by.setdefault(c, rule)
+    lead = list(by)
+    return head + lead + [c for c in order if c not in head and c not in by], by
 
 
 def probabilities(case: Case, kb: KnowledgeBase | None = None) -> dict[str, float]:

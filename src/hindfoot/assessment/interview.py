@@ -227,5 +227,10 @@ def simulate(
         step = next_step(state, kb, policy)
         if step.done or step.question is None:
             return state, step, asked
-        asked.append(step.question.finding)
-        state = answer(state, step.question.finding, respond(step.question.finding), kb)
+        picked = next((f for f, _ in step.question.choices if respond(f) == "present"), None)
+        if picked is not None:  # a choice question: the patient picks the option that applies
+            asked.append(picked)
+            state = answer(state, picked, "present", kb)
+        else:  # a yes / no question, or no option applies: "no" or "not sure" to the first one
+            asked.append(step.question.finding)
+            state = answer(state, step.question.finding, respond(step.question.finding), kb)

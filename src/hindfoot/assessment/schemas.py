@@ -182,6 +182,9 @@ class RankedCondition:
     default_disposition: Disposition
     explanations: Explanations | None = field(default=None, repr=False, compare=False)
     row: int = -1  # this condition's row in `explanations`
+    # the red-flag or decision rule that lists this must-not-miss condition first, ahead of more
+    # probable ones (None: ranked by its probability)
+    listed_first_by: str | None = None
 
     @property
     def for_(self) -> tuple[Contribution, ...]:
@@ -226,6 +229,9 @@ class NextQuestion:
     group: str
     reason: Literal["presenting_complaint", "red_flag", "information_gain"]
     expected_information_gain: float  # bits
+    # a choice question (interview.yaml `ask: choice`): (finding id, label) for each option; answered by
+    # the chosen finding "present", or by `finding` "unknown" for "not sure"
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True, kw_only=True)
@@ -303,6 +309,7 @@ def result_json(result: AssessmentResult) -> dict[str, Any]:
             "condition": c.condition,
             "probability": probability,
             **({"subtype": c.subtype} if c.subtype else {}),
+            **({"listed_first_by": c.listed_first_by} if c.listed_first_by else {}),
             "for": contributions[:n_for],
             "against": contributions[n_for:],
         })
@@ -318,7 +325,8 @@ def result_json(result: AssessmentResult) -> dict[str, Any]:
         ],
         "next_questions": [
             {"finding": q.finding, "question": q.question, "group": q.group, "reason": q.reason,
-             "expected_information_gain": round(q.expected_information_gain, 4)}
+             "expected_information_gain": round(q.expected_information_gain, 4),
+             **({"choices": [{"finding": f, "label": label} for f, label in q.choices]} if q.choices else {})}
             for q in result.next_questions
         ],
         "not_ruled_out": [

@@ -302,6 +302,9 @@ def _check_decision_rules(parsed: dict[str, Any]) -> list[str]:
         for key in r.src:
             if key not in sources:
                 problems.append(f"{where}: unknown source key {key!r} (not in sources.yaml)")
+        for cid in (r.condition, r.suspects):
+            if cid is not None and cid not in conds:
+                problems.append(f"{where}: unknown condition {cid!r}")
         named = [c.finding for c in r.criteria if c.finding] + r.applies_when + r.unless
         named += [x for t in r.then for x in (t.present, t.absent) if x]
         for fid in named:
@@ -334,6 +337,8 @@ def _build(data_dir: Path, vocabulary_path: Path | None) -> tuple[KnowledgeBase 
     )
     problems += _check_decision_rules(parsed)
     for slot in parsed["interview"].presenting_complaint:
+        if slot.ask == "choice" and (not slot.question or set(slot.labels) != set(slot.findings)):
+            problems.append(f"interview.yaml: {slot.slot}: a choice question needs `question` and one label per finding")
         for fid in slot.findings:
             f = next((x for x in parsed["findings"].findings if x.id == fid), None)
             if f is None:

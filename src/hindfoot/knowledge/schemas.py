@@ -237,6 +237,9 @@ class RedFlagRule(Strict):
     not_asked_when: list[ExclusionWay] = []
     hazard: str | None = None  # id in hazards.yaml (docs/clinical-safety.md); `kb check` requires one
     min_probability: MinProbability | None = None
+    # when it fires (urgent or emergency), its suspected condition leads the differential (must-not-miss
+    # first); false for a safety net over another likely diagnosis (crystals do not exclude infection)
+    leads_differential: bool = True
     advice: str = Field(min_length=1)
     src: list[SourceKey] = Field(min_length=1)
     note: str | None = None
@@ -288,6 +291,11 @@ class PresentingSlot(Strict):
     order: Literal["fixed", "most_likely"]
     max_questions: int = Field(ge=1)
     findings: list[str] = Field(min_length=1)
+    # `choice`: ONE question listing the findings (the patient picks one, or "not sure"), worded by
+    # `question` with a short label per finding; otherwise one yes / no / not sure question per finding
+    ask: Literal["each", "choice"] = "each"
+    question: str | None = None
+    labels: dict[str, str] = {}
     src: list[SourceKey] = Field(min_length=1)
     note: str | None = None
 
@@ -328,6 +336,9 @@ class DecisionRule(Strict):
     src: list[SourceKey] = Field(min_length=1)
     kind: Literal["any_of", "count", "points"]
     condition: str | None = None  # points: the condition the alternative is weighed against
+    # the condition a positive result points to: it leads the differential when the result asks for
+    # urgent or emergency care (none: the rule does not name one, e.g. a midfoot fracture)
+    suspects: str | None = None
     threshold: int = 1
     age_max: int | None = Field(default=None, ge=0)
     applies_when: list[str] = []

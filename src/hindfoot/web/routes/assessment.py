@@ -159,9 +159,10 @@ def check_question(
         return RedirectResponse("/check/result", status_code=303)
     else:
         finding, question, number, current = view.step.question.finding, view.step.question.question, view.state.asked + 1, None
+    choices = view.step.question.choices if view.step.question is not None and number is not None else ()
     return _render(request, "assessment/question.html", {
         **_common(), "view": view, "finding": finding, "question": question, "number": number,
-        "current": current, "red_flag": view.step.question is not None and view.step.question.reason == "red_flag"
+        "current": current, "choices": choices, "red_flag": view.step.question is not None and view.step.question.reason == "red_flag"
         and number is not None,
         "presenting": view.step.question is not None and view.step.question.reason == "presenting_complaint"
         and number is not None,
@@ -173,20 +174,34 @@ def check_answer(
     request: Request, db: DbSession, actor: OptionalActor,
     finding: Annotated[str, Form(max_length=80)],
     value: Annotated[str, Form(max_length=20)] = "",
+    choice: Annotated[str, Form(max_length=80)] = "",
 ) -> Response:
     iid = _current_id(request)
     if iid is None:
         return RedirectResponse("/check", status_code=303)
+    if choice:  # a question with several answers (where it hurts, how it started)
+        view = assessment_service.get_interview(db, actor, iid)
+        q = view.step.question
+        options = {f for f, _ in q.choices} if q is not None and q.finding == finding else set()
+        if choice == "unknown" and options:
+            value = "unknown"
+        elif choice in options:
+            finding, value = choice, "present"
+        else:
+            raise InvalidInput(f"{choice!r} is not one of the answers to this question", field="choice")
     if value not in ("present", "absent", "unknown"):
         view = assessment_service.get_interview(db, actor, iid)
         kb = load_kb()
         f = kb.finding_by_id.get(finding)
         if f is None:
             raise InvalidInput(f"unknown finding id {finding!r}", field="finding")
+        q = view.step.question
+        choices = q.choices if q is not None and q.finding == finding else ()
         return _render(request, "assessment/question.html", {
-            **_common(), "view": view, "finding": finding, "question": f.question, "current": None,
+            **_common(), "view": view, "finding": finding, "question": q.question if choices and q else f.question,
+            "current": None, "choices": choices,
             "number": view.state.asked + 1 if finding not in view.answers() else None, "red_flag": False,
-            "error": "Choose yes, no or not sure.",
+            "error": "Choose one answer, or not sure." if choices else "Choose yes, no or not sure.",
         }, status_code=422)
     view = assessment_service.answer_interview(db, actor, iid, finding, value)
     return RedirectResponse("/check/result" if view.done else "/check/question", status_code=303)
