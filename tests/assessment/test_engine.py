@@ -32,9 +32,9 @@ def test_posterior_is_a_distribution_over_every_condition() -> None:
         # a must-not-miss condition suspected by a fired urgent/emergency rule leads; the rest by probability
         lead = {f.suspected for f in r.red_flags
                 if f.disposition in ("urgent", "emergency") and f.rule in compiled().leading_rules}
-        head = [c.condition for c in r.ranking[: len(lead)]]
-        assert set(head) == lead
-        rest = probs[len(lead):]
+        moved = [c for c in r.ranking if c.listed_first_by]
+        assert {c.condition for c in moved} == lead
+        rest = [c.probability for c in r.ranking if not c.listed_first_by]
         assert rest == sorted(rest, reverse=True)
         assert all(0.0 <= p <= 1.0 for p in probs)
 
@@ -63,6 +63,17 @@ def test_positive_evidence_of_one_must_not_miss_condition_outranks_another_only_
     assert [(c.condition, c.listed_first_by) for c in r.ranking[:2]] == [
         ("achilles_rupture", "achilles_rupture_signs"), ("deep_vein_thrombosis", "dvt_not_excluded")]
     assert r.disposition == "urgent"
+
+
+def test_a_likely_diagnosis_stays_ahead_of_a_condition_only_not_excluded() -> None:
+    # a dancer who hurt the back of her ankle pointing it: posterior impingement is likely; a rupture is
+    # not excluded until the tiptoe question is answered (urgent), and is listed second, not first
+    r = assess(Case(id="pai", setting="clinic", age=22, sex="female", sport="ballet",
+                    present=("onset_sudden_injury", "injury_forced_plantarflexion", "pain_back_of_ankle",
+                             "pain_on_pointing_toes")))
+    assert r.disposition == "urgent" and "rupture_not_excluded_after_injury" in {f.rule for f in r.red_flags}
+    assert [(c.condition, c.listed_first_by) for c in r.ranking[:2]] == [
+        ("posterior_ankle_impingement", None), ("achilles_rupture", "rupture_not_excluded_after_injury")]
 
 
 def test_a_safety_net_rule_does_not_displace_the_likely_diagnosis() -> None:

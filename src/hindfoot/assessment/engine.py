@@ -504,7 +504,7 @@ def assess(
     disposition, fired, open_screens = triage.decide(
         kb, present_set, case.absent, probs, from_conditions, [r.disposition for r in decision_rules if r.disposition]
     )
-    order, listed_first_by = _must_not_miss_first(model, order, fired, decision_rules,
+    order, listed_first_by = _must_not_miss_first(model, order, post, fired, decision_rules,
                                                   established=set(established[established >= 0].tolist()))
 
     # explain each condition by its most probable component (its leading subtype, if any)
@@ -550,9 +550,14 @@ def assess(
     )
 
 
+# a condition at least this probable stays ahead of conditions that rules only "do not exclude" (EE)
+LIKELY = 0.5
+
+
 def _must_not_miss_first(
     model: CompiledModel,
     order: list[int],
+    post: np.ndarray,
     fired: list[FiredRule],
     decision_rules: tuple[rules.RuleResult, ...] | list[rules.RuleResult] = (),
     *,
@@ -563,7 +568,8 @@ def _must_not_miss_first(
     condition that a rule says cannot be ruled out leads the differential until a test or an answer
     excludes it, whatever its prior. Among them: the most urgent first, then those with positive
     evidence (a sign, a test, a decision rule) before those only "not excluded", then by probability; a
-    condition established by a reference-standard test stays ahead of them all. Also returns, for each
+    condition established by a reference-standard test stays ahead of them all, and one the evidence
+    already makes likely (`LIKELY`) stays ahead of those only "not excluded". Also returns, for each
     condition moved, the rule that moved it."""
     leading, suspects, cidx = model.leading_rules, model.decision_rule_suspects, model.condition_ids.index
     urgent = RANK["urgent"]
@@ -582,7 +588,13 @@ def _must_not_miss_first(
         if c not in head:
             by.setdefault(c, rule)
     lead = list(by)
-    return head + lead + [c for c in order if c not in head and c not in by], by
+    likely = order[0]
+    if likely not in by and likely not in head and post[likely] >= LIKELY:
+        # a condition the evidence already makes likely (PAI in a dancer who hurt the back of her ankle)
+        # keeps its place ahead of conditions that are only "not excluded"; those follow it
+        strong = [c for c in lead if by[c] not in weak]
+        lead = strong + [likely] + [c for c in lead if by[c] in weak]
+    return head + lead + [c for c in order if c not in head and c not in lead], by
 
 
 def probabilities(case: Case, kb: KnowledgeBase | None = None) -> dict[str, float]:
