@@ -37,7 +37,7 @@ from hindfoot.db.models import (
     RegistryEpisode,
     RegistryScore,
 )
-from hindfoot.db.models.registry import TOTALS, refresh_registry
+from hindfoot.db.models.registry import TOTALS, apply_pending, refresh_registry
 from hindfoot.outcomes import analytics, service
 from hindfoot.outcomes.analytics import (
     FOLLOW_UPS,
@@ -339,6 +339,7 @@ def _reference_dashboard(db: Session, actor: Actor, f: Filters, *, today: date |
 
 
 def totals(db: Session) -> dict[str, list[tuple[Any, ...]]]:
+    apply_pending(db)  # what this transaction's flushes set aside for its commit
     out = {}
     for kind, (model, _, _) in TOTALS.items():
         table = model.__table__
@@ -472,3 +473,60 @@ def test_rebuild_command_restores_totals_a_bulk_import_left_behind(db, registry_
     assert "registry rebuilt: 6 episodes" in result.output
     db.expire_all()
     assert totals(db) == expected
+
+
+def test_concurrent_writers_keep_the_totals_exact(engine, session_factory):
+    """Eight transactions complete questionnaires at once for patients who share every totals row
+    (same sport, start day and answers), flushing in opposite orders: none deadlocks, and the totals
+    equal a rebuild from the record afterwards."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from factories import make_org, make_patient
+
+    from hindfoot.db.models import EpisodeOfCare
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has a single writer: there is no concurrent transaction to interleave")
+    with session_factory() as s:
+        org = make_org(s)
+        for instrument in ("faos", "faam", "pain"):  # stored once, not raced for by the writers
+            service.questionnaire_for(s, instrument)
+        episodes = []
+        for i in range(8):
+            e = episode_of(s, make_patient(s, org, given=f"P{i}", sport="ballet"))
+            add_surgery(s, e, S)
+            episodes.append(e.id)
+        s.commit()
+
+    def complete(i: int) -> None:
+        with session_factory() as s:
+            e = s.get(EpisodeOfCare, episodes[i])
+            scores = {"faos.pain": 40.0 + i, "pain.nrs": 6.0, "faam.adl": 55.0}
+            ordered = dict(reversed(list(scores.items()))) if i % 2 else scores
+            add_scores(s, e, "baseline", S - timedelta(days=7), ordered)
+            add_rts(s, e, S + timedelta(days=60), "returned_previous_level", S + timedelta(days=50))
+            add_scores(s, e, "6w", S + timedelta(days=42), {k: v + 10 for k, v in ordered.items()})
+            s.commit()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(complete, range(8)))
+    with session_factory() as s:
+        got = totals(s)
+        assert got == rebuilt_totals(s)
+        start = [r for r in got["start"] if r[2] == date(2026, 1, 1)]
+        assert len(start) == 1 and start[0][3:] == (8, 8, 8, 8, 8, 8)
+
+
+def test_a_rolled_back_savepoint_leaves_the_totals_alone(db, registry_cohort):
+    _, _, _, eps = registry_cohort
+    before = totals(db)
+    savepoint = db.begin_nested()
+    add_scores(db, eps["D"], "6w", S + timedelta(days=42), {"faos.pain": 61})
+    add_rts(db, eps["D"], S + timedelta(days=60), "returned_previous_level", S + timedelta(days=55))
+    savepoint.rollback()
+    db.commit()
+    assert totals(db) == before == rebuilt_totals(db)
+    add_scores(db, eps["D"], "6w", S + timedelta(days=42), {"faos.pain": 61})
+    db.commit()
+    after = totals(db)
+    assert after != before and after == rebuilt_totals(db)

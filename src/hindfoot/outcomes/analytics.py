@@ -58,7 +58,7 @@ from hindfoot.db.models import (
     RegistryTotalStart,
 )
 from hindfoot.db.models.procedure import PROCEDURES
-from hindfoot.db.models.registry import RETURNED_PREVIOUS
+from hindfoot.db.models.registry import RETURNED_PREVIOUS, apply_pending
 from hindfoot.outcomes import disclosure
 from hindfoot.outcomes.due import add_months
 from hindfoot.outcomes.service import (
@@ -214,6 +214,7 @@ def _from_totals(db: Session, actor: Actor, f: Filters, today: date) -> Dashboar
     """The dashboard from the pre-aggregated `registry_total_*` rows (the whole clinic, or one sport):
     a few thousand small rows whatever the number of patients."""
     out = Dashboard(filters=f, today=today)
+    apply_pending(db)  # this transaction's own writes, if any, count too
 
     def scoped(model: Any) -> list[ColumnElement[bool]]:
         where = [model.organization_id == actor.organization_id]

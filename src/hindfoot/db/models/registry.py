@@ -30,6 +30,7 @@ rows and add their shares themselves (`add_totals`); `hindfoot outcomes rebuild-
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
@@ -49,6 +50,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -365,9 +367,21 @@ def _upsert_stmt(conn: Connection, table: Table, keys: list[str], values: tuple[
                                       set_={v: table.c[v] + stmt.excluded[v] for v in values})
 
 
+def _lock_totals(conn: Connection, organizations: Iterable[uuid.UUID]) -> None:
+    """On PostgreSQL, a transaction-level advisory lock per clinic before its totals move: a
+    transaction that moves totals in several flushes (in any order of keys) never deadlocks with
+    another one; it waits for it. Released at commit or rollback. (SQLite has one writer anyway.)"""
+    if conn.dialect.name != "postgresql":
+        return
+    for org in sorted(set(organizations)):
+        key = int.from_bytes(hashlib.sha256(b"hindfoot-registry:" + org.bytes).digest()[:8], "big", signed=True)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def add_totals(conn: Connection, delta: tallies.Tally) -> None:
-    """totals += delta (keys in a fixed order, so concurrent writers lock rows in the same order);
-    rows that fall to zero are removed."""
+    """totals += delta (under the clinics' locks, keys in a fixed order); rows that fall to zero
+    are removed."""
+    _lock_totals(conn, (cast(uuid.UUID, k[1]) for k, v in delta.items() if any(v)))
     for kind, (model, rest, values) in TOTALS.items():
         table = cast(Table, model.__table__)
         keys = ["organization_id", "sport", *rest]
@@ -383,9 +397,10 @@ def add_totals(conn: Connection, delta: tallies.Tally) -> None:
 
 
 def refresh_registry(conn: Connection, episode_ids: Iterable[uuid.UUID] | None = None,
-                     patient_ids: Iterable[uuid.UUID] = ()) -> None:
+                     patient_ids: Iterable[uuid.UUID] = (), *, into: tallies.Tally | None = None) -> None:
     """Rebuild the registry rows of these episodes (and of every episode of these patients) from the
-    record and move their shares in the totals; everything, totals included, when `episode_ids` is None."""
+    record and move their shares in the totals (or, with `into`, add the move to that tally for the
+    caller to apply); everything, totals included, when `episode_ids` is None."""
     if episode_ids is None:
         _rebuild_all(conn)
         return
@@ -408,7 +423,10 @@ def refresh_registry(conn: Connection, episode_ids: Iterable[uuid.UUID] | None =
         episodes, scores = _derive(conn, chunk)
         _write(conn, episodes, scores)
         tallies.add_into(delta, _shares(episodes, scores))
-    add_totals(conn, delta)
+    if into is None:
+        add_totals(conn, delta)
+    else:
+        tallies.add_into(into, delta)
 
 
 def _rebuild_all(conn: Connection) -> None:
@@ -428,8 +446,9 @@ def _rebuild_all(conn: Connection) -> None:
             conn.execute(insert(cast(Table, model.__table__)), rows)
 
 
-def forget_registry(conn: Connection, episode_ids: Iterable[uuid.UUID]) -> None:
-    """Take these (about to be deleted) episodes out of the totals and drop their rows."""
+def forget_registry(conn: Connection, episode_ids: Iterable[uuid.UUID], *, into: tallies.Tally | None = None) -> None:
+    """Take these (about to be deleted) episodes out of the totals (or, with `into`, add the move to
+    that tally) and drop their rows."""
     ordered = sorted(set(episode_ids))
     delta: tallies.Tally = {}
     ep = cast(Table, RegistryEpisode.__table__)
@@ -439,7 +458,10 @@ def forget_registry(conn: Connection, episode_ids: Iterable[uuid.UUID]) -> None:
         tallies.add_into(delta, _shares(episodes, scores), -1)
         conn.execute(delete(cast(Table, RegistryScore.__table__)).where(RegistryScore.__table__.c.episode_id.in_(chunk)))
         conn.execute(delete(ep).where(ep.c.episode_id.in_(chunk)))
-    add_totals(conn, delta)
+    if into is None:
+        add_totals(conn, delta)
+    else:
+        tallies.add_into(into, delta)
 
 
 # what, when it changes, moves an episode in the registry (besides being added or deleted)
@@ -511,7 +533,9 @@ def _forget_deleted(session: Session, _flush_context: Any, _instances: Any) -> N
             episodes.update(conn.scalars(select(e.id).where(e.patient_id.in_(ordered[i: i + _CHUNK]))))
     siblings = {obj.patient_id for obj in session.deleted if isinstance(obj, EpisodeOfCare)} - patients
     session.info.setdefault("hindfoot_registry_patients", set()).update(p for p in siblings if p is not None)
-    forget_registry(conn, episodes)
+    delta: tallies.Tally = {}
+    forget_registry(conn, episodes, into=delta)
+    _defer(session, delta)
 
 
 @event.listens_for(Session, "after_flush")
@@ -519,8 +543,61 @@ def _keep_registry_in_step(session: Session, _flush_context: Any) -> None:
     episodes, patients = _touched(session)
     patients |= session.info.pop("hindfoot_registry_patients", set())
     if episodes or patients:
-        refresh_registry(session.connection(), episodes, patients)
+        delta: tallies.Tally = {}
+        refresh_registry(session.connection(), episodes, patients, into=delta)
+        _defer(session, delta)
         session.info["hindfoot_registry_refreshed"] = True
+
+
+# The totals are hot rows (every ballet patient's 6-week FAOS adds to the same one): a flush moves
+# the episode rows at once but keeps its share of the totals aside, and the transaction applies
+# them all in one go just before it commits (before the audit chain's lock: every committer takes
+# the clinic's registry lock, then the chain head, in that order). So the totals' locks are held
+# only for the commit, and a transaction that flushes several times never deadlocks on them.
+# A savepoint rolled back drops the shares flushed inside it; a reader of the totals in a
+# transaction with shares aside applies them first (`apply_pending`).
+_PENDING: Final = "hindfoot.registry_pending"
+
+
+def _defer(session: Session, delta: tallies.Tally) -> None:
+    if any(any(v) for v in delta.values()):
+        tx = session.get_nested_transaction() or session.get_transaction()
+        session.info.setdefault(_PENDING, []).append((tx, delta))
+
+
+def apply_pending(session: Session) -> None:
+    """Apply the shares this transaction's flushes set aside to the totals."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    total: tallies.Tally = {}
+    for _, delta in pending:
+        tallies.add_into(total, delta)
+    add_totals(session.connection(), total)
+
+
+def _apply_before_commit(session: Session) -> None:
+    session.flush()
+    apply_pending(session)
+
+
+event.listen(Session, "before_commit", _apply_before_commit, insert=True)  # before the audit chain's hook
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+
+    def inside(tx: Any) -> bool:
+        while tx is not None:
+            if tx is previous_transaction:
+                return True
+            tx = tx.parent
+        return False
+
+    session.info[_PENDING] = [(tx, delta) for tx, delta in pending if not inside(tx)]
 
 
 @event.listens_for(Session, "after_flush_postexec")
