@@ -57,6 +57,7 @@ S = date(2026, 1, 10)
 
 
 def snapshot(db: Session) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    apply_pending(db)  # what this transaction's flushes noted for its commit
     scores = [tuple(r) for r in db.execute(select(*RegistryScore.__table__.c).order_by(
         RegistryScore.episode_id, RegistryScore.code))]
     episodes = [tuple(r) for r in db.execute(select(*RegistryEpisode.__table__.c).order_by(
@@ -140,7 +141,7 @@ def test_summary_follows_the_record(db, registry_cohort):
     twice[0].value_quantity = 75.0
     db.delete(twice[1])
     db.flush()
-    db.expire_all()
+    apply_pending(db)
     assert db.get(RegistryScore, (a, "faos.pain")).tp_6w == 75.0
     assert snapshot(db) == rebuilt(db)
     db.delete(db.get(type(eps["B"]), eps["B"].id))  # the episode goes, its summary rows with it
@@ -157,6 +158,7 @@ def test_service_completion_writes_the_summary(db):
     add_surgery(db, episode, date(2026, 1, 20))
     base = service.start_response(db, actor, patient.id, episode.id, "faos", "baseline", today=date(2026, 1, 5))
     service.save_answers(db, actor, base.id, FAOS_ALL_1)
+    apply_pending(db)
     summary = db.get(RegistryEpisode, episode.id)  # saved, not completed: nothing done yet
     assert (summary.done_baseline, summary.rts_answers) == (0, 0)
     service.save_answers(db, actor, base.id, FAOS_ALL_1, complete=True, now=at(date(2026, 1, 5)))

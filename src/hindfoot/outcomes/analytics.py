@@ -173,6 +173,7 @@ def _cut(today: date, unit: str, amount: int) -> datetime:
 def dashboard(db: Session, actor: Actor, f: Filters, *, today: date | None = None) -> Dashboard:
     require_staff(actor)
     today = today or date.today()
+    apply_pending(db)  # this transaction's own writes, if any, count too
     if f.procedure is None and f.surgeon_id is None and f.start is None and f.end is None:
         out = _from_totals(db, actor, f, today)
     else:
@@ -214,7 +215,6 @@ def _from_totals(db: Session, actor: Actor, f: Filters, today: date) -> Dashboar
     """The dashboard from the pre-aggregated `registry_total_*` rows (the whole clinic, or one sport):
     a few thousand small rows whatever the number of patients."""
     out = Dashboard(filters=f, today=today)
-    apply_pending(db)  # this transaction's own writes, if any, count too
 
     def scoped(model: Any) -> list[ColumnElement[bool]]:
         where = [model.organization_id == actor.organization_id]

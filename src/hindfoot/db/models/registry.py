@@ -517,10 +517,35 @@ def _values(obj: Any, key: str) -> list[Any]:
     return [*history.added, *history.unchanged, *history.deleted]
 
 
+# A flush only notes which episodes it touched; the transaction brings their rows and the totals
+# up to date once, just before it commits (`apply_pending`, also run by any reader of the registry
+# inside a writing transaction). The totals are hot rows (every ballet patient's 6-week FAOS adds to
+# the same one): this way their locks are held only for the commit, taken under the clinic's
+# registry lock before the audit chain's head (every committer in that order: no deadlock), and a
+# transaction of many flushes (the demo loader) refreshes each episode once. Deleted episodes are
+# the exception: their rows say where they counted, so they leave the totals before the flush
+# deletes them (`_forget_deleted`). A rolled-back savepoint drops the moves made inside it and
+# marks everything refreshed so far for refreshing again (refreshing is idempotent).
+_TOUCHED: Final = "hindfoot.registry_touched"  # (episode ids, patient ids) to refresh
+_REFRESHED: Final = "hindfoot.registry_refreshed"  # (episode ids, patient ids) refreshed in this transaction
+_PENDING: Final = "hindfoot.registry_pending"  # [(transaction, totals move)] not applied yet
+
+
+def _ids(session: Session, key: str) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    got: tuple[set[uuid.UUID], set[uuid.UUID]] = session.info.setdefault(key, (set(), set()))
+    return got
+
+
+def _defer(session: Session, delta: tallies.Tally) -> None:
+    if any(any(v) for v in delta.values()):
+        tx = session.get_nested_transaction() or session.get_transaction()
+        session.info.setdefault(_PENDING, []).append((tx, delta))
+
+
 @event.listens_for(Session, "before_flush")
 def _forget_deleted(session: Session, _flush_context: Any, _instances: Any) -> None:
     """Episodes about to go (with their patient or on their own) leave the totals while their rows
-    still say where they counted; their patients' other episodes are refreshed after the flush."""
+    still say where they counted; their patients' other episodes are refreshed later."""
     episodes = {obj.id for obj in session.deleted if isinstance(obj, EpisodeOfCare) and obj.id is not None}
     patients = {obj.id for obj in session.deleted if isinstance(obj, Patient) and obj.id is not None}
     if not (episodes or patients):
@@ -532,47 +557,40 @@ def _forget_deleted(session: Session, _flush_context: Any, _instances: Any) -> N
         for i in range(0, len(ordered), _CHUNK):
             episodes.update(conn.scalars(select(e.id).where(e.patient_id.in_(ordered[i: i + _CHUNK]))))
     siblings = {obj.patient_id for obj in session.deleted if isinstance(obj, EpisodeOfCare)} - patients
-    session.info.setdefault("hindfoot_registry_patients", set()).update(p for p in siblings if p is not None)
+    _ids(session, _TOUCHED)[1].update(p for p in siblings if p is not None)
     delta: tallies.Tally = {}
     forget_registry(conn, episodes, into=delta)
     _defer(session, delta)
 
 
 @event.listens_for(Session, "after_flush")
-def _keep_registry_in_step(session: Session, _flush_context: Any) -> None:
+def _note_touched(session: Session, _flush_context: Any) -> None:
     episodes, patients = _touched(session)
-    patients |= session.info.pop("hindfoot_registry_patients", set())
     if episodes or patients:
-        delta: tallies.Tally = {}
-        refresh_registry(session.connection(), episodes, patients, into=delta)
-        _defer(session, delta)
-        session.info["hindfoot_registry_refreshed"] = True
-
-
-# The totals are hot rows (every ballet patient's 6-week FAOS adds to the same one): a flush moves
-# the episode rows at once but keeps its share of the totals aside, and the transaction applies
-# them all in one go just before it commits (before the audit chain's lock: every committer takes
-# the clinic's registry lock, then the chain head, in that order). So the totals' locks are held
-# only for the commit, and a transaction that flushes several times never deadlocks on them.
-# A savepoint rolled back drops the shares flushed inside it; a reader of the totals in a
-# transaction with shares aside applies them first (`apply_pending`).
-_PENDING: Final = "hindfoot.registry_pending"
-
-
-def _defer(session: Session, delta: tallies.Tally) -> None:
-    if any(any(v) for v in delta.values()):
-        tx = session.get_nested_transaction() or session.get_transaction()
-        session.info.setdefault(_PENDING, []).append((tx, delta))
+        touched = _ids(session, _TOUCHED)
+        touched[0].update(episodes)
+        touched[1].update(patients)
 
 
 def apply_pending(session: Session) -> None:
-    """Apply the shares this transaction's flushes set aside to the totals."""
+    """Bring the registry rows of the episodes this transaction touched, and the totals, up to date."""
+    touched = session.info.pop(_TOUCHED, None)
+    if touched and (touched[0] or touched[1]):
+        delta: tallies.Tally = {}
+        refresh_registry(session.connection(), touched[0], touched[1], into=delta)
+        _defer(session, delta)
+        done = _ids(session, _REFRESHED)
+        done[0].update(touched[0])
+        done[1].update(touched[1])
+        for obj in list(session.identity_map.values()):  # loaded rows were rewritten underneath
+            if isinstance(obj, RegistryEpisode | RegistryScore):
+                session.expire(obj)
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
     total: tallies.Tally = {}
-    for _, delta in pending:
-        tallies.add_into(total, delta)
+    for _, part in pending:
+        tallies.add_into(total, part)
     add_totals(session.connection(), total)
 
 
@@ -584,26 +602,31 @@ def _apply_before_commit(session: Session) -> None:
 event.listen(Session, "before_commit", _apply_before_commit, insert=True)  # before the audit chain's hook
 
 
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    session.info.pop(_REFRESHED, None)
+
+
 @event.listens_for(Session, "after_soft_rollback")
-def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
-    pending = session.info.get(_PENDING)
-    if not pending:
+def _rolled_back(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:  # the whole transaction: nothing of it stays
+        for key in (_TOUCHED, _REFRESHED, _PENDING):
+            session.info.pop(key, None)
         return
+    # a savepoint: what was refreshed may have been undone with it, so refresh it again
+    done = session.info.pop(_REFRESHED, None)
+    if done:
+        touched = _ids(session, _TOUCHED)
+        touched[0].update(done[0])
+        touched[1].update(done[1])
+    pending = session.info.get(_PENDING)
+    if pending:
 
-    def inside(tx: Any) -> bool:
-        while tx is not None:
-            if tx is previous_transaction:
-                return True
-            tx = tx.parent
-        return False
+        def inside(tx: Any) -> bool:
+            while tx is not None:
+                if tx is previous_transaction:
+                    return True
+                tx = tx.parent
+            return False
 
-    session.info[_PENDING] = [(tx, delta) for tx, delta in pending if not inside(tx)]
-
-
-@event.listens_for(Session, "after_flush_postexec")
-def _expire_registry_rows(session: Session, _flush_context: Any) -> None:
-    """Registry rows loaded in this session were rewritten underneath it: read them again."""
-    if session.info.pop("hindfoot_registry_refreshed", False):
-        for obj in list(session.identity_map.values()):
-            if isinstance(obj, RegistryEpisode | RegistryScore):
-                session.expire(obj)
+        session.info[_PENDING] = [(tx, delta) for tx, delta in pending if not inside(tx)]
