@@ -18,11 +18,12 @@ small keys (a day, a score and time point, days to return, a complication) with 
 (`hindfoot.outcomes.tallies`). Their size depends on the calendar and the vocabulary, not on the
 number of patients, so the dashboard reads a few thousand rows at any registry size.
 
-All of it is kept in step automatically, in the same transaction as the write: after every ORM
-flush that changes an Observation, a QuestionnaireResponse, a Procedure, a conservative-care
-PathwayEvent, an episode's patient / organisation / start, or a patient's sport, the affected
-episodes' old shares are subtracted from the totals, their rows are rebuilt from the record and
-their new shares added (`refresh_registry`); deleting an episode or a patient through the ORM
+All of it is kept in step automatically, in the same transaction as the write: every ORM flush
+that changes an Observation, a QuestionnaireResponse, a Procedure, a conservative-care
+PathwayEvent, an episode's patient / organisation / start, or a patient's sport notes the affected
+episodes; just before the transaction commits (or when it reads the dashboard itself) their old
+shares are subtracted from the totals, their rows are rebuilt from the record and their new shares
+added (`apply_pending`, `refresh_registry`); deleting an episode or a patient through the ORM
 subtracts its shares first. Bulk loaders that bypass the ORM (the registry generator) write the
 rows and add their shares themselves (`add_totals`); `hindfoot outcomes rebuild-registry`
 (`refresh_registry(conn)`) rebuilds everything from the record after any other bulk load.
