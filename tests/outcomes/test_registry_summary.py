@@ -532,3 +532,33 @@ def test_a_rolled_back_savepoint_leaves_the_totals_alone(db, registry_cohort):
     db.commit()
     after = totals(db)
     assert after != before and after == rebuilt_totals(db)
+
+
+def test_the_clinic_and_sport_dashboards_read_only_the_totals(db, registry_cohort, engine):
+    """No per-episode or per-observation table is read for the whole clinic or one sport (what
+    keeps the dashboard's cost independent of the number of patients); a surgeon filter is."""
+    import re
+
+    from sqlalchemy import event
+
+    actor, stone, _, _ = registry_cohort
+    seen: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement.lower())
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        for f in (Filters(), Filters(sport="ballet")):
+            seen.clear()
+            analytics.dashboard(db, actor, f, today=TODAY)
+            reads = [s for s in seen if s.lstrip().startswith("select")]
+            assert reads and all("registry_total_" in s for s in reads), reads
+            raw = re.compile(r"\b(from|join)\s+(observation|episode_of_care|procedure|registry_episode|"
+                             r"registry_score|questionnaire_response|patient)\b")
+            assert not any(raw.search(s) for s in reads), reads
+        seen.clear()
+        analytics.dashboard(db, actor, Filters(surgeon_id=stone.id), today=TODAY)
+        assert any("registry_episode" in s for s in seen)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
