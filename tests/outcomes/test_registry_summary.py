@@ -37,7 +37,7 @@ from hindfoot.db.models import (
     RegistryEpisode,
     RegistryScore,
 )
-from hindfoot.db.models.registry import TOTALS, refresh_registry
+from hindfoot.db.models.registry import TOTALS, apply_pending, refresh_registry
 from hindfoot.outcomes import analytics, service
 from hindfoot.outcomes.analytics import (
     FOLLOW_UPS,
@@ -57,6 +57,7 @@ S = date(2026, 1, 10)
 
 
 def snapshot(db: Session) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    apply_pending(db)  # what this transaction's flushes noted for its commit
     scores = [tuple(r) for r in db.execute(select(*RegistryScore.__table__.c).order_by(
         RegistryScore.episode_id, RegistryScore.code))]
     episodes = [tuple(r) for r in db.execute(select(*RegistryEpisode.__table__.c).order_by(
@@ -140,7 +141,7 @@ def test_summary_follows_the_record(db, registry_cohort):
     twice[0].value_quantity = 75.0
     db.delete(twice[1])
     db.flush()
-    db.expire_all()
+    apply_pending(db)
     assert db.get(RegistryScore, (a, "faos.pain")).tp_6w == 75.0
     assert snapshot(db) == rebuilt(db)
     db.delete(db.get(type(eps["B"]), eps["B"].id))  # the episode goes, its summary rows with it
@@ -157,6 +158,7 @@ def test_service_completion_writes_the_summary(db):
     add_surgery(db, episode, date(2026, 1, 20))
     base = service.start_response(db, actor, patient.id, episode.id, "faos", "baseline", today=date(2026, 1, 5))
     service.save_answers(db, actor, base.id, FAOS_ALL_1)
+    apply_pending(db)
     summary = db.get(RegistryEpisode, episode.id)  # saved, not completed: nothing done yet
     assert (summary.done_baseline, summary.rts_answers) == (0, 0)
     service.save_answers(db, actor, base.id, FAOS_ALL_1, complete=True, now=at(date(2026, 1, 5)))
@@ -339,6 +341,7 @@ def _reference_dashboard(db: Session, actor: Actor, f: Filters, *, today: date |
 
 
 def totals(db: Session) -> dict[str, list[tuple[Any, ...]]]:
+    apply_pending(db)  # what this transaction's flushes set aside for its commit
     out = {}
     for kind, (model, _, _) in TOTALS.items():
         table = model.__table__
@@ -472,3 +475,90 @@ def test_rebuild_command_restores_totals_a_bulk_import_left_behind(db, registry_
     assert "registry rebuilt: 6 episodes" in result.output
     db.expire_all()
     assert totals(db) == expected
+
+
+def test_concurrent_writers_keep_the_totals_exact(engine, session_factory):
+    """Eight transactions complete questionnaires at once for patients who share every totals row
+    (same sport, start day and answers), flushing in opposite orders: none deadlocks, and the totals
+    equal a rebuild from the record afterwards."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from factories import make_org, make_patient
+
+    from hindfoot.db.models import EpisodeOfCare
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has a single writer: there is no concurrent transaction to interleave")
+    with session_factory() as s:
+        org = make_org(s)
+        for instrument in ("faos", "faam", "pain"):  # stored once, not raced for by the writers
+            service.questionnaire_for(s, instrument)
+        episodes = []
+        for i in range(8):
+            e = episode_of(s, make_patient(s, org, given=f"P{i}", sport="ballet"))
+            add_surgery(s, e, S)
+            episodes.append(e.id)
+        s.commit()
+
+    def complete(i: int) -> None:
+        with session_factory() as s:
+            e = s.get(EpisodeOfCare, episodes[i])
+            scores = {"faos.pain": 40.0 + i, "pain.nrs": 6.0, "faam.adl": 55.0}
+            ordered = dict(reversed(list(scores.items()))) if i % 2 else scores
+            add_scores(s, e, "baseline", S - timedelta(days=7), ordered)
+            add_rts(s, e, S + timedelta(days=60), "returned_previous_level", S + timedelta(days=50))
+            add_scores(s, e, "6w", S + timedelta(days=42), {k: v + 10 for k, v in ordered.items()})
+            s.commit()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(complete, range(8)))
+    with session_factory() as s:
+        got = totals(s)
+        assert got == rebuilt_totals(s)
+        start = [r for r in got["start"] if r[2] == date(2026, 1, 1)]
+        assert len(start) == 1 and start[0][3:] == (8, 8, 8, 8, 8, 8)
+
+
+def test_a_rolled_back_savepoint_leaves_the_totals_alone(db, registry_cohort):
+    _, _, _, eps = registry_cohort
+    before = totals(db)
+    savepoint = db.begin_nested()
+    add_scores(db, eps["D"], "6w", S + timedelta(days=42), {"faos.pain": 61})
+    add_rts(db, eps["D"], S + timedelta(days=60), "returned_previous_level", S + timedelta(days=55))
+    savepoint.rollback()
+    db.commit()
+    assert totals(db) == before == rebuilt_totals(db)
+    add_scores(db, eps["D"], "6w", S + timedelta(days=42), {"faos.pain": 61})
+    db.commit()
+    after = totals(db)
+    assert after != before and after == rebuilt_totals(db)
+
+
+def test_the_clinic_and_sport_dashboards_read_only_the_totals(db, registry_cohort, engine):
+    """No per-episode or per-observation table is read for the whole clinic or one sport (what
+    keeps the dashboard's cost independent of the number of patients); a surgeon filter is."""
+    import re
+
+    from sqlalchemy import event
+
+    actor, stone, _, _ = registry_cohort
+    seen: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement.lower())
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        for f in (Filters(), Filters(sport="ballet")):
+            seen.clear()
+            analytics.dashboard(db, actor, f, today=TODAY)
+            reads = [s for s in seen if s.lstrip().startswith("select")]
+            assert reads and all("registry_total_" in s for s in reads), reads
+            raw = re.compile(r"\b(from|join)\s+(observation|episode_of_care|procedure|registry_episode|"
+                             r"registry_score|questionnaire_response|patient)\b")
+            assert not any(raw.search(s) for s in reads), reads
+        seen.clear()
+        analytics.dashboard(db, actor, Filters(surgeon_id=stone.id), today=TODAY)
+        assert any("registry_episode" in s for s in seen)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

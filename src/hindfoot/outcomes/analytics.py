@@ -58,7 +58,7 @@ from hindfoot.db.models import (
     RegistryTotalStart,
 )
 from hindfoot.db.models.procedure import PROCEDURES
-from hindfoot.db.models.registry import RETURNED_PREVIOUS
+from hindfoot.db.models.registry import RETURNED_PREVIOUS, apply_pending
 from hindfoot.outcomes import disclosure
 from hindfoot.outcomes.due import add_months
 from hindfoot.outcomes.service import (
@@ -178,6 +178,7 @@ def _cut(today: date, unit: str, amount: int) -> datetime:
 def dashboard(db: Session, actor: Actor, f: Filters, *, today: date | None = None) -> Dashboard:
     require_registry(actor)
     today = today or date.today()
+    apply_pending(db)  # this transaction's own writes, if any, count too
     if f.procedure is None and f.surgeon_id is None and f.start is None and f.end is None:
         out = _from_totals(db, actor, f, today)
     else:

@@ -18,11 +18,12 @@ small keys (a day, a score and time point, days to return, a complication) with 
 (`hindfoot.outcomes.tallies`). Their size depends on the calendar and the vocabulary, not on the
 number of patients, so the dashboard reads a few thousand rows at any registry size.
 
-All of it is kept in step automatically, in the same transaction as the write: after every ORM
-flush that changes an Observation, a QuestionnaireResponse, a Procedure, a conservative-care
-PathwayEvent, an episode's patient / organisation / start, or a patient's sport, the affected
-episodes' old shares are subtracted from the totals, their rows are rebuilt from the record and
-their new shares added (`refresh_registry`); deleting an episode or a patient through the ORM
+All of it is kept in step automatically, in the same transaction as the write: every ORM flush
+that changes an Observation, a QuestionnaireResponse, a Procedure, a conservative-care
+PathwayEvent, an episode's patient / organisation / start, or a patient's sport notes the affected
+episodes; just before the transaction commits (or when it reads the dashboard itself) their old
+shares are subtracted from the totals, their rows are rebuilt from the record and their new shares
+added (`apply_pending`, `refresh_registry`); deleting an episode or a patient through the ORM
 subtracts its shares first. Bulk loaders that bypass the ORM (the registry generator) write the
 rows and add their shares themselves (`add_totals`); `hindfoot outcomes rebuild-registry`
 (`refresh_registry(conn)`) rebuilds everything from the record after any other bulk load.
@@ -30,6 +31,7 @@ rows and add their shares themselves (`add_totals`); `hindfoot outcomes rebuild-
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
@@ -49,6 +51,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -365,9 +368,21 @@ def _upsert_stmt(conn: Connection, table: Table, keys: list[str], values: tuple[
                                       set_={v: table.c[v] + stmt.excluded[v] for v in values})
 
 
+def _lock_totals(conn: Connection, organizations: Iterable[uuid.UUID]) -> None:
+    """On PostgreSQL, a transaction-level advisory lock per clinic before its totals move: a
+    transaction that moves totals in several flushes (in any order of keys) never deadlocks with
+    another one; it waits for it. Released at commit or rollback. (SQLite has one writer anyway.)"""
+    if conn.dialect.name != "postgresql":
+        return
+    for org in sorted(set(organizations)):
+        key = int.from_bytes(hashlib.sha256(b"hindfoot-registry:" + org.bytes).digest()[:8], "big", signed=True)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def add_totals(conn: Connection, delta: tallies.Tally) -> None:
-    """totals += delta (keys in a fixed order, so concurrent writers lock rows in the same order);
-    rows that fall to zero are removed."""
+    """totals += delta (under the clinics' locks, keys in a fixed order); rows that fall to zero
+    are removed."""
+    _lock_totals(conn, (cast(uuid.UUID, k[1]) for k, v in delta.items() if any(v)))
     for kind, (model, rest, values) in TOTALS.items():
         table = cast(Table, model.__table__)
         keys = ["organization_id", "sport", *rest]
@@ -383,9 +398,10 @@ def add_totals(conn: Connection, delta: tallies.Tally) -> None:
 
 
 def refresh_registry(conn: Connection, episode_ids: Iterable[uuid.UUID] | None = None,
-                     patient_ids: Iterable[uuid.UUID] = ()) -> None:
+                     patient_ids: Iterable[uuid.UUID] = (), *, into: tallies.Tally | None = None) -> None:
     """Rebuild the registry rows of these episodes (and of every episode of these patients) from the
-    record and move their shares in the totals; everything, totals included, when `episode_ids` is None."""
+    record and move their shares in the totals (or, with `into`, add the move to that tally for the
+    caller to apply); everything, totals included, when `episode_ids` is None."""
     if episode_ids is None:
         _rebuild_all(conn)
         return
@@ -408,7 +424,10 @@ def refresh_registry(conn: Connection, episode_ids: Iterable[uuid.UUID] | None =
         episodes, scores = _derive(conn, chunk)
         _write(conn, episodes, scores)
         tallies.add_into(delta, _shares(episodes, scores))
-    add_totals(conn, delta)
+    if into is None:
+        add_totals(conn, delta)
+    else:
+        tallies.add_into(into, delta)
 
 
 def _rebuild_all(conn: Connection) -> None:
@@ -428,8 +447,9 @@ def _rebuild_all(conn: Connection) -> None:
             conn.execute(insert(cast(Table, model.__table__)), rows)
 
 
-def forget_registry(conn: Connection, episode_ids: Iterable[uuid.UUID]) -> None:
-    """Take these (about to be deleted) episodes out of the totals and drop their rows."""
+def forget_registry(conn: Connection, episode_ids: Iterable[uuid.UUID], *, into: tallies.Tally | None = None) -> None:
+    """Take these (about to be deleted) episodes out of the totals (or, with `into`, add the move to
+    that tally) and drop their rows."""
     ordered = sorted(set(episode_ids))
     delta: tallies.Tally = {}
     ep = cast(Table, RegistryEpisode.__table__)
@@ -439,7 +459,10 @@ def forget_registry(conn: Connection, episode_ids: Iterable[uuid.UUID]) -> None:
         tallies.add_into(delta, _shares(episodes, scores), -1)
         conn.execute(delete(cast(Table, RegistryScore.__table__)).where(RegistryScore.__table__.c.episode_id.in_(chunk)))
         conn.execute(delete(ep).where(ep.c.episode_id.in_(chunk)))
-    add_totals(conn, delta)
+    if into is None:
+        add_totals(conn, delta)
+    else:
+        tallies.add_into(into, delta)
 
 
 # what, when it changes, moves an episode in the registry (besides being added or deleted)
@@ -495,10 +518,35 @@ def _values(obj: Any, key: str) -> list[Any]:
     return [*history.added, *history.unchanged, *history.deleted]
 
 
+# A flush only notes which episodes it touched; the transaction brings their rows and the totals
+# up to date once, just before it commits (`apply_pending`, also run by any reader of the registry
+# inside a writing transaction). The totals are hot rows (every ballet patient's 6-week FAOS adds to
+# the same one): this way their locks are held only for the commit, taken under the clinic's
+# registry lock before the audit chain's head (every committer in that order: no deadlock), and a
+# transaction of many flushes (the demo loader) refreshes each episode once. Deleted episodes are
+# the exception: their rows say where they counted, so they leave the totals before the flush
+# deletes them (`_forget_deleted`). A rolled-back savepoint drops the moves made inside it and
+# marks everything refreshed so far for refreshing again (refreshing is idempotent).
+_TOUCHED: Final = "hindfoot.registry_touched"  # (episode ids, patient ids) to refresh
+_REFRESHED: Final = "hindfoot.registry_refreshed"  # (episode ids, patient ids) refreshed in this transaction
+_PENDING: Final = "hindfoot.registry_pending"  # [(transaction, totals move)] not applied yet
+
+
+def _ids(session: Session, key: str) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    got: tuple[set[uuid.UUID], set[uuid.UUID]] = session.info.setdefault(key, (set(), set()))
+    return got
+
+
+def _defer(session: Session, delta: tallies.Tally) -> None:
+    if any(any(v) for v in delta.values()):
+        tx = session.get_nested_transaction() or session.get_transaction()
+        session.info.setdefault(_PENDING, []).append((tx, delta))
+
+
 @event.listens_for(Session, "before_flush")
 def _forget_deleted(session: Session, _flush_context: Any, _instances: Any) -> None:
     """Episodes about to go (with their patient or on their own) leave the totals while their rows
-    still say where they counted; their patients' other episodes are refreshed after the flush."""
+    still say where they counted; their patients' other episodes are refreshed later."""
     episodes = {obj.id for obj in session.deleted if isinstance(obj, EpisodeOfCare) and obj.id is not None}
     patients = {obj.id for obj in session.deleted if isinstance(obj, Patient) and obj.id is not None}
     if not (episodes or patients):
@@ -510,23 +558,76 @@ def _forget_deleted(session: Session, _flush_context: Any, _instances: Any) -> N
         for i in range(0, len(ordered), _CHUNK):
             episodes.update(conn.scalars(select(e.id).where(e.patient_id.in_(ordered[i: i + _CHUNK]))))
     siblings = {obj.patient_id for obj in session.deleted if isinstance(obj, EpisodeOfCare)} - patients
-    session.info.setdefault("hindfoot_registry_patients", set()).update(p for p in siblings if p is not None)
-    forget_registry(conn, episodes)
+    _ids(session, _TOUCHED)[1].update(p for p in siblings if p is not None)
+    delta: tallies.Tally = {}
+    forget_registry(conn, episodes, into=delta)
+    _defer(session, delta)
 
 
 @event.listens_for(Session, "after_flush")
-def _keep_registry_in_step(session: Session, _flush_context: Any) -> None:
+def _note_touched(session: Session, _flush_context: Any) -> None:
     episodes, patients = _touched(session)
-    patients |= session.info.pop("hindfoot_registry_patients", set())
     if episodes or patients:
-        refresh_registry(session.connection(), episodes, patients)
-        session.info["hindfoot_registry_refreshed"] = True
+        touched = _ids(session, _TOUCHED)
+        touched[0].update(episodes)
+        touched[1].update(patients)
 
 
-@event.listens_for(Session, "after_flush_postexec")
-def _expire_registry_rows(session: Session, _flush_context: Any) -> None:
-    """Registry rows loaded in this session were rewritten underneath it: read them again."""
-    if session.info.pop("hindfoot_registry_refreshed", False):
-        for obj in list(session.identity_map.values()):
+def apply_pending(session: Session) -> None:
+    """Bring the registry rows of the episodes this transaction touched, and the totals, up to date."""
+    touched = session.info.pop(_TOUCHED, None)
+    if touched and (touched[0] or touched[1]):
+        delta: tallies.Tally = {}
+        refresh_registry(session.connection(), touched[0], touched[1], into=delta)
+        _defer(session, delta)
+        done = _ids(session, _REFRESHED)
+        done[0].update(touched[0])
+        done[1].update(touched[1])
+        for obj in list(session.identity_map.values()):  # loaded rows were rewritten underneath
             if isinstance(obj, RegistryEpisode | RegistryScore):
                 session.expire(obj)
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    total: tallies.Tally = {}
+    for _, part in pending:
+        tallies.add_into(total, part)
+    add_totals(session.connection(), total)
+
+
+def _apply_before_commit(session: Session) -> None:
+    session.flush()
+    apply_pending(session)
+
+
+event.listen(Session, "before_commit", _apply_before_commit, insert=True)  # before the audit chain's hook
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    session.info.pop(_REFRESHED, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:  # the whole transaction: nothing of it stays
+        for key in (_TOUCHED, _REFRESHED, _PENDING):
+            session.info.pop(key, None)
+        return
+    # a savepoint: what was refreshed may have been undone with it, so refresh it again
+    done = session.info.pop(_REFRESHED, None)
+    if done:
+        touched = _ids(session, _TOUCHED)
+        touched[0].update(done[0])
+        touched[1].update(done[1])
+    pending = session.info.get(_PENDING)
+    if pending:
+
+        def inside(tx: Any) -> bool:
+            while tx is not None:
+                if tx is previous_transaction:
+                    return True
+                tx = tx.parent
+            return False
+
+        session.info[_PENDING] = [(tx, delta) for tx, delta in pending if not inside(tx)]
