@@ -27,7 +27,7 @@ from hindfoot.db.models.scheduling import (
     Schedule,
     Slot,
 )
-from hindfoot.db.models.security import AuditChainHead, MfaRecoveryCode, UserSession
+from hindfoot.db.models.security import AuditChainHead, MfaRecoveryCode, Passkey, UserSession
 
 __all__ = [
     "AccountRole",
@@ -56,6 +56,7 @@ __all__ = [
     "Observation",
     "Organization",
     "OutcomeReminder",
+    "Passkey",
     "PathwayEvent",
     "PathwayStage",
     "Patient",
