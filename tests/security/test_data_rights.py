@@ -193,9 +193,24 @@ def test_a_restricted_record_is_left_out_of_the_registry_and_marked_for_staff(ap
     assert (before.patients, after.patients) == (2, 1)
     assert analytics.export_csv(db, actor_for(doc), analytics.Filters(), min_group=1).rows == 1
     db.rollback()
-    assert "Processing restricted" in a.get(f"/patients/{patient.id}").text
+    record = a.get(f"/patients/{patient.id}").text
+    assert "Processing restricted" in record and "Lift the restriction" in record
     assert "restricted" in a.get("/patients", params={"q": "Quokkahart"}).text
     assert db.get(Patient, patient.id).restricted_at is not None
+    db.rollback()
+    # an admin lifts it, with a reason the patient is told (art. 18(3)); another clinic's admin cannot
+    _, other_admin, _, _, _ = _clinic(db, "Wombat")
+    db.commit()
+    lift = f"/api/patients/{patient.id}/restriction/lift"
+    assert _client(app, other_admin.email).post(lift, json={"reason": "x"}).status_code == 404
+    assert a.post(lift, json={"reason": " "}).json()["field"] == "reason"
+    assert a.post(lift, json={"reason": "You withdrew the restriction by phone on 2 June."}).status_code == 204
+    assert a.post(lift, json={"reason": "again"}).status_code == 409
+    db.expire_all()
+    assert db.get(Patient, patient.id).restricted_at is None
+    assert analytics.dashboard(db, actor_for(doc), analytics.Filters(), today=date(2026, 6, 1)).patients == 2
+    assert db.scalar(select(AuditEvent.id).where(AuditEvent.description.contains("restriction lifted"))) is not None
+    db.rollback()
 
 
 def test_two_admins_deciding_at_once_make_one_decision(db, session_factory, settings):
