@@ -242,3 +242,20 @@ def test_two_admins_deciding_at_once_make_one_decision(db, session_factory, sett
     assert db.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.entity_type == "DataRequest", AuditEvent.description.startswith("data-rights request accepted")
         | AuditEvent.description.startswith("data-rights request refused"))) == 1
+
+
+def test_the_request_form_names_the_field_and_needs_its_csrf_token(app, db):
+    _, _, _, _, account = _clinic(db, "Quokka")
+    db.commit()
+    c = _client(app, account.email)
+    token = c.headers["X-CSRF-Token"]
+    del c.headers["X-CSRF-Token"]
+    assert c.post("/me/data/requests", data={"kind": "erasure"}).status_code == 403  # no CSRF token
+    r = c.post("/me/data/requests", data={"kind": "", "details": "please", "csrf_token": token})
+    assert r.status_code == 422 and 'href="#r-kind"' in r.text and "please" in r.text  # named, and kept
+    r = c.post("/me/data/requests", data={"kind": "correction", "details": "", "csrf_token": token})
+    assert r.status_code == 422 and 'href="#r-details"' in r.text
+    ok = c.post("/me/data/requests", data={"kind": "restriction", "details": "", "csrf_token": token},
+                follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"] == "/me/data?sent=1"
+    assert "Restrict the use of my data" in c.get("/me/data").text

@@ -116,12 +116,6 @@ def queue(db: Session, actor: Actor, *, status: str | None = None, limit: int = 
     return rows
 
 
-def open_count(db: Session, actor: Actor) -> int:
-    return db.scalar(select(func.count()).select_from(DataRequest).where(
-        DataRequest.organization_id == actor.organization_id,
-        DataRequest.status == DataRequestStatus.open.value)) or 0
-
-
 def get_request(db: Session, actor: Actor, request_id: uuid.UUID) -> DataRequest:
     """One request: for the patient who made it and the admins of their clinic (anyone else: audited 404)."""
     request = db.get(DataRequest, request_id)
