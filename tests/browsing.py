@@ -57,9 +57,11 @@ def serve_demo(folder: Path, *, smtp_port: int = 1025) -> Iterator[str]:
     with unit_of_work(make_sessionmaker(engine)) as session:
         load_demo(session, date.today())
     engine.dispose()
+    port = _free_port()
+    # links in emails, and the passkeys' relying party (WebAuthn refuses an IP address), name `localhost`
     settings = Settings(environment="test", database_url=url, secret_key="browser-secret-" + "y" * 32,
-                        smtp_port=smtp_port)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=_free_port(),
+                        smtp_port=smtp_port, base_url=f"http://localhost:{port}")
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

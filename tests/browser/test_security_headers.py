@@ -13,7 +13,8 @@ ROLES = {
     "patient@demo.hindfoot.local": ["/me", "/questionnaires", "/my/recovery-plan", "/appointments", "/account", "/me/data",
                                     "/me/data/summary"],
     "surgeon@demo.hindfoot.local": ["/patients", "/patients/new", "/calendar", "/calendar/no-shows", "/calendar/rota",
-                                    "/calendar/series", "/outcomes", "/recovery/behind", "/account", "/account/password"],
+                                    "/calendar/series", "/outcomes", "/recovery/behind", "/account", "/account/password",
+                                    "/account/passkeys"],
     "admin@demo.hindfoot.local": ["/admin/audit", "/admin/staff", "/calendar/services", "/calendar/locations",
                                   "/admin/data-requests"],
 }

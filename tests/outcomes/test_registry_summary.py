@@ -200,7 +200,7 @@ def _reference_dashboard(db: Session, actor: Actor, f: Filters, *, today: date |
     require_staff(actor)
     today = today or date.today()
     out = analytics.Dashboard(filters=f, today=today)
-    cohort = _cohort(actor, f).cte("cohort")
+    cohort = _cohort(actor, f, analytics._restricted(db, actor)).cte("cohort")
     surgery, conservative = _anchors()
 
     # counts

@@ -193,9 +193,24 @@ def test_a_restricted_record_is_left_out_of_the_registry_and_marked_for_staff(ap
     assert (before.patients, after.patients) == (2, 1)
     assert analytics.export_csv(db, actor_for(doc), analytics.Filters(), min_group=1).rows == 1
     db.rollback()
-    assert "Processing restricted" in a.get(f"/patients/{patient.id}").text
+    record = a.get(f"/patients/{patient.id}").text
+    assert "Processing restricted" in record and "Lift the restriction" in record
     assert "restricted" in a.get("/patients", params={"q": "Quokkahart"}).text
     assert db.get(Patient, patient.id).restricted_at is not None
+    db.rollback()
+    # an admin lifts it, with a reason the patient is told (art. 18(3)); another clinic's admin cannot
+    _, other_admin, _, _, _ = _clinic(db, "Wombat")
+    db.commit()
+    lift = f"/api/patients/{patient.id}/restriction/lift"
+    assert _client(app, other_admin.email).post(lift, json={"reason": "x"}).status_code == 404
+    assert a.post(lift, json={"reason": " "}).json()["field"] == "reason"
+    assert a.post(lift, json={"reason": "You withdrew the restriction by phone on 2 June."}).status_code == 204
+    assert a.post(lift, json={"reason": "again"}).status_code == 409
+    db.expire_all()
+    assert db.get(Patient, patient.id).restricted_at is None
+    assert analytics.dashboard(db, actor_for(doc), analytics.Filters(), today=date(2026, 6, 1)).patients == 2
+    assert db.scalar(select(AuditEvent.id).where(AuditEvent.description.contains("restriction lifted"))) is not None
+    db.rollback()
 
 
 def test_two_admins_deciding_at_once_make_one_decision(db, session_factory, settings):
@@ -227,3 +242,20 @@ def test_two_admins_deciding_at_once_make_one_decision(db, session_factory, sett
     assert db.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.entity_type == "DataRequest", AuditEvent.description.startswith("data-rights request accepted")
         | AuditEvent.description.startswith("data-rights request refused"))) == 1
+
+
+def test_the_request_form_names_the_field_and_needs_its_csrf_token(app, db):
+    _, _, _, _, account = _clinic(db, "Quokka")
+    db.commit()
+    c = _client(app, account.email)
+    token = c.headers["X-CSRF-Token"]
+    del c.headers["X-CSRF-Token"]
+    assert c.post("/me/data/requests", data={"kind": "erasure"}).status_code == 403  # no CSRF token
+    r = c.post("/me/data/requests", data={"kind": "", "details": "please", "csrf_token": token})
+    assert r.status_code == 422 and 'href="#r-kind"' in r.text and "please" in r.text  # named, and kept
+    r = c.post("/me/data/requests", data={"kind": "correction", "details": "", "csrf_token": token})
+    assert r.status_code == 422 and 'href="#r-details"' in r.text
+    ok = c.post("/me/data/requests", data={"kind": "restriction", "details": "", "csrf_token": token},
+                follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"] == "/me/data?sent=1"
+    assert "Restrict the use of my data" in c.get("/me/data").text

@@ -11,7 +11,7 @@ from factories import PASSWORD, login, make_account, make_org, make_practitioner
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from hindfoot.db.models import AuditEvent, Organization, UserAccount
+from hindfoot.db.models import AuditEvent, Organization, Passkey, UserAccount
 
 
 def _setup(db, *, required: bool | None = None):  # type: ignore[no-untyped-def]
@@ -133,6 +133,8 @@ def test_an_admin_resets_a_members_mfa_and_it_is_audited(app, db):
     _, doc, _ = _setup(db, required=True)
     member = TestClient(app)
     _enrol(member)
+    db.add(Passkey(user_id=doc.id, credential_id="AAAA", public_key=b"\x01", sign_count=0, name="Lost phone"))
+    db.commit()
     admin = TestClient(app)
     _enrol_admin = _form_login(admin, "boss@example.org")  # the admin enrols too
     page = admin.get(_enrol_admin.headers["location"])
@@ -146,6 +148,7 @@ def test_an_admin_resets_a_members_mfa_and_it_is_audited(app, db):
     db.expire_all()
     account = db.get(UserAccount, doc.id)
     assert account.mfa_secret is None and account.mfa_enabled_at is None
+    assert db.scalar(select(Passkey).where(Passkey.user_id == doc.id)) is None  # passkeys go too
     event = db.scalar(select(AuditEvent).where(AuditEvent.description.contains("two-step sign-in reset")))
     assert event is not None and event.user_email == "boss@example.org"
     # next sign-in: set up again

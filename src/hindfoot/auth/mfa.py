@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
 from hindfoot.db.base import utcnow
-from hindfoot.db.models import MfaRecoveryCode, Organization, UserAccount
+from hindfoot.db.models import MfaRecoveryCode, Organization, Passkey, UserAccount
 from hindfoot.errors import InvalidInput
 from hindfoot.settings import Settings
 
@@ -147,11 +147,13 @@ def recovery_codes_left(db: Session, account: UserAccount) -> int:
 
 
 def reset(db: Session, actor: Actor, account: UserAccount) -> None:
-    """An admin clears a member's MFA (lost phone and codes): they enrol again at the next sign-in."""
+    """An admin clears a member's MFA (lost phone and codes; their passkeys go too): they enrol again at
+    the next sign-in."""
     from hindfoot.auth import sessions
 
     account.mfa_secret, account.mfa_enabled_at, account.mfa_last_step = None, None, None
     db.execute(delete(MfaRecoveryCode).where(MfaRecoveryCode.user_id == account.id))
+    db.execute(delete(Passkey).where(Passkey.user_id == account.id))  # a lost device may be one of them
     sessions.end_all(db, account.id)
     audit.record(db, actor, audit.UPDATE, "UserAccount", account.id,
                  description=f"two-step sign-in reset for {account.email} by an admin")

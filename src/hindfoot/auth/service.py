@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -161,20 +162,24 @@ def _refuse_if_locked(db: Session, keys: list[str], key: str, source_ip: str | N
 
 
 def second_factor(db: Session, account: UserAccount, code: str, *, policy: throttle.ThrottlePolicy,
-                  source_ip: str | None = None, now: datetime | None = None) -> str:
-    """Check a sign-in's second factor (an app code or a recovery code, see mfa.check); how it was given.
-    Wrong codes count against the email and the address like wrong passwords, and the same locks apply."""
+                  source_ip: str | None = None, now: datetime | None = None,
+                  checker: Callable[[], str | None] | None = None) -> str:
+    """Check a sign-in's second factor (an app code or a recovery code, see mfa.check; or, with `checker`,
+    another method such as a passkey); how it was given. Failures count against the email and the
+    address like wrong passwords, and the same locks apply."""
     from hindfoot.auth import mfa
 
     now = now or utcnow()
     key = throttle.email_key(account.email)
     keys = [key] + ([throttle.address_key(source_ip)] if source_ip else [])
     _refuse_if_locked(db, keys, key, source_ip, account.organization_id, now)
-    how = mfa.check(db, account, code, now=now)
+    how = checker() if checker is not None else mfa.check(db, account, code, now=now)
     if how is None:
-        notes = [_count_failure(db, k, now, policy.for_key(k)) or "" for k in keys]
-        _audit(db, key, source_ip, account.organization_id, f"sign-in code wrong for {key} (failure {notes[0]})")
-        error = NotAuthenticated("that code is not right: type the 6 digits your app shows now, or a recovery code")
+        notes = [_count_failure(db, k, now, policy.for_key(k)) for k in keys]
+        what = "passkey refused" if checker is not None else "sign-in code wrong"
+        _audit(db, key, source_ip, account.organization_id, f"{what} for {key} (failure {notes[0]})")
+        error = NotAuthenticated("that passkey was not accepted: try again, or type a code" if checker is not None
+                                 else "that code is not right: type the 6 digits your app shows now, or a recovery code")
         error.keep_writes = True
         raise error
     clear_failures(db, account.email)

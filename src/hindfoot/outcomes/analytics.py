@@ -129,16 +129,21 @@ class Dashboard:
         return out
 
 
-def _cohort(actor: Actor, f: Filters, *, with_patient: bool = False) -> Select[uuid.UUID, uuid.UUID, date]:
+def _restricted(db: Session, actor: Actor) -> list[uuid.UUID]:
+    """The clinic's patients who restricted processing (GDPR art. 18): left out of the registry. Few, and
+    read from a partial index that holds only them."""
+    return list(db.scalars(select(Patient.id).where(Patient.organization_id == actor.organization_id,
+                                                    Patient.restricted_at.is_not(None))))
+
+
+def _cohort(actor: Actor, f: Filters, excluded: list[uuid.UUID], *,
+            with_patient: bool = False) -> Select[uuid.UUID, uuid.UUID, date]:
     stmt = (
         select(EpisodeOfCare.id.label("episode_id"), EpisodeOfCare.patient_id, EpisodeOfCare.period_start)
         .where(EpisodeOfCare.organization_id == actor.organization_id)
-        # a patient who restricted processing (GDPR art. 18) is kept out of the registry: the few such
-        # patients of the clinic, looked up once (a partial index holds only them), not a join per episode
-        .where(EpisodeOfCare.patient_id.not_in(
-            select(Patient.id).where(Patient.organization_id == actor.organization_id,
-                                     Patient.restricted_at.is_not(None))))
     )
+    if excluded:  # a literal list: with none restricted (the usual case) the query is as it was
+        stmt = stmt.where(EpisodeOfCare.patient_id.not_in(excluded))
     if f.sport or with_patient:  # every episode has its patient: join only when a patient column is needed
         stmt = stmt.join(Patient, Patient.id == EpisodeOfCare.patient_id)
     if f.sport:
@@ -281,7 +286,7 @@ def _from_episodes(db: Session, actor: Actor, f: Filters, today: date) -> Dashbo
     """The dashboard from the per-episode registry rows, for cohorts the totals do not key
     (a procedure, a surgeon, a start period): the filter narrows what is read."""
     out = Dashboard(filters=f, today=today)
-    cohort = _cohort(actor, f).cte("cohort")
+    cohort = _cohort(actor, f, _restricted(db, actor)).cte("cohort")
     surgery, conservative = _anchors()
 
     # counts
@@ -466,7 +471,7 @@ def export_csv(db: Session, actor: Actor, f: Filters, *, min_group: int = 5) -> 
     age band, sex, sport, level, side and year are generalised ("*") until each is shared by at least
     `min_group` rows (`outcomes.disclosure`); rows that stay unique are left out."""
     require_registry(actor)
-    cohort = _cohort(actor, f, with_patient=True).add_columns(
+    cohort = _cohort(actor, f, _restricted(db, actor), with_patient=True).add_columns(
         Patient.birth_date, Patient.sex, Patient.sport, Patient.level, EpisodeOfCare.laterality
     ).cte("cohort")
     surgery, conservative = _anchors()

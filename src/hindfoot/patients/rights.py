@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hindfoot.audit import service as audit
@@ -116,12 +116,6 @@ def queue(db: Session, actor: Actor, *, status: str | None = None, limit: int = 
     return rows
 
 
-def open_count(db: Session, actor: Actor) -> int:
-    return db.scalar(select(func.count()).select_from(DataRequest).where(
-        DataRequest.organization_id == actor.organization_id,
-        DataRequest.status == DataRequestStatus.open.value)) or 0
-
-
 def get_request(db: Session, actor: Actor, request_id: uuid.UUID) -> DataRequest:
     """One request: for the patient who made it and the admins of their clinic (anyone else: audited 404)."""
     request = db.get(DataRequest, request_id)
@@ -139,7 +133,8 @@ def get_request(db: Session, actor: Actor, request_id: uuid.UUID) -> DataRequest
 
 @dataclass(frozen=True)
 class AnswerMail:
-    request_id: uuid.UUID
+    entity_type: str  # what the email answers: a DataRequest, or the Patient whose restriction ended
+    entity_id: uuid.UUID
     actor: Actor
     mail: OutgoingEmail
 
@@ -195,7 +190,7 @@ def decide(db: Session, actor: Actor, settings: Settings, request_id: uuid.UUID,
     mail = None
     if to:
         clinic = db.get(Organization, request.organization_id)
-        mail = AnswerMail(request.id, actor, OutgoingEmail(
+        mail = AnswerMail("DataRequest", request.id, actor, OutgoingEmail(
             to=to, subject=f"Your request to {clinic.name if clinic else 'the clinic'}: {request.status}",
             text=(f"Your request \u201c{KIND_LABELS[request.kind]}\u201d of {request.created_at:%d %b %Y} is "
                   f"{request.status}.\n\n{answer}\n"
@@ -203,6 +198,39 @@ def decide(db: Session, actor: Actor, settings: Settings, request_id: uuid.UUID,
                      f"\nSee it under \u201cMy data\u201d when you sign in: {settings.base_url.rstrip('/')}/me/data\n")),
         ))
     return request, mail
+
+
+def lift_restriction(db: Session, actor: Actor, settings: Settings, patient_id: uuid.UUID,
+                     reason: str) -> AnswerMail | None:
+    """An admin of the patient's clinic lifts a restriction of processing (article 18(3)): the reason is
+    required, and the patient is emailed it (the email to send after the commit)."""
+    require_admin(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("say why the restriction ends: the patient is told", field="reason")
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(f"at most {REASON_MAX} characters", field="reason")
+    patient = db.get(Patient, patient_id)
+    if patient is None or patient.organization_id != actor.organization_id:
+        raise AccessDenied("patient not found", entity_type="Patient", entity_id=patient_id,
+                           patient_id=patient_id if patient is not None else None, action=audit.UPDATE)
+    if patient.restricted_at is None:
+        raise Conflict("this record is not restricted")
+    patient.restricted_at = None
+    patient.updated_at = utcnow()
+    audit.record(db, actor, audit.UPDATE, "Patient", patient.id, patient_id=patient.id,
+                 description="processing restriction lifted (GDPR art. 18(3))")
+    db.flush()
+    to = patient.email or _login_email(db, patient)
+    if not to:
+        return None
+    clinic = db.get(Organization, patient.organization_id)
+    return AnswerMail("Patient", patient.id, actor, OutgoingEmail(
+        to=to, subject=f"{clinic.name if clinic else 'Your clinic'}: the restriction of your record ends",
+        text=(f"The restriction of processing you asked for on your record ends today, for this reason:\n\n{reason}\n\n"
+              "The record is used again as before, including in the clinic's outcomes registry. You can ask for "
+              f"a restriction again under \u201cMy data\u201d: {settings.base_url.rstrip('/')}/me/data\n"),
+    ))
 
 
 def _login_email(db: Session, patient: Patient) -> str | None:
@@ -251,7 +279,7 @@ def deliver(settings: Settings, factory: sessionmaker[Session], pending: AnswerM
         send(settings, pending.mail)
     except EmailError as exc:
         with factory() as s:
-            audit.record(s, pending.actor, audit.EXECUTE, "DataRequest", pending.request_id, outcome=audit.ERROR,
+            audit.record(s, pending.actor, audit.EXECUTE, pending.entity_type, pending.entity_id, outcome=audit.ERROR,
                          description=f"answer email not sent: {exc}")
             s.commit()
         return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from hindfoot.deps import verify_csrf
-from hindfoot.web.routes import admin, auth, data_rights, home, patients
+from hindfoot.web.routes import admin, auth, data_rights, home, passkeys, patients
 from hindfoot.web.routes import assessment as assessment_pages
 from hindfoot.web.routes import booking as booking_pages
 from hindfoot.web.routes import calendar as calendar_pages
@@ -18,6 +18,7 @@ from hindfoot.web.routes import waitlist as waitlist_pages
 web_router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
 web_router.include_router(home.router)
 web_router.include_router(auth.router)
+web_router.include_router(passkeys.router)
 web_router.include_router(patients.router)
 web_router.include_router(data_rights.router)
 web_router.include_router(assessment_pages.router)

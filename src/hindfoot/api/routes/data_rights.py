@@ -92,3 +92,16 @@ def decide(request_id: uuid.UUID, body: DataRequestDecision, request: Request, d
     decided, mail = rights.decide(db, actor, settings, request_id, body.decision, body.reason)
     background.add_task(rights.deliver, settings, request.app.state.sessionmaker, mail)
     return _read(decided)
+
+
+class RestrictionLift(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(max_length=rights.REASON_MAX, description="why the restriction ends; the patient is emailed it")
+
+
+@router.post("/patients/{patient_id}/restriction/lift", status_code=204)
+def lift_restriction(patient_id: uuid.UUID, body: RestrictionLift, request: Request, db: DbSession,
+                     actor: CurrentActor, settings: AppSettings, background: BackgroundTasks) -> None:
+    """An admin of the patient's clinic ends a restriction of processing (GDPR art. 18(3))."""
+    mail = rights.lift_restriction(db, actor, settings, patient_id, body.reason)
+    background.add_task(rights.deliver, settings, request.app.state.sessionmaker, mail)

@@ -46,7 +46,7 @@ from hindfoot.db.models.scheduling import (
     WaitlistEntry,
     WaitlistOffer,
 )
-from hindfoot.db.models.security import AuditChainHead, MfaRecoveryCode, UserSession
+from hindfoot.db.models.security import AuditChainHead, MfaRecoveryCode, Passkey, UserSession
 
 __all__ = [
     "AccountRole",
@@ -79,6 +79,7 @@ __all__ = [
     "Observation",
     "Organization",
     "OutcomeReminder",
+    "Passkey",
     "PathwayEvent",
     "PathwayStage",
     "Patient",

@@ -288,7 +288,7 @@ def share_of(row: Any, scores: Iterable[Any]) -> tallies.Tally:
 def _derive(conn: Connection, chunk: list[uuid.UUID]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The registry rows (episode rows, score rows) of these episodes, from the record."""
     e, p = EpisodeOfCare.__table__.c, Patient.__table__.c
-    ctx = conn.execute(select(e.id, e.patient_id, e.organization_id, p.sport, e.period_start)
+    ctx = conn.execute(select(e.id, e.patient_id, e.organization_id, p.sport, e.period_start, p.restricted_at)
                        .join_from(EpisodeOfCare.__table__, Patient.__table__, p.id == e.patient_id)
                        .where(e.id.in_(chunk))).all()
     if not ctx:
@@ -331,7 +331,9 @@ def _derive(conn: Connection, chunk: list[uuid.UUID]) -> tuple[list[dict[str, An
         if anchor is None:
             anchor = conservative.get(c.id)
         rows.append(dict(zip(EPISODE_COLUMNS, [
-            c.id, *summary, c.organization_id, c.patient_id, c.sport, c.period_start, utc_day(anchor),
+            # a patient who restricted processing (GDPR art. 18) keeps the row but counts in no total
+            c.id, *summary, c.organization_id, c.patient_id, c.sport,
+            c.period_start if c.restricted_at is None else None, utc_day(anchor),
             int(first[(c.patient_id, c.organization_id)][1] == c.id), procedures.get(c.id, [])], strict=True)))
     return rows, scores
 
@@ -488,7 +490,7 @@ def _touched(session: Session) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
                 patients.update(v for v in _values(obj, "patient_id") if v is not None)
                 continue
             if isinstance(obj, Patient):
-                if dirty and _changed(obj, ("sport",)):
+                if dirty and _changed(obj, ("sport", "restricted_at")):
                     patients.add(obj.id)
                 continue
             watched = _WATCHED.get(type(obj))

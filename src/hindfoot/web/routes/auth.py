@@ -7,7 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from hindfoot.auth import mfa, reset, sessions
+from hindfoot.auth import mfa, passkeys, reset, sessions
 from hindfoot.auth import service as auth_service
 from hindfoot.db.models import Organization, UserAccount
 from hindfoot.deps import (
@@ -90,7 +90,7 @@ def login_submit(
 def _mfa_page(request: Request, db: Session, settings: Settings, account: UserAccount, next: str, *,
               error: str | None = None, status_code: int = 200) -> HTMLResponse:
     ctx: dict[str, Any] = {"next": _safe_next(next), "error": error, "enrolling": not mfa.enabled(account),
-                           "action": "/login/mfa"}
+                           "action": "/login/mfa", "has_passkeys": bool(passkeys.of(db, account))}
     if ctx["enrolling"]:
         secret = account.mfa_secret or mfa.begin_enrolment(db, account)
         org = db.get(Organization, account.organization_id)

@@ -136,3 +136,11 @@ def decide(request_id: uuid.UUID, request: Request, db: DbSession, actor: Curren
     return _queue_page(request, db, actor, status=None, message=(
         f"{rights.KIND_LABELS[decided.kind]}: {done}. The patient sees the answer under \u201cMy data\u201d"
         + (" and is emailed it." if mail else ".")))
+
+
+@router.post("/patients/{patient_id}/restriction/lift")
+def lift_restriction(patient_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
+                     settings: AppSettings, background: BackgroundTasks, raw: RawForm) -> Response:
+    mail = rights.lift_restriction(db, actor, settings, patient_id, raw.get("reason", ""))
+    background.add_task(rights.deliver, settings, request.app.state.sessionmaker, mail)
+    return RedirectResponse(f"/patients/{patient_id}", status_code=303)

@@ -1,5 +1,6 @@
 """data rights: patients' correction, erasure and restriction requests; a patient's record can be
-restricted or erased; a TOTP code works once (the last accepted time step per account)
+restricted or erased; a TOTP code works once (the last accepted time step per account); staff
+passkeys (WebAuthn) as a second sign-in step
 
 Revision ID: 0012
 Revises: 0013
@@ -54,9 +55,31 @@ def upgrade() -> None:
                     postgresql_where=sa.text("restricted_at IS NOT NULL"))
     with op.batch_alter_table("user_account", schema=None) as batch_op:
         batch_op.add_column(sa.Column("mfa_last_step", sa.Integer(), nullable=True))
+    with op.batch_alter_table("user_session", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("passkey_challenge", sa.String(length=100), nullable=True))
+    op.create_table(
+        "passkey",
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("credential_id", sa.String(length=1400), nullable=False),
+        sa.Column("public_key", sa.LargeBinary(), nullable=False),
+        sa.Column("sign_count", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["user_account.id"], name=op.f("fk_passkey_user_id_user_account"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_passkey")),
+        sa.UniqueConstraint("credential_id", name=op.f("uq_passkey_credential_id")),
+    )
+    op.create_index(op.f("ix_passkey_user_id"), "passkey", ["user_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_passkey_user_id"), table_name="passkey")
+    op.drop_table("passkey")
+    with op.batch_alter_table("user_session", schema=None) as batch_op:
+        batch_op.drop_column("passkey_challenge")
     with op.batch_alter_table("user_account", schema=None) as batch_op:
         batch_op.drop_column("mfa_last_step")
     op.drop_index("ix_patient_restricted", table_name="patient")
