@@ -60,7 +60,7 @@ NOT_VISITED = {
 # FHIR reads by resource type: the other clinic's row of that type, where the matrix makes one.
 FHIR_IDS = {"Patient": "patient_id", "EpisodeOfCare": "episode_id", "Appointment": "appointment_id",
             "Organization": "org", "Practitioner": "surgeon", "Location": "location"}
-for _type in ("CarePlan", "Condition", "DiagnosticReport", "Encounter", "ImagingStudy", "Observation",
+for _type in ("CarePlan", "Condition", "DiagnosticReport", "DocumentReference", "Encounter", "ImagingStudy", "Observation",
               "PractitionerRole", "Procedure", "Questionnaire", "QuestionnaireResponse", "Schedule", "Slot"):
     NOT_VISITED[f"/api/fhir/{_type}/{{ident}}"] = "FHIR read: the same per-object policy as the record, tests/fhir"
 

@@ -7,6 +7,7 @@ from hindfoot.db.models.audit import AuditEvent
 from hindfoot.db.models.care_plan import CarePlan, CarePlanActivity
 from hindfoot.db.models.clinic_service import ClinicService
 from hindfoot.db.models.condition import Condition
+from hindfoot.db.models.document import DocumentReference
 from hindfoot.db.models.encounter import Encounter
 from hindfoot.db.models.episode import EpisodeOfCare, Laterality, PathwayEvent, PathwayStage
 from hindfoot.db.models.imaging import DiagnosticReport, ImagingStudy
@@ -53,6 +54,7 @@ __all__ = [
     "ClinicService",
     "Condition",
     "DiagnosticReport",
+    "DocumentReference",
     "Encounter",
     "EpisodeOfCare",
     "ImagingStudy",
