@@ -151,6 +151,13 @@ def test_a_transaction_imports_a_referral_all_or_nothing(client, db):
     assert medplum_errors([letter]) == []
     everything = client.get(f"/api/fhir/Patient/{patient_id}/$everything").json()
     assert "DocumentReference" in {e["resource"]["resourceType"] for e in everything["entry"]}
+    # the letter is on the record page, and opens as a download (never inline)
+    page = client.get(f"/patients/{patient_id}")
+    assert "Referral letter" in page.text and "from Dr A. General" in page.text
+    download = client.get(f"/patients/{patient_id}/documents/{letter['id']}")
+    assert download.status_code == 200 and download.content.startswith(b"%PDF-1.4")
+    assert download.headers["content-disposition"].startswith("attachment")
+    assert client.get(f"/patients/{patient_id}/documents/{uuid.uuid4()}").status_code == 404
 
     # a bad last entry undoes the first ones
     broken = {**referral, "entry": [*referral["entry"][1:], {
