@@ -175,6 +175,12 @@ def test_a_real_smart_client_runs_the_standalone_launch_and_reads_without_a_cook
         assert other.status_code == 404
         everyone = next(FObservation.where({}).perform_iter(server))
         assert everyone.total == 3
+        # a patient/ scope next to a user/ scope still limits the token to its patient (the narrower wins)
+        mixed = _smart(base, "launch/patient patient/Observation.rs user/Practitioner.rs")
+        mixed.handle_callback(_approve(base, c["clinician"].email, mixed.authorize_url, patient_id=c["alice"].id))
+        mixed_bearer = {"Authorization": f"Bearer {mixed.server.auth.access_token}"}
+        assert httpx2.get(f"{base}/api/fhir/Observation", headers=mixed_bearer).json()["total"] == 3
+        assert httpx2.get(f"{base}/api/fhir/Practitioner/{c['surgeon'].id}", headers=mixed_bearer).status_code == 200
 
         # offline_access: the refresh token gives a new access token; the old refresh token is spent
         old_access, old_refresh = server.auth.access_token, server.auth.refresh_token

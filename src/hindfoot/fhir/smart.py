@@ -464,10 +464,12 @@ def actor_for_token(db: Session, token: str, *, source_ip: str | None = None, pa
         raise NotAuthenticated("the user of this token can no longer sign in")
     contexts = smart_scopes.contexts(granted)
     usable = frozenset(s for s in granted if not s.startswith("system/"))
-    # patient-level scopes only: limited to the launch patient's compartment
-    limited = row.patient_id if contexts == {"patient"} else None
-    if contexts == {"patient"} and limited is None and account.role != "patient":
-        usable = frozenset()  # patient scopes without a patient in context reach nothing
+    limited = None
+    if "patient" in contexts and account.role != "patient":
+        if row.patient_id is not None:
+            limited = row.patient_id  # any patient-level scope: the launch patient's compartment only
+        else:  # patient scopes without a patient in context reach nothing
+            usable = frozenset(s for s in usable if not s.startswith("patient/"))
     return _actor(account, row.client_id, source_ip=source_ip, path=path, scopes=usable, smart_patient_id=limited)
 
 
