@@ -135,7 +135,18 @@ def test_only_an_admin_registers_apps_and_bad_registrations_name_the_field(clien
     assert client.post("/api/smart-clients", json=body).status_code == 201
     assert client.post("/api/smart-clients", json=body).status_code == 409
     page = client.get("/admin/apps")
-    assert page.status_code == 200 and "Outcomes Viewer" not in page.text and "<code>x</code>" in page.text
+    assert page.status_code == 200 and "<code>x</code>" in page.text and 'href="/admin/apps"' in page.text
+    # the page registers too (form + CSRF), and says what is wrong
+    csrf = client.headers["X-CSRF-Token"]
+    added = client.post("/admin/apps", data={"csrf_token": csrf, "kind": "smart-app", "client_id": "viewer-2",
+                                             "name": "Viewer Two", "redirect_uris": "https://viewer.example/cb"})
+    assert added.status_code == 200 and "Viewer Two is registered as viewer-2." in added.text
+    refused = client.post("/admin/apps", data={"csrf_token": csrf, "kind": "smart-backend", "client_id": "b2",
+                                               "name": "B2", "jwks": "{not json"})
+    assert refused.status_code == 422 and "jwks must be a JSON Web Key Set" in refused.text
+    client.post("/api/auth/logout")
+    login(client, c["clinician"].email)
+    assert client.get("/admin/apps").status_code == 403
 
 
 def test_a_real_smart_client_runs_the_standalone_launch_and_reads_without_a_cookie(app, client, db):
