@@ -339,3 +339,23 @@ def test_backend_services_get_system_scopes_with_a_signed_assertion_once(app, cl
         assert forged.status_code in (400, 401) and forged.json()["error"] == "invalid_client"
     entries = db.scalars(select(AuditEvent).where(AuditEvent.user_email == "smart-backend:registry-exporter")).all()
     assert {e.patient_id for e in entries} == {c["alice"].id, c["bob"].id}
+
+
+def test_spent_codes_and_tokens_are_forgotten(db):
+    from hindfoot.db.models import OAuthCode
+    from hindfoot.fhir import smart
+
+    c = _clinic(db)
+    past, future = datetime.now(UTC) - timedelta(hours=2), datetime.now(UTC) + timedelta(hours=2)
+    db.add(OAuthCode(code_hash="a" * 64, client_id="x", user_id=c["clinician"].id, redirect_uri=REDIRECT, scope="",
+                     code_challenge="c", code_challenge_method="S256", expires_at=past))
+    for i, (expires, refresh, revoked) in enumerate([(past, None, False), (past, future, False), (past, future, True),
+                                                     (future, None, False)]):
+        db.add(OAuthToken(access_token_hash=str(i) * 64, client_id="x", user_id=c["clinician"].id, scope="",
+                          expires_at=expires, refresh_expires_at=refresh, revoked=revoked))
+    db.flush()
+    smart.prune(db)
+    db.commit()
+    assert db.scalars(select(OAuthCode)).all() == []
+    # kept: a token still refreshable, and one still valid
+    assert sorted(t.access_token_hash[0] for t in db.scalars(select(OAuthToken))) == ["1", "3"]

@@ -43,7 +43,7 @@ from authlib.oidc.core.grants import OpenIDCode
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
@@ -362,6 +362,7 @@ class Server(AuthorizationServer):
         return SmartClient(row) if row is not None else None
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        prune(self.db)
         grantee: Grantee | None = request.user if isinstance(request.user, Grantee) else None
         if token.get("refresh_token") is None:
             token.pop("refresh_token", None)  # none asked for (no offline_access): not even a null
@@ -391,6 +392,15 @@ class Server(AuthorizationServer):
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         return None
+
+
+def prune(db: Session) -> None:
+    """Forget codes, launches and tokens that can no longer be used (keeps the tables small)."""
+    now = utcnow()
+    db.execute(delete(OAuthCode).where(OAuthCode.expires_at < now))
+    db.execute(delete(SmartLaunch).where(SmartLaunch.expires_at < now))
+    db.execute(delete(OAuthToken).where(OAuthToken.expires_at < now, or_(
+        OAuthToken.refresh_expires_at.is_(None), OAuthToken.refresh_expires_at < now, OAuthToken.revoked.is_(True))))
 
 
 def _refresh_token(client: SmartClient, grant_type: str, user: Any, scope: str | None) -> str | None:
