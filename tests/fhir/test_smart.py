@@ -274,6 +274,10 @@ def test_ehr_launch_from_the_record_page_and_a_patient_s_own_launch(app, client,
         pain = {"resourceType": "Observation", "status": "final", "subject": {"reference": f"Patient/{c['alice'].id}"},
                 "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]}, "valueQuantity": {"value": 2}}
         assert httpx2.post(f"{base}/api/fhir/Observation", json=pain, headers=bearer).status_code == 201
+        batch = {"resourceType": "Bundle", "type": "transaction",
+                 "entry": [{"request": {"method": "POST", "url": "Observation"}, "resource": pain}]}
+        imported = httpx2.post(f"{base}/api/fhir", json=batch, headers=bearer)
+        assert imported.status_code == 200 and imported.json()["type"] == "transaction-response", imported.text
         condition = {"resourceType": "Condition", "subject": {"reference": f"Patient/{c['alice'].id}"},
                      "code": {"coding": [{"system": "http://snomed.info/sct", "code": "1", "display": "x"}]}}
         refused = httpx2.post(f"{base}/api/fhir/Condition", json=condition, headers=bearer)
