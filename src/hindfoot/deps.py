@@ -106,8 +106,8 @@ async def verify_csrf(request: Request) -> None:
     """Unsafe methods need the session's CSRF token: a header (API, htmx) or a form field (pages)."""
     if request.method in SAFE_METHODS:
         return
-    if request.url.path.startswith("/api/fhir/") and request.headers.get("authorization", "").lower().startswith(
-            "bearer "):
+    fhir = request.url.path == "/api/fhir" or request.url.path.startswith("/api/fhir/")
+    if fhir and request.headers.get("authorization", "").lower().startswith("bearer "):
         return  # the FHIR API then authenticates by that token alone, never by the cookie: nothing to forge
     presented = request.headers.get(CSRF_HEADER)
     if not presented and request.headers.get("content-type", "").startswith(

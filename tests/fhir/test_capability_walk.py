@@ -60,7 +60,7 @@ DATES = {  # where each date parameter reads its value
     "authored": lambda r: r["authored"], "start": lambda r: r["start"],
 }
 UNPOPULATED_IN_DEMO: list[str] = []
-DATE_FIELDS = ("period", "start", "effectiveDateTime", "performedDateTime", "issued")
+DATE_FIELDS = ("period", "start", "effectiveDateTime", "performedDateTime", "issued", "date")
 
 
 def _date_of(kind: str, name: str, r: dict[str, Any]) -> str | None:
@@ -122,7 +122,16 @@ def test_every_declared_interaction_and_parameter_answers_and_validates(client, 
     declared = {res["type"]: res for res in statement["rest"][0]["resource"]}
     assert {"Patient", "Practitioner", "PractitionerRole", "Organization", "Location", "EpisodeOfCare", "Encounter",
             "Condition", "Observation", "Procedure", "ImagingStudy", "DiagnosticReport", "CarePlan", "Appointment",
-            "Slot", "Schedule", "Questionnaire", "QuestionnaireResponse"} <= set(declared)
+            "Slot", "Schedule", "Questionnaire", "QuestionnaireResponse", "DocumentReference"} <= set(declared)
+    # the demo keeps no documents: a referral letter arrives first, through the declared create
+    someone = client.get("/api/fhir/Patient", params={"_count": 1}).json()["entry"][0]["resource"]["id"]
+    letter = client.post("/api/fhir/DocumentReference", headers=FHIR_WRITE, content=orjson.dumps({
+        "resourceType": "DocumentReference", "status": "current", "subject": {"reference": f"Patient/{someone}"},
+        "type": {"coding": [{"system": "http://loinc.org", "code": "57133-1", "display": "Referral note"}]},
+        "author": [{"display": "Dr A. General, Riverside Practice"}], "date": "2026-11-02T10:00:00Z",
+        "content": [{"attachment": {"contentType": "text/plain", "title": "Referral letter",
+                                    "data": "UmVmZXJyYWw6IHBvc3RlcmlvciBhbmtsZSBwYWlu"}}]}))
+    assert letter.status_code == 201, letter.text
     tried = 0
     unpopulated: list[str] = []
     for kind, res in declared.items():

@@ -135,7 +135,18 @@ def test_only_an_admin_registers_apps_and_bad_registrations_name_the_field(clien
     assert client.post("/api/smart-clients", json=body).status_code == 201
     assert client.post("/api/smart-clients", json=body).status_code == 409
     page = client.get("/admin/apps")
-    assert page.status_code == 200 and "Outcomes Viewer" not in page.text and "<code>x</code>" in page.text
+    assert page.status_code == 200 and "<code>x</code>" in page.text and 'href="/admin/apps"' in page.text
+    # the page registers too (form + CSRF), and says what is wrong
+    csrf = client.headers["X-CSRF-Token"]
+    added = client.post("/admin/apps", data={"csrf_token": csrf, "kind": "smart-app", "client_id": "viewer-2",
+                                             "name": "Viewer Two", "redirect_uris": "https://viewer.example/cb"})
+    assert added.status_code == 200 and "Viewer Two is registered as viewer-2." in added.text
+    refused = client.post("/admin/apps", data={"csrf_token": csrf, "kind": "smart-backend", "client_id": "b2",
+                                               "name": "B2", "jwks": "{not json"})
+    assert refused.status_code == 422 and "jwks must be a JSON Web Key Set" in refused.text
+    client.post("/api/auth/logout")
+    login(client, c["clinician"].email)
+    assert client.get("/admin/apps").status_code == 403
 
 
 def test_a_real_smart_client_runs_the_standalone_launch_and_reads_without_a_cookie(app, client, db):
@@ -175,6 +186,12 @@ def test_a_real_smart_client_runs_the_standalone_launch_and_reads_without_a_cook
         assert other.status_code == 404
         everyone = next(FObservation.where({}).perform_iter(server))
         assert everyone.total == 3
+        # a patient/ scope next to a user/ scope still limits the token to its patient (the narrower wins)
+        mixed = _smart(base, "launch/patient patient/Observation.rs user/Practitioner.rs")
+        mixed.handle_callback(_approve(base, c["clinician"].email, mixed.authorize_url, patient_id=c["alice"].id))
+        mixed_bearer = {"Authorization": f"Bearer {mixed.server.auth.access_token}"}
+        assert httpx2.get(f"{base}/api/fhir/Observation", headers=mixed_bearer).json()["total"] == 3
+        assert httpx2.get(f"{base}/api/fhir/Practitioner/{c['surgeon'].id}", headers=mixed_bearer).status_code == 200
 
         # offline_access: the refresh token gives a new access token; the old refresh token is spent
         old_access, old_refresh = server.auth.access_token, server.auth.refresh_token
@@ -257,6 +274,10 @@ def test_ehr_launch_from_the_record_page_and_a_patient_s_own_launch(app, client,
         pain = {"resourceType": "Observation", "status": "final", "subject": {"reference": f"Patient/{c['alice'].id}"},
                 "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]}, "valueQuantity": {"value": 2}}
         assert httpx2.post(f"{base}/api/fhir/Observation", json=pain, headers=bearer).status_code == 201
+        batch = {"resourceType": "Bundle", "type": "transaction",
+                 "entry": [{"request": {"method": "POST", "url": "Observation"}, "resource": pain}]}
+        imported = httpx2.post(f"{base}/api/fhir", json=batch, headers=bearer)
+        assert imported.status_code == 200 and imported.json()["type"] == "transaction-response", imported.text
         condition = {"resourceType": "Condition", "subject": {"reference": f"Patient/{c['alice'].id}"},
                      "code": {"coding": [{"system": "http://snomed.info/sct", "code": "1", "display": "x"}]}}
         refused = httpx2.post(f"{base}/api/fhir/Condition", json=condition, headers=bearer)
@@ -322,3 +343,23 @@ def test_backend_services_get_system_scopes_with_a_signed_assertion_once(app, cl
         assert forged.status_code in (400, 401) and forged.json()["error"] == "invalid_client"
     entries = db.scalars(select(AuditEvent).where(AuditEvent.user_email == "smart-backend:registry-exporter")).all()
     assert {e.patient_id for e in entries} == {c["alice"].id, c["bob"].id}
+
+
+def test_spent_codes_and_tokens_are_forgotten(db):
+    from hindfoot.db.models import OAuthCode
+    from hindfoot.fhir import smart
+
+    c = _clinic(db)
+    past, future = datetime.now(UTC) - timedelta(hours=2), datetime.now(UTC) + timedelta(hours=2)
+    db.add(OAuthCode(code_hash="a" * 64, client_id="x", user_id=c["clinician"].id, redirect_uri=REDIRECT, scope="",
+                     code_challenge="c", code_challenge_method="S256", expires_at=past))
+    for i, (expires, refresh, revoked) in enumerate([(past, None, False), (past, future, False), (past, future, True),
+                                                     (future, None, False)]):
+        db.add(OAuthToken(access_token_hash=str(i) * 64, client_id="x", user_id=c["clinician"].id, scope="",
+                          expires_at=expires, refresh_expires_at=refresh, revoked=revoked))
+    db.flush()
+    smart.prune(db)
+    db.commit()
+    assert db.scalars(select(OAuthCode)).all() == []
+    # kept: a token still refreshable, and one still valid
+    assert sorted(t.access_token_hash[0] for t in db.scalars(select(OAuthToken))) == ["1", "3"]

@@ -107,6 +107,12 @@ def test_bad_writes_answer_an_operation_outcome_naming_the_element(client, db):
         "resourceType": "Condition", "subject": {"reference": "Patient/not-an-id"},
         "code": {"coding": [{"system": "http://snomed.info/sct", "code": "1", "display": "x"}]}})
     _outcome(nobody, 422, "Condition.subject")
+    not_base64 = _post(client, "DocumentReference", {
+        "resourceType": "DocumentReference", "status": "current", "subject": {"reference": f"Patient/{patient['id']}"},
+        "content": [{"attachment": {"contentType": "text/plain", "data": "not base64!"}}]})
+    _outcome(not_base64, 400 if not_base64.status_code == 400 else 422,
+             not_base64.json()["issue"][0]["expression"][0])
+    assert "DocumentReference.content" in not_base64.json()["issue"][0]["expression"][0]
 
 
 def test_a_transaction_imports_a_referral_all_or_nothing(client, db):
@@ -122,15 +128,36 @@ def test_a_transaction_imports_a_referral_all_or_nothing(client, db):
             "resourceType": "Observation", "status": "final", "subject": {"reference": "urn:uuid:p1"},
             "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
             "valueQuantity": {"value": 6}}},
+        {"fullUrl": "urn:uuid:d1", "request": {"method": "POST", "url": "DocumentReference"}, "resource": {
+            "resourceType": "DocumentReference", "status": "current", "subject": {"reference": "urn:uuid:p1"},
+            "type": {"coding": [{"system": "http://loinc.org", "code": "57133-1", "display": "Referral note"}]},
+            "author": [{"display": "Dr A. General"}],
+            "content": [{"attachment": {"contentType": "application/pdf", "title": "Referral letter",
+                                        "data": "JVBERi0xLjQKJcfsj6IK"}}]}},
     ]}
     answer = client.post("/api/fhir", content=orjson.dumps(referral), headers=FHIR)
     assert answer.status_code == 200, answer.text
     bundle = answer.json()
     assert bundle["type"] == "transaction-response"
-    assert [e["response"]["status"] for e in bundle["entry"]] == ["201 Created"] * 3
+    assert [e["response"]["status"] for e in bundle["entry"]] == ["201 Created"] * 4
     patient_id = uuid.UUID(bundle["entry"][1]["response"]["location"].split("/")[1])
     assert db.scalar(select(func.count()).select_from(Condition).where(Condition.patient_id == patient_id)) == 1
     assert db.scalar(select(func.count()).select_from(Observation).where(Observation.patient_id == patient_id)) == 1
+    letters = client.get("/api/fhir/DocumentReference", params={"patient": str(patient_id),
+                                                                "type": "http://loinc.org|57133-1"}).json()
+    assert letters["total"] == 1
+    letter = letters["entry"][0]["resource"]
+    assert letter["content"][0]["attachment"]["size"] == 15 and letter["author"] == [{"display": "Dr A. General"}]
+    assert medplum_errors([letter]) == []
+    everything = client.get(f"/api/fhir/Patient/{patient_id}/$everything").json()
+    assert "DocumentReference" in {e["resource"]["resourceType"] for e in everything["entry"]}
+    # the letter is on the record page, and opens as a download (never inline)
+    page = client.get(f"/patients/{patient_id}")
+    assert "Referral letter" in page.text and "from Dr A. General" in page.text
+    download = client.get(f"/patients/{patient_id}/documents/{letter['id']}")
+    assert download.status_code == 200 and download.content.startswith(b"%PDF-1.4")
+    assert download.headers["content-disposition"].startswith("attachment")
+    assert client.get(f"/patients/{patient_id}/documents/{uuid.uuid4()}").status_code == 404
 
     # a bad last entry undoes the first ones
     broken = {**referral, "entry": [*referral["entry"][1:], {
@@ -139,7 +166,7 @@ def test_a_transaction_imports_a_referral_all_or_nothing(client, db):
             "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
             "valueQuantity": {"value": 60}}}]}
     refused = client.post("/api/fhir", content=orjson.dumps(broken), headers=FHIR)
-    _outcome(refused, 422, "Bundle.entry[2].Observation.valueQuantity")
+    _outcome(refused, 422, "Bundle.entry[3].Observation.valueQuantity")
     assert db.scalar(select(func.count()).select_from(Patient)) == before + 1
 
 

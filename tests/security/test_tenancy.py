@@ -58,11 +58,12 @@ NOT_VISITED = {
     "/api/fhir/$export-file/{file_id}": "bulk export: the starting client only, tests/fhir/test_bulk.py",
     "/api/fhir/Group/{group_id}/$export": "bulk export: only one's own clinic, tests/fhir/test_bulk.py",
     "/waitlist/offers/{token}": "an emailed offer's secret link: tests/scheduling/test_waitlist.py, tests/web/test_waitlist_pages.py",
+    "/patients/{patient_id}/documents/{document_id}": "documents: the record's policy, tests/fhir/test_write.py",
 }
 # FHIR reads by resource type: the other clinic's row of that type, where the matrix makes one.
 FHIR_IDS = {"Patient": "patient_id", "EpisodeOfCare": "episode_id", "Appointment": "appointment_id",
             "Organization": "org", "Practitioner": "surgeon", "Location": "location"}
-for _type in ("CarePlan", "Condition", "DiagnosticReport", "Encounter", "ImagingStudy", "Observation",
+for _type in ("CarePlan", "Condition", "DiagnosticReport", "DocumentReference", "Encounter", "ImagingStudy", "Observation",
               "PractitionerRole", "Procedure", "Questionnaire", "QuestionnaireResponse", "Schedule", "Slot"):
     NOT_VISITED[f"/api/fhir/{_type}/{{ident}}"] = "FHIR read: the same per-object policy as the record, tests/fhir"
 

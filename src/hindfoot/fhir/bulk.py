@@ -8,7 +8,7 @@ id>` holds every patient of that organisation, the one group each client can exp
 
 The kick-off records the job and answers at once; the files are built after the response (in the
 same process, with a fresh database session) from the same mappers as the REST API, and kept in the
-database until the client deletes the job. Every patient whose data an export holds gets one audit
+database until the client deletes the job (or for a week). Every patient whose data an export holds gets one audit
 entry, as for a search.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -35,6 +35,7 @@ from hindfoot.fhir.search import parse_date_range
 NDJSON = "application/fhir+ndjson"
 OUTPUT_FORMATS = {"application/fhir+ndjson", "application/ndjson", "ndjson"}
 PARAMS = ("_outputFormat", "_type", "_since")
+KEEP = timedelta(days=7)
 
 
 def owner(actor: Actor) -> str:
@@ -75,6 +76,10 @@ def kick_off(db: Session, actor: Actor, level: str, params: Sequence[tuple[str, 
         _, since, _ = parse_date_range(values["_since"], "_since")
     if level == "group" and group_id != str(actor.organization_id):
         raise NotFound(f"Group/{group_id} is not known (your clinic's group is Group/{actor.organization_id})")
+    # finished exports are kept a week for the client to fetch, then forgotten
+    stale = select(BulkExport.id).where(BulkExport.created_at < utcnow() - KEEP)
+    db.execute(delete(BulkExportFile).where(BulkExportFile.export_id.in_(stale)))
+    db.execute(delete(BulkExport).where(BulkExport.created_at < utcnow() - KEEP))
     job = BulkExport(client_id=owner(actor), organization_id=actor.organization_id, level=level,
                      group_id=group_id, types=types, since=since, request_url=request_url)
     db.add(job)

@@ -81,7 +81,7 @@ def capability_statement(base_url: str, interactions: Iterable[tuple[str, str]],
     return {
         "resourceType": "CapabilityStatement",
         "text": narrative("hindfoot FHIR R4 server: read and search; create, update and transaction for a "
-                          "referral's Patient, Condition and Observation; Patient/$everything; Bulk Data $export; "
+                          "referral's Patient, Condition, Observation and DocumentReference; Patient/$everything; Bulk Data $export; "
                           "SMART on FHIR"),
         "status": "active",
         "date": utcnow().date().isoformat(),

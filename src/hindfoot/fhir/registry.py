@@ -24,6 +24,7 @@ from hindfoot.db.models import (
     CarePlan,
     Condition,
     DiagnosticReport,
+    DocumentReference,
     Encounter,
     EpisodeOfCare,
     ImagingStudy,
@@ -39,7 +40,15 @@ from hindfoot.db.models import (
     Slot,
 )
 from hindfoot.fhir import codes
-from hindfoot.fhir.mappers import care, clinical, directory, imaging, questionnaire, scheduling
+from hindfoot.fhir.mappers import (
+    care,
+    clinical,
+    directory,
+    document,
+    imaging,
+    questionnaire,
+    scheduling,
+)
 from hindfoot.fhir.mappers import patient as patient_mapper
 from hindfoot.fhir.search import SearchParam, date_param, id_token, reference, string, token
 
@@ -261,6 +270,16 @@ def _types() -> list[ResourceType]:
                 reference("performer", "who reported", DiagnosticReport.performer_id, "Practitioner"),
             ), patient_column=DiagnosticReport.patient_id, since_column=DiagnosticReport.updated_at,
             includes=("patient", "performer")),
+        ResourceType(
+            "DocumentReference", DocumentReference, document.document_reference_to_fhir,
+            compartment(DocumentReference.patient_id), DocumentReference.date.desc(), _params(
+                id_token("_id", DocumentReference.id), _last_updated(DocumentReference), *_subject(DocumentReference),
+                date_param("date", "when the document was made", DocumentReference.date),
+                _status(DocumentReference.status),
+                token("type", "document type (LOINC)", DocumentReference.type_code,
+                      systems={codes.LOINC: DocumentReference.type_code}),
+            ), patient_column=DocumentReference.patient_id, since_column=DocumentReference.updated_at,
+            includes=("patient",)),
         ResourceType(
             "CarePlan", CarePlan, care.care_plan_to_fhir, compartment(CarePlan.patient_id),
             CarePlan.period_start.desc(), _params(

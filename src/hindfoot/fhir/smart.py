@@ -43,7 +43,7 @@ from authlib.oidc.core.grants import OpenIDCode
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
@@ -362,6 +362,7 @@ class Server(AuthorizationServer):
         return SmartClient(row) if row is not None else None
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        prune(self.db)
         grantee: Grantee | None = request.user if isinstance(request.user, Grantee) else None
         if token.get("refresh_token") is None:
             token.pop("refresh_token", None)  # none asked for (no offline_access): not even a null
@@ -391,6 +392,15 @@ class Server(AuthorizationServer):
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         return None
+
+
+def prune(db: Session) -> None:
+    """Forget codes, launches and tokens that can no longer be used (keeps the tables small)."""
+    now = utcnow()
+    db.execute(delete(OAuthCode).where(OAuthCode.expires_at < now))
+    db.execute(delete(SmartLaunch).where(SmartLaunch.expires_at < now))
+    db.execute(delete(OAuthToken).where(OAuthToken.expires_at < now, or_(
+        OAuthToken.refresh_expires_at.is_(None), OAuthToken.refresh_expires_at < now, OAuthToken.revoked.is_(True))))
 
 
 def _refresh_token(client: SmartClient, grant_type: str, user: Any, scope: str | None) -> str | None:
@@ -464,10 +474,12 @@ def actor_for_token(db: Session, token: str, *, source_ip: str | None = None, pa
         raise NotAuthenticated("the user of this token can no longer sign in")
     contexts = smart_scopes.contexts(granted)
     usable = frozenset(s for s in granted if not s.startswith("system/"))
-    # patient-level scopes only: limited to the launch patient's compartment
-    limited = row.patient_id if contexts == {"patient"} else None
-    if contexts == {"patient"} and limited is None and account.role != "patient":
-        usable = frozenset()  # patient scopes without a patient in context reach nothing
+    limited = None
+    if "patient" in contexts and account.role != "patient":
+        if row.patient_id is not None:
+            limited = row.patient_id  # any patient-level scope: the launch patient's compartment only
+        else:  # patient scopes without a patient in context reach nothing
+            usable = frozenset(s for s in usable if not s.startswith("patient/"))
     return _actor(account, row.client_id, source_ip=source_ip, path=path, scopes=usable, smart_patient_id=limited)
 
 

@@ -1,5 +1,5 @@
 """FHIR writes: create and update of the resources a referral brings (Patient, Condition,
-Observation), and a `transaction` Bundle that imports them all or nothing.
+Observation, DocumentReference: the referral letter), and a `transaction` Bundle that imports them all or nothing.
 
 An incoming resource is first checked against the R4 structure (the R4B pydantic models, the same
 library the tests validate with), then turned into rows: what hindfoot cannot represent (an
@@ -10,6 +10,8 @@ create/update on the type), are authorised per patient like every other write, a
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -23,14 +25,16 @@ from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
 from hindfoot.auth.policy import require_staff
 from hindfoot.db.base import utcnow
-from hindfoot.db.models import Condition, Observation, Patient
+from hindfoot.db.models import Condition, DocumentReference, Observation, Patient
 from hindfoot.errors import BadRequest, Conflict, HindfootError, InvalidInput, NotFound
 from hindfoot.fhir import codes, r4, rest
 from hindfoot.fhir.registry import TYPES
 from hindfoot.patients import service as patients_service
 from hindfoot.patients.schemas import PatientCreate, PatientUpdate
 
-WRITABLE = ("Patient", "Condition", "Observation")
+WRITABLE = ("Patient", "Condition", "Observation", "DocumentReference")
+DOCUMENT_STATUS = {"current", "superseded", "entered-in-error"}
+MAX_DOCUMENT_BYTES = 5_000_000  # a referral letter, not an imaging archive
 CLINICAL_STATUS = {"active", "recurrence", "relapse", "inactive", "remission", "resolved"}
 VERIFICATION_STATUS = {"unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"}
 OBSERVATION_STATUS = {"registered", "preliminary", "final", "amended", "corrected", "cancelled",
@@ -270,6 +274,52 @@ def _observation_fields(db: Session, actor: Actor, body: dict[str, Any], refs: R
     }
 
 
+# ---------------------------------------------------------------------------- DocumentReference
+def _document_fields(db: Session, actor: Actor, body: dict[str, Any], refs: Refs) -> dict[str, Any]:
+    status = body.get("status", "current")
+    if status not in DOCUMENT_STATUS:
+        raise InvalidInput(f"DocumentReference.status: {status!r}", field="DocumentReference.status")
+    contents = body.get("content") or []
+    if len(contents) != 1:
+        raise InvalidInput("DocumentReference.content: hindfoot keeps one attachment per document",
+                           field="DocumentReference.content")
+    attachment = contents[0].get("attachment") or {}
+    where = "DocumentReference.content.attachment"
+    content_type = attachment.get("contentType")
+    if not content_type:
+        raise InvalidInput(f"{where}.contentType is required", field=f"{where}.contentType")
+    data, url, size = attachment.get("data"), attachment.get("url"), None
+    if not data and not url:
+        raise InvalidInput(f"{where} needs data (base64) or a url", field=where)
+    if data:
+        if len(data) > MAX_DOCUMENT_BYTES * 4 // 3 + 4:
+            raise InvalidInput(f"{where}.data: at most {MAX_DOCUMENT_BYTES // 1_000_000} MB", field=f"{where}.data")
+        try:
+            size = len(base64.b64decode(data, validate=True))
+        except (binascii.Error, ValueError):
+            raise InvalidInput(f"{where}.data is not base64", field=f"{where}.data") from None
+    if url and not str(url).startswith(("https://", "http://")):
+        raise InvalidInput(f"{where}.url must be an http(s) URL", field=f"{where}.url")
+    loinc = next((c for c in (body.get("type") or {}).get("coding") or [] if c.get("system") == codes.LOINC), None)
+    authors = [a.get("display") for a in body.get("author") or [] if a.get("display")]
+    return {
+        "patient_id": _patient_ref(db, actor, body.get("subject"), "DocumentReference.subject", refs),
+        "status": status, "type_code": loinc.get("code") if loinc else None,
+        "type_display": ((loinc.get("display") if loinc else None) or (body.get("type") or {}).get("text")),
+        "description": str(body.get("description") or "")[:500],
+        "author_display": authors[0][:200] if authors else None,
+        "date": _when(body.get("date"), "DocumentReference.date") or utcnow(),
+        "content_type": str(content_type)[:100], "title": str(attachment.get("title") or "")[:200],
+        "data": data or None, "url": url or None, "size": size,
+    }
+
+
+def _fields(type_name: str, db: Session, actor: Actor, body: dict[str, Any], refs: Refs) -> dict[str, Any]:
+    builder = {"Condition": _condition_fields, "Observation": _observation_fields,
+               "DocumentReference": _document_fields}[type_name]
+    return builder(db, actor, body, refs)
+
+
 # --------------------------------------------------------------------------------- interactions
 def _require(actor: Actor, type_name: str, permission: str) -> None:
     if type_name not in WRITABLE:
@@ -291,8 +341,11 @@ def create(db: Session, actor: Actor, type_name: str, body: Any, refs: Refs | No
     elif type_name == "Condition":
         row = Condition(**_condition_fields(db, actor, body, refs), recorder_id=actor.practitioner_id)
         db.add(row)
-    else:
+    elif type_name == "Observation":
         row = Observation(**_observation_fields(db, actor, body, refs), performer_id=actor.practitioner_id)
+        db.add(row)
+    else:
+        row = DocumentReference(**_document_fields(db, actor, body, refs))
         db.add(row)
     db.flush()
     if type_name != "Patient":  # create_patient audits its own
@@ -317,7 +370,7 @@ def update(db: Session, actor: Actor, type_name: str, ident: str, body: Any, if_
     if type_name == "Patient":
         row = update_patient(db, actor, row, body)
     else:
-        fields = (_condition_fields if type_name == "Condition" else _observation_fields)(db, actor, body, Refs())
+        fields = _fields(type_name, db, actor, body, Refs())
         if fields["patient_id"] != row.patient_id:
             raise InvalidInput(f"{type_name}.subject cannot move to another patient", field=f"{type_name}.subject")
         for name, value in fields.items():

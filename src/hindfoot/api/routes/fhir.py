@@ -181,7 +181,8 @@ def _update_route(kind: str) -> Callable[..., Any]:
 
 @router.post("", name="fhir::transaction")
 async def transaction(request: Request, db: DbSession, actor: FhirActor) -> Response:
-    """A transaction Bundle of creates and updates (Patient, Condition, Observation): all or nothing.
+    """A transaction Bundle of creates and updates (Patient, Condition, Observation, DocumentReference):
+    all or nothing.
     Entries may refer to each other by urn:uuid fullUrls (a referral's patient and findings)."""
     return fhir_response(write.transaction(db, actor, await _body(request), base_of(request)))
 

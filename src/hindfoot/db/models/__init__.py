@@ -8,6 +8,7 @@ from hindfoot.db.models.care_plan import CarePlan, CarePlanActivity
 from hindfoot.db.models.clinic_service import ClinicService
 from hindfoot.db.models.condition import Condition
 from hindfoot.db.models.data_request import DataRequest, DataRequestKind, DataRequestStatus
+from hindfoot.db.models.document import DocumentReference
 from hindfoot.db.models.encounter import Encounter
 from hindfoot.db.models.episode import EpisodeOfCare, Laterality, PathwayEvent, PathwayStage
 from hindfoot.db.models.imaging import DiagnosticReport, ImagingStudy
@@ -67,6 +68,7 @@ __all__ = [
     "DataRequestKind",
     "DataRequestStatus",
     "DiagnosticReport",
+    "DocumentReference",
     "Encounter",
     "EpisodeOfCare",
     "ImagingStudy",

@@ -16,6 +16,7 @@ from hindfoot.deps import CurrentActor, DbSession
 from hindfoot.errors import InvalidInput
 from hindfoot.fhir import smart
 from hindfoot.pathway.machine import STAGE_LABELS
+from hindfoot.patients import documents
 from hindfoot.patients import service as patients_service
 from hindfoot.patients.codes import condition_names, finding_texts
 from hindfoot.patients.schemas import (
@@ -194,4 +195,17 @@ def patient_record(patient_id: uuid.UUID, request: Request, db: DbSession, actor
         "conditions_names": condition_names(),
         "scores": score_series(record),
         "launch_apps": smart.launch_apps(db, actor) if actor.is_staff else [],
+        "documents": documents.list_documents(db, actor, patient_id) if actor.is_staff else [],
     })
+
+
+@router.get("/patients/{patient_id}/documents/{document_id}")
+def patient_document(patient_id: uuid.UUID, document_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> Response:
+    """A document of the record (a referral letter): downloaded, never shown inline (its content
+    came from another system), or the address it lives at."""
+    doc, content = documents.open_document(db, actor, patient_id, document_id)
+    if content is None:
+        return RedirectResponse(doc.url or "/", status_code=303)
+    name = "".join(ch for ch in (doc.title or "document") if ch.isalnum() or ch in " -_.")[:80] or "document"
+    return Response(content, media_type=doc.content_type, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff"})

@@ -1,5 +1,6 @@
 """SMART on FHIR: app and backend clients (redirect URIs, scopes, launch URL), authorization codes,
-tokens, EHR launches, the id_token signing key, JWT ids seen (replay refusal), Bulk Data exports
+tokens, EHR launches, the id_token signing key, JWT ids seen (replay refusal), Bulk Data exports;
+documents imported with a referral (DocumentReference)
 
 Revision ID: 0013
 Revises: 0008
@@ -19,6 +20,28 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table('document_reference',
+    sa.Column('patient_id', sa.Uuid(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('type_code', sa.String(length=20), nullable=True),
+    sa.Column('type_display', sa.String(length=200), nullable=True),
+    sa.Column('description', sa.String(length=500), nullable=False),
+    sa.Column('author_display', sa.String(length=200), nullable=True),
+    sa.Column('date', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('data', sa.Text(), nullable=True),
+    sa.Column('url', sa.String(length=500), nullable=True),
+    sa.Column('size', sa.Integer(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], name=op.f('fk_document_reference_patient_id_patient'),
+                            ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_document_reference'))
+    )
+    with op.batch_alter_table('document_reference', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_document_reference_patient_id'), ['patient_id'], unique=False)
     op.create_table('signing_key',
     sa.Column('kid', sa.String(length=64), nullable=False),
     sa.Column('private_jwk', sa.JSON(), nullable=False),
@@ -166,3 +189,6 @@ def downgrade() -> None:
 
     op.drop_table('used_jwt_id')
     op.drop_table('signing_key')
+    with op.batch_alter_table('document_reference', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_document_reference_patient_id'))
+    op.drop_table('document_reference')
