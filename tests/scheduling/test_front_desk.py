@@ -126,7 +126,7 @@ def test_a_series_books_what_fits_and_offers_another_time_for_each_clash(client,
     page = client.get("/calendar/series", params={"patient_id": str(ada.id)})
     form = {"csrf_token": _csrf(page.text), "patient_id": str(ada.id), "service": "nurse_dressing",
             "practitioner_id": str(clinic.nurse.id), "location_id": str(clinic.fitzrovia.id),
-            "first_date": day.isoformat(), "time_of_day": "09:00", "every_days": "2", "count": "3"}
+            "first_date": day.isoformat(), "time": "09:00", "every_days": "2", "count": "3"}
     refused = client.post("/calendar/series", data={**form, "action": "book"})
     assert refused.status_code == 409 and "Occurrence 2" in refused.text
     done = client.post("/calendar/series", data={**form, "action": "book_fitting"})

@@ -483,13 +483,24 @@ def edit_location(
     return _setup_action(request, db, actor, "locations.html", str(location_id), form, act, "/calendar/locations")
 
 
+SERIES_LABELS = {"patient_id": "Patient", "service": "Service", "practitioner_id": "With", "location_id": "Where",
+                 "first_date": "First date", "time": "Time", "every_days": "Every N days", "weekdays": "Weekly on",
+                 "count": "How many", "until": "Until", "closed_days": "Dates they do not work there"}
+
+
 def _series_page(request: Request, db: DbSession, actor: Actor, form: dict[str, str], *,
                  plan: Any = None, error: str | None = None, booked: int = 0, booked_appts: Any = (),
-                 alternatives: Any = (), status_code: int = 200) -> HTMLResponse:
+                 alternatives: Any = (), errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
     from hindfoot.web.routes.patients import pick_choices
 
     return render(request, "calendar/series.html", {
-        "form": form, "plan": plan, "error": error, "booked": booked, "errors": {},
+        "form": form, "plan": plan, "error": error, "booked": booked, "errors": errors or {},
+        "labels": SERIES_LABELS,
+        "service_options": [(c, svc.name) for c, svc in clinic.services_for(db, actor.organization_id).items()
+                            if svc.active],
+        "weekday_names": WEEKDAYS,
+        "practitioner_options": [(str(p.id), f"{p.display_name} ({p.role_label})") for p in _people(db, actor)["practitioners"]],
+        "location_options": [(str(loc.id), loc.name) for loc in _people(db, actor)["locations"]],
         "choices": pick_choices(db, actor, form.get("patient_q", ""), form.get("patient_id", "")),
         "closed_options": [("keep", "Show them as clashes"), ("next_open", "Move each to the next day they work there"),
                            ("skip", "Leave those dates out")],
@@ -530,7 +541,8 @@ def series_form(
 def series_submit(
     request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings, tasks: BackgroundTasks,
     patient_id: _F = "", service: _F = "",
-    practitioner_id: _F = "", location_id: _F = "", first_date: _F = "", time_of_day: _F = "09:00",
+    practitioner_id: _F = "", location_id: _F = "", first_date: _F = "",
+    time_of_day: Annotated[str, Form(alias="time", max_length=300)] = "09:00",
     every_days: _F = "", weekdays: Annotated[list[int] | None, Form()] = None, count: _F = "", until: _F = "",
     action: _F = "check", patient_q: _F = "", closed_days: _F = "next_open",
 ) -> Response:
@@ -542,9 +554,21 @@ def series_submit(
         return _series_page(request, db, actor, form)
     try:
         try:
-            first = datetime.combine(date.fromisoformat(first_date), time.fromisoformat(time_of_day))
+            day_one = date.fromisoformat(first_date)
         except ValueError:
-            raise InvalidInput("enter the first date and the time", field="first_date") from None
+            raise InvalidInput("enter a real date", field="first_date") from None
+        try:
+            first = datetime.combine(day_one, time.fromisoformat(time_of_day))
+        except ValueError:
+            raise InvalidInput("enter a time as HH:MM, like 09:00", field="time") from None
+        for name, value, top in (("every_days", every_days, 28), ("count", count, 366)):
+            if value and (not value.isdigit() or not 1 <= int(value) <= top):
+                raise InvalidInput(f"a whole number from 1 to {top}", field=name)
+        if until:
+            try:
+                date.fromisoformat(until)
+            except ValueError:
+                raise InvalidInput("enter a real date", field="until") from None
         kwargs: dict[str, Any] = dict(
             patient_id=_uuid(patient_id, "patient_id"), service=service,
             practitioner_id=_uuid(practitioner_id, "practitioner_id"), location_id=_uuid(location_id, "location_id"),
@@ -573,7 +597,7 @@ def series_submit(
         if exc.status_code in (403, 404):
             raise
         db.rollback()
+        if exc.field in SERIES_LABELS:  # named by its field, everything typed kept
+            return _series_page(request, db, actor, form, errors=errors_from(exc, SERIES_LABELS),
+                                status_code=exc.status_code)
         return _series_page(request, db, actor, form, error=exc.message, status_code=exc.status_code)
-    except ValueError as exc:
-        db.rollback()
-        return _series_page(request, db, actor, form, error=f"check the numbers and dates: {exc}", status_code=422)
