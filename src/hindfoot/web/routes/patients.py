@@ -103,7 +103,7 @@ def patient_pick(
 ) -> HTMLResponse:
     """The picker's options for what was typed (htmx swaps them into the select)."""
     return render(request, "patients/_pick_options.html", {
-        "choices": pick_choices(db, actor, patient_q, patient_id), "form": {"patient_id": patient_id}})
+        "choices": pick_choices(db, actor, patient_q, patient_id), "selected": patient_id})
 
 
 # --------------------------------------------------------------------------- a new patient (before /patients/{id})
