@@ -193,3 +193,28 @@ def test_offers_whose_send_failed_go_out_with_the_cli(database_url, db, monkeypa
         finally:
             get_settings.cache_clear()
     assert [m["To"] for m in inbox] == [ada.email]
+
+
+def test_a_new_opening_in_the_rota_is_offered_to_the_waitlist(mail_client, db):
+    client, inbox = mail_client
+    clinic = make_clinic(db)
+    ada, _ = patient_with_account(db, clinic, given="Ada")
+    boss = make_account(db, clinic.org, "manager", practitioner=make_practitioner(db, clinic.org, "manager"))
+    expert = make_practitioner(db, clinic.org, "sports_physician", family="Newcomer")  # no rota yet
+    db.commit()
+    login(client, clinic.admin.email)
+    day = future_day(9)
+    assert client.post("/api/waitlist", json={
+        "service": "new_consultation", "patient_id": str(ada.id), "practitioner_id": str(expert.id),
+        "earliest": day.isoformat(), "latest": day.isoformat()}).status_code == 201
+    client.post("/api/auth/logout")
+    login(client, boss.email)  # the manager writes the rota; the opening goes to the waitlist
+    inbox.clear()
+    r = client.post("/api/availability/rules", json={
+        "practitioner_id": str(expert.id), "location_id": str(clinic.city.id), "weekday": day.weekday(),
+        "start": "09:00", "end": "12:00"})
+    assert r.status_code == 201, r.text
+    offer = next(m for m in inbox if m["Subject"].startswith("A time has come free"))
+    assert offer["To"] == ada.email and day.strftime("%d %b") in offer["Subject"]
+    db.expire_all()
+    assert db.scalars(select(WaitlistOffer)).one().practitioner_id == expert.id

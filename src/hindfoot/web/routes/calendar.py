@@ -286,8 +286,8 @@ def _time(value: str, field: str, label: str, errors: dict[str, str]) -> time | 
 
 
 @router.post("/calendar/rota/rules", response_class=HTMLResponse)
-def add_rule(request: Request, db: DbSession, actor: CurrentActor, raw: RawForm,
-             services: Annotated[list[str] | None, Form()] = None) -> Response:
+def add_rule(request: Request, db: DbSession, actor: CurrentActor, raw: RawForm, settings: AppSettings,
+             tasks: BackgroundTasks, services: Annotated[list[str] | None, Form()] = None) -> Response:
     """A weekly opening; every problem is named by its field and what was typed is kept."""
     form: dict[str, Any] = {k: raw.get(k, "").strip() for k in ("practitioner_id", "location_id", "weekday", "start",
                                                                  "end")}
@@ -314,7 +314,14 @@ def add_rule(request: Request, db: DbSession, actor: CurrentActor, raw: RawForm,
             errors = errors_from(exc, RULE_LABELS)
     if errors:
         return _rota_page(request, db, actor, rule_form=form, rule_errors=errors, status_code=422)
+    _offer_new_times(request, db, actor, settings, tasks)
     return RedirectResponse("/calendar/rota", status_code=303)
+
+
+def _offer_new_times(request: Request, db: Session, actor: Actor, settings: Any, tasks: BackgroundTasks) -> None:
+    """New opening hours (or leave called off): the times that opened go to the waitlist, by email."""
+    if waitlist.offer_open_times(db, actor):
+        tasks.add_task(waitlist.send_pending, request.app.state.sessionmaker, settings)
 
 
 @router.post("/calendar/rota/rules/{rule_id}/delete", response_class=HTMLResponse)
@@ -353,8 +360,13 @@ def add_exception(request: Request, db: DbSession, actor: CurrentActor, raw: Raw
 
 
 @router.post("/calendar/rota/exceptions/{exception_id}/delete", response_class=HTMLResponse)
-def delete_exception(exception_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    return _rota_action(request, db, actor, lambda: rota_service.delete_exception(db, actor, exception_id))
+def delete_exception(exception_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
+                     settings: AppSettings, tasks: BackgroundTasks) -> Response:
+    def act() -> None:
+        rota_service.delete_exception(db, actor, exception_id)
+        _offer_new_times(request, db, actor, settings, tasks)  # leave called off: those days open again
+
+    return _rota_action(request, db, actor, act)
 
 
 # --------------------------------------------------------------------------- services and locations
