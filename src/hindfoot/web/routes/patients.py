@@ -67,7 +67,7 @@ def patient_list(
     }
     if request.headers.get("hx-request"):  # the table alone: the stage menu (and its counts) stays as it is
         return render(request, "patients/_table.html", context)
-    context["counts"] = patients_service.stage_counts(db, actor)
+    context["counts"] = patients_service.stage_counts(db, actor) if actor.is_clinical else {}
     return render(request, "patients/list.html", context)
 
 
