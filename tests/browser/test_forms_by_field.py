@@ -86,6 +86,10 @@ def test_sign_in_and_password_forms_name_the_field_and_keep_the_email(page: Page
     expect(page.get_by_label("Email")).to_have_value("admin@demo.hindfoot.local")
     expect(page.get_by_label("Password")).to_have_value("")
 
+    page.goto("/password/forgot")
+    page.get_by_role("button", name="Email me a link").click()
+    _field_error(page, "email", "Enter your email")
+
     sign_in(page, "nurse@demo.hindfoot.local")
     page.goto("/account/password")
     page.get_by_label("Current password").fill("not-my-password")

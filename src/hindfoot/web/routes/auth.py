@@ -199,9 +199,14 @@ def forgot_page(request: Request) -> HTMLResponse:
 
 @router.post("/password/forgot", response_class=HTMLResponse)
 def forgot_submit(
-    request: Request, db: DbSession, settings: AppSettings, background: BackgroundTasks,
-    email: Annotated[str, Form(max_length=200)],
+    request: Request, db: DbSession, settings: AppSettings, background: BackgroundTasks, raw: RawForm,
 ) -> HTMLResponse:
+    email = raw.get("email", "").strip()
+    problem = "Enter your email" if not email else (
+        f"Email: at most 200 characters (you typed {len(email)})" if len(email) > 200 else None)
+    if problem:  # named by its field, what was typed kept
+        return render(request, "auth/forgot.html", {"sent": False, "email": email, "errors": {"email": problem}},
+                      status_code=422)
     pending = reset.request_reset(db, settings, email, source_ip=client_ip(request))
     background.add_task(reset.deliver, settings, request.app.state.sessionmaker, pending)  # after the answer
     return render(request, "auth/forgot.html", {"sent": True, "email": email})  # the same answer for any email
