@@ -122,7 +122,8 @@ def test_pages_forgot_reset_and_change(mail_client, db, pat):
     assert form.status_code == 200 and 'name="password"' in form.text
     differ = client.post("/password/reset", data={"csrf_token": _csrf(form.text), "token": token,
                                                   "password": NEW, "confirm": NEW + "x"})
-    assert differ.status_code == 422 and "The two new passwords differ." in differ.text
+    assert differ.status_code == 422 and "New password again: the two new passwords differ" in differ.text
+    assert 'id="confirm-error"' in differ.text and 'href="#confirm"' in differ.text  # by its field
     done = client.post("/password/reset", data={"csrf_token": _csrf(form.text), "token": token,
                                                 "password": NEW, "confirm": NEW}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/login?changed=1"
@@ -137,7 +138,8 @@ def test_pages_forgot_reset_and_change(mail_client, db, pat):
     assert change.status_code == 200 and 'href="/account"' in change.text  # the nav links to the account page
     bad = client.post("/account/password", data={"csrf_token": _csrf(change.text), "current_password": "nope",
                                                   "password": NEW + "2", "confirm": NEW + "2"})
-    assert bad.status_code == 422 and "The current password is wrong." in bad.text
+    assert bad.status_code == 422 and "Current password: the current password is wrong" in bad.text
+    assert 'id="current_password-error"' in bad.text
     ok = client.post("/account/password", data={"csrf_token": _csrf(change.text), "current_password": NEW,
                                                  "password": NEW + "2", "confirm": NEW + "2"})
     assert ok.status_code == 200 and "Your new password is set." in ok.text

@@ -48,7 +48,7 @@ def _today_visits(db_url: str) -> dict[str, object]:
             with_accounts = select(UserAccount.patient_id).where(UserAccount.patient_id.is_not(None))
             people = db.scalars(select(Patient).where(Patient.email.is_not(None), Patient.id.not_in(with_accounts))
                                 .order_by(Patient.family_name, Patient.given_name)).all()
-            late, here, waiting = people[0], people[1], people[2]
+            late, here, waiting, booked = people[0], people[1], people[2], people[3]
             now = datetime.now(UTC).replace(second=0, microsecond=0)
             visits = {"late": (late, pracs[0], now - timedelta(minutes=20)),
                       "here": (here, pracs[1], now + timedelta(minutes=30))}
@@ -61,7 +61,7 @@ def _today_visits(db_url: str) -> dict[str, object]:
                     "late": visits["late"][2].astimezone(LONDON).strftime("%H:%M"),
                     "here": visits["here"][2].astimezone(LONDON).strftime("%H:%M"),
                     "today": now.astimezone(LONDON).date(), "late_name": late.display_name,
-                    "here_name": here.display_name}
+                    "here_name": here.display_name, "booked": booked}
     finally:
         engine.dispose()
 
@@ -85,9 +85,10 @@ def test_receptionist_books_from_the_grid_checks_in_marks_dna_and_fills_a_waitli
             break
     page.locator("a.slot-free").first.click()
     expect(page.get_by_role("button", name="Book for this patient")).to_be_visible()
-    options = page.locator("select[name=patient_choice] option")
-    booked_for = options.nth(1).get_attribute("value")
-    page.get_by_label("Patient").select_option(booked_for)
+    booked_for: Patient = seeded["booked"]  # type: ignore[assignment]
+    page.get_by_label("Find the patient").fill(booked_for.family_name)  # found by typing, not in a list of all
+    page.wait_for_selector(f"select[name=patient_choice] option[value='{booked_for.id}']", state="attached")
+    page.get_by_label("Patient", exact=True).select_option(str(booked_for.id))
     page.get_by_role("button", name="Book for this patient").click()
     expect(page).to_have_url(re.compile(r"/appointments/[0-9a-f-]+\?done=confirmed"))
     booked_url = page.url

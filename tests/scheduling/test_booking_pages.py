@@ -104,7 +104,7 @@ def test_staff_pages(client, db):
     assert series.status_code == 200
     form = {"csrf_token": _csrf(series.text), "patient_id": str(patient.id), "service": "nurse_dressing",
             "practitioner_id": str(clinic.nurse.id), "location_id": str(clinic.fitzrovia.id),
-            "first_date": day.isoformat(), "time_of_day": "09:00", "every_days": "2", "count": "3"}
+            "first_date": day.isoformat(), "time": "09:00", "every_days": "2", "count": "3"}
     checked = client.post("/calendar/series", data={**form, "action": "check"})
     assert checked.status_code == 200 and "3 appointments" in checked.text
     booked = client.post("/calendar/series", data={**form, "action": "book"})

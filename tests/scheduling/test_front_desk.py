@@ -104,7 +104,13 @@ def test_the_day_grid_has_a_column_per_clinician_and_books_a_free_time(client, d
     links = [u.replace("&amp;", "&") for u in re.findall(r'class="slot-free" href="([^"]+)"', page.text)]
     assert links and all(str(clinic.city.id) in u for u in links)
     confirm = client.get(links[0])
-    assert confirm.status_code == 200 and "Choose the patient" in confirm.text
+    assert confirm.status_code == 200 and 'name="patient_choice"' in confirm.text
+    assert 'hx-get="/patients/pick"' in confirm.text and ada.display_name not in confirm.text  # found by typing
+    hidden = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', confirm.text))
+    found = client.post("/book/confirm", data={**hidden, "action": "find", "patient_q": ada.family_name})
+    assert found.status_code == 200 and f'value="{ada.id}"' in found.text  # without script: "Find"
+    missing = client.post("/book/confirm", data={**hidden, "patient_q": "lovel"})
+    assert missing.status_code == 422 and 'id="f-patient_choice-error"' in missing.text and 'value="lovel"' in missing.text
     hidden = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', confirm.text))
     done = client.post("/book/confirm", data={**hidden, "patient_choice": str(ada.id)}, follow_redirects=False)
     assert done.status_code == 303, done.text
@@ -126,7 +132,7 @@ def test_a_series_books_what_fits_and_offers_another_time_for_each_clash(client,
     page = client.get("/calendar/series", params={"patient_id": str(ada.id)})
     form = {"csrf_token": _csrf(page.text), "patient_id": str(ada.id), "service": "nurse_dressing",
             "practitioner_id": str(clinic.nurse.id), "location_id": str(clinic.fitzrovia.id),
-            "first_date": day.isoformat(), "time_of_day": "09:00", "every_days": "2", "count": "3"}
+            "first_date": day.isoformat(), "time": "09:00", "every_days": "2", "count": "3"}
     refused = client.post("/calendar/series", data={**form, "action": "book"})
     assert refused.status_code == 409 and "Occurrence 2" in refused.text
     done = client.post("/calendar/series", data={**form, "action": "book_fitting"})

@@ -160,3 +160,61 @@ def test_who_sees_the_waitlist(client, db):
     login(client, ada_account.email)
     assert client.post(f"/api/waitlist/{mine[0]['id']}/remove").status_code == 200
     assert client.get("/api/waitlist").json() == []
+
+
+def test_offers_whose_send_failed_go_out_with_the_cli(database_url, db, monkeypatch):
+    from smtp_server import smtp_server
+    from typer.testing import CliRunner
+
+    from hindfoot.auth.actor import Actor
+    from hindfoot.cli.main import app as cli
+    from hindfoot.scheduling import booking, waitlist
+    from hindfoot.settings import get_settings
+
+    clinic = make_clinic(db)
+    holder, holder_account = patient_with_account(db, clinic, given="Hana")
+    ada, _ = patient_with_account(db, clinic, given="Ada")
+    desk = Actor.from_account(clinic.admin)
+    appt = booking.book_appointment(db, desk, service="new_consultation", practitioner_id=clinic.surgeon.id,
+                                    location_id=clinic.city.id, start=at(future_day(5), "14:00"), patient_id=holder.id)
+    waitlist.join(db, desk, service="new_consultation", patient_id=ada.id)
+    booking.cancel_appointment(db, desk, appt.id)  # no SMTP run here: the offer waits unsent
+    db.commit()
+    assert db.scalars(select(WaitlistOffer)).one().sent_at is None
+    with smtp_server() as (port, inbox):
+        monkeypatch.setenv("HINDFOOT_DATABASE_URL", database_url)
+        monkeypatch.setenv("HINDFOOT_SMTP_PORT", str(port))
+        get_settings.cache_clear()
+        try:
+            result = CliRunner().invoke(cli, ["waitlist", "send"])
+            assert result.exit_code == 0 and "1 offer e-mailed" in result.output, result.output
+            again = CliRunner().invoke(cli, ["waitlist", "send"])
+            assert "0 offers e-mailed" in again.output
+        finally:
+            get_settings.cache_clear()
+    assert [m["To"] for m in inbox] == [ada.email]
+
+
+def test_a_new_opening_in_the_rota_is_offered_to_the_waitlist(mail_client, db):
+    client, inbox = mail_client
+    clinic = make_clinic(db)
+    ada, _ = patient_with_account(db, clinic, given="Ada")
+    boss = make_account(db, clinic.org, "manager", practitioner=make_practitioner(db, clinic.org, "manager"))
+    expert = make_practitioner(db, clinic.org, "sports_physician", family="Newcomer")  # no rota yet
+    db.commit()
+    login(client, clinic.admin.email)
+    day = future_day(9)
+    assert client.post("/api/waitlist", json={
+        "service": "new_consultation", "patient_id": str(ada.id), "practitioner_id": str(expert.id),
+        "earliest": day.isoformat(), "latest": day.isoformat()}).status_code == 201
+    client.post("/api/auth/logout")
+    login(client, boss.email)  # the manager writes the rota; the opening goes to the waitlist
+    inbox.clear()
+    r = client.post("/api/availability/rules", json={
+        "practitioner_id": str(expert.id), "location_id": str(clinic.city.id), "weekday": day.weekday(),
+        "start": "09:00", "end": "12:00"})
+    assert r.status_code == 201, r.text
+    offer = next(m for m in inbox if m["Subject"].startswith("A time has come free"))
+    assert offer["To"] == ada.email and day.strftime("%d %b") in offer["Subject"]
+    db.expire_all()
+    assert db.scalars(select(WaitlistOffer)).one().practitioner_id == expert.id

@@ -155,6 +155,11 @@ def test_receptionist_books_and_checks_in_but_sees_no_clinical_note(app, db, cli
     # the grid links the patient to their contact details, and the booking page shows no clinical link
     page = desk.get(f"/appointments/{clinic['appt'].id}")
     assert page.status_code == 200 and "answers on the record" not in page.text
+    listed = desk.get("/api/patients", params={"q": "Rosa"}).json()["items"]
+    assert listed and listed[0]["stage"] is None and listed[0]["episode_title"] is None  # who, not what for
+    table = desk.get("/patients", params={"q": "Rosa"}).text
+    assert "Right posterior ankle pain" not in table and 'id="stage"' not in table
+    assert f'href="/patients/{clinic["patient"].id}/contact"' in table
     nav = desk.get("/calendar/grid").text
     assert 'href="/outcomes"' not in nav and 'href="/admin/staff"' not in nav and 'href="/recovery/behind"' not in nav
 

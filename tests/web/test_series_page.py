@@ -40,7 +40,7 @@ def test_desk_books_a_series_that_skips_sunday_and_the_patient_gets_one_email_an
     friday = _next(4)
     form = {"csrf_token": _csrf(page.text), "patient_id": str(ada.id), "service": "nurse_dressing",
             "practitioner_id": str(clinic.nurse.id), "location_id": str(clinic.fitzrovia.id),
-            "first_date": friday.isoformat(), "time_of_day": "09:00", "every_days": "2", "count": "3",
+            "first_date": friday.isoformat(), "time": "09:00", "every_days": "2", "count": "3",
             "closed_days": "next_open", "patient_q": "adae"}
     checked = client.post("/calendar/series", data={**form, "action": "check"})
     assert checked.status_code == 200 and "with problems" not in checked.text

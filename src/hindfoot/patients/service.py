@@ -18,6 +18,7 @@ from hindfoot.auth.policy import (
     can_read_demographics,
     can_read_patient,
     can_write_patient,
+    require_clinical,
     require_front_desk,
 )
 from hindfoot.db.base import utcnow
@@ -175,6 +176,8 @@ def list_patients(
     """Patients of the clinician's organisation in name order with their current (latest) episode.
     Pages by keyset (`after`, from the previous page's `next_cursor`) or by `offset`."""
     require_front_desk(actor)
+    if not actor.is_clinical:
+        stage = None  # the pathway stage is clinical: the front desk finds patients by who they are
     term = (q or "").strip()
     cursor = decode_cursor(after) if after else None
     # the count stops at COUNT_CAP + 1 matches; through the trigram hits that is lazy either way
@@ -201,7 +204,7 @@ def list_patients(
 
 def stage_counts(db: Session, actor: Actor) -> dict[str, int]:
     """Patients of the organisation per current pathway stage (of their latest episode)."""
-    require_front_desk(actor)
+    require_clinical(actor)
     rows = db.execute(
         select(Patient.current_stage, func.count())
         .where(Patient.organization_id == actor.organization_id, Patient.current_stage.is_not(None))

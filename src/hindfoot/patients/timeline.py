@@ -42,6 +42,15 @@ TRIAGE_WORDS = {
 }
 
 
+# The clinician's documentation the pathway reads (pathway/service.py), in words: (when true, when false)
+DOCUMENTATION_WORDS = {
+    "surgical_consent": ("Consent for surgery recorded", "Consent for surgery withdrawn"),
+    "conservative_care_failed": ("Treatment without surgery has not helped enough",
+                                 "Treatment without surgery is helping"),
+    "durable_relief": ("Lasting relief", "No lasting relief"),
+}
+
+
 def build_timeline(record: PatientRecord) -> list[TimelineEntry]:
     texts = finding_texts()
     names = condition_names()
@@ -60,7 +69,9 @@ def build_timeline(record: PatientRecord) -> list[TimelineEntry]:
                                          TRIAGE_WORDS.get(o.value_string or "", o.value_string or "")))
             continue
         label = texts.get(o.code, o.code)
-        if o.value_boolean is not None:
+        if o.code in DOCUMENTATION_WORDS and o.value_boolean is not None:
+            label = DOCUMENTATION_WORDS[o.code][0 if o.value_boolean else 1]
+        elif o.value_boolean is not None:
             label = ("" if o.value_boolean else "No: ") + label
         elif o.value_quantity is not None:
             label = f"{label}: {o.value_quantity:g} {o.value_unit or ''}".strip()

@@ -56,8 +56,9 @@ def list_patients(
         items=[
             PatientSummary(
                 **PatientRead.model_validate(i.patient).model_dump(),
-                stage=i.episode.stage if i.episode else None,
-                episode_title=i.episode.title if i.episode else None,
+                # the episode is clinical: the front desk (receptionist) sees who, not what they are treated for
+                stage=i.episode.stage if i.episode and actor.is_clinical else None,
+                episode_title=i.episode.title if i.episode and actor.is_clinical else None,
             )
             for i in page.items
         ],

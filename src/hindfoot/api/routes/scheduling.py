@@ -393,12 +393,16 @@ def no_shows(db: DbSession, actor: CurrentActor) -> dict[str, list[dict[str, obj
 
 
 @router.post("/availability/rules", status_code=201)
-def add_rule(body: RuleCreate, db: DbSession, actor: CurrentActor) -> Created:
+def add_rule(body: RuleCreate, db: DbSession, actor: CurrentActor, settings: AppSettings, tasks: BackgroundTasks,
+             request: Request) -> Created:
+    """A weekly opening; the times it opens are offered to the waitlist (by email)."""
     rule = rota.add_rule(
         db, actor, practitioner_id=body.practitioner_id, location_id=body.location_id, weekday=body.weekday,
         start=body.start, end=body.end, services=list(body.services), valid_from=body.valid_from,
         valid_to=body.valid_to,
     )
+    if waitlist.offer_open_times(db, actor):
+        tasks.add_task(waitlist.send_pending, request.app.state.sessionmaker, settings)
     return Created(id=rule.id)
 
 
@@ -417,5 +421,9 @@ def add_exception(body: ExceptionCreate, db: DbSession, actor: CurrentActor) -> 
 
 
 @router.delete("/availability/exceptions/{exception_id}", status_code=204)
-def delete_exception(exception_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> None:
+def delete_exception(exception_id: uuid.UUID, db: DbSession, actor: CurrentActor, settings: AppSettings,
+                     tasks: BackgroundTasks, request: Request) -> None:
+    """Leave or a closure called off: the days it frees are offered to the waitlist (by email)."""
     rota.delete_exception(db, actor, exception_id)
+    if waitlist.offer_open_times(db, actor):
+        tasks.add_task(waitlist.send_pending, request.app.state.sessionmaker, settings)

@@ -24,6 +24,7 @@ from hindfoot.deps import (
 )
 from hindfoot.errors import InvalidInput, NotAuthenticated, TooManyAttempts
 from hindfoot.settings import Settings
+from hindfoot.web.forms import RawForm, errors_from
 from hindfoot.web.rendering import render
 
 router = APIRouter()
@@ -54,15 +55,29 @@ def login_page(
                   {"next": _safe_next(next), "demo": _demo_accounts(db), "error": None, "message": message})
 
 
+LOGIN_LABELS = {"email": "Email", "password": "Password"}
+
+
+def _login_problems(email: str, password: str) -> dict[str, str]:
+    errors = {}
+    if not email:
+        errors["email"] = "Enter your email"
+    elif len(email) > 200:
+        errors["email"] = f"Email: at most 200 characters (you typed {len(email)})"
+    if not password:
+        errors["password"] = "Enter your password"
+    elif len(password) > 500:
+        errors["password"] = "Password: at most 500 characters"
+    return errors
+
+
 @router.post("/login", response_class=HTMLResponse)
-def login_submit(
-    request: Request,
-    db: DbSession,
-    settings: AppSettings,
-    email: Annotated[str, Form(max_length=200)],
-    password: Annotated[str, Form(max_length=500)],
-    next: Annotated[str, Form()] = "/me",
-) -> Response:
+def login_submit(request: Request, db: DbSession, settings: AppSettings, raw: RawForm) -> Response:
+    email, password, next = raw.get("email", "").strip(), raw.get("password", ""), raw.get("next", "/me")
+    errors = _login_problems(email, password)
+    if errors:  # named by field, the email kept (never the password)
+        return render(request, "auth/login.html", {"next": _safe_next(next), "demo": _demo_accounts(db),
+                                                    "error": None, "errors": errors, "email": email}, status_code=422)
     try:
         account = auth_service.sign_in(
             db, email, password, policy=auth_service.throttle_policy(settings), source_ip=client_ip(request),
@@ -184,9 +199,14 @@ def forgot_page(request: Request) -> HTMLResponse:
 
 @router.post("/password/forgot", response_class=HTMLResponse)
 def forgot_submit(
-    request: Request, db: DbSession, settings: AppSettings, background: BackgroundTasks,
-    email: Annotated[str, Form(max_length=200)],
+    request: Request, db: DbSession, settings: AppSettings, background: BackgroundTasks, raw: RawForm,
 ) -> HTMLResponse:
+    email = raw.get("email", "").strip()
+    problem = "Enter your email" if not email else (
+        f"Email: at most 200 characters (you typed {len(email)})" if len(email) > 200 else None)
+    if problem:  # named by its field, what was typed kept
+        return render(request, "auth/forgot.html", {"sent": False, "email": email, "errors": {"email": problem}},
+                      status_code=422)
     pending = reset.request_reset(db, settings, email, source_ip=client_ip(request))
     background.add_task(reset.deliver, settings, request.app.state.sessionmaker, pending)  # after the answer
     return render(request, "auth/forgot.html", {"sent": True, "email": email})  # the same answer for any email
@@ -202,18 +222,16 @@ def reset_page(request: Request, db: DbSession, settings: AppSettings, token: st
 
 
 @router.post("/password/reset", response_class=HTMLResponse)
-def reset_submit(
-    request: Request, db: DbSession, settings: AppSettings,
-    token: Annotated[str, Form(max_length=500)], password: Password, confirm: Password,
-) -> Response:
+def reset_submit(request: Request, db: DbSession, settings: AppSettings, raw: RawForm) -> Response:
+    token, password, confirm = raw.get("token", "")[:500], raw.get("password", ""), raw.get("confirm", "")
     try:
-        if password != confirm:
-            raise InvalidInput("the two new passwords differ", field="confirm")
+        _check_new(password, confirm)
         reset.reset_password(db, settings, token, password, source_ip=client_ip(request))
     except InvalidInput as exc:
         spent = exc.field == "token"
-        return render(request, "auth/reset.html", {"token": None if spent else token, "error": _sentence(exc.message)},
-                      status_code=400 if spent else 422)
+        return render(request, "auth/reset.html", {
+            "token": None if spent else token, "error": _sentence(exc.message) if spent else None,
+            "errors": {} if spent else errors_from(exc, PASSWORD_LABELS)}, status_code=400 if spent else 422)
     request.session.clear()
     return RedirectResponse("/login?changed=1", status_code=303)
 
@@ -224,18 +242,29 @@ def change_page(request: Request, actor: CurrentActor) -> HTMLResponse:
 
 
 @router.post("/account/password", response_class=HTMLResponse)
-def change_submit(
-    request: Request, db: DbSession, actor: CurrentActor,
-    current_password: Password, password: Password, confirm: Password,
-) -> HTMLResponse:
+def change_submit(request: Request, db: DbSession, actor: CurrentActor, raw: RawForm) -> HTMLResponse:
+    current_password, password, confirm = (raw.get(k, "") for k in ("current_password", "password", "confirm"))
     try:
-        if password != confirm:
-            raise InvalidInput("the two new passwords differ", field="confirm")
+        if not current_password:
+            raise InvalidInput("Enter your current password", field="current_password")
+        _check_new(password, confirm)
         reset.change_password(db, actor, current_password, password, keep_session=session_token(request))
     except InvalidInput as exc:
-        return render(request, "auth/change_password.html", {"error": _sentence(exc.message), "message": None},
-                      status_code=422)
+        return render(request, "auth/change_password.html", {
+            "error": None, "errors": errors_from(exc, PASSWORD_LABELS), "message": None}, status_code=422)
     return render(request, "auth/change_password.html", {"error": None, "message": "Your new password is set."})
+
+
+PASSWORD_LABELS = {"current_password": "Current password", "password": "New password", "confirm": "New password again"}
+
+
+def _check_new(password: str, confirm: str) -> None:
+    if not password:
+        raise InvalidInput("Enter the new password", field="password")
+    if len(password) > 500:
+        raise InvalidInput("New password: at most 500 characters", field="password")
+    if password != confirm:
+        raise InvalidInput("New password again: the two new passwords differ", field="confirm")
 
 
 def _sentence(message: str) -> str:

@@ -234,6 +234,7 @@ def _confirm_context(db: DbSession, actor: Actor | None, params: dict[str, str])
     start = _parse_start(params.get("start", ""))
     svc = services[code]
     patients: list[Patient] = []
+    picked: list[tuple[str, str]] = []
     patient = None
     if actor is not None and actor.is_front_desk:
         pid = _uuid(params.get("patient_id"), "patient_id")
@@ -241,16 +242,17 @@ def _confirm_context(db: DbSession, actor: Actor | None, params: dict[str, str])
             patient = db.get(Patient, pid)
             if patient is None or patient.organization_id != actor.organization_id:
                 raise InvalidInput("no such patient", field="patient_id")
-        else:
-            patients = list(db.scalars(select(Patient).where(Patient.organization_id == actor.organization_id)
-                                       .order_by(Patient.family_name, Patient.given_name).limit(500)))
+        else:  # the front desk finds the patient by typing (the picker), not in a list of everyone
+            from hindfoot.web.routes.patients import pick_choices
+
+            picked = pick_choices(db, actor, params.get("patient_q", ""), params.get("patient_choice", ""))
     return {
         "service": svc, "practitioner": prac, "location": loc, "start": start,
         "end": start + timedelta(minutes=svc.duration_minutes), "zone": org.timezone, "params": params,
         "patient": patient, "patients": patients,
         "sexes": [(s.value, s.value.capitalize()) for s in Sex],
         "reschedule": params.get("reschedule", ""),
-        "patient_options": [(str(p.id), f"{p.family_name}, {p.given_name} ({p.identifier})") for p in patients],
+        "patient_options": picked,
     }
 
 
@@ -286,11 +288,18 @@ def confirm_submit(
     raw: RawForm,
 ) -> Response:
     params = {k: raw.get(k, "").strip()[:300] for k in _CONFIRM_KEYS}
-    form = {k: raw.get(k, "") for k in (*_REGISTRATION, "patient_choice", "share_check")}
+    form = {k: raw.get(k, "") for k in (*_REGISTRATION, "patient_choice", "share_check", "patient_q")}
     for k in _REGISTRATION:
         if k != "password":
             form[k] = form[k].strip()
+    picker = {"patient_q": form["patient_q"].strip()[:100], "patient_choice": form["patient_choice"].strip()[:40]}
     check_triage = _check_offer(request, db, actor, params)
+    if raw.get("action") == "find":  # no script: the patients matching what was typed, the rest kept
+        ctx = _confirm_context(db, actor, {**params, **picker})
+        form.pop("password")
+        ctx.update(errors={}, form=form, check_triage=check_triage,
+                   next_url="/book/confirm?" + urlencode({k: v for k, v in params.items() if v}))
+        return render(request, "booking/confirm.html", ctx)
     try:
         ctx = _confirm_context(db, actor, params)
         new_account = None
@@ -339,7 +348,7 @@ def confirm_submit(
     except (HindfootError, _FormProblem) as exc:
         db.rollback()
         try:
-            ctx = _confirm_context(db, actor, params)
+            ctx = _confirm_context(db, actor, {**params, **picker})
         except HindfootError:
             return RedirectResponse("/book?" + urlencode({"service": params["service"]}), status_code=303)
         form.pop("password")

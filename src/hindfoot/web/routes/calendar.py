@@ -35,7 +35,7 @@ from hindfoot.scheduling import calendar as diary
 from hindfoot.scheduling import rota as rota_service
 from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.catalogue import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES, PROVIDER_ROLES
-from hindfoot.web.forms import RawForm
+from hindfoot.web.forms import RawForm, errors_from
 from hindfoot.web.rendering import render
 
 router = APIRouter()
@@ -230,14 +230,29 @@ def no_shows(request: Request, db: DbSession, actor: CurrentActor) -> HTMLRespon
     return render(request, "calendar/no_shows.html", {"stats": stats})
 
 
-def _rota_page(request: Request, db: DbSession, actor: Actor, *, error: str | None = None,
+RULE_LABELS = {"practitioner_id": "Practitioner", "location_id": "Location", "weekday": "Day", "start": "From",
+               "end": "To", "services": "Only these services"}
+EXC_LABELS = {"practitioner_id": "Practitioner (leave)", "location_id": "Location (closure)", "start": "From",
+              "end": "To", "reason": "Reason"}
+
+
+def _rota_page(request: Request, db: Session, actor: Actor, *, error: str | None = None,
+               rule_form: dict[str, Any] | None = None, rule_errors: dict[str, str] | None = None,
+               exc_form: dict[str, Any] | None = None, exc_errors: dict[str, str] | None = None,
                status_code: int = 200) -> HTMLResponse:
     rules, exceptions = rota_service.list_rota(db, actor)
     people = _people(db, actor)
+    services = clinic.services_for(db, actor.organization_id)
     return render(request, "calendar/rota.html", {
         "rules": rules, "exceptions": exceptions, "weekdays": WEEKDAYS, "error": error,
-        "services": clinic.services_for(db, actor.organization_id),
+        "services": services,
         "names": {p.id: p.display_name for p in people["practitioners"]} | {loc.id: loc.name for loc in people["locations"]},
+        "rule_form": rule_form or {"start": "09:00", "end": "13:00"}, "rule_errors": rule_errors or {},
+        "exc_form": exc_form or {}, "exc_errors": exc_errors or {}, "rule_labels": RULE_LABELS,
+        "exc_labels": EXC_LABELS,
+        "practitioner_options": [(str(p.id), p.display_name) for p in people["practitioners"]],
+        "location_options": [(str(loc.id), loc.name) for loc in people["locations"]],
+        "weekday_options": [(str(i), d) for i, d in enumerate(WEEKDAYS)],
         **people,
     }, status_code=status_code)
 
@@ -248,7 +263,7 @@ def rota(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
     return _rota_page(request, db, actor)
 
 
-def _rota_action(request: Request, db: DbSession, actor: Actor, action: Any) -> Response:
+def _rota_action(request: Request, db: Session, actor: Actor, action: Any) -> Response:
     try:
         action()
     except HindfootError as exc:
@@ -262,23 +277,51 @@ def _rota_action(request: Request, db: DbSession, actor: Actor, action: Any) -> 
 _F = Annotated[str, Form(max_length=300)]
 
 
+def _time(value: str, field: str, label: str, errors: dict[str, str]) -> time | None:
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        errors[field] = f"{label}: enter a time as HH:MM, like 09:00"
+        return None
+
+
 @router.post("/calendar/rota/rules", response_class=HTMLResponse)
-def add_rule(
-    request: Request, db: DbSession, actor: CurrentActor, practitioner_id: _F = "", location_id: _F = "",
-    weekday: Annotated[int, Form(ge=0, le=6)] = 0, start: _F = "", end: _F = "",
-    services: Annotated[list[str] | None, Form()] = None,
-) -> Response:
-    def act() -> None:
+def add_rule(request: Request, db: DbSession, actor: CurrentActor, raw: RawForm, settings: AppSettings,
+             tasks: BackgroundTasks, services: Annotated[list[str] | None, Form()] = None) -> Response:
+    """A weekly opening; every problem is named by its field and what was typed is kept."""
+    form: dict[str, Any] = {k: raw.get(k, "").strip() for k in ("practitioner_id", "location_id", "weekday", "start",
+                                                                 "end")}
+    form["services"] = services or []
+    errors: dict[str, str] = {}
+    prac, loc = _uuid_or_none(form["practitioner_id"]), _uuid_or_none(form["location_id"])
+    if prac is None:
+        errors["practitioner_id"] = "Choose the practitioner"
+    if loc is None:
+        errors["location_id"] = "Choose the location"
+    if form["weekday"] not in {str(i) for i in range(7)}:
+        errors["weekday"] = "Choose the day"
+    t1 = _time(form["start"], "start", "From", errors)
+    t2 = _time(form["end"], "end", "To", errors)
+    if not errors:
         try:
-            t1, t2 = time.fromisoformat(start), time.fromisoformat(end)
-        except ValueError:
-            raise InvalidInput("enter the opening times as HH:MM", field="start") from None
-        rota_service.add_rule(
-            db, actor, practitioner_id=_uuid(practitioner_id, "practitioner_id"),  # type: ignore[arg-type]
-            location_id=_uuid(location_id, "location_id"), weekday=weekday, start=t1, end=t2,  # type: ignore[arg-type]
-            services=services or [],
-        )
-    return _rota_action(request, db, actor, act)
+            rota_service.add_rule(db, actor, practitioner_id=prac, location_id=loc,  # type: ignore[arg-type]
+                                  weekday=int(form["weekday"]), start=t1, end=t2,  # type: ignore[arg-type]
+                                  services=form["services"])
+        except HindfootError as exc:
+            if exc.status_code in (403, 404):
+                raise
+            db.rollback()
+            errors = errors_from(exc, RULE_LABELS)
+    if errors:
+        return _rota_page(request, db, actor, rule_form=form, rule_errors=errors, status_code=422)
+    _offer_new_times(request, db, actor, settings, tasks)
+    return RedirectResponse("/calendar/rota", status_code=303)
+
+
+def _offer_new_times(request: Request, db: Session, actor: Actor, settings: Any, tasks: BackgroundTasks) -> None:
+    """New opening hours (or leave called off): the times that opened go to the waitlist, by email."""
+    if waitlist.offer_open_times(db, actor):
+        tasks.add_task(waitlist.send_pending, request.app.state.sessionmaker, settings)
 
 
 @router.post("/calendar/rota/rules/{rule_id}/delete", response_class=HTMLResponse)
@@ -287,27 +330,43 @@ def delete_rule(rule_id: uuid.UUID, request: Request, db: DbSession, actor: Curr
 
 
 @router.post("/calendar/rota/exceptions", response_class=HTMLResponse)
-def add_exception(
-    request: Request, db: DbSession, actor: CurrentActor, practitioner_id: _F = "", location_id: _F = "",
-    start: _F = "", end: _F = "", reason: _F = "",
-) -> Response:
-    def act() -> None:
-        org = clinic.clinic_for(db, actor)
-        zone = ZoneInfo(org.timezone)
+def add_exception(request: Request, db: DbSession, actor: CurrentActor, raw: RawForm) -> Response:
+    """Leave (a practitioner) or a closure (a location); problems named by field, what was typed kept."""
+    form = {k: raw.get(k, "").strip() for k in ("practitioner_id", "location_id", "start", "end", "reason")}
+    errors: dict[str, str] = {}
+    zone = ZoneInfo(clinic.clinic_for(db, actor).timezone)
+    when: dict[str, datetime] = {}
+    for name, label in (("start", "From"), ("end", "To")):
         try:
-            s = datetime.fromisoformat(start).replace(tzinfo=zone)
-            e = datetime.fromisoformat(end).replace(tzinfo=zone)
+            when[name] = datetime.fromisoformat(form[name]).replace(tzinfo=zone)
         except ValueError:
-            raise InvalidInput("enter the start and end as date and time", field="start") from None
-        rota_service.add_exception(
-            db, actor, start=s, end=e, practitioner_id=_uuid(practitioner_id, "practitioner_id"),
-            location_id=_uuid(location_id, "location_id"), reason=reason)
-    return _rota_action(request, db, actor, act)
+            errors[name] = f"{label}: enter a date and time"
+    if len(form["reason"]) > 200:
+        errors["reason"] = f"Reason: at most 200 characters (you typed {len(form['reason'])})"
+    if not errors:
+        try:
+            rota_service.add_exception(
+                db, actor, start=when["start"], end=when["end"],
+                practitioner_id=_uuid_or_none(form["practitioner_id"]),
+                location_id=_uuid_or_none(form["location_id"]), reason=form["reason"])
+        except HindfootError as exc:
+            if exc.status_code in (403, 404):
+                raise
+            db.rollback()
+            errors = errors_from(exc, EXC_LABELS)
+    if errors:
+        return _rota_page(request, db, actor, exc_form=form, exc_errors=errors, status_code=422)
+    return RedirectResponse("/calendar/rota", status_code=303)
 
 
 @router.post("/calendar/rota/exceptions/{exception_id}/delete", response_class=HTMLResponse)
-def delete_exception(exception_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor) -> Response:
-    return _rota_action(request, db, actor, lambda: rota_service.delete_exception(db, actor, exception_id))
+def delete_exception(exception_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
+                     settings: AppSettings, tasks: BackgroundTasks) -> Response:
+    def act() -> None:
+        rota_service.delete_exception(db, actor, exception_id)
+        _offer_new_times(request, db, actor, settings, tasks)  # leave called off: those days open again
+
+    return _rota_action(request, db, actor, act)
 
 
 # --------------------------------------------------------------------------- services and locations
@@ -322,6 +381,7 @@ def _setup_page(request: Request, db: DbSession, actor: Actor, template: str, *,
         "services": clinic_setup.list_services(db, actor), "locations": clinic_setup.list_locations(db, actor),
         "roles": _ROLE_LABELS, "min_duration": MIN_DURATION_MINUTES, "max_duration": MAX_DURATION_MINUTES,
         "error": error, "error_field": error_field, "error_key": error_key, "form": form or {},
+        "errors": {(error_field or "form"): error} if error else {},
         "saved": request.query_params.get("saved", ""),
     }, status_code=status_code)
 
@@ -336,7 +396,7 @@ def _setup_action(request: Request, db: DbSession, actor: Actor, template: str, 
             raise
         db.rollback()
         return _setup_page(request, db, actor, template, error=exc.message, error_field=exc.field, error_key=key,
-                           form=form, status_code=exc.status_code)
+                           form=form, status_code=exc.status_code)  # the message shows by its field
     return RedirectResponse(f"{done}?saved={saved}", status_code=303)
 
 
@@ -357,10 +417,9 @@ _Roles = Annotated[list[str] | None, Form()]
 
 
 @router.post("/calendar/services", response_class=HTMLResponse)
-def add_service(
-    request: Request, db: DbSession, actor: CurrentActor, code: _F = "", name: _F = "",
-    description: Annotated[str, Form(max_length=1000)] = "", duration_minutes: _F = "", roles: _Roles = None,
-) -> Response:
+def add_service(request: Request, db: DbSession, actor: CurrentActor, raw: RawForm, roles: _Roles = None) -> Response:
+    code, name, description, duration_minutes = (raw.get(k, "").strip() for k in (
+        "code", "name", "description", "duration_minutes"))
     form = {"code": code, "name": name, "description": description, "duration_minutes": duration_minutes,
             "roles": roles or []}
 
@@ -374,10 +433,11 @@ def add_service(
 
 @router.post("/calendar/services/{code}", response_class=HTMLResponse)
 def edit_service(
-    code: Annotated[str, Path(max_length=40)], request: Request, db: DbSession, actor: CurrentActor,
-    name: _F = "", description: Annotated[str, Form(max_length=1000)] = "", duration_minutes: _F = "",
-    roles: _Roles = None, active: _F = "", online: _F = "", online_shown: _F = "",
+    code: Annotated[str, Path(max_length=40)], request: Request, db: DbSession, actor: CurrentActor, raw: RawForm,
+    roles: _Roles = None,
 ) -> Response:
+    name, description, duration_minutes, active, online, online_shown = (raw.get(k, "").strip() for k in (
+        "name", "description", "duration_minutes", "active", "online", "online_shown"))
     form = {"name": name, "description": description, "duration_minutes": duration_minutes,
             "roles": roles or [], "active": bool(active), "online": bool(online)}
 
@@ -397,6 +457,9 @@ def locations_page(request: Request, db: DbSession, actor: CurrentActor) -> HTML
     return _setup_page(request, db, actor, "locations.html")
 
 
+_LOCATION_KEYS = ("name", "address_line", "city", "postcode", "phone", "description")
+
+
 def _location_fields(name: str, address_line: str, city: str, postcode: str, phone: str, description: str,
                      active: bool | None) -> clinic_setup.LocationFields:
     return clinic_setup.LocationFields(name=name, address_line=address_line, city=city, postcode=postcode,
@@ -404,10 +467,8 @@ def _location_fields(name: str, address_line: str, city: str, postcode: str, pho
 
 
 @router.post("/calendar/locations", response_class=HTMLResponse)
-def add_location(
-    request: Request, db: DbSession, actor: CurrentActor, name: _F = "", address_line: _F = "", city: _F = "",
-    postcode: _F = "", phone: _F = "", description: _F = "",
-) -> Response:
+def add_location(request: Request, db: DbSession, actor: CurrentActor, raw: RawForm) -> Response:
+    name, address_line, city, postcode, phone, description = (raw.get(k, "").strip() for k in _LOCATION_KEYS)
     form = {"name": name, "address_line": address_line, "city": city, "postcode": postcode, "phone": phone,
             "description": description}
 
@@ -420,9 +481,10 @@ def add_location(
 
 @router.post("/calendar/locations/{location_id}", response_class=HTMLResponse)
 def edit_location(
-    location_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor, name: _F = "",
-    address_line: _F = "", city: _F = "", postcode: _F = "", phone: _F = "", description: _F = "", active: _F = "",
+    location_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor, raw: RawForm,
 ) -> Response:
+    name, address_line, city, postcode, phone, description = (raw.get(k, "").strip() for k in _LOCATION_KEYS)
+    active = raw.get("active", "")
     form = {"name": name, "address_line": address_line, "city": city, "postcode": postcode, "phone": phone,
             "description": description, "active": bool(active)}
 
@@ -433,13 +495,24 @@ def edit_location(
     return _setup_action(request, db, actor, "locations.html", str(location_id), form, act, "/calendar/locations")
 
 
+SERIES_LABELS = {"patient_id": "Patient", "service": "Service", "practitioner_id": "With", "location_id": "Where",
+                 "first_date": "First date", "time": "Time", "every_days": "Every N days", "weekdays": "Weekly on",
+                 "count": "How many", "until": "Until", "closed_days": "Dates they do not work there"}
+
+
 def _series_page(request: Request, db: DbSession, actor: Actor, form: dict[str, str], *,
                  plan: Any = None, error: str | None = None, booked: int = 0, booked_appts: Any = (),
-                 alternatives: Any = (), status_code: int = 200) -> HTMLResponse:
+                 alternatives: Any = (), errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
     from hindfoot.web.routes.patients import pick_choices
 
     return render(request, "calendar/series.html", {
-        "form": form, "plan": plan, "error": error, "booked": booked, "errors": {},
+        "form": form, "plan": plan, "error": error, "booked": booked, "errors": errors or {},
+        "labels": SERIES_LABELS,
+        "service_options": [(c, svc.name) for c, svc in clinic.services_for(db, actor.organization_id).items()
+                            if svc.active],
+        "weekday_names": WEEKDAYS,
+        "practitioner_options": [(str(p.id), f"{p.display_name} ({p.role_label})") for p in _people(db, actor)["practitioners"]],
+        "location_options": [(str(loc.id), loc.name) for loc in _people(db, actor)["locations"]],
         "choices": pick_choices(db, actor, form.get("patient_q", ""), form.get("patient_id", "")),
         "closed_options": [("keep", "Show them as clashes"), ("next_open", "Move each to the next day they work there"),
                            ("skip", "Leave those dates out")],
@@ -480,7 +553,8 @@ def series_form(
 def series_submit(
     request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings, tasks: BackgroundTasks,
     patient_id: _F = "", service: _F = "",
-    practitioner_id: _F = "", location_id: _F = "", first_date: _F = "", time_of_day: _F = "09:00",
+    practitioner_id: _F = "", location_id: _F = "", first_date: _F = "",
+    time_of_day: Annotated[str, Form(alias="time", max_length=300)] = "09:00",
     every_days: _F = "", weekdays: Annotated[list[int] | None, Form()] = None, count: _F = "", until: _F = "",
     action: _F = "check", patient_q: _F = "", closed_days: _F = "next_open",
 ) -> Response:
@@ -492,9 +566,21 @@ def series_submit(
         return _series_page(request, db, actor, form)
     try:
         try:
-            first = datetime.combine(date.fromisoformat(first_date), time.fromisoformat(time_of_day))
+            day_one = date.fromisoformat(first_date)
         except ValueError:
-            raise InvalidInput("enter the first date and the time", field="first_date") from None
+            raise InvalidInput("enter a real date", field="first_date") from None
+        try:
+            first = datetime.combine(day_one, time.fromisoformat(time_of_day))
+        except ValueError:
+            raise InvalidInput("enter a time as HH:MM, like 09:00", field="time") from None
+        for name, value, top in (("every_days", every_days, 28), ("count", count, 366)):
+            if value and (not value.isdigit() or not 1 <= int(value) <= top):
+                raise InvalidInput(f"a whole number from 1 to {top}", field=name)
+        if until:
+            try:
+                date.fromisoformat(until)
+            except ValueError:
+                raise InvalidInput("enter a real date", field="until") from None
         kwargs: dict[str, Any] = dict(
             patient_id=_uuid(patient_id, "patient_id"), service=service,
             practitioner_id=_uuid(practitioner_id, "practitioner_id"), location_id=_uuid(location_id, "location_id"),
@@ -523,7 +609,7 @@ def series_submit(
         if exc.status_code in (403, 404):
             raise
         db.rollback()
+        if exc.field in SERIES_LABELS:  # named by its field, everything typed kept
+            return _series_page(request, db, actor, form, errors=errors_from(exc, SERIES_LABELS),
+                                status_code=exc.status_code)
         return _series_page(request, db, actor, form, error=exc.message, status_code=exc.status_code)
-    except ValueError as exc:
-        db.rollback()
-        return _series_page(request, db, actor, form, error=f"check the numbers and dates: {exc}", status_code=422)

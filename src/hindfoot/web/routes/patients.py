@@ -69,7 +69,7 @@ def patient_list(
     }
     if request.headers.get("hx-request"):  # the table alone: the stage menu (and its counts) stays as it is
         return render(request, "patients/_table.html", context)
-    context["counts"] = patients_service.stage_counts(db, actor)
+    context["counts"] = patients_service.stage_counts(db, actor) if actor.is_clinical else {}
     return render(request, "patients/list.html", context)
 
 
@@ -105,7 +105,7 @@ def patient_pick(
 ) -> HTMLResponse:
     """The picker's options for what was typed (htmx swaps them into the select)."""
     return render(request, "patients/_pick_options.html", {
-        "choices": pick_choices(db, actor, patient_q, patient_id), "form": {"patient_id": patient_id}})
+        "choices": pick_choices(db, actor, patient_q, patient_id), "selected": patient_id})
 
 
 # --------------------------------------------------------------------------- a new patient (before /patients/{id})

@@ -1,0 +1,104 @@
+"""The one form pattern, in Chromium, on each remaining form: a refused form comes back with the problem
+next to its field (and in the summary), and everything typed is still there (never a password).
+Nothing here is saved: each form is refused, so the shared demo database is unchanged."""
+
+from __future__ import annotations
+
+from browsing import DEMO_PASSWORD, sign_in
+from playwright.sync_api import Page, expect
+
+
+def _field_error(page: Page, field_id: str, text: str) -> None:
+    expect(page.locator(f"#{field_id}-error")).to_contain_text(text)
+    expect(page.locator(f"#{field_id}")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".error-summary")).to_contain_text(text)
+
+
+def test_rota_service_location_series_and_waitlist_forms_keep_input_and_name_the_field(page: Page) -> None:
+    sign_in(page, "admin@demo.hindfoot.local")
+
+    # weekly opening: ends before it starts
+    page.goto("/calendar/rota")
+    page.locator("#r-practitioner_id").select_option(index=1)
+    chosen = page.locator("#r-practitioner_id").input_value()
+    page.locator("#r-location_id").select_option(index=1)
+    page.locator("#r-weekday").select_option("6")
+    page.locator("#r-start").fill("13:00")
+    page.locator("#r-end").fill("09:00")
+    page.locator('form[action="/calendar/rota/rules"]').get_by_role("button", name="Add").click()
+    _field_error(page, "r-end", "must end after it starts")
+    expect(page.locator("#r-start")).to_have_value("13:00")
+    expect(page.locator("#r-practitioner_id")).to_have_value(chosen)
+    expect(page.locator("#r-weekday")).to_have_value("6")
+
+    # leave: no start, the reason kept
+    page.locator("#e-end").fill("2030-01-02T17:00")
+    page.locator("#e-reason").fill("Conference in Leeds")
+    page.locator('form[action="/calendar/rota/exceptions"]').get_by_role("button", name="Add").click()
+    _field_error(page, "e-start", "enter a date and time")
+    expect(page.locator("#e-reason")).to_have_value("Conference in Leeds")
+    expect(page.locator("#e-end")).to_have_value("2030-01-02T17:00")
+
+    # a new service three minutes long
+    page.goto("/calendar/services")
+    page.locator("#svc-new-code").fill("gait_analysis")
+    page.locator("#svc-new-name").fill("Gait analysis")
+    page.locator("#svc-new-duration_minutes").fill("3")
+    page.locator("#svc-new-description").fill("Running on a treadmill, filmed.")
+    page.get_by_role("button", name="Add service").click()
+    _field_error(page, "svc-new-duration_minutes", "minutes")
+    expect(page.locator("#svc-new-name")).to_have_value("Gait analysis")
+    expect(page.locator("#svc-new-description")).to_have_value("Running on a treadmill, filmed.")
+
+    # a new location without a name
+    page.goto("/calendar/locations")
+    page.locator("#loc-new-address_line").fill("12 New Street")
+    page.locator("#loc-new-postcode").fill("W1 2BB")
+    page.get_by_role("button", name="Add location").click()
+    _field_error(page, "loc-new-name", "name")
+    expect(page.locator("#loc-new-address_line")).to_have_value("12 New Street")
+    expect(page.locator("#loc-new-postcode")).to_have_value("W1 2BB")
+
+    # a series without a patient
+    page.goto("/calendar/series")
+    page.locator("#s-first_date").fill("2030-03-04")
+    page.locator("#s-count").fill("4")
+    page.get_by_role("button", name="Check dates").click()
+    _field_error(page, "s-patient_id", "patient")
+    expect(page.locator("#s-first_date")).to_have_value("2030-03-04")
+    expect(page.locator("#s-count")).to_have_value("4")
+
+    # the waitlist without the appointment chosen
+    page.goto("/waitlist")
+    page.locator("#w-note").fill("Mornings only, please")
+    page.locator("#w-earliest").fill("2030-05-01")
+    page.get_by_role("button", name="Add to the waitlist").click()
+    _field_error(page, "w-service", "appointment")
+    expect(page.locator("#w-note")).to_have_value("Mornings only, please")
+    expect(page.locator("#w-earliest")).to_have_value("2030-05-01")
+
+
+def test_sign_in_and_password_forms_name_the_field_and_keep_the_email(page: Page) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill("admin@demo.hindfoot.local")
+    page.get_by_role("button", name="Sign in").click()
+    _field_error(page, "password", "Enter your password")
+    expect(page.get_by_label("Email")).to_have_value("admin@demo.hindfoot.local")
+    expect(page.get_by_label("Password")).to_have_value("")
+
+    page.goto("/password/forgot")
+    page.get_by_role("button", name="Email me a link").click()
+    _field_error(page, "email", "Enter your email")
+
+    sign_in(page, "nurse@demo.hindfoot.local")
+    page.goto("/account/password")
+    page.get_by_label("Current password").fill("not-my-password")
+    page.get_by_label("New password (at least 10 characters)").fill("a-new-password-1")
+    page.get_by_label("New password again").fill("a-new-password-1")
+    page.get_by_role("button", name="Change password").click()
+    _field_error(page, "current_password", "the current password is wrong")
+    page.get_by_label("Current password").fill(DEMO_PASSWORD)
+    page.get_by_label("New password (at least 10 characters)").fill("a-new-password-1")
+    page.get_by_label("New password again").fill("a-new-password-2")
+    page.get_by_role("button", name="Change password").click()
+    _field_error(page, "confirm", "the two new passwords differ")
