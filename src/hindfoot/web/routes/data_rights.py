@@ -18,10 +18,11 @@ from hindfoot.db.models import Organization
 from hindfoot.deps import AppSettings, CurrentActor, DbSession
 from hindfoot.errors import Forbidden, InvalidInput
 from hindfoot.fhir import service as fhir_service
+from hindfoot.outcomes.service import SCORE_LABELS
 from hindfoot.patients import erasure, rights
 from hindfoot.patients import service as patients_service
 from hindfoot.patients.codes import condition_names, finding_texts
-from hindfoot.patients.timeline import current_findings, score_series
+from hindfoot.patients.timeline import DOCUMENTATION_WORDS, current_findings, score_series
 from hindfoot.web.forms import RawForm, errors_from
 from hindfoot.web.rendering import TEMPLATES, render, templates
 
@@ -71,13 +72,19 @@ def download_bundle(request: Request, db: DbSession, actor: CurrentActor) -> Res
                     headers={"Content-Disposition": f'attachment; filename="my-record-{date.today()}.json"'})
 
 
+
+def _observation_labels() -> dict[str, str]:
+    """Every observation code the summary lists, in the patient's words (findings, scores, the
+    clinician's documentation): the patient never reads a raw code."""
+    return {**finding_texts(), **SCORE_LABELS, **{k: v[0] for k, v in DOCUMENTATION_WORDS.items()}}
+
 def _summary_context(request: Request, db: Session, actor: Actor) -> dict[str, object]:
     pid = _patient_id(actor)
     record = patients_service.get_record(db, actor, pid)  # audited
     clinic = db.get(Organization, record.patient.organization_id)
     return {
         "record": record, "patient": record.patient, "clinic": clinic, "findings": current_findings(record),
-        "finding_texts": finding_texts(), "conditions_names": condition_names(), "scores": score_series(record),
+        "finding_texts": _observation_labels(), "conditions_names": condition_names(), "scores": score_series(record),
         "access": rights.access_log(db, actor, pid), "requests": rights.own_requests(db, actor),
         "kind_labels": rights.KIND_LABELS, "status_labels": rights.STATUS_LABELS, "generated": date.today(),
     }
