@@ -25,13 +25,19 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# Staff-entered and imported addresses get a shape check, not email-validator's list of special-use names:
+# addresses already on file (a clinic's own .local test domain, the demo's) must save again, and a record read
+# from the FHIR API must go back unchanged. Public sign-up (SelfRegistration) keeps the full check.
+EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
 class PatientCreate(Strict):
     identifier: str | None = Field(default=None, max_length=40)
     given_name: str = Field(min_length=1, max_length=100)
     family_name: str = Field(min_length=1, max_length=100)
     birth_date: date
     sex: Sex
-    email: EmailStr | None = None
+    email: str | None = Field(default=None, max_length=200, pattern=EMAIL_SHAPE)
     phone: str | None = Field(default=None, max_length=40)
     sport: Sport = "none"
     level: SportLevel = SportLevel.recreational
@@ -76,7 +82,7 @@ class ContactDetails(Strict):
     Every field is optional; an empty one clears it."""
 
     # a plain shape check: addresses already on file (e.g. a clinic's own .local test domain) must save again
-    email: str | None = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: str | None = Field(default=None, max_length=200, pattern=EMAIL_SHAPE)
     phone: str | None = Field(default=None, max_length=40, pattern=PHONE_PATTERN)
     address: str | None = Field(default=None, max_length=300)
     gp_practice: str | None = Field(default=None, max_length=200)
@@ -109,7 +115,7 @@ class ContactRead(BaseModel):
 class PatientUpdate(Strict):
     given_name: str | None = Field(default=None, min_length=1, max_length=100)
     family_name: str | None = Field(default=None, min_length=1, max_length=100)
-    email: EmailStr | None = None
+    email: str | None = Field(default=None, max_length=200, pattern=EMAIL_SHAPE)
     phone: str | None = Field(default=None, max_length=40)
     sport: Sport | None = None
     level: SportLevel | None = None
