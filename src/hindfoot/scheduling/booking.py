@@ -1,7 +1,7 @@
 """Booking one appointment: book, reschedule, cancel, mark a no-show, list and read.
 
-Each write locks the practitioner's diary and re-checks the time (:mod:`.guards`) before it
-flushes; services flush and never commit. Times are UTC instants, shown on the clinic's clocks.
+Each write checks the time, then locks the practitioner's diary and re-checks what a concurrent
+booking can have changed (:mod:`.guards`) before it flushes; services flush and never commit. Times are UTC instants, shown on the clinic's clocks.
 """
 
 from __future__ import annotations
@@ -51,9 +51,10 @@ def book_appointment(
     min_notice = PATIENT_MIN_NOTICE if actor.role == "patient" else timedelta(0)
     end = start + timedelta(minutes=svc.duration_minutes)
 
-    guards.lock_practitioners(db, [practitioner.id])
     guards.check_time(db, org, svc, practitioner, location, start, now=now, min_notice=min_notice)
     guards.check_patient_free(db, patient.id, start, end)
+    guards.lock_practitioners(db, [practitioner.id])  # held to the commit: as late as possible
+    guards.recheck_locked(db, org, svc, practitioner, location, patient.id, start, end, now=now, min_notice=min_notice)
     appt = Appointment(
         patient_id=patient.id, practitioner_id=practitioner.id, location_id=location.id,
         episode_id=episode_id, service_type=svc.code, status="booked", start=start, end=end,
@@ -130,9 +131,11 @@ def reschedule_appointment(
     min_notice = PATIENT_MIN_NOTICE if actor.role == "patient" else timedelta(0)
     end = start + timedelta(minutes=svc.duration_minutes)
 
-    guards.lock_practitioners(db, {appt.practitioner_id, practitioner.id})
     guards.check_time(db, org, svc, practitioner, location, start, now=now, min_notice=min_notice, ignore=[appt.id])
     guards.check_patient_free(db, appt.patient_id, start, end, ignore=[appt.id])
+    guards.lock_practitioners(db, {appt.practitioner_id, practitioner.id})
+    guards.recheck_locked(db, org, svc, practitioner, location, appt.patient_id, start, end, now=now,
+                          min_notice=min_notice, ignore=[appt.id])
     before = appt.start
     freed = waitlist.FreedTime.of(appt)
     appt.start, appt.end = start, end

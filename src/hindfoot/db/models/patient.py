@@ -95,6 +95,8 @@ def search_text_of(given_name: str, family_name: str, identifier: str, email: st
 @event.listens_for(Patient, "before_insert")
 @event.listens_for(Patient, "before_update")
 def _keep_search_text(_mapper: Any, _connection: Any, patient: Patient) -> None:
+    if patient.sport is None:  # the column default is applied after this hook: apply it now, so it is searched too
+        patient.sport = "none"
     patient.search_text = search_text_of(patient.given_name, patient.family_name, patient.identifier,
                                          patient.email, patient.sport)
 
