@@ -52,8 +52,8 @@ def book_appointment(
     end = start + timedelta(minutes=svc.duration_minutes)
 
     guards.check_time(db, org, svc, practitioner, location, start, now=now, min_notice=min_notice)
-    guards.check_patient_free(db, patient.id, start, end)
     guards.lock_practitioners(db, [practitioner.id])  # held to the commit: as late as possible
+    # One query for the practitioner's and the patient's clashes (check_patient_free's question too).
     guards.recheck_locked(db, org, svc, practitioner, location, patient.id, start, end, now=now, min_notice=min_notice)
     appt = Appointment(
         patient_id=patient.id, practitioner_id=practitioner.id, location_id=location.id,

@@ -115,29 +115,40 @@ def load_calendar(
     last: date,
     *,
     practitioner_ids: Sequence[uuid.UUID] | None = None,
+    checked: tuple[Practitioner, Location] | None = None,
 ) -> ClinicData:
     """Load rules, exceptions and live bookings for local dates first..last: one query per table.
 
     ``practitioner_ids`` narrows every query to those people (the booking check needs only one).
     Inactive practitioners, admins and inactive locations drop out of the calendar, so they are
     never offered and never bookable.
+
+    ``checked``: one practitioner and one location already loaded and found bookable (the booking
+    check's, from ``guards.bookable_practitioner`` / ``guards.active_location``): the calendar is
+    theirs alone and they are not queried again.
     """
     zone = ZoneInfo(org.timezone)
     lo, hi = _utc_bounds(zone, first, last)
     org_pracs = select(Practitioner.id).where(Practitioner.organization_id == org.id)
     org_locs = select(Location.id).where(Location.organization_id == org.id)
 
-    prac_q = select(Practitioner).where(
-        Practitioner.organization_id == org.id, Practitioner.active, Practitioner.role.not_in(NON_CLINICAL_ROLES)
-    )
-    if practitioner_ids is not None:
-        prac_q = prac_q.where(Practitioner.id.in_(practitioner_ids))
-    practitioners = {p.id: p for p in db.scalars(prac_q)}
+    if checked is not None:
+        practitioners = {checked[0].id: checked[0]}
+        locations = {checked[1].id: checked[1]}
+        practitioner_ids = [checked[0].id]
+    else:
+        prac_q = select(Practitioner).where(
+            Practitioner.organization_id == org.id, Practitioner.active,
+            Practitioner.role.not_in(NON_CLINICAL_ROLES)
+        )
+        if practitioner_ids is not None:
+            prac_q = prac_q.where(Practitioner.id.in_(practitioner_ids))
+        practitioners = {p.id: p for p in db.scalars(prac_q)}
 
-    locations = {
-        loc.id: loc
-        for loc in db.scalars(select(Location).where(Location.organization_id == org.id, Location.active))
-    }
+        locations = {
+            loc.id: loc
+            for loc in db.scalars(select(Location).where(Location.organization_id == org.id, Location.active))
+        }
 
     rule_q = (
         select(AvailabilityRule, Schedule.practitioner_id, Schedule.location_id)

@@ -94,7 +94,7 @@ def check_time(
         raise InvalidInput("start must include a time zone (e.g. 2026-03-02T09:00:00Z)", field="start")
     zone = ZoneInfo(org.timezone)
     day = start.astimezone(zone).date()
-    data = load_calendar(db, org, day, day, practitioner_ids=[practitioner.id])
+    data = load_calendar(db, org, day, day, checked=(practitioner, location))  # both checked by the caller
     problems = core.slot_problems(
         data.calendar, svc, practitioner_id=practitioner.id, location_id=location.id, start=start,
         now=now, min_notice=min_notice, ignore_booking_ids=ignore,
