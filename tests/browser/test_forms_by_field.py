@@ -1,9 +1,14 @@
 """The one form pattern, in Chromium, on each remaining form: a refused form comes back with the problem
-next to its field (and in the summary), and everything typed is still there (never a password).
-Nothing here is saved: each form is refused, so the shared demo database is unchanged."""
+next to its field (and in the summary), and everything typed is still there (never a password or a code).
+Nothing here is saved (each form is refused, so the shared demo database is unchanged), except that the
+clinic manager, whom no other browser test signs in as, turns on two-step sign-in to reach its code form."""
 
 from __future__ import annotations
 
+import re
+import time
+
+import pyotp
 from browsing import DEMO_PASSWORD, sign_in
 from playwright.sync_api import Page, expect
 
@@ -102,3 +107,39 @@ def test_sign_in_and_password_forms_name_the_field_and_keep_the_email(page: Page
     page.get_by_label("New password again").fill("a-new-password-2")
     page.get_by_role("button", name="Change password").click()
     _field_error(page, "confirm", "the two new passwords differ")
+
+
+def test_two_step_code_forms_name_the_code_field_and_never_type_the_code_back(page: Page) -> None:
+    manager = "manager@demo.hindfoot.local"
+    sign_in(page, manager)
+    page.goto("/account/mfa")  # setting it up: the code form of the account page
+    page.get_by_role("button", name="Turn on two-step sign-in").click()  # nothing typed (the browser would stop it)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Set up two-step sign-in")
+    page.get_by_label("Code").evaluate("el => el.removeAttribute('required')")
+    page.get_by_role("button", name="Turn on two-step sign-in").click()
+    _field_error(page, "code", "Enter the code from your authenticator app")
+    page.get_by_label("Code").fill("123")
+    page.get_by_role("button", name="Turn on two-step sign-in").click()
+    _field_error(page, "code", "That code is not right")
+    expect(page.get_by_label("Code")).to_have_value("")  # a code is never typed back in
+    totp = pyotp.TOTP(page.locator("#mfa-secret").inner_text())
+    page.get_by_label("Code").fill(totp.now())
+    page.get_by_role("button", name="Turn on two-step sign-in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your recovery codes")
+    page.get_by_role("navigation", name="Main").get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state("networkidle")
+
+    # signing in: the second step (/login/mfa) keeps where the person was going
+    page.goto("/login?next=/calendar/rota")
+    page.get_by_label("Email").fill(manager)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Two-step sign-in")
+    page.get_by_label("Code").fill("000000")
+    page.get_by_role("button", name="Continue").click()
+    _field_error(page, "code", "That code is not right")
+    expect(page.get_by_label("Code")).to_have_value("")
+    page.get_by_label("Code").fill(totp.at(time.time() + 30))  # the set-up spent this step's code
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_url(re.compile(r"/calendar/rota$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Weekly rota")
