@@ -143,3 +143,20 @@ def test_two_step_code_forms_name_the_code_field_and_never_type_the_code_back(pa
     page.get_by_role("button", name="Continue").click()
     expect(page).to_have_url(re.compile(r"/calendar/rota$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Weekly rota")
+
+
+def test_symptom_check_start_names_the_field_and_keeps_the_choices(page: Page) -> None:
+    page.goto("/check")
+    page.get_by_label("Age (years)").fill("two hundred")
+    page.get_by_label("Sex").select_option("female")
+    page.get_by_label("Main sport or activity").select_option(index=2)
+    sport = page.get_by_label("Main sport or activity").input_value()
+    page.get_by_label("Which ankle?").select_option("left")
+    page.get_by_role("button", name="Start the questions").click()
+    _field_error(page, "age", "Age: enter your age in years")
+    expect(page.get_by_label("Age (years)")).to_have_value("two hundred")
+    expect(page.get_by_label("Sex")).to_have_value("female")
+    expect(page.get_by_label("Main sport or activity")).to_have_value(sport)
+    expect(page.get_by_label("Which ankle?")).to_have_value("left")
+    page.locator(".error-summary a").click()  # the summary leads to the field
+    expect(page.get_by_label("Age (years)")).to_be_focused()
