@@ -160,3 +160,22 @@ def test_symptom_check_start_names_the_field_and_keeps_the_choices(page: Page) -
     expect(page.get_by_label("Which ankle?")).to_have_value("left")
     page.locator(".error-summary a").click()  # the summary leads to the field
     expect(page.get_by_label("Age (years)")).to_be_focused()
+
+
+def test_cancelling_with_a_too_long_reason_names_it_and_keeps_it(page: Page) -> None:
+    sign_in(page, "reception@demo.hindfoot.local")
+    page.goto("/calendar")
+    links = page.locator('a[href^="/appointments/"]').evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    for href in dict.fromkeys(links):
+        page.goto(href)
+        if page.get_by_role("button", name="Cancel appointment").count():
+            break
+    else:
+        raise AssertionError("no appointment on the calendar can be cancelled")
+    reason = "The patient rang to say " + "she is away on tour " * 15
+    page.get_by_label("Reason for cancelling").evaluate("el => el.removeAttribute('maxlength')")
+    page.get_by_label("Reason for cancelling").fill(reason)
+    page.get_by_role("button", name="Cancel appointment").click()
+    _field_error(page, "cancel-reason", "Reason for cancelling: at most 300 characters")
+    expect(page.get_by_label("Reason for cancelling")).to_have_value(reason.strip())
+    expect(page.locator(".appt-status")).not_to_contain_text(re.compile("cancel", re.I))  # nothing was cancelled
