@@ -179,3 +179,23 @@ def test_cancelling_with_a_too_long_reason_names_it_and_keeps_it(page: Page) -> 
     _field_error(page, "cancel-reason", "Reason for cancelling: at most 300 characters")
     expect(page.get_by_label("Reason for cancelling")).to_have_value(reason.strip())
     expect(page.locator(".appt-status")).not_to_contain_text(re.compile("cancel", re.I))  # nothing was cancelled
+
+
+def test_registering_an_app_names_each_field_and_keeps_what_was_typed(page: Page) -> None:
+    sign_in(page, "admin@demo.hindfoot.local")
+    page.goto("/admin/apps")
+    page.get_by_label("Kind").select_option("smart-app")
+    page.get_by_label("Client id").fill("growth-charts")
+    page.get_by_label("Launch URL").fill("https://charts.example/launch")
+    page.locator("#app-scope").fill("patient/*.rs")
+    page.get_by_label("Name", exact=True).evaluate("el => el.removeAttribute('required')")  # past the browser's check
+    page.get_by_role("button", name="Register").click()
+    _field_error(page, "app-name", "Enter the name")
+    expect(page.get_by_label("Client id")).to_have_value("growth-charts")
+    expect(page.get_by_label("Launch URL")).to_have_value("https://charts.example/launch")
+    page.get_by_label("Name", exact=True).fill("Growth charts")
+    page.get_by_role("button", name="Register").click()  # no redirect URI
+    _field_error(page, "app-redirect_uris", "Redirect URIs: a SMART app needs at least one redirect URI")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Growth charts")
+    expect(page.locator("#app-scope")).to_have_value("patient/*.rs")
+    expect(page.get_by_role("table")).not_to_contain_text("growth-charts")  # nothing registered
