@@ -16,6 +16,7 @@ from hindfoot.admission import AdmissionMiddleware
 from hindfoot.auth import passwords
 from hindfoot.db.engine import engine_from_settings, make_sessionmaker
 from hindfoot.request_id import RequestIdMiddleware
+from hindfoot.scheduling import waitlist
 from hindfoot.settings import Settings, get_settings
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from hindfoot.web.security_headers import SecurityHeaders
 
     passwords.configure(settings)  # argon2 cost and how many hashes run at once
+    waitlist.configure(settings)  # how many waiting patients each freed time is offered to, for how long
     app.add_middleware(AdmissionMiddleware, queue_seconds=settings.request_queue_seconds,
                        limit=settings.general_concurrency, sign_in_limit=settings.sign_in_concurrency,
                        sign_in_queue_seconds=settings.sign_in_queue_seconds)

@@ -85,6 +85,14 @@ class Settings(BaseSettings):
         default=30, ge=1,
         description="Anonymous symptom checks untouched for this many days are deleted by `hindfoot interviews purge`.",
     )
+    waitlist_offer_count: int = Field(
+        default=3, ge=1, le=50,
+        description="Waiting patients offered each freed time at once (by email; the first to claim it books it).",
+    )
+    waitlist_offer_hours: int = Field(
+        default=12, ge=1, le=168,
+        description="How long a waitlist offer stands (it ends sooner when the time itself is near).",
+    )
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025

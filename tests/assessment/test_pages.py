@@ -157,7 +157,7 @@ def test_a_sudden_injury_with_heel_pain_and_no_tiptoe_answer_is_not_sent_home(cl
 def test_start_form_validates(client):
     token = _csrf(client.get("/check").text)
     r = client.post("/check", data={"csrf_token": token, "age": "two hundred", "sport": "curling"})
-    assert r.status_code == 422 and "Enter your age" in r.text and "Choose your main sport" in r.text
+    assert r.status_code == 422 and "Age: enter your age" in r.text and "choose your main sport" in r.text
 
 
 def test_change_answer_from_the_result(client):

@@ -1,9 +1,14 @@
 """The one form pattern, in Chromium, on each remaining form: a refused form comes back with the problem
-next to its field (and in the summary), and everything typed is still there (never a password).
-Nothing here is saved: each form is refused, so the shared demo database is unchanged."""
+next to its field (and in the summary), and everything typed is still there (never a password or a code).
+Nothing here is saved (each form is refused, so the shared demo database is unchanged), except that the
+clinic manager, whom no other browser test signs in as, turns on two-step sign-in to reach its code form."""
 
 from __future__ import annotations
 
+import re
+import time
+
+import pyotp
 from browsing import DEMO_PASSWORD, sign_in
 from playwright.sync_api import Page, expect
 
@@ -102,3 +107,95 @@ def test_sign_in_and_password_forms_name_the_field_and_keep_the_email(page: Page
     page.get_by_label("New password again").fill("a-new-password-2")
     page.get_by_role("button", name="Change password").click()
     _field_error(page, "confirm", "the two new passwords differ")
+
+
+def test_two_step_code_forms_name_the_code_field_and_never_type_the_code_back(page: Page) -> None:
+    manager = "manager@demo.hindfoot.local"
+    sign_in(page, manager)
+    page.goto("/account/mfa")  # setting it up: the code form of the account page
+    page.get_by_role("button", name="Turn on two-step sign-in").click()  # nothing typed (the browser would stop it)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Set up two-step sign-in")
+    page.get_by_label("Code").evaluate("el => el.removeAttribute('required')")
+    page.get_by_role("button", name="Turn on two-step sign-in").click()
+    _field_error(page, "code", "Enter the code from your authenticator app")
+    page.get_by_label("Code").fill("123")
+    page.get_by_role("button", name="Turn on two-step sign-in").click()
+    _field_error(page, "code", "That code is not right")
+    expect(page.get_by_label("Code")).to_have_value("")  # a code is never typed back in
+    totp = pyotp.TOTP(page.locator("#mfa-secret").inner_text())
+    page.get_by_label("Code").fill(totp.now())
+    page.get_by_role("button", name="Turn on two-step sign-in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your recovery codes")
+    page.get_by_role("navigation", name="Main").get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state("networkidle")
+
+    # signing in: the second step (/login/mfa) keeps where the person was going
+    page.goto("/login?next=/calendar/rota")
+    page.get_by_label("Email").fill(manager)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Two-step sign-in")
+    page.get_by_label("Code").fill("000000")
+    page.get_by_role("button", name="Continue").click()
+    _field_error(page, "code", "That code is not right")
+    expect(page.get_by_label("Code")).to_have_value("")
+    page.get_by_label("Code").fill(totp.at(time.time() + 30))  # the set-up spent this step's code
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_url(re.compile(r"/calendar/rota$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Weekly rota")
+
+
+def test_symptom_check_start_names_the_field_and_keeps_the_choices(page: Page) -> None:
+    page.goto("/check")
+    page.get_by_label("Age (years)").fill("two hundred")
+    page.get_by_label("Sex").select_option("female")
+    page.get_by_label("Main sport or activity").select_option(index=2)
+    sport = page.get_by_label("Main sport or activity").input_value()
+    page.get_by_label("Which ankle?").select_option("left")
+    page.get_by_role("button", name="Start the questions").click()
+    _field_error(page, "age", "Age: enter your age in years")
+    expect(page.get_by_label("Age (years)")).to_have_value("two hundred")
+    expect(page.get_by_label("Sex")).to_have_value("female")
+    expect(page.get_by_label("Main sport or activity")).to_have_value(sport)
+    expect(page.get_by_label("Which ankle?")).to_have_value("left")
+    page.locator(".error-summary a").click()  # the summary leads to the field
+    expect(page.get_by_label("Age (years)")).to_be_focused()
+
+
+def test_cancelling_with_a_too_long_reason_names_it_and_keeps_it(page: Page) -> None:
+    sign_in(page, "reception@demo.hindfoot.local")
+    page.goto("/calendar")
+    links = page.locator('a[href^="/appointments/"]').evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    for href in dict.fromkeys(links):
+        page.goto(href)
+        if page.get_by_role("button", name="Cancel appointment").count():
+            break
+    else:
+        raise AssertionError("no appointment on the calendar can be cancelled")
+    reason = "The patient rang to say " + "she is away on tour " * 15
+    page.get_by_label("Reason for cancelling").evaluate("el => el.removeAttribute('maxlength')")
+    page.get_by_label("Reason for cancelling").fill(reason)
+    page.get_by_role("button", name="Cancel appointment").click()
+    _field_error(page, "cancel-reason", "Reason for cancelling: at most 300 characters")
+    expect(page.get_by_label("Reason for cancelling")).to_have_value(reason.strip())
+    expect(page.locator(".appt-status")).not_to_contain_text(re.compile("cancel", re.I))  # nothing was cancelled
+
+
+def test_registering_an_app_names_each_field_and_keeps_what_was_typed(page: Page) -> None:
+    sign_in(page, "admin@demo.hindfoot.local")
+    page.goto("/admin/apps")
+    page.get_by_label("Kind").select_option("smart-app")
+    page.get_by_label("Client id").fill("growth-charts")
+    page.get_by_label("Launch URL").fill("https://charts.example/launch")
+    page.locator("#app-scope").fill("patient/*.rs")
+    page.get_by_label("Name", exact=True).evaluate("el => el.removeAttribute('required')")  # past the browser's check
+    page.get_by_role("button", name="Register").click()
+    _field_error(page, "app-name", "Enter the name")
+    expect(page.get_by_label("Client id")).to_have_value("growth-charts")
+    expect(page.get_by_label("Launch URL")).to_have_value("https://charts.example/launch")
+    page.get_by_label("Name", exact=True).fill("Growth charts")
+    page.get_by_role("button", name="Register").click()  # no redirect URI
+    _field_error(page, "app-redirect_uris", "Redirect URIs: a SMART app needs at least one redirect URI")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Growth charts")
+    expect(page.locator("#app-scope")).to_have_value("patient/*.rs")
+    expect(page.get_by_role("table")).not_to_contain_text("growth-charts")  # nothing registered

@@ -87,6 +87,14 @@ def test_patient_plan_page_ticks_and_reaches_and_staff_see_behind(client, db):
     future = client.post(f"{plan_url}/milestones/wound_check/reached", headers=HX,
                          data=_csrf(client) | {"on": (date.today() + timedelta(days=2)).isoformat()})
     assert future.status_code == 200 and "cannot be reached in the future" in future.text
+    # the refusal is by the milestone's own date field, what was typed kept
+    assert 'id="reached-wound_check-error"' in future.text and 'aria-invalid="true"' in future.text
+    assert f'value="{(date.today() + timedelta(days=2)).isoformat()}"' in future.text
+    unreadable = client.post(f"{plan_url}/milestones/wound_check/reached", headers=HX,
+                             data=_csrf(client) | {"on": "31/02/2026"})
+    assert "Reached on: enter a real date" in unreadable.text and 'value="31/02/2026"' in unreadable.text
+    old = client.post(f"{plan_url}/milestones/wound_check/reached", data=_csrf(client) | {"on": "1899-05-01"})
+    assert old.status_code == 422 and "Reached on: must be a date from" in old.text
     ics = client.get(f"{plan_url}/calendar.ics")
     assert ics.status_code == 200 and ics.content.startswith(b"BEGIN:VCALENDAR")
     assert client.get("/recovery/behind").status_code == 403

@@ -3,12 +3,12 @@ every page and the slot search working for everyone else (it used to break /cale
 
 from __future__ import annotations
 
-import html
-import re
 from datetime import date, timedelta
 
 import pytest
 from booking_helpers import actor, at, future_day, make_clinic
+from crawling import crawl as _crawl
+from crawling import kind as _kind
 from factories import login, make_account, make_patient, make_practitioner
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -61,39 +61,6 @@ def test_every_page_works_after_a_clinician_is_deactivated(app, db, who):
 
 
 START = ["/", *PAGES, *ADMIN_PAGES, "/me", "/account/mfa"]
-SKIP = ("/logout", "/static/", "/api/", "/login", "/password")
-
-
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def _kind(url: str) -> str:
-    """The page a URL shows, whatever its ids and query values: /appointments/{id}?day="""
-    path, _, query = url.partition("?")
-    return UUID.sub("{id}", path) + "?" + ",".join(sorted(p.split("=")[0] for p in query.split("&") if p))
-
-
-def _crawl(client: TestClient, start: list[str], limit: int, per_kind: int = 2) -> dict[str, int]:
-    """The pages reachable from `start` by following the pages' own links, at most `per_kind` URLs of each
-    kind of page (up to `limit` in all): url -> status."""
-    seen: dict[str, int] = {}
-    kinds: dict[str, int] = {}
-    queue = list(start)
-    while queue and len(seen) < limit:
-        url = queue.pop(0)
-        if url in seen or url.startswith(SKIP) or kinds.get(_kind(url), 0) >= per_kind:
-            continue
-        kinds[_kind(url)] = kinds.get(_kind(url), 0) + 1
-        r = client.get(url)
-        seen[url] = r.status_code
-        if r.status_code == 200 and "text/html" in r.headers.get("content-type", ""):
-            for link in re.findall(r'href="(/[^"#]*)', r.text):
-                link = html.unescape(link)
-                if link not in seen and "format=" not in link and ".ics" not in link and ".csv" not in link:
-                    queue.append(link)
-    return seen
-
-
 def test_every_staff_page_works_after_a_member_of_every_role_is_deactivated(app, db):
     """The demo clinic (rotas, booked visits, episodes, plans, outcomes for every kind of staff) with one
     member of each staff role deactivated, the administrator included: every page an administrator and a

@@ -2,9 +2,11 @@
 
 A patient (or the front desk for them) joins for a service, optionally one clinician, one location
 and a date range. When a time comes free (a cancellation, a visit moved away) the first
-``OFFER_TO`` matching waiting patients, oldest first, are each offered it by email with a link;
-the first to claim books it through the ordinary booking checks and the others are told the
-time is taken (409). An offer ends at ``OFFER_HOURS`` or shortly before the time itself.
+``HINDFOOT_WAITLIST_OFFER_COUNT`` (3) matching waiting patients, oldest first, are each offered it by
+email with a link; the first to claim books it through the ordinary booking checks and the others are
+told the time is taken (409). An offer ends after ``HINDFOOT_WAITLIST_OFFER_HOURS`` (12) or shortly
+before the time itself. A did-not-attend frees nothing (the time has passed); a cancellation the same
+day offers its time like any other, while it is more than an hour away (the patients' booking notice).
 The front desk can also offer the free times of the rota to everyone waiting (a new rota, leave
 cancelled): each entry gets the first free time that fits it.
 
@@ -45,12 +47,41 @@ from hindfoot.notifications.email import EmailError, OutgoingEmail, send
 from hindfoot.scheduling import guards
 from hindfoot.scheduling.clinic import bookable_service, clinic_for, service_named
 from hindfoot.scheduling.guards import PATIENT_MIN_NOTICE
-from hindfoot.settings import Settings
+from hindfoot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-OFFER_TO = 3  # waiting patients offered each freed time at once
-OFFER_HOURS = 12  # an offer stands this long (or until shortly before the time)
+
+
+
+@dataclass(frozen=True)
+class OfferLimits:
+    """How many waiting patients are offered each freed time at once, and how long an offer stands."""
+
+    count: int = 3
+    hours: int = 12
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OfferLimits:
+        return cls(settings.waitlist_offer_count, settings.waitlist_offer_hours)
+
+
+_limits: OfferLimits | None = None
+
+
+def configure(settings: Settings) -> None:
+    """Use `settings`' offer limits from now on (the app does this at start-up)."""
+    global _limits
+    _limits = OfferLimits.from_settings(settings)
+
+
+def limits() -> OfferLimits:
+    if _limits is None:
+        configure(get_settings())
+    assert _limits is not None
+    return _limits
+
+
 MAX_AHEAD_DAYS = 365
 NOTE_MAX = 300
 
@@ -214,7 +245,7 @@ def _matching(db: Session, organization_id: uuid.UUID, practitioner_id: uuid.UUI
 
 
 def _offer(db: Session, entry: WaitlistEntry, practitioner_id: uuid.UUID, location_id: uuid.UUID,
-           service_type: str, start: datetime, end: datetime, now: datetime) -> WaitlistOffer | None:
+           service_type: str, start: datetime, end: datetime, now: datetime, hours: int) -> WaitlistOffer | None:
     if start - now <= PATIENT_MIN_NOTICE:
         return None
     already = db.scalar(select(WaitlistOffer.id).where(
@@ -227,7 +258,7 @@ def _offer(db: Session, entry: WaitlistEntry, practitioner_id: uuid.UUID, locati
         return None
     offer = WaitlistOffer(
         entry_id=entry.id, practitioner_id=practitioner_id, location_id=location_id, service_type=service_type,
-        start=start, end=end, expires_at=min(now + timedelta(hours=OFFER_HOURS), start - PATIENT_MIN_NOTICE),
+        start=start, end=end, expires_at=min(now + timedelta(hours=hours), start - PATIENT_MIN_NOTICE),
         status="open")
     db.add(offer)
     return offer
@@ -258,14 +289,15 @@ def offer_freed(db: Session, appt: FreedTime, *, now: datetime | None = None) ->
         return []
     local_day = appt.start.astimezone(ZoneInfo(org.timezone)).date()
     offers: list[tuple[WaitlistOffer, WaitlistEntry]] = []
+    limit = limits()
     for entry in _matching(db, org.id, appt.practitioner_id, appt.location_id, appt.service_type, local_day):
         if entry.patient_id == appt.patient_id:
             continue
         offer = _offer(db, entry, appt.practitioner_id, appt.location_id, appt.service_type, appt.start, appt.end,
-                       now)
+                       now, limit.hours)
         if offer is not None:
             offers.append((offer, entry))
-        if len(offers) >= OFFER_TO:
+        if len(offers) >= limit.count:
             break
     db.flush()
     for offer, entry in offers:
@@ -313,7 +345,8 @@ def offer_open_times(db: Session, actor: Actor, *, now: datetime | None = None) 
             key = (who, option.slot.start)
             if key in on_offer:
                 continue
-            offer = _offer(db, entry, who, where, entry.service_type, option.slot.start, option.slot.end, now)
+            offer = _offer(db, entry, who, where, entry.service_type, option.slot.start, option.slot.end, now,
+                           limits().hours)
             if offer is not None:
                 on_offer.add(key)
                 offers.append((offer, entry))

@@ -23,6 +23,7 @@ from hindfoot.errors import InvalidInput, NotFound
 from hindfoot.knowledge.loader import load_kb
 from hindfoot.patients import service as patients_service
 from hindfoot.patients.codes import FINDING_CATEGORIES, finding_texts
+from hindfoot.web.forms import RawForm
 from hindfoot.web.rendering import render
 
 router = APIRouter()
@@ -99,38 +100,33 @@ def _start_defaults(db: DbSession, actor: OptionalActor) -> dict[str, Any]:
 def check_start(request: Request, db: DbSession, actor: OptionalActor) -> HTMLResponse:
     view = _current(request, db, actor)
     return _render(request, "assessment/start.html", {
-        **_common(), "values": _start_defaults(db, actor), "errors": {}, "current": view,
+        **_common(), "values": {k: "" if v is None else str(v) for k, v in _start_defaults(db, actor).items()},
+        "errors": {}, "current": view,
     })
 
 
 @router.post("/check", response_class=HTMLResponse)
-def check_begin(
-    request: Request,
-    db: DbSession,
-    actor: OptionalActor,
-    age: Annotated[str, Form(max_length=20)] = "",
-    sex: Annotated[str, Form(max_length=10)] = "",
-    sport: Annotated[str, Form(max_length=40)] = "",
-    side: Annotated[str, Form(max_length=10)] = "",
-) -> Response:
+def check_begin(request: Request, db: DbSession, actor: OptionalActor, raw: RawForm) -> Response:
+    """Every problem named by its field, next to it and in the summary; everything chosen kept."""
     kb = load_kb()
+    age, sex, sport, side = (raw.get(k, "").strip() for k in ("age", "sex", "sport", "side"))
     errors: dict[str, str] = {}
     age_value: int | None = None
-    if age.strip():
+    if age:
         try:
             age_value = int(age)
             if not 0 <= age_value <= 120:
                 raise ValueError
         except ValueError:
-            errors["age"] = "Enter your age in years (0 to 120), or leave it empty."
+            errors["age"] = "Age: enter your age in years (0 to 120), or leave it empty"
     if sex not in ("", "female", "male"):
-        errors["sex"] = "Choose female, male or prefer not to say."
+        errors["sex"] = "Sex: choose female, male or prefer not to say"
     if sport not in ("", *kb.sports):
-        errors["sport"] = "Choose your main sport or activity from the list."
+        errors["sport"] = "Main sport or activity: choose your main sport or activity from the list"
     if side not in ("", "left", "right", "bilateral"):
-        errors["side"] = "Choose left, right or both."
+        errors["side"] = "Which ankle: choose left, right or both"
     if errors:
-        values = {"age": age, "sex": sex, "sport": sport, "side": side}
+        values = {"age": age[:20], "sex": sex, "sport": sport, "side": side}
         return _render(request, "assessment/start.html",
                        {**_common(), "values": values, "errors": errors, "current": None}, status_code=422)
     view = assessment_service.start_interview(

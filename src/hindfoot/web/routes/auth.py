@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -103,8 +103,9 @@ def login_submit(request: Request, db: DbSession, settings: AppSettings, raw: Ra
 
 
 def _mfa_page(request: Request, db: Session, settings: Settings, account: UserAccount, next: str, *,
-              error: str | None = None, status_code: int = 200) -> HTMLResponse:
-    ctx: dict[str, Any] = {"next": _safe_next(next), "error": error, "enrolling": not mfa.enabled(account),
+              errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+    """The code form; a problem is shown by the Code field (the code itself is never typed back in)."""
+    ctx: dict[str, Any] = {"next": _safe_next(next), "errors": errors or {}, "enrolling": not mfa.enabled(account),
                            "action": "/login/mfa", "has_passkeys": bool(passkeys.of(db, account))}
     if ctx["enrolling"]:
         secret = account.mfa_secret or mfa.begin_enrolment(db, account)
@@ -112,6 +113,14 @@ def _mfa_page(request: Request, db: Session, settings: Settings, account: UserAc
         uri = mfa.provisioning_uri(account, org.name if org else "")
         ctx.update(secret=secret, qr=mfa.qr_data_uri(uri))
     return render(request, "auth/mfa.html", ctx, status_code=status_code)
+
+
+def _code_problem(code: str) -> dict[str, str]:
+    if not code:
+        return {"code": "Enter the code from your authenticator app, or a recovery code"}
+    if len(code) > 40:
+        return {"code": f"Code: at most 40 characters (you typed {len(code)})"}
+    return {}
 
 
 @router.get("/login/mfa", response_class=HTMLResponse)
@@ -123,17 +132,20 @@ def mfa_page(request: Request, db: DbSession, settings: AppSettings, next: str |
 
 
 @router.post("/login/mfa", response_class=HTMLResponse)
-def mfa_submit(request: Request, db: DbSession, settings: AppSettings,
-               code: Annotated[str, Form(max_length=40)], next: Annotated[str, Form(max_length=500)] = "/me") -> Response:
+def mfa_submit(request: Request, db: DbSession, settings: AppSettings, raw: RawForm) -> Response:
+    code, next = raw.get("code", "").strip(), raw.get("next", "/me")[:500]
     account = pending_account(request, db)
     if account is None:
         return RedirectResponse("/login", status_code=303)
     assert isinstance(account, UserAccount)
+    if problem := _code_problem(code):
+        return _mfa_page(request, db, settings, account, next, errors=problem, status_code=422)
     if not mfa.enabled(account):  # first sign-in since the clinic required MFA (or since a reset): enrol
         try:
             codes = mfa.confirm_enrolment(db, account, code)
         except InvalidInput as exc:
-            return _mfa_page(request, db, settings, account, next, error=_sentence(exc.message), status_code=422)
+            return _mfa_page(request, db, settings, account, next, errors={"code": _sentence(exc.message)},
+                             status_code=422)
         auth_service.clear_failures(db, account.email)
         complete_sign_in(request, db, account)
         return render(request, "auth/mfa_codes.html", {"codes": codes, "next": _safe_next(next)})
@@ -141,7 +153,7 @@ def mfa_submit(request: Request, db: DbSession, settings: AppSettings,
         auth_service.second_factor(db, account, code, policy=auth_service.throttle_policy(settings),
                                    source_ip=client_ip(request))
     except (NotAuthenticated, TooManyAttempts) as exc:
-        page = _mfa_page(request, db, settings, account, next, error=_sentence(exc.message),
+        page = _mfa_page(request, db, settings, account, next, errors={"code": _sentence(exc.message)},
                          status_code=exc.status_code)
         page.headers.update(exc.headers or {})
         db.commit()  # the failure's count and audit entry stay
@@ -162,12 +174,15 @@ def account_mfa(request: Request, db: DbSession, settings: AppSettings, actor: C
 
 @router.post("/account/mfa", response_class=HTMLResponse)
 def account_mfa_confirm(request: Request, db: DbSession, settings: AppSettings, actor: CurrentActor,
-                        code: Annotated[str, Form(max_length=40)]) -> HTMLResponse:
+                        raw: RawForm) -> HTMLResponse:
     account = mfa.account_of(db, actor)
+    code = raw.get("code", "").strip()
+    if problem := _code_problem(code):
+        return _mfa_page(request, db, settings, account, "/account/mfa", errors=problem, status_code=422)
     try:
         codes = mfa.confirm_enrolment(db, account, code)
     except InvalidInput as exc:
-        return _mfa_page(request, db, settings, account, "/account/mfa", error=_sentence(exc.message),
+        return _mfa_page(request, db, settings, account, "/account/mfa", errors={"code": _sentence(exc.message)},
                          status_code=422)
     return render(request, "auth/mfa_codes.html", {"codes": codes, "next": "/account"})
 
@@ -188,8 +203,6 @@ def logout(request: Request, db: DbSession) -> Response:
 
 
 # --------------------------------------------------------------------------- passwords
-
-Password = Annotated[str, Form(max_length=500)]
 
 
 @router.get("/password/forgot", response_class=HTMLResponse)

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, BackgroundTasks, Form, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -428,7 +428,8 @@ def _listing(db: DbSession, rows: list[Any], services: Mapping[str, Service]) ->
 
 
 def _detail(request: Request, db: DbSession, actor: Actor, settings: Settings, appointment_id: uuid.UUID,
-            *, error: str | None = None, status_code: int = 200) -> HTMLResponse:
+            *, error: str | None = None, status_code: int = 200, form: dict[str, str] | None = None,
+            errors: dict[str, str] | None = None) -> HTMLResponse:
     appt = booking.get_appointment(db, actor, appointment_id)
     now = datetime.now().astimezone()
     cutoff = _cutoff(settings)
@@ -439,7 +440,7 @@ def _detail(request: Request, db: DbSession, actor: Actor, settings: Settings, a
         "location": db.get(Location, appt.location_id), "patient": db.get(Patient, appt.patient_id),
         "service": clinic.service_named(db, actor.organization_id, appt.service_type),
         "changeable": changeable, "cutoff_hours": settings.booking_cutoff_hours,
-        "done": request.query_params.get("done"), "error": error,
+        "done": request.query_params.get("done"), "error": error, "form": form or {}, "errors": errors or {},
         "now": now, "soon": now + booking.ARRIVAL_WINDOW,
         "reschedule_url": "/book?" + urlencode({"service": appt.service_type, "reschedule": str(appt.id),
                                                 "location_id": str(appt.location_id)}),
@@ -455,8 +456,12 @@ def appointment_page(appointment_id: uuid.UUID, request: Request, db: DbSession,
 @router.post("/appointments/{appointment_id}/cancel", response_class=HTMLResponse)
 def cancel(
     appointment_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings,
-    tasks: BackgroundTasks, reason: Annotated[str, Form(max_length=300)] = "",
+    tasks: BackgroundTasks, raw: RawForm,
 ) -> Response:
+    reason = raw.get("reason", "").strip()
+    if len(reason) > 300:  # refused by name, what was typed kept (not cut to fit)
+        return _detail(request, db, actor, settings, appointment_id, form={"reason": reason}, status_code=422,
+                       errors={"reason": f"Reason for cancelling: at most 300 characters (you typed {len(reason)})"})
     try:
         appt = booking.cancel_appointment(db, actor, appointment_id, reason=reason,
                                                      cutoff=_cutoff(settings))

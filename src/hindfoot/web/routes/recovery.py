@@ -11,13 +11,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from hindfoot.auth.actor import Actor
-from hindfoot.bounds import SaneDate
+from hindfoot.bounds import check_date
 from hindfoot.db.models import Patient
 from hindfoot.deps import CurrentActor, DbSession
-from hindfoot.errors import AccessDenied, HindfootError
+from hindfoot.errors import AccessDenied, HindfootError, InvalidInput
 from hindfoot.pathway.citations import cite
 from hindfoot.recovery import service as recovery_service
 from hindfoot.recovery.service import PlanView
+from hindfoot.web.forms import RawForm
 from hindfoot.web.rendering import render
 
 router = APIRouter()
@@ -39,7 +40,7 @@ def _bars(v: PlanView) -> dict[str, Any]:
 
 
 def _context(v: PlanView, db: Session, actor: Actor, *, message: str | None = None,
-             error: str | None = None) -> dict[str, Any]:
+             error: str | None = None, field_error: tuple[str, str, str] | None = None) -> dict[str, Any]:
     patient = db.get(Patient, v.care_plan.patient_id)
     titles = {m.id: m.title for m in v.plan.milestones}
     today_index = next((i for i, m in enumerate(v.plan.milestones) if m.typical > v.today), len(v.plan.milestones))
@@ -47,6 +48,8 @@ def _context(v: PlanView, db: Session, actor: Actor, *, message: str | None = No
         "v": v, "cp": v.care_plan, "plan": v.plan, "st": v.status, "acts": v.activities, "patient": patient,
         "titles": titles, "today_index": today_index, "citations": {m.id: cite([m.source]) for m in v.plan.milestones},
         "message": message, "error": error, "is_staff": actor.is_staff, **_bars(v),
+        # (milestone, message, what was typed): a refused "reached on" date, shown by its field
+        "field_error": field_error,
     }
 
 
@@ -58,16 +61,30 @@ def plan_page(plan_id: uuid.UUID, request: Request, db: DbSession, actor: Curren
 
 @router.post("/care-plans/{plan_id}/milestones/{code}/reached")
 def reached(plan_id: uuid.UUID, code: Code, request: Request, db: DbSession, actor: CurrentActor,
-            on: Annotated[SaneDate | None, Form()] = None, undo: Annotated[str, Form(max_length=5)] = "") -> Response:
+            raw: RawForm) -> Response:
+    """A refused date is named by its field, by the milestone's form, with what was typed kept."""
     hx = bool(request.headers.get("hx-request"))
+    undo, typed = raw.get("undo", "") == "true", raw.get("on", "").strip()[:40]
     try:
-        v = recovery_service.mark_reached(db, actor, plan_id, code, None if undo else (on or date.today()))
+        on = None
+        if not undo:
+            try:
+                on = date.fromisoformat(typed) if typed else date.today()
+            except ValueError:
+                raise InvalidInput("enter a real date (day, month, year)", field="on") from None
+            try:
+                check_date(on)
+            except ValueError as exc:
+                raise InvalidInput(str(exc), field="on") from None
+        v = recovery_service.mark_reached(db, actor, plan_id, code, on)
     except AccessDenied:
         raise
     except HindfootError as exc:
         v = recovery_service.get_plan(db, actor, plan_id)
-        return render(request, "recovery/_timeline.html" if hx else "recovery/plan.html",
-                      _context(v, db, actor, error=exc.message), status_code=200 if hx else exc.status_code)
+        message = exc.message[:1].upper() + exc.message[1:]
+        ctx = _context(v, db, actor, field_error=(code, f"Reached on: {message[:1].lower()}{message[1:]}", typed))
+        return render(request, "recovery/_timeline.html" if hx else "recovery/plan.html", ctx,
+                      status_code=200 if hx else exc.status_code)
     if not hx:
         return RedirectResponse(f"/care-plans/{plan_id}#ms-{code}", status_code=303)
     title = next((m.title for m in v.plan.milestones if m.id == code), code)

@@ -21,6 +21,7 @@ from hindfoot.errors import HindfootError, InvalidInput, NotAuthenticated
 from hindfoot.fhir import scopes as smart_scopes
 from hindfoot.fhir import smart
 from hindfoot.patients import service as patient_service
+from hindfoot.web.forms import RawForm, errors_from
 from hindfoot.web.rendering import render, render_error
 
 router = APIRouter()
@@ -164,13 +165,18 @@ def launch(patient_id: uuid.UUID, request: Request, db: DbSession, actor: Curren
 
 
 # ----------------------------------------------------------------------------------- admin
-def _apps_page(request: Request, db: Any, actor: Any, *, error: str | None = None, message: str | None = None,
-               form: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+APP_LABELS = {"kind": "Kind", "client_id": "Client id", "name": "Name", "redirect_uris": "Redirect URIs",
+              "launch_url": "Launch URL", "scope": "Scope", "jwks": "Public keys (JWKS)"}
+APP_LIMITS = {"client_id": 200, "name": 200, "redirect_uris": 2000, "launch_url": 500, "scope": 1000, "jwks": 20000}
+
+
+def _apps_page(request: Request, db: Any, actor: Any, *, errors: dict[str, str] | None = None,
+               message: str | None = None, form: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
     clients = list(db.scalars(select(ApiClient).where(ApiClient.organization_id == actor.organization_id)
                               .order_by(ApiClient.kind, ApiClient.name)))
     root = str(request.base_url).rstrip("/")
     return render(request, "smart/apps.html", {
-        "clients": clients, "error": error, "message": message, "form": form or {},
+        "clients": clients, "errors": errors or {}, "message": message, "form": form or {}, "labels": APP_LABELS,
         "fhir_base": f"{root}/api/fhir", "app_scopes": smart.APP_SCOPES, "backend_scopes": smart.BACKEND_SCOPES,
         "app_ceiling": smart.APP_CEILING, "backend_ceiling": smart.BACKEND_CEILING,
     }, status_code=status_code)
@@ -184,27 +190,30 @@ def apps(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
 
 
 @router.post("/admin/apps", response_class=HTMLResponse)
-def register_app(request: Request, db: DbSession, actor: CurrentActor,
-                 client_id: Annotated[str, Form(max_length=200)], name: Annotated[str, Form(max_length=200)],
-                 kind: Annotated[str, Form(max_length=20)],
-                 redirect_uris: Annotated[str, Form(max_length=2000)] = "",
-                 launch_url: Annotated[str, Form(max_length=500)] = "",
-                 scope: Annotated[str, Form(max_length=1000)] = "",
-                 jwks: Annotated[str, Form(max_length=20000)] = "") -> HTMLResponse:
+def register_app(request: Request, db: DbSession, actor: CurrentActor, raw: RawForm) -> HTMLResponse:
+    """Every problem named by its field, next to it; everything typed kept."""
     require_admin(actor)
-    form = {"client_id": client_id, "name": name, "kind": kind, "redirect_uris": redirect_uris,
-            "launch_url": launch_url, "scope": scope, "jwks": jwks}
+    form = {k: raw.get(k, "") for k in APP_LABELS}
+    kind, client_id, name = form["kind"], form["client_id"].strip(), form["name"].strip()
+    errors = {k: f"{APP_LABELS[k]}: at most {n} characters (you typed {len(form[k])})"
+              for k, n in APP_LIMITS.items() if len(form[k]) > n}
+    for k, value in (("client_id", client_id), ("name", name)):
+        if not value and k not in errors:
+            errors[k] = f"Enter the {APP_LABELS[k][:1].lower()}{APP_LABELS[k][1:]}"
+    if errors:
+        return _apps_page(request, db, actor, errors=errors, form=form, status_code=422)
     try:
         keys = None
         if kind == "smart-backend":
             try:
-                keys = json.loads(jwks or "{}")
+                keys = json.loads(form["jwks"] or "{}")
             except ValueError:
                 raise InvalidInput("jwks must be a JSON Web Key Set (JSON)", field="jwks") from None
         with db.begin_nested():
-            smart.register_client(db, actor, client_id=client_id.strip(), name=name.strip(), kind=kind,
-                                  redirect_uris=redirect_uris.split(), scope=scope or None,
-                                  launch_url=launch_url.strip() or None, jwks=keys)
+            smart.register_client(db, actor, client_id=client_id, name=name, kind=kind,
+                                  redirect_uris=form["redirect_uris"].split(), scope=form["scope"] or None,
+                                  launch_url=form["launch_url"].strip() or None, jwks=keys)
     except HindfootError as exc:
-        return _apps_page(request, db, actor, error=exc.message, form=form, status_code=exc.status_code)
+        return _apps_page(request, db, actor, errors=errors_from(exc, APP_LABELS), form=form,
+                          status_code=exc.status_code)
     return _apps_page(request, db, actor, message=f"{name} is registered as {client_id}.")
