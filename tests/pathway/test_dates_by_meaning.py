@@ -53,7 +53,7 @@ def test_a_bad_operation_date_is_named_in_the_panel(client, db):
     episodes = client.get(f"/api/patients/{c_episode['id']}").json()["episodes"]
     url = f"/episodes/{episodes[0]['id']}/pathway/procedure"
     token = {"csrf_token": client.headers["X-CSRF-Token"]}
-    for value, words in (("", "enter the day of the operation"), ("31/31/2026", "as a real date"),
+    for value, words in (("", "Enter the date of operation"), ("31/31/2026", "Date of operation: enter a real date"),
                          ((date.today() + timedelta(days=3)).isoformat(), "in the future")):
         r = client.post(url, data=token | {"code": "posterior_arthroscopic_excision", "performed_on": value},
                         headers={"HX-Request": "true"})
