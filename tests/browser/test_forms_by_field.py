@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import date, timedelta
 
 import pyotp
 from browsing import DEMO_PASSWORD, sign_in
@@ -199,3 +200,86 @@ def test_registering_an_app_names_each_field_and_keeps_what_was_typed(page: Page
     expect(page.get_by_label("Name", exact=True)).to_have_value("Growth charts")
     expect(page.locator("#app-scope")).to_have_value("patient/*.rs")
     expect(page.get_by_role("table")).not_to_contain_text("growth-charts")  # nothing registered
+
+
+def _open_panel(page: Page, stage: str, sport: str):  # type: ignore[no-untyped-def]
+    page.goto(f"/patients?stage={stage}&q={sport}")
+    page.locator("#patient-table tbody tr").first.locator("td a").click()
+    panel = page.locator(".pathway-panel")
+    expect(panel.get_by_role("heading", name="What comes next, and why")).to_be_visible()
+    return panel, (panel.get_attribute("id") or "").removeprefix("pathway-")
+
+
+def _past_the_browser(page: Page, field_id: str, js: str) -> None:
+    """Lift the browser's own check (maxlength, max, type=date) so the server's answer is what is tested."""
+    page.locator(f"#{field_id}").evaluate(js)
+
+
+def test_care_pathway_panel_forms_name_the_field_and_keep_what_was_typed(page: Page) -> None:
+    sign_in(page, "surgeon@demo.hindfoot.local")
+    panel, ep = _open_panel(page, "conservative_care", "cricket")
+    stage = panel.locator("[data-stage]").inner_text()
+    long_note = "No lasting relief after the injection and twelve weeks of loading. " * 32
+
+    # failed conservative care: a note over 2000 characters
+    _past_the_browser(page, f"failed-{ep}-note", "el => el.removeAttribute('maxlength')")
+    panel.get_by_label("Conservative care has failed because").fill(long_note)
+    panel.get_by_role("button", name="Document failed conservative care").click()
+    _field_error(page, f"failed-{ep}-note", "Conservative care has failed because: at most 2000 characters")
+    expect(panel.get_by_label("Conservative care has failed because")).to_have_value(long_note)
+    expect(panel.locator(".fact-list")).not_to_contain_text("documented as failed")
+    page.locator(".error-summary a").click()  # the summary leads to the field
+    expect(page.locator(f"#failed-{ep}-note")).to_be_focused()
+
+    # consent: a note over 2000 characters
+    _past_the_browser(page, f"consent-{ep}-note", "el => el.removeAttribute('maxlength')")
+    panel.get_by_label("Consent note (risks discussed)").fill(long_note)
+    panel.get_by_role("button", name="Record consent for surgery").click()
+    _field_error(page, f"consent-{ep}-note", "Consent note: at most 2000 characters")
+    expect(panel.get_by_label("Consent note (risks discussed)")).to_have_value(long_note)
+    expect(panel.locator(".fact-list")).to_contain_text("Consent for surgery not recorded")
+    expect(page.locator(f"#failed-{ep}-note")).to_have_value("")  # only the refused form keeps its text
+
+    # return to sport: a day still to come, then an unreadable one
+    later = (date.today() + timedelta(days=4)).isoformat()
+    _past_the_browser(page, f"rts-{ep}-on", "el => el.removeAttribute('max')")
+    panel.get_by_label("Return to sport", exact=True).select_option("returned_lower_level")
+    page.locator(f"#rts-{ep}-on").fill(later)
+    panel.get_by_role("button", name="Document return to sport").click()
+    _field_error(page, f"rts-{ep}-on", "Date returned: return to sport cannot be dated in the future")
+    expect(page.locator(f"#rts-{ep}-on")).to_have_value(later)
+    expect(panel.get_by_label("Return to sport", exact=True)).to_have_value("returned_lower_level")
+    _past_the_browser(page, f"rts-{ep}-on", "el => el.setAttribute('type', 'text')")
+    page.locator(f"#rts-{ep}-on").fill("last Tuesday")
+    panel.get_by_role("button", name="Document return to sport").click()
+    _field_error(page, f"rts-{ep}-on", "Date returned: enter a real date")
+
+    # a move with a too-long note
+    move = f"move-discharged-{ep}-reason"
+    _past_the_browser(page, move, "el => el.removeAttribute('maxlength')")
+    page.locator(f"#{move}").fill(long_note)
+    panel.get_by_role("button", name="Move to Discharged").click()
+    _field_error(page, move, "at most 2000 characters")
+    expect(page.locator(f"#{move}")).to_have_value(long_note)
+
+    # a recovery plan from an unreadable start, the choices kept
+    _past_the_browser(page, f"plan-{ep}-start", "el => el.setAttribute('type', 'text')")
+    level = "competitive" if panel.get_by_label("Level").input_value() != "competitive" else "professional"
+    panel.get_by_label("Level").select_option(level)
+    page.locator(f"#plan-{ep}-start").fill("31/02/2026")
+    panel.get_by_role("button", name="Generate recovery plan").click()
+    _field_error(page, f"plan-{ep}-start", "Start: enter a real date")
+    # sent back as typed (a date input cannot show an unreadable day, so the attribute is what is kept)
+    expect(page.locator(f"#plan-{ep}-start")).to_have_attribute("value", "31/02/2026")
+    expect(panel.get_by_label("Level")).to_have_value(level)
+    expect(panel.locator("[data-stage]")).to_have_text(stage)  # nothing moved, nothing recorded
+
+    # the operation note of a listed patient: a day still to come
+    panel, ep = _open_panel(page, "surgical_listing", "cricket")
+    later = (date.today() + timedelta(days=2)).isoformat()
+    _past_the_browser(page, f"proc-{ep}-performed_on", "el => el.removeAttribute('max')")
+    page.locator(f"#proc-{ep}-performed_on").fill(later)
+    panel.get_by_role("button", name="Record operation note").click()
+    _field_error(page, f"proc-{ep}-performed_on", "Date of operation: a procedure cannot be recorded as done in the future")
+    expect(page.locator(f"#proc-{ep}-performed_on")).to_have_value(later)
+    expect(panel.locator(".fact-list")).to_contain_text("Operation note not recorded")
