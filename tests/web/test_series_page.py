@@ -60,3 +60,26 @@ def test_desk_books_a_series_that_skips_sunday_and_the_patient_gets_one_email_an
     assert len(ics) == 1
     events = Calendar.from_ical(ics[0].get_content()).walk("VEVENT")
     assert len(events) == 3 and len({str(e["UID"]) for e in events}) == 3
+
+
+def test_a_weekday_that_is_not_a_day_is_named_by_the_field_and_nothing_is_booked(client, db):
+    clinic = make_clinic(db)
+    ada, _ = patient_with_account(db, clinic, given="Adaeze")
+    desk = make_account(db, clinic.org, "receptionist", practitioner=make_practitioner(db, clinic.org, "receptionist"))
+    db.commit()
+    login(client, desk.email)
+    page = client.get("/calendar/series")
+    form = {"csrf_token": _csrf(page.text), "patient_id": str(ada.id), "service": "nurse_dressing",
+            "practitioner_id": str(clinic.nurse.id), "location_id": str(clinic.fitzrovia.id),
+            "first_date": _next(0).isoformat(), "time": "10:30", "count": "4", "closed_days": "skip",
+            "action": "book"}
+    for bad in (["2", "tuesday"], ["9"], ["1"] * 8):
+        r = client.post("/calendar/series", data={**form, "weekdays": bad})
+        assert r.status_code == 422, (bad, r.text[:300])
+        assert 'id="s-weekdays-error"' in r.text and 'href="#s-weekdays"' in r.text
+        assert "Weekly on: choose days from Monday to Sunday" in r.text
+        assert 'name="time" type="time"' in r.text and 'value="10:30"' in r.text  # what was typed is kept
+    assert db.scalars(select(Appointment).where(Appointment.patient_id == ada.id)).first() is None
+    ok = client.post("/calendar/series", data={**form, "weekdays": ["0", "2"], "action": "check"})
+    assert ok.status_code == 200 and "s-weekdays-error" not in ok.text
+    assert ok.text.count('name="weekdays" value="0" checked') == 1 and 'value="2" checked' in ok.text

@@ -555,12 +555,12 @@ def series_submit(
     patient_id: _F = "", service: _F = "",
     practitioner_id: _F = "", location_id: _F = "", first_date: _F = "",
     time_of_day: Annotated[str, Form(alias="time", max_length=300)] = "09:00",
-    every_days: _F = "", weekdays: Annotated[list[int] | None, Form()] = None, count: _F = "", until: _F = "",
+    every_days: _F = "", weekdays: Annotated[list[str] | None, Form()] = None, count: _F = "", until: _F = "",
     action: _F = "check", patient_q: _F = "", closed_days: _F = "next_open",
 ) -> Response:
     form = {"patient_id": patient_id, "service": service, "practitioner_id": practitioner_id,
             "location_id": location_id, "first_date": first_date, "time": time_of_day, "every_days": every_days,
-            "count": count, "until": until, "weekdays": ",".join(str(w) for w in weekdays or []),
+            "count": count, "until": until, "weekdays": ",".join(w.strip()[:2] for w in (weekdays or [])[:7]),
             "patient_q": patient_q, "closed_days": closed_days}
     if action == "find":  # no script: the patients matching what was typed, the rest kept
         return _series_page(request, db, actor, form)
@@ -576,6 +576,9 @@ def series_submit(
         for name, value, top in (("every_days", every_days, 28), ("count", count, 366)):
             if value and (not value.isdigit() or not 1 <= int(value) <= top):
                 raise InvalidInput(f"a whole number from 1 to {top}", field=name)
+        days = [w.strip() for w in weekdays or []]
+        if len(days) > 7 or any(d not in {"0", "1", "2", "3", "4", "5", "6"} for d in days):
+            raise InvalidInput("choose days from Monday to Sunday", field="weekdays")
         if until:
             try:
                 date.fromisoformat(until)
@@ -584,7 +587,7 @@ def series_submit(
         kwargs: dict[str, Any] = dict(
             patient_id=_uuid(patient_id, "patient_id"), service=service,
             practitioner_id=_uuid(practitioner_id, "practitioner_id"), location_id=_uuid(location_id, "location_id"),
-            first=first, every_days=int(every_days) if every_days else None, weekdays=weekdays or [],
+            first=first, every_days=int(every_days) if every_days else None, weekdays=[int(d) for d in days],
             count=int(count) if count else None, until=date.fromisoformat(until) if until else None,
             closed_days=closed_days,
         )
