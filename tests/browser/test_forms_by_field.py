@@ -226,6 +226,7 @@ def test_care_pathway_panel_forms_name_the_field_and_keep_what_was_typed(page: P
     panel.get_by_label("Conservative care has failed because").fill(long_note)
     panel.get_by_role("button", name="Document failed conservative care").click()
     _field_error(page, f"failed-{ep}-note", "Conservative care has failed because: at most 2000 characters")
+    expect(panel.locator(".error-summary")).to_be_focused()  # swapped in by htmx, and read out first
     expect(panel.get_by_label("Conservative care has failed because")).to_have_value(long_note)
     expect(panel.locator(".fact-list")).not_to_contain_text("documented as failed")
     page.locator(".error-summary a").click()  # the summary leads to the field

@@ -1,12 +1,17 @@
 // The shared form-error pattern (templates/_forms.html): move focus to the summary of problems when a
-// form comes back, and from a problem in the summary to its field. Without JavaScript the links still
-// scroll to the field.
-document.addEventListener("DOMContentLoaded", function () {
-  var summary = document.querySelector(".error-summary");
-  if (!summary) return;
-  summary.focus();
-  summary.addEventListener("click", function (event) {
-    var link = event.target.closest("a[href^='#']");
+// form comes back (a whole page, or a panel swapped in by htmx), and from a problem in the summary to
+// its field. Without JavaScript the links still scroll to the field.
+(function () {
+  function focusSummary() {
+    var summary = document.querySelector(".error-summary:not([data-focused])");
+    if (!summary) return;
+    summary.setAttribute("data-focused", "");
+    summary.focus();
+  }
+  document.addEventListener("DOMContentLoaded", focusSummary);
+  document.addEventListener("htmx:afterSettle", focusSummary);
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest(".error-summary a[href^='#']");
     if (!link) return;
     var field = document.getElementById(link.getAttribute("href").slice(1));
     if (!field) return;
@@ -14,4 +19,4 @@ document.addEventListener("DOMContentLoaded", function () {
     field.scrollIntoView({ block: "center" });
     field.focus();
   });
-});
+})();
