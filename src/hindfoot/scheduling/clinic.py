@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from hindfoot.auth.actor import Actor
@@ -129,14 +129,21 @@ def load_calendar(
     """
     zone = ZoneInfo(org.timezone)
     lo, hi = _utc_bounds(zone, first, last)
-    org_pracs = select(Practitioner.id).where(Practitioner.organization_id == org.id)
-    org_locs = select(Location.id).where(Location.organization_id == org.id)
 
     if checked is not None:
-        practitioners = {checked[0].id: checked[0]}
-        locations = {checked[1].id: checked[1]}
-        practitioner_ids = [checked[0].id]
+        # One clinician at one place, both already checked to be this clinic's: every query asks
+        # for their rows by id, with no subquery over the clinic's staff or sites.
+        prac, loc = checked
+        practitioners = {prac.id: prac}
+        locations = {loc.id: loc}
+        rule_where = [Schedule.practitioner_id == prac.id, Schedule.location_id == loc.id]
+        exc_where = [or_(AvailabilityException.practitioner_id == prac.id,
+                         and_(AvailabilityException.practitioner_id.is_(None),
+                              AvailabilityException.location_id == loc.id))]
+        appt_where = [Appointment.practitioner_id == prac.id]
     else:
+        org_pracs = select(Practitioner.id).where(Practitioner.organization_id == org.id)
+        org_locs = select(Location.id).where(Location.organization_id == org.id)
         prac_q = select(Practitioner).where(
             Practitioner.organization_id == org.id, Practitioner.active,
             Practitioner.role.not_in(NON_CLINICAL_ROLES)
@@ -149,45 +156,45 @@ def load_calendar(
             loc.id: loc
             for loc in db.scalars(select(Location).where(Location.organization_id == org.id, Location.active))
         }
+        rule_where = [Schedule.location_id.in_(org_locs), Schedule.practitioner_id.in_(org_pracs)]
+        exc_where = [or_(AvailabilityException.practitioner_id.in_(org_pracs),
+                         AvailabilityException.location_id.in_(org_locs))]
+        appt_where = [Appointment.practitioner_id.in_(org_pracs)]
+        if practitioner_ids is not None:
+            rule_where.append(Schedule.practitioner_id.in_(practitioner_ids))
+            exc_where.append(or_(AvailabilityException.practitioner_id.in_(practitioner_ids),
+                                 AvailabilityException.practitioner_id.is_(None)))
+            appt_where.append(Appointment.practitioner_id.in_(practitioner_ids))
 
+    # Plain columns, not ORM entities: the calendar keeps values, and rows skip the identity map.
     rule_q = (
-        select(AvailabilityRule, Schedule.practitioner_id, Schedule.location_id)
+        select(Schedule.practitioner_id, Schedule.location_id, AvailabilityRule.weekday,
+               AvailabilityRule.start_time, AvailabilityRule.end_time, AvailabilityRule.services,
+               AvailabilityRule.valid_from, AvailabilityRule.valid_to)
         .join(Schedule, AvailabilityRule.schedule_id == Schedule.id)
         .where(
             Schedule.active,
-            Schedule.location_id.in_(org_locs),
-            Schedule.practitioner_id.in_(org_pracs),
+            *rule_where,
             or_(AvailabilityRule.valid_from.is_(None), AvailabilityRule.valid_from <= last),
             or_(AvailabilityRule.valid_to.is_(None), AvailabilityRule.valid_to >= first),
         )
     )
-    if practitioner_ids is not None:
-        rule_q = rule_q.where(Schedule.practitioner_id.in_(practitioner_ids))
     rules = [
         core.AvailabilityRule(
-            practitioner_id=pid, location_id=lid, weekday=r.weekday, start=r.start_time, end=r.end_time,
-            services=frozenset(r.services or ()), valid_from=r.valid_from, valid_to=r.valid_to,
+            practitioner_id=pid, location_id=lid, weekday=weekday, start=start, end=end,
+            services=frozenset(services or ()), valid_from=valid_from, valid_to=valid_to,
         )
-        for r, pid, lid in db.execute(rule_q)
+        for pid, lid, weekday, start, end, services, valid_from, valid_to in db.execute(rule_q)
         if lid in locations and pid in practitioners  # a deactivated clinician's rota stays stored, unseen
     ]
 
-    exc_q = select(AvailabilityException).where(
-        AvailabilityException.start < hi,
-        AvailabilityException.end > lo,
-        or_(AvailabilityException.practitioner_id.in_(org_pracs), AvailabilityException.location_id.in_(org_locs)),
-    )
-    if practitioner_ids is not None:
-        exc_q = exc_q.where(
-            or_(AvailabilityException.practitioner_id.in_(practitioner_ids),
-                AvailabilityException.practitioner_id.is_(None))
-        )
+    exc_q = select(
+        AvailabilityException.start, AvailabilityException.end, AvailabilityException.practitioner_id,
+        AvailabilityException.location_id, AvailabilityException.reason,
+    ).where(AvailabilityException.start < hi, AvailabilityException.end > lo, *exc_where)
     exceptions = [
-        core.AvailabilityException(
-            start=e.start, end=e.end, practitioner_id=e.practitioner_id, location_id=e.location_id,
-            reason=e.reason,
-        )
-        for e in db.scalars(exc_q)
+        core.AvailabilityException(start=s, end=e, practitioner_id=pid, location_id=lid, reason=reason)
+        for s, e, pid, lid, reason in db.execute(exc_q)
     ]
 
     appt_q = select(
@@ -196,10 +203,8 @@ def load_calendar(
         Appointment.start < hi,
         Appointment.end > lo,
         Appointment.status.not_in(FREED_STATUSES),
-        Appointment.practitioner_id.in_(org_pracs),
+        *appt_where,
     )
-    if practitioner_ids is not None:
-        appt_q = appt_q.where(Appointment.practitioner_id.in_(practitioner_ids))
     bookings = [
         core.Booking(start=s, end=e, practitioner_id=pid, location_id=lid, id=aid)
         for aid, pid, lid, s, e in db.execute(appt_q)

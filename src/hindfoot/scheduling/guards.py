@@ -60,6 +60,31 @@ def lock_practitioners(db: Session, practitioner_ids: Iterable[uuid.UUID]) -> No
             db.execute(text("UPDATE practitioner SET active = active WHERE id = :id"), {"id": pid.hex})
 
 
+def preload(
+    db: Session,
+    organization_id: uuid.UUID,
+    *,
+    patient_id: uuid.UUID | None = None,
+    practitioner_id: uuid.UUID | None = None,
+    location_id: uuid.UUID | None = None,
+) -> Sequence[object]:
+    """Read the clinic and the booking's patient, practitioner and location in ONE query.
+
+    The rows land in the session's identity map, so the checks that follow (:func:`resolve_patient`,
+    ``clinic_for``, :func:`bookable_practitioner`, :func:`active_location`) find them with
+    ``db.get`` and ask the database nothing; they still decide who may book what. An id that names
+    nothing (or another clinic's row) simply loads nothing here and is refused there as before.
+
+    The session's identity map holds rows weakly: the caller keeps the returned rows while it checks.
+    """
+    q = select(Organization).select_from(Organization).where(Organization.id == organization_id)
+    for model, wanted in ((Patient, patient_id), (Practitioner, practitioner_id), (Location, location_id)):
+        if wanted is not None:
+            q = q.add_columns(model).outerjoin_from(Organization, model, model.id == wanted)
+    row = db.execute(q).first()
+    return tuple(row) if row is not None else ()
+
+
 def bookable_practitioner(db: Session, org: Organization, practitioner_id: uuid.UUID) -> Practitioner:
     p = db.get(Practitioner, practitioner_id)
     if p is None or p.organization_id != org.id or not p.active or p.role in NON_CLINICAL_ROLES:
