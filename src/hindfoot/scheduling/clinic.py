@@ -37,6 +37,10 @@ FREED_STATUSES = ("cancelled", "noshow", "entered-in-error")
 """Statuses that free the time again (the same list as the partial unique index)."""
 
 
+_SERVICES = (select(ClinicService).where(ClinicService.organization_id == bindparam("org"))
+             .order_by(ClinicService.position, ClinicService.code))
+
+
 def services_for(db: Session, organization_id: uuid.UUID) -> Mapping[str, Service]:
     """The clinic's services by code, in booking-page order, inactive ones included.
 
@@ -45,11 +49,7 @@ def services_for(db: Session, organization_id: uuid.UUID) -> Mapping[str, Servic
     no rows and gets the default catalogue. Appointments store their own end time, so changing
     a duration here changes new bookings only.
     """
-    rows = db.scalars(
-        select(ClinicService)
-        .where(ClinicService.organization_id == organization_id)
-        .order_by(ClinicService.position, ClinicService.code)
-    ).all()
+    rows = db.scalars(_SERVICES, {"org": organization_id}).all()
     if not rows:
         return CATALOGUE
     return {r.code: service_from_row(r) for r in rows}
