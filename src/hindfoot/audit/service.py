@@ -11,14 +11,16 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import Table, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from hindfoot.audit import chain
 from hindfoot.auth.actor import Actor
+from hindfoot.db.base import utcnow
 from hindfoot.db.models import AuditChainHead, AuditEvent, Organization, Patient
 
 READ, CREATE, UPDATE, DELETE, EXECUTE = "R", "C", "U", "D", "E"
@@ -47,6 +49,7 @@ def record(
     if organization_id is None:
         organization_id = home_organization_id(db)
     event = AuditEvent(
+        recorded_at=utcnow(),  # when it happened, not when the unit of work flushes
         organization_id=organization_id,
         user_id=actor.user_id if actor else None,
         user_email=actor.email if actor else None,
@@ -90,33 +93,54 @@ def _forget(session: Session, previous_transaction: object) -> None:
 def _chain_on_commit(session: Session) -> None:
     """Link the transaction's new events onto the chain just before it commits. Locking the head row
     (an UPDATE: a row lock on PostgreSQL, the write lock on SQLite) makes concurrent committers queue
-    for the few milliseconds between here and their commit, so links never fork."""
-    session.flush()
+    for the few milliseconds between here and their commit, so links never fork.
+
+    Events not flushed yet are linked before their INSERT, so they are written once, hash included;
+    only events an earlier flush wrote (collected by :func:`_collect`) need an UPDATE."""
     pending: list[AuditEvent] = session.info.pop(_PENDING, [])
+    pending += [obj for obj in session.new if isinstance(obj, AuditEvent) and obj.hash is None]
     if not pending:
-        return
+        return  # the commit flushes whatever else is pending
     append(session, pending)
 
 
+def _column_defaults(e: AuditEvent) -> None:
+    """The values a flush would give an event not written yet, so its hash covers what is stored."""
+    if e.id is None:
+        e.id = uuid.uuid4()
+    if e.recorded_at is None:
+        e.recorded_at = utcnow()
+    if e.outcome is None:
+        e.outcome = SUCCESS
+    if e.description is None:
+        e.description = ""
+
+
 def append(session: Session, events: list[AuditEvent]) -> None:
-    lock = (update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=AuditChainHead.seq)
-            .returning(AuditChainHead.seq, AuditChainHead.hash))
-    head = session.execute(lock).first()
+    """Link `events` onto the chain (head row locked) and flush: new events are inserted with their
+    hash, already-written ones updated."""
+    for e in events:
+        _column_defaults(e)
+    # Core statements on the session's connection: the head is a plain row, no ORM object to sync.
+    head_t = cast(Table, AuditChainHead.__table__)
+    conn = session.connection()
+    lock = update(head_t).where(head_t.c.id == 1).values(seq=head_t.c.seq).returning(head_t.c.seq, head_t.c.hash)
+    head = conn.execute(lock).first()
     if head is None:  # a fresh or wiped table: start after the last chained event, if any
-        last = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.is_not(None))
-                               .order_by(AuditEvent.seq.desc()).limit(1)).first()
-        insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-        session.execute(insert(AuditChainHead).values(id=1, seq=last[0] if last else 0,
-                                                      hash=last[1] if last else chain.GENESIS)
-                        .on_conflict_do_nothing(index_elements=["id"]))  # a concurrent first writer may win
-        head = session.execute(lock).first()
+        with session.no_autoflush:  # unwritten events stay unwritten until they carry their hash
+            last = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.is_not(None))
+                                   .order_by(AuditEvent.seq.desc()).limit(1)).first()
+        insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+        conn.execute(insert(head_t).values(id=1, seq=last[0] if last else 0, hash=last[1] if last else chain.GENESIS)
+                     .on_conflict_do_nothing(index_elements=["id"]))  # a concurrent first writer may win
+        head = conn.execute(lock).first()
         assert head is not None
     seq, prev = head[0], head[1]
     for e in sorted(events, key=lambda e: (e.recorded_at, str(e.id))):
         seq += 1
         e.seq, e.prev_hash = seq, prev
         e.hash = prev = chain.link_hash(seq, prev, {name: getattr(e, name) for name in chain.FIELDS})
-    session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=seq, hash=prev))
+    conn.execute(update(head_t).where(head_t.c.id == 1).values(seq=seq, hash=prev))
     session.flush()
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from hindfoot.auth.actor import Actor
@@ -37,6 +37,10 @@ FREED_STATUSES = ("cancelled", "noshow", "entered-in-error")
 """Statuses that free the time again (the same list as the partial unique index)."""
 
 
+_SERVICES = (select(ClinicService).where(ClinicService.organization_id == bindparam("org"))
+             .order_by(ClinicService.position, ClinicService.code))
+
+
 def services_for(db: Session, organization_id: uuid.UUID) -> Mapping[str, Service]:
     """The clinic's services by code, in booking-page order, inactive ones included.
 
@@ -45,11 +49,7 @@ def services_for(db: Session, organization_id: uuid.UUID) -> Mapping[str, Servic
     no rows and gets the default catalogue. Appointments store their own end time, so changing
     a duration here changes new bookings only.
     """
-    rows = db.scalars(
-        select(ClinicService)
-        .where(ClinicService.organization_id == organization_id)
-        .order_by(ClinicService.position, ClinicService.code)
-    ).all()
+    rows = db.scalars(_SERVICES, {"org": organization_id}).all()
     if not rows:
         return CATALOGUE
     return {r.code: service_from_row(r) for r in rows}
@@ -108,6 +108,38 @@ def _utc_bounds(zone: ZoneInfo, first: date, last: date) -> tuple[datetime, date
     return lo, hi
 
 
+# The calendar's three reads, built once (plain columns, not ORM entities: the calendar keeps
+# values, and rows skip the identity map). Bound per call: first/last (local dates), lo/hi (UTC).
+_RULES = (
+    select(Schedule.practitioner_id, Schedule.location_id, AvailabilityRule.weekday,
+           AvailabilityRule.start_time, AvailabilityRule.end_time, AvailabilityRule.services,
+           AvailabilityRule.valid_from, AvailabilityRule.valid_to)
+    .join(Schedule, AvailabilityRule.schedule_id == Schedule.id)
+    .where(
+        Schedule.active,
+        or_(AvailabilityRule.valid_from.is_(None), AvailabilityRule.valid_from <= bindparam("last")),
+        or_(AvailabilityRule.valid_to.is_(None), AvailabilityRule.valid_to >= bindparam("first")),
+    )
+)
+_EXCEPTIONS = select(
+    AvailabilityException.start, AvailabilityException.end, AvailabilityException.practitioner_id,
+    AvailabilityException.location_id, AvailabilityException.reason,
+).where(AvailabilityException.start < bindparam("hi"), AvailabilityException.end > bindparam("lo"))
+_BOOKINGS = select(
+    Appointment.id, Appointment.practitioner_id, Appointment.location_id, Appointment.start, Appointment.end
+).where(
+    Appointment.start < bindparam("hi"), Appointment.end > bindparam("lo"), Appointment.status.not_in(FREED_STATUSES)
+)
+# One practitioner (pid) at one location (lid): their rules there, their leave and the place's closures,
+# their bookings anywhere.
+_RULES_ONE = _RULES.where(Schedule.practitioner_id == bindparam("pid"), Schedule.location_id == bindparam("lid"))
+_EXCEPTIONS_ONE = _EXCEPTIONS.where(or_(
+    AvailabilityException.practitioner_id == bindparam("pid"),
+    and_(AvailabilityException.practitioner_id.is_(None), AvailabilityException.location_id == bindparam("lid")),
+))
+_BOOKINGS_ONE = _BOOKINGS.where(Appointment.practitioner_id == bindparam("pid"))
+
+
 def load_calendar(
     db: Session,
     org: Organization,
@@ -129,14 +161,21 @@ def load_calendar(
     """
     zone = ZoneInfo(org.timezone)
     lo, hi = _utc_bounds(zone, first, last)
-    org_pracs = select(Practitioner.id).where(Practitioner.organization_id == org.id)
-    org_locs = select(Location.id).where(Location.organization_id == org.id)
 
     if checked is not None:
-        practitioners = {checked[0].id: checked[0]}
-        locations = {checked[1].id: checked[1]}
-        practitioner_ids = [checked[0].id]
+        # One clinician at one place, both already checked to be this clinic's: the prebuilt
+        # statements ask for their rows by id, with no subquery over the clinic's staff or sites.
+        prac, loc = checked
+        practitioners = {prac.id: prac}
+        locations = {loc.id: loc}
+        rule_q, exc_q, appt_q = _RULES_ONE, _EXCEPTIONS_ONE, _BOOKINGS_ONE
+        ids: dict[str, object] = {"pid": prac.id, "lid": loc.id}
+        rule_p: dict[str, object] = ids
+        exc_p: dict[str, object] = ids
+        appt_p: dict[str, object] = {"pid": prac.id}
     else:
+        org_pracs = select(Practitioner.id).where(Practitioner.organization_id == org.id)
+        org_locs = select(Location.id).where(Location.organization_id == org.id)
         prac_q = select(Practitioner).where(
             Practitioner.organization_id == org.id, Practitioner.active,
             Practitioner.role.not_in(NON_CLINICAL_ROLES)
@@ -149,60 +188,33 @@ def load_calendar(
             loc.id: loc
             for loc in db.scalars(select(Location).where(Location.organization_id == org.id, Location.active))
         }
+        rule_q = _RULES.where(Schedule.location_id.in_(org_locs), Schedule.practitioner_id.in_(org_pracs))
+        exc_q = _EXCEPTIONS.where(or_(AvailabilityException.practitioner_id.in_(org_pracs),
+                                      AvailabilityException.location_id.in_(org_locs)))
+        appt_q = _BOOKINGS.where(Appointment.practitioner_id.in_(org_pracs))
+        if practitioner_ids is not None:
+            rule_q = rule_q.where(Schedule.practitioner_id.in_(practitioner_ids))
+            exc_q = exc_q.where(or_(AvailabilityException.practitioner_id.in_(practitioner_ids),
+                                    AvailabilityException.practitioner_id.is_(None)))
+            appt_q = appt_q.where(Appointment.practitioner_id.in_(practitioner_ids))
+        rule_p = exc_p = appt_p = {}
 
-    rule_q = (
-        select(AvailabilityRule, Schedule.practitioner_id, Schedule.location_id)
-        .join(Schedule, AvailabilityRule.schedule_id == Schedule.id)
-        .where(
-            Schedule.active,
-            Schedule.location_id.in_(org_locs),
-            Schedule.practitioner_id.in_(org_pracs),
-            or_(AvailabilityRule.valid_from.is_(None), AvailabilityRule.valid_from <= last),
-            or_(AvailabilityRule.valid_to.is_(None), AvailabilityRule.valid_to >= first),
-        )
-    )
-    if practitioner_ids is not None:
-        rule_q = rule_q.where(Schedule.practitioner_id.in_(practitioner_ids))
     rules = [
         core.AvailabilityRule(
-            practitioner_id=pid, location_id=lid, weekday=r.weekday, start=r.start_time, end=r.end_time,
-            services=frozenset(r.services or ()), valid_from=r.valid_from, valid_to=r.valid_to,
+            practitioner_id=pid, location_id=lid, weekday=weekday, start=start, end=end,
+            services=frozenset(services or ()), valid_from=valid_from, valid_to=valid_to,
         )
-        for r, pid, lid in db.execute(rule_q)
+        for pid, lid, weekday, start, end, services, valid_from, valid_to
+        in db.execute(rule_q, {"first": first, "last": last, **rule_p})
         if lid in locations and pid in practitioners  # a deactivated clinician's rota stays stored, unseen
     ]
-
-    exc_q = select(AvailabilityException).where(
-        AvailabilityException.start < hi,
-        AvailabilityException.end > lo,
-        or_(AvailabilityException.practitioner_id.in_(org_pracs), AvailabilityException.location_id.in_(org_locs)),
-    )
-    if practitioner_ids is not None:
-        exc_q = exc_q.where(
-            or_(AvailabilityException.practitioner_id.in_(practitioner_ids),
-                AvailabilityException.practitioner_id.is_(None))
-        )
     exceptions = [
-        core.AvailabilityException(
-            start=e.start, end=e.end, practitioner_id=e.practitioner_id, location_id=e.location_id,
-            reason=e.reason,
-        )
-        for e in db.scalars(exc_q)
+        core.AvailabilityException(start=s, end=e, practitioner_id=pid, location_id=lid, reason=reason)
+        for s, e, pid, lid, reason in db.execute(exc_q, {"lo": lo, "hi": hi, **exc_p})
     ]
-
-    appt_q = select(
-        Appointment.id, Appointment.practitioner_id, Appointment.location_id, Appointment.start, Appointment.end
-    ).where(
-        Appointment.start < hi,
-        Appointment.end > lo,
-        Appointment.status.not_in(FREED_STATUSES),
-        Appointment.practitioner_id.in_(org_pracs),
-    )
-    if practitioner_ids is not None:
-        appt_q = appt_q.where(Appointment.practitioner_id.in_(practitioner_ids))
     bookings = [
         core.Booking(start=s, end=e, practitioner_id=pid, location_id=lid, id=aid)
-        for aid, pid, lid, s, e in db.execute(appt_q)
+        for aid, pid, lid, s, e in db.execute(appt_q, {"lo": lo, "hi": hi, **appt_p})
     ]
 
     calendar = core.ClinicCalendar(

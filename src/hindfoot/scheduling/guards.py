@@ -23,9 +23,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import Select, bindparam, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,6 +60,40 @@ def lock_practitioners(db: Session, practitioner_ids: Iterable[uuid.UUID]) -> No
         for pid in ids:
             # Any write takes SQLite's single writer lock for the rest of the transaction.
             db.execute(text("UPDATE practitioner SET active = active WHERE id = :id"), {"id": pid.hex})
+
+
+def preload(
+    db: Session,
+    organization_id: uuid.UUID,
+    *,
+    patient_id: uuid.UUID | None = None,
+    practitioner_id: uuid.UUID | None = None,
+    location_id: uuid.UUID | None = None,
+) -> Sequence[object]:
+    """Read the clinic and the booking's patient, practitioner and location in ONE query.
+
+    The rows land in the session's identity map, so the checks that follow (:func:`resolve_patient`,
+    ``clinic_for``, :func:`bookable_practitioner`, :func:`active_location`) find them with
+    ``db.get`` and ask the database nothing; they still decide who may book what. An id that names
+    nothing (or another clinic's row) simply loads nothing here and is refused there as before.
+
+    The session's identity map holds rows weakly: the caller keeps the returned rows while it checks.
+    """
+    wanted = {"patient": patient_id, "practitioner": practitioner_id, "location": location_id}
+    q = _preload_statement(*(v is not None for v in wanted.values()))
+    row = db.execute(q, {"org": organization_id, **{k: v for k, v in wanted.items() if v is not None}}).first()
+    return tuple(row) if row is not None else ()
+
+
+@cache
+def _preload_statement(patient: bool, practitioner: bool, location: bool) -> Select[Any]:
+    """The clinic, outer-joined with the rows asked for (bound as :patient, :practitioner, :location)."""
+    q = select(Organization).select_from(Organization).where(Organization.id == bindparam("org"))
+    for model, key, wanted in ((Patient, "patient", patient), (Practitioner, "practitioner", practitioner),
+                               (Location, "location", location)):
+        if wanted:
+            q = q.add_columns(model).outerjoin_from(Organization, model, model.id == bindparam(key))
+    return q
 
 
 def bookable_practitioner(db: Session, org: Organization, practitioner_id: uuid.UUID) -> Practitioner:
@@ -118,6 +154,15 @@ def check_patient_free(
         raise Conflict("the patient already has an appointment at that time", field="start")
 
 
+_RECHECK = select(Appointment.practitioner_id).where(
+    Appointment.status.not_in(FREED_STATUSES),
+    Appointment.start < bindparam("end"),
+    Appointment.end > bindparam("start"),
+    or_(Appointment.practitioner_id == bindparam("pid"), Appointment.patient_id == bindparam("patient")),
+)
+"""Live appointments overlapping start..end of practitioner :pid or patient :patient (built once)."""
+
+
 def recheck_locked(
     db: Session,
     org: Organization,
@@ -135,15 +180,8 @@ def recheck_locked(
     """After :func:`lock_practitioners`: the bookings committed since :func:`check_time` and
     :func:`check_patient_free` ran, in one query (live appointments overlapping the time, of this
     practitioner or this patient). A clash with the practitioner is named as ``check_time`` names it."""
-    q = select(Appointment.practitioner_id).where(
-        Appointment.status.not_in(FREED_STATUSES),
-        Appointment.start < end,
-        Appointment.end > start,
-        or_(Appointment.practitioner_id == practitioner.id, Appointment.patient_id == patient_id),
-    )
-    if ignore:
-        q = q.where(Appointment.id.not_in(ignore))
-    clashes = set(db.scalars(q))
+    q = _RECHECK if not ignore else _RECHECK.where(Appointment.id.not_in(ignore))
+    clashes = set(db.scalars(q, {"start": start, "end": end, "pid": practitioner.id, "patient": patient_id}))
     if practitioner.id in clashes:
         # Rare (the loser of a race): the full check names the appointment in the way.
         check_time(db, org, svc, practitioner, location, start, now=now, min_notice=min_notice, ignore=ignore)

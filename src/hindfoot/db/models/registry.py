@@ -59,6 +59,7 @@ from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 
 from hindfoot.db.base import Base
+from hindfoot.db.models.audit import AuditEvent
 from hindfoot.db.models.episode import EpisodeOfCare, PathwayEvent
 from hindfoot.db.models.observation import Observation
 from hindfoot.db.models.patient import Patient
@@ -598,7 +599,9 @@ def apply_pending(session: Session) -> None:
 
 
 def _apply_before_commit(session: Session) -> None:
-    session.flush()
+    # Audit events alone are left for the chain's hook, which writes them once, hash included.
+    if any(not isinstance(obj, AuditEvent) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.flush()
     apply_pending(session)
 
 
