@@ -7,6 +7,7 @@ Case format: shared/clinical/README.md (one JSON object, or a JSON array of them
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from collections.abc import Callable
 from pathlib import Path
@@ -171,9 +172,36 @@ def evaluate(
     }
 
 
+# The targets of issue 10, per kind of case set. Generated vignettes are written from the same evidence
+# tables as the knowledge base, so they are held higher; published real cases are reports of real
+# patients, often sparse. Safety targets (no under-triage, over-triage <= 15%, questions) are the same.
+TARGETS: dict[str, dict[str, str]] = {
+    "vignettes": {"top1": ">= 95%", "top3": "100%", "disposition_exact": ">= 95%"},
+    "published": {"top1": ">= 85%", "top3": ">= 95%", "disposition_exact": ">= 85%"},
+}
+
+
+KIND_LABEL = {"vignettes": "generated vignettes", "published": "published case reports"}
+
+
+def case_set_kind(raw: list[Any]) -> str:
+    """"published" when every case's note cites its source (a web address or a DOI), as the published
+    case reports of shared/clinical/cases-published.json do; otherwise "vignettes" (generated cases)."""
+    def cites(item: Any) -> bool:
+        note = item.get("note", "") if isinstance(item, dict) else ""
+        return isinstance(note, str) and bool(re.search(r"https?://|doi:|10\.\d{4,}/", note))
+
+    return "published" if raw and all(cites(item) for item in raw) else "vignettes"
+
+
 def eval_command(
     file: Annotated[Path, typer.Argument(help="JSON array (or object) of cases carrying `expected`.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    targets: Annotated[str, typer.Option(
+        "--targets", help="Which targets to print: published (real case reports: top-1 >= 85%, top-3 >= 95%, "
+        "disposition >= 85%), vignettes (generated: 95%, 100%, 95%) or auto (published when every case's "
+        "note cites its source).",
+    )] = "auto",
     interview: Annotated[bool, typer.Option(
         "--interview", help="Run the symptom check on each self-assessment case, answered from the case "
         "(present = yes, absent = no, anything else = not sure), and score its result.",
@@ -181,7 +209,10 @@ def eval_command(
 ) -> None:
     """Score the decision support: top-1, top-3, disposition, under- and over-triage, confusion, Brier
     score (and, with --interview, the questions asked)."""
+    if targets not in ("auto", *TARGETS):
+        fail(f"--targets must be auto, published or vignettes, not {targets!r}")
     raw, _single = _read_cases(file)
+    kind = case_set_kind(raw) if targets == "auto" else targets
     kb = _kb()
     pairs: list[tuple[Case, Expected]] = []
     problems: list[str] = []
@@ -208,18 +239,20 @@ def eval_command(
             scores = evaluate(pairs, kb, interview=True, progress=lambda: bar.advance(task))
     else:
         scores = evaluate(pairs, kb)
+    scores["targets"] = {"set": kind, **TARGETS[kind]}
     if as_json:
         typer.echo(json.dumps(scores, indent=2))
         return
     console = Console()
     how = "symptom check answered from each self-assessment case" if interview else "decision support"
-    table = Table(title=f"{how} on {file.name} ({scores['cases']} cases)")
+    target = TARGETS[kind]
+    table = Table(title=f"{how} on {file.name} ({scores['cases']} cases; targets for {KIND_LABEL[kind]})")
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("target", justify="right")
-    table.add_row("top-1 (diagnosis or acceptable)", f"{scores['top1']:.1%}", ">= 95%")
-    table.add_row("top-3", f"{scores['top3']:.1%}", "100%")
-    table.add_row("disposition exact", f"{scores['disposition_exact']:.1%}", ">= 95%")
+    table.add_row("top-1 (diagnosis or acceptable)", f"{scores['top1']:.1%}", target["top1"])
+    table.add_row("top-3", f"{scores['top3']:.1%}", target["top3"])
+    table.add_row("disposition exact", f"{scores['disposition_exact']:.1%}", target["disposition_exact"])
     table.add_row("under-triage (all)", str(scores["under_triage"]), "")
     table.add_row("under-triage of emergency/urgent", str(scores["unsafe_under_triage"]), "0")
     table.add_row("over-triage (routine/self-care advised urgent or emergency)", f"{scores['over_triage']:.1%}",
