@@ -108,6 +108,18 @@ def test_bad_disposition_in_a_rule_is_reported(kb_copy: Path) -> None:
     assert any("whenever" in p for p in check_kb(kb_copy))
 
 
+def test_exclusive_findings_summing_over_one_are_reported(kb_copy: Path) -> None:
+    """A gout flare is under two weeks in 0.70 of cases; it cannot also have lasted over three months in
+    0.45 (the inflammatory table's value before its subtypes gave their own)."""
+    def edit(d):  # type: ignore[no-untyped-def]
+        c = next(c for c in d["conditions"] if c["id"] == "inflammatory_arthritis")
+        c["subtypes"][0]["likelihoods"].pop("duration_over_3_months")
+
+    _edit(kb_copy / "conditions.yaml", edit)
+    problems = check_kb(kb_copy)
+    assert any("inflammatory_arthritis.subtypes.gout" in p and "duration_over_3_months" in p for p in problems), problems
+
+
 def test_cli_kb_check_ok() -> None:
     res = runner.invoke(app, ["kb", "check"])
     assert res.exit_code == 0, res.output

@@ -130,6 +130,11 @@ def _loc_name(items: list[Any], index: int) -> str:
     return getattr(items[index], "id", str(index))
 
 
+# Findings that exclude each other (a symptom cannot have begun under two weeks ago and have lasted over
+# three months): `hindfoot kb check` refuses a condition or subtype whose P of the pair sum over 1.
+EXCLUSIVE_FINDINGS: tuple[tuple[str, str], ...] = (("duration_under_2_weeks", "duration_over_3_months"),)
+
+
 def _cross_check(
     vocab: Vocabulary,
     sources: SourcesFile,
@@ -219,6 +224,18 @@ def _cross_check(
                 if fid not in find_set:
                     problems.append(f"{where}.subtypes.{st.id}.likelihoods: unknown finding id {fid!r}")
                 check_src(f"{where}.subtypes.{st.id}.likelihoods.{fid}", lk.src)
+
+    # findings that cannot both be present: each condition and subtype must give them probabilities that
+    # sum to at most 1 (a subtype overriding one of them must override the other consistently)
+    fdefault = {f.id: f.default_p.p for f in findings.findings if f.default_p is not None}
+    for c in conditions.conditions:
+        for st in (None, *c.subtypes):
+            lk = {**c.likelihoods, **(st.likelihoods if st is not None else {})}
+            for a, b in EXCLUSIVE_FINDINGS:
+                pa, pb = (lk[x].p if x in lk else fdefault.get(x, d.unlisted_p.p) for x in (a, b))
+                if pa + pb > 1.0 + 1e-9:
+                    where = f"conditions.yaml: {c.id}" + (f".subtypes.{st.id}" if st is not None else "")
+                    problems.append(f"{where}: P({a}) {pa:g} + P({b}) {pb:g} > 1, but they exclude each other")
 
     # findings
     for f in findings.findings:
