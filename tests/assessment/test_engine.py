@@ -254,3 +254,34 @@ def test_engine_is_pure() -> None:
         names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
         assert not [n for n in names if n.startswith(forbidden)], (mod, names)
         assert "open(" not in src
+
+
+def test_a_swollen_ankle_with_fever_after_a_sprain_is_an_emergency_and_a_sprain_without_fever_is_not() -> None:
+    # issue 10 (residual r029): an infected joint after a sprain. Swelling is expected after an injury,
+    # fever is not: the acute-swollen-joint rules leave injuries out, this one does not.
+    sprain = ("onset_sudden_injury", "injury_inversion", "after_ankle_sprain", "swelling_whole_ankle")
+    r = assess(Case(id="sepsis", setting="self", age=48, sex="male", sport="none",
+                    present=(*sprain, "fever_or_unwell")))
+    assert r.disposition == "emergency"
+    assert "swollen_joint_fever_after_injury" in {f.rule for f in r.red_flags}
+    assert r.ranking[0].condition == "septic_arthritis"
+    # the same sprain without fever, able to walk and not hot: not an emergency
+    calm = assess(Case(id="sprain", setting="self", age=48, sex="male", sport="none", present=sprain,
+                       absent=("fever_or_unwell", "hot_red_joint", "cannot_bear_weight")))
+    assert calm.disposition != "emergency" and calm.ranking[0].condition == "lateral_ankle_sprain"
+    # fever after a gradual, months-long problem is left to the other rules
+    chronic = assess(Case(id="chronic", setting="self", age=48, sex="male", sport="none",
+                          present=("after_ankle_sprain", "swelling_whole_ankle", "fever_or_unwell",
+                                   "duration_over_3_months")))
+    assert "swollen_joint_fever_after_injury" not in {f.rule for f in chronic.red_flags}
+
+
+def test_the_symptom_check_asks_about_fever_after_a_swollen_injured_ankle() -> None:
+    from hindfoot.assessment.interview import simulate
+
+    case = Case(id="sepsis-check", setting="self", age=48, sex="male", sport="none",
+                present=("onset_sudden_injury", "injury_inversion", "swelling_whole_ankle", "fever_or_unwell"),
+                absent=("cannot_bear_weight",))
+    _state, step, asked = simulate(case)
+    assert "fever_or_unwell" in asked
+    assert step.result.disposition == "emergency"
