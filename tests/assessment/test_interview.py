@@ -153,3 +153,18 @@ def test_clinic_interview_can_ask_exam_findings() -> None:
     assert len(asked) <= 15
     assert {load_kb().finding_by_id[f].group for f in asked} - {"history"}
     assert step.result.top.condition == "posterior_ankle_impingement"
+
+
+@pytest.mark.parametrize(("said", "implied"), [("duration_over_3_months", "duration_under_2_weeks"),
+                                               ("duration_under_2_weeks", "duration_over_3_months")])
+def test_a_duration_that_excludes_the_other_is_not_asked_again(said: str, implied: str) -> None:
+    # "more than three months" answers "did it begin under two weeks ago?" already (r019s was asked both)
+    from hindfoot.assessment.engine import assess
+    from hindfoot.assessment.schemas import Case
+
+    r = assess(Case(id="dur", setting="self", age=40, present=(said,)), question_limit=200)
+    assert implied not in {q.finding for q in r.next_questions}
+    assert {q.finding for q in r.next_questions}  # other questions are still proposed
+    # not said: either can be proposed
+    r = assess(Case(id="dur0", setting="self", age=40, present=("onset_gradual",)), question_limit=200)
+    assert implied in {q.finding for q in r.next_questions}

@@ -34,7 +34,7 @@ from hindfoot.assessment.schemas import (
     NextQuestion,
     RankedCondition,
 )
-from hindfoot.knowledge.loader import KnowledgeBase, load_kb
+from hindfoot.knowledge.loader import EXCLUSIVE_FINDINGS, KnowledgeBase, load_kb
 from hindfoot.knowledge.schemas import (
     DISPOSITION_ORDER,
     Disposition,
@@ -533,7 +533,9 @@ def assess(
         for row, (ci, ki, total) in enumerate(zip(order, leading, totals, strict=True))
     )
 
-    done = present_set | set(case.absent) | set(answered or ())
+    # a finding that excludes one already present (over three months, under two weeks) is not asked
+    implied = {b for a, b in EXCLUSIVE_FINDINGS if a in present_set} | {a for a, b in EXCLUSIVE_FINDINGS if b in present_set}
+    done = present_set | set(case.absent) | set(answered or ()) | implied
     questions = rank_questions(
         model, case.setting, comp_post, present_set, done, limit=question_limit, probs=probs, absent=case.absent
     )
