@@ -285,3 +285,27 @@ def test_the_symptom_check_asks_about_fever_after_a_swollen_injured_ankle() -> N
     _state, step, asked = simulate(case)
     assert "fever_or_unwell" in asked
     assert step.result.disposition == "emergency"
+
+
+def test_an_injured_ankle_turning_red_or_opening_days_later_is_an_emergency_and_the_check_asks_it() -> None:
+    # the class of published case r029: septic arthritis two weeks after a sprain, found with a wound
+    from hindfoot.assessment.interview import simulate
+
+    sprain = ("onset_sudden_injury", "injury_inversion", "after_ankle_sprain")
+    r = assess(Case(id="r029-like", setting="clinic", age=48, sex="male", sport="none",
+                    present=(*sprain, "injury_turning_red_or_open")))
+    assert r.disposition == "emergency" and r.ranking[0].condition == "septic_arthritis"
+    assert "injury_turning_red_or_open" in {f.rule for f in r.red_flags}
+    # the same sprain with the question unanswered: not an emergency (residual risk H1), the question is named
+    plain = assess(Case(id="r029", setting="clinic", age=48, sex="male", sport="none", present=sprain))
+    assert plain.disposition == "routine" and "infection" in {s.screen for s in plain.not_ruled_out}
+    # the symptom check asks it of an injured patient who can walk ...
+    walker = Case(id="walks", setting="self", age=48, sex="male", sport="none",
+                  present=("onset_sudden_injury", "injury_inversion", "injury_turning_red_or_open"),
+                  absent=("cannot_bear_weight",))
+    _state, step, asked = simulate(walker)
+    assert "injury_turning_red_or_open" in asked and step.result.disposition == "emergency"
+    # ... but not of one who cannot (the Ottawa rule sends them to be examined today), nor without an injury
+    for present, absent in ((("onset_sudden_injury", "cannot_bear_weight"), ()), (("onset_gradual",), ("onset_sudden_injury",))):
+        _s, _st, asked = simulate(Case(id="no", setting="self", age=48, present=present, absent=absent))
+        assert "injury_turning_red_or_open" not in asked, asked
