@@ -23,10 +23,14 @@ runner = CliRunner()
 
 # Under-triage the engine cannot avoid without advising emergency care for every sprain: r029 is an
 # infected ankle found two weeks after an inversion sprain, and the report gives no finding of infection
-# (no fever, no hot joint, no aspirate recorded). The result says "we could not rule out an infected
-# joint" and names the hot-joint question; docs/clinical-safety.md H1 records it as residual risk. An
-# "injury while the infection screen is open" emergency rule removes it but was measured to take published
-# disposition exact from 88.5% to 69.2% and vignette over-triage from 0% to 23.7% (decision-support.md).
+# (no fever, no hot joint, no wound or aspirate recorded). The result says "we could not rule out an
+# infected joint" and names the hot-joint question; docs/clinical-safety.md H1 records it as residual risk.
+# Rules firing on its recorded findings alone were measured (issue 10 third pass) and rejected: "injury
+# while the infection screen is open" takes published disposition exact 88.5% -> 69.2% and vignette
+# over-triage 0% -> 10.5%; "after a sprain, screen open" takes vignette over-triage to 15.8%; "after a
+# sprain and an injury, screen open" 2.6%, but sends any unrecorded "not hot" weeks after a sprain to the
+# emergency department. The class is caught when its sign is known (`injury_turning_red_or_open`,
+# `swollen_joint_fever_after_injury`; tests/assessment/test_engine.py), and the symptom check asks it.
 KNOWN_RESIDUAL = {"published": {"r029"}, "vignettes": set()}
 
 
@@ -83,7 +87,7 @@ def test_published_disposition_exact_at_least_85_percent(assessed: dict) -> None
 # The floors achieved (issue 10; the issue's targets are top-1 >= 85% and top-3 >= 95% on published
 # cases: the assess figures fall short on sparse reports, see docs/decision-support.md). Each can fail.
 FLOORS = {
-    ("assessed", "published"): {"top1": 0.80, "top3": 0.92},
+    ("assessed", "published"): {"top1": 0.82, "top3": 0.92},
     ("interviewed", "published"): {"top1": 0.85, "top3": 0.95, "disposition_exact": 0.90},
     ("assessed", "vignettes"): {"top1": 0.95, "top3": 1.0, "disposition_exact": 0.95},
     ("interviewed", "vignettes"): {"top1": 0.95, "top3": 1.0, "disposition_exact": 0.90},
