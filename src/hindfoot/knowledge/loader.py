@@ -229,12 +229,12 @@ def _cross_check(
     # sum to at most 1 (a subtype overriding one of them must override the other consistently)
     fdefault = {f.id: f.default_p.p for f in findings.findings if f.default_p is not None}
     for c in conditions.conditions:
-        for st in (None, *c.subtypes):
-            lk = {**c.likelihoods, **(st.likelihoods if st is not None else {})}
+        for sub in (None, *c.subtypes):
+            table = {**c.likelihoods, **(sub.likelihoods if sub is not None else {})}
             for a, b in EXCLUSIVE_FINDINGS:
-                pa, pb = (lk[x].p if x in lk else fdefault.get(x, d.unlisted_p.p) for x in (a, b))
+                pa, pb = (table[x].p if x in table else fdefault.get(x, d.unlisted_p.p) for x in (a, b))
                 if pa + pb > 1.0 + 1e-9:
-                    where = f"conditions.yaml: {c.id}" + (f".subtypes.{st.id}" if st is not None else "")
+                    where = f"conditions.yaml: {c.id}" + (f".subtypes.{sub.id}" if sub is not None else "")
                     problems.append(f"{where}: P({a}) {pa:g} + P({b}) {pb:g} > 1, but they exclude each other")
 
     # findings
