@@ -13,6 +13,8 @@ No names, emails or phone numbers: registry patients cannot sign in and get no r
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import queue
 import random
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import JSON, Connection, Engine, Table, func, insert, select
+from sqlalchemy import JSON, Connection, Engine, Table, Uuid, func, insert, select
 
 from hindfoot.db.maintenance import analyze
 from hindfoot.db.models import (
@@ -64,6 +66,8 @@ FOLLOW_UPS = (("6w", "w", 6, 0.32, 0.85), ("3m", "m", 3, 0.16, 0.75), ("6m", "m"
               ("12m", "m", 12, 0.05, 0.55))
 SCORE_CODE = {("faos", k): f"faos.{k}" for k in scoring.FAOS_SUBSCALES} | {
     ("faam", "adl"): "faam.adl", ("faam", "sports"): "faam.sports", ("pain", "pain"): "pain.nrs"}
+RETURNS = (("returned_previous_level", 70), ("returned_higher_level", 10), ("returned_lower_level", 20))
+LEVELS_OF_PLAY = ("recreational", "competitive", "professional")
 LEVELS = 21  # severity buckets 0.00, 0.05, ... 1.00
 
 
@@ -98,8 +102,33 @@ def _answer_sets(rng: random.Random) -> dict[str, list[list[tuple[dict[str, Any]
     return out
 
 
-def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
-    return rng.choices([w[0] for w in weighted], weights=[w[1] for w in weighted])[0]
+class _Weighted:
+    """A weighted choice by bisection over cumulative weights (what `random.choices` does, without
+    rebuilding the lists on every call)."""
+
+    def __init__(self, weighted: tuple[tuple[str, int], ...]) -> None:
+        self.names = [w[0] for w in weighted]
+        self.cum = list(itertools.accumulate(w[1] for w in weighted))
+        self.total = float(self.cum[-1])
+
+    def pick(self, rng: random.Random) -> str:
+        return self.names[bisect.bisect(self.cum, rng.random() * self.total)]
+
+
+def _id_maker(rng: random.Random, dialect: str) -> tuple[Callable[[], str], Callable[[uuid.UUID], str]]:
+    """(a new id, the stored text of an existing id) as each backend's COPY/driver takes a UUID.
+
+    New ids share a random 64-bit head per run (version-4 and variant bits set) followed by a
+    counter, so one run's ids are ascending: every index on an id column grows at its right edge
+    instead of touching a random page per row (a second run gets another random head)."""
+    head = (rng.getrandbits(64) & ~(0xF << 12)) | (4 << 12)
+    text = f"{head:016x}"
+    counter = itertools.count(1)
+    if dialect == "postgresql":
+        prefix = f"{text[:8]}-{text[8:12]}-{text[12:]}-8000-"
+        return (lambda: f"{prefix}{next(counter):012x}"), str
+    prefix = f"{text}8000"  # SQLAlchemy's Uuid on SQLite: 32 hex digits
+    return (lambda: f"{prefix}{next(counter):012x}"), (lambda u: u.hex)
 
 
 def add_registry_patients(
@@ -128,14 +157,22 @@ def add_registry_patients(
         raise RuntimeError(f"questionnaires {sorted(missing)} are not stored; load the demo clinic first")
     sets = _answer_sets(rng)
     rng = random.Random(seed + offset)  # a second run adds different patients
+    uid, stored = _id_maker(rng, engine.dialect.name)
+    org = stored(org_id)
+    q_of = {code: stored(q) for code, q in q_ids.items()}
+    surgeon_ids = [stored(s) for s in surgeons]
+    # per instrument and severity level: (answers, scores, [(observation code, value)]) variants
+    obs_of = {code: [[(answers, scores, [(SCORE_CODE[(code, sub)], v) for sub, v in scores.items()])
+                      for answers, scores in variants] for variants in by_level] for code, by_level in sets.items()}
+    unit_of = {"faos": "score", "faam": "score", "pain": "/10"}
+    sports, surgeries, backs = _Weighted(SPORTS), _Weighted(SURGERIES), _Weighted(RETURNS)
+    times = [[time(h, m) for m in (0, 15, 30, 45)] for h in range(24)]
     total_rows = 0
     now = datetime.now(UTC)
-
-    def uid() -> uuid.UUID:
-        return uuid.UUID(int=rng.getrandbits(128), version=4)
+    rand = rng.random
 
     def at(day: date, hour: int) -> datetime:
-        return datetime.combine(day, time(hour, rng.choice((0, 15, 30, 45))), tzinfo=UTC)
+        return datetime.combine(day, times[hour][int(rand() * 4)], tzinfo=UTC)
 
     writer = _Writer(engine, progress)
     try:
@@ -143,102 +180,104 @@ def add_registry_patients(
         while done < n:
             size = min(batch, n - done)
             rows: dict[str, list[tuple[Any, ...]]] = {k: [] for k in _COLUMNS}
+            patients, episodes, procedures_, events = rows["patient"], rows["episode"], rows["procedure"], rows["event"]
+            responses, observations = rows["response"], rows["obs"]
+            registry_scores, registry_episodes = rows["registry_score"], rows["registry_episode"]
             delta: tallies.Tally = {}  # this batch's share of the dashboard totals
             for k in range(size):
                 number = offset + done + k + 1
                 pid, eid = uid(), uid()
-                start = today - timedelta(days=rng.randint(0, 3 * 365))
-                birth = start - timedelta(days=rng.randint(16 * 365, 55 * 365))
-                sport = _pick(rng, SPORTS)
-                patient = [
-                    pid, org_id, f"RG-{number:07d}", "Registry", f"Patient {number}", birth,
-                    rng.choice(("female", "male")), None, None, sport,
-                    rng.choice(("recreational", "competitive", "professional")), True, now, now, eid, None,
-                    search_text_of("Registry", f"Patient {number}", f"RG-{number:07d}", None, sport)]
-                surgical = rng.random() < 0.7
-                anchor = start + timedelta(days=rng.randint(30, 150) if surgical else 7)
+                start = today - timedelta(days=int(rand() * (3 * 365 + 1)))
+                birth = start - timedelta(days=16 * 365 + int(rand() * (39 * 365 + 1)))
+                sport = sports.pick(rng)
+                identifier, family = f"RG-{number:07d}", f"Patient {number}"
+                sex = "female" if rand() < 0.5 else "male"
+                level = LEVELS_OF_PLAY[int(rand() * 3)]
+                surgical = rand() < 0.7
+                anchor = start + timedelta(days=30 + int(rand() * 121) if surgical else 7)
                 if anchor > today:
                     surgical, anchor = False, start + timedelta(days=7)
                 stage = ("discharged" if (today - start).days > 400
                          else "rehabilitation" if surgical else "conservative_care")
-                patient[-2] = stage  # the patient's current episode is this one (its only one)
-                rows["patient"].append(tuple(patient))
-                rows["episode"].append((
-                    eid, pid, org_id, "Posterior ankle impingement", "posterior_ankle_impingement",
-                    rng.choice(("left", "right")), "finished" if stage == "discharged" else "active", stage, start,
-                    None, None, now, now))
+                # the patient's current episode is this one (its only one)
+                patients.append((pid, org, identifier, "Registry", family, birth, sex, None, None, sport, level, True,
+                                 now, now, eid, stage, search_text_of("Registry", family, identifier, None, sport)))
+                episodes.append((
+                    eid, pid, org, "Posterior ankle impingement", "posterior_ankle_impingement",
+                    "left" if rand() < 0.5 else "right", "finished" if stage == "discharged" else "active", stage,
+                    start, None, None, now, now))
                 complicated = False
+                complication = None
                 if surgical:
-                    code = _pick(rng, SURGERIES)
-                    complicated = rng.random() < 0.05
-                    rows["procedure"].append((
+                    code = surgeries.pick(rng)
+                    complicated = rand() < 0.05
+                    if complicated:
+                        complication = COMPLICATIONS[int(rand() * len(COMPLICATIONS))]
+                    procedures_.append((
                         uid(), pid, eid, code, PROCEDURES[code], None, None, "completed", at(anchor, 9),
-                        rng.choice(surgeons), None, None, rng.choice(COMPLICATIONS) if complicated else None, "",
-                        now, now))
+                        surgeon_ids[int(rand() * len(surgeon_ids))], None, None, complication, "", now, now))
                 elif anchor <= today:
-                    rows["event"].append((uid(), eid, "assessment", "conservative_care", "conservative care started",
-                                          at(anchor, 10), None))
-                base_sev = rng.uniform(0.35, 0.75)
-                respond = rng.random()
+                    events.append((uid(), eid, "assessment", "conservative_care", "conservative care started",
+                                   at(anchor, 10), None))
+                base_sev = 0.35 + 0.4 * rand()
+                respond = rand()
                 rts_days = int(rng.gauss(75 if surgical else 60, 20)) + (30 if complicated else 0)
-                level_back = _pick(rng, (("returned_previous_level", 70), ("returned_higher_level", 10),
-                                         ("returned_lower_level", 20)))
-                never_back = rng.random() < 0.12
+                level_back = backs.pick(rng)
+                never_back = rand() < 0.12
                 points = [("baseline", start, base_sev, 0.95)]
                 for tp, unit, amount, sev, rate in FOLLOW_UPS:
                     due = anchor + timedelta(weeks=amount) if unit == "w" else add_months(anchor, amount)
-                    points.append((tp, due, base_sev * sev / 0.5 + rng.uniform(-0.05, 0.05), rate))
+                    points.append((tp, due, base_sev * sev / 0.5 + 0.1 * rand() - 0.05, rate))
                 # the registry summary of this episode, exactly as refresh_registry would derive it
                 by_code: dict[str, dict[str, float]] = {}
-                answered: set[str] = set()
+                answered: dict[str, int] = dict.fromkeys(REGISTRY_TIMEPOINTS, 0)
                 rts_n, returned_on, last_seen, previous, back = 0, None, None, 0, 0
                 for tp, due, sev, rate in points:
                     if due > today or respond > rate:
                         continue
-                    answered.add(tp)
-                    when = at(min(today, due + timedelta(days=rng.randint(0, 6))), rng.randint(7, 21))
-                    level = max(0, min(LEVELS - 1, round(sev * (LEVELS - 1))))
+                    answered[tp] = 1
+                    when = at(min(today, due + timedelta(days=int(rand() * 7))), 7 + int(rand() * 15))
+                    severity = max(0, min(LEVELS - 1, round(sev * (LEVELS - 1))))
                     for code in ("faos", "faam", "pain"):
-                        answers, scores = rng.choice(sets[code][level])
+                        variants = obs_of[code][severity]
+                        answers, scores, values = variants[int(rand() * len(variants))]
                         rid = uid()
-                        rows["response"].append((rid, q_ids[code], pid, eid, tp, due, "completed", when, answers,
-                                                 scores, now, now))
-                        unit_label = "/10" if code == "pain" else "score"
-                        for sub, value in scores.items():
-                            obs_code = SCORE_CODE[(code, sub)]
-                            rows["obs"].append((uid(), pid, eid, None, None, rid, "score", obs_code, "final", None,
-                                                value, unit_label, None, when, None, "", now, now))
+                        responses.append((rid, q_of[code], pid, eid, tp, due, "completed", when, answers, scores,
+                                          now, now))
+                        unit_label = unit_of[code]
+                        for obs_code, value in values:
+                            observations.append((uid(), pid, eid, None, None, rid, "score", obs_code, "final", None,
+                                                 value, unit_label, None, when, None, "", now, now))
                             by_code.setdefault(obs_code, {})[tp] = value
                     if tp == "baseline":
                         continue
                     returned = not never_back and (due - anchor).days >= rts_days
-                    answers = {"RTS_STATUS": level_back if returned else "not_returned"}
+                    status = level_back if returned else "not_returned"
+                    answers = {"RTS_STATUS": status}
                     if returned:
                         answers["RTS_DATE"] = (anchor + timedelta(days=max(0, rts_days))).isoformat()
                     rid = uid()
-                    rows["response"].append((rid, q_ids["rts"], pid, eid, tp, due, "completed", when, answers, {}, now,
-                                             now))
-                    rows["obs"].append((uid(), pid, eid, None, None, rid, "score", "rts.status", "final", None, None,
-                                        None, answers["RTS_STATUS"], when, None, "", now, now))
+                    responses.append((rid, q_of["rts"], pid, eid, tp, due, "completed", when, answers, {}, now, now))
+                    observations.append((uid(), pid, eid, None, None, rid, "score", "rts.status", "final", None, None,
+                                         None, status, when, None, "", now, now))
                     rts_n += 1
                     last_seen = when if last_seen is None else max(last_seen, when)
-                    previous = max(previous, int(answers["RTS_STATUS"] in RETURNED_PREVIOUS))
-                    back = max(back, int(answers["RTS_STATUS"] != "not_returned"))
+                    previous = max(previous, int(status in RETURNED_PREVIOUS))
+                    back = max(back, int(status != "not_returned"))
                     if returned:
-                        rows["obs"].append((uid(), pid, eid, None, None, rid, "score", "rts.date", "final", None, None,
-                                            None, answers["RTS_DATE"], when, None, "", now, now))
+                        observations.append((uid(), pid, eid, None, None, rid, "score", "rts.date", "final", None,
+                                             None, None, answers["RTS_DATE"], when, None, "", now, now))
                         rts_n += 1
                         returned_on = min(filter(None, (returned_on, answers["RTS_DATE"])))
-                for obs_code, values in by_code.items():
-                    rows["registry_score"].append((eid, obs_code, *(values.get(tp) for tp in REGISTRY_TIMEPOINTS)))
+                for obs_code, by_tp in by_code.items():
+                    registry_scores.append((eid, obs_code, *(by_tp.get(tp) for tp in REGISTRY_TIMEPOINTS)))
                 anchor_day = anchor if surgical or anchor <= today else None
-                done_flags = {tp: int(tp in answered) for tp in REGISTRY_TIMEPOINTS}
-                procedures = [[rows["procedure"][-1][12] or "", 1]] if surgical else []
-                rows["registry_episode"].append((eid, *done_flags.values(), rts_n, returned_on, last_seen, previous,
-                                                 back, org_id, pid, sport, start, anchor_day, 1, procedures))
+                procedures = [[complication or "", 1]] if surgical else []
+                registry_episodes.append((eid, *answered.values(), rts_n, returned_on, last_seen, previous, back, org,
+                                          pid, sport, start, anchor_day, 1, procedures))
                 tallies.add_into(delta, tallies.shares(tallies.EpisodeShare(
                     organization_id=org_id, sport=sport, start_day=start, anchor_day=anchor_day,
-                    first_of_patient=True, done=done_flags, rts_answers=rts_n, rts_returned_on=returned_on,
+                    first_of_patient=True, done=answered, rts_answers=rts_n, rts_returned_on=returned_on,
                     rts_last_seen=utc_day(last_seen), rts_previous=previous, rts_returned=back,
                     procedures=procedures, scores=list(by_code.items()))))
             total_rows += sum(len(v) for k, v in rows.items() if not k.startswith("registry_"))
@@ -355,9 +394,12 @@ class _Writer:
         if self.dialect.name != "sqlite":
             conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
             return
-        processors = [c.type.dialect_impl(self.dialect).bind_processor(self.dialect) for c in cols]
-        active: list[tuple[int, Any, dict[Any, Any], bool]] = [(i, p, {}, isinstance(c.type, JSON)) for i, (c, p) in enumerate(zip(cols, processors, strict=True))
-                  if p is not None]
+        # ids arrive as the text SQLAlchemy stores for a Uuid on SQLite (`_id_maker`): no processing
+        processors = [None if isinstance(c.type, Uuid) else c.type.dialect_impl(self.dialect).bind_processor(
+            self.dialect) for c in cols]
+        active: list[tuple[int, Any, dict[Any, Any], bool]] = [
+            (i, p, {}, isinstance(c.type, JSON)) for i, (c, p) in enumerate(zip(cols, processors, strict=True))
+            if p is not None]
         values: list[Any] = rows
         if active:
             values = []
