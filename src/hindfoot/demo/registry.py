@@ -115,20 +115,21 @@ class _Weighted:
         return self.names[bisect.bisect(self.cum, rng.random() * self.total)]
 
 
-def _id_maker(rng: random.Random, dialect: str) -> tuple[Callable[[], str], Callable[[uuid.UUID], str]]:
-    """(a new id, the stored text of an existing id) as each backend's COPY/driver takes a UUID.
+def _id_maker(rng: random.Random, dialect: str) -> tuple[Callable[[], Any], Callable[[uuid.UUID], Any]]:
+    """(a new id, an existing id) in the form each backend's writer takes a UUID: PostgreSQL's
+    binary COPY its 16 bytes, SQLite the 32 hex digits SQLAlchemy stores for a Uuid.
 
     New ids share a random 64-bit head per run (version-4 and variant bits set) followed by a
     counter, so one run's ids are ascending: every index on an id column grows at its right edge
     instead of touching a random page per row (a second run gets another random head)."""
     head = (rng.getrandbits(64) & ~(0xF << 12)) | (4 << 12)
-    text = f"{head:016x}"
     counter = itertools.count(1)
     if dialect == "postgresql":
-        prefix = f"{text[:8]}-{text[8:12]}-{text[12:]}-8000-"
-        return (lambda: f"{prefix}{next(counter):012x}"), str
-    prefix = f"{text}8000"  # SQLAlchemy's Uuid on SQLite: 32 hex digits
-    return (lambda: f"{prefix}{next(counter):012x}"), (lambda u: u.hex)
+        prefix = head.to_bytes(8, "big")
+        variant = 0x8000 << 48
+        return (lambda: prefix + (variant | next(counter)).to_bytes(8, "big")), (lambda u: u.bytes)
+    text = f"{head:016x}8000"
+    return (lambda: f"{text}{next(counter):012x}"), (lambda u: u.hex)
 
 
 def add_registry_patients(
@@ -323,6 +324,9 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+_WIRE: dict[int, int] = {2950: 17, 114: 25}  # uuid -> bytea, json -> text (binary COPY, `_Writer._wire_types`)
+
+
 class _Writer:
     """Bulk insert of row tuples on a writer thread, in order, while the caller builds the next batch
     (the database and the generator overlap; the drivers release the GIL while the database works).
@@ -343,6 +347,7 @@ class _Writer:
         self.queue: queue.Queue[tuple[dict[str, list[tuple[Any, ...]]], tallies.Tally, int] | None] = queue.Queue(
             maxsize=1)
         self.error: BaseException | None = None
+        self.types: dict[str, list[int]] = {}
         self.thread = threading.Thread(target=self._run, name="registry-writer", daemon=True)
         self.thread.start()
 
@@ -408,6 +413,17 @@ class _Writer:
         if self.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA cache_size=-2000")
 
+    def _wire_types(self, conn: Connection, table: str, columns: tuple[str, ...]) -> list[int]:
+        """The type oids binary COPY sends these columns as: their own, but bytea for uuid (16 raw
+        bytes, as the server reads a binary uuid) and text for json (a binary json value is its text)."""
+        if table not in self.types:
+            by_name = dict(conn.execute(text(
+                "SELECT a.attname, a.atttypid FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
+                " AND c.relname = :table AND a.attnum > 0 AND NOT a.attisdropped"), {"table": table}).all())
+            self.types[table] = [_WIRE.get(by_name[name], by_name[name]) for name in columns]
+        return self.types[table]
+
     def write(self, conn: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         cols = [table.c[name] for name in columns]
         if self.copy:
@@ -426,8 +442,12 @@ class _Writer:
 
             names = ", ".join(f'"{name}"' for name in columns)
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            # a queued writer sends on its own thread while rows are formatted
-            with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN', writer=QueuedLibpqWriter(cursor)) as copy:
+            # binary COPY: the server reads values instead of parsing text (a uuid is its 16 bytes, sent
+            # as bytea; a json value is its text); a queued writer sends while rows are formatted
+            types = self._wire_types(conn, table.name, columns)  # (not during the COPY: one statement at a time)
+            with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT BINARY)',
+                             writer=QueuedLibpqWriter(cursor)) as copy:
+                copy.set_types(types)
                 for r in rows:
                     copy.write_row(r)
             return
