@@ -134,9 +134,10 @@ def _id_maker(rng: random.Random, dialect: str) -> tuple[Callable[[], Any], Call
 
 def add_registry_patients(
     engine: Engine, n: int, *, today: date, seed: int = 20260101, batch: int = 5000,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, dry_run: bool = False,
 ) -> RegistryResult:
-    """Add `n` registry patients to the demo organisation (which must exist)."""
+    """Add `n` registry patients to the demo organisation (which must exist). `dry_run` builds the
+    rows and writes nothing (what the row building alone costs: the benchmarks' baseline)."""
     import time as clock
 
     started = clock.perf_counter()
@@ -177,7 +178,7 @@ def add_registry_patients(
     def at(day: date, hour: int) -> datetime:
         return datetime.combine(day, times[hour][int(rand() * 4)], tzinfo=UTC)
 
-    writer = _Writer(engine, progress)
+    writer = _Writer(engine, progress, dry_run=dry_run)
     try:
         done = 0
         while done < n:
@@ -291,7 +292,7 @@ def add_registry_patients(
         writer.close(raise_error=False)  # let the writer thread end; the first error wins
         raise
     writer.close()
-    if not writer.copy:  # (the COPY load analyzes inside its transaction)
+    if not (writer.copy or dry_run):  # (the COPY load analyzes inside its transaction)
         analyze(engine, _ANALYZED)  # planner statistics for what was just loaded (no waiting for autovacuum)
     return RegistryResult(n, total_rows, clock.perf_counter() - started)
 
@@ -339,8 +340,9 @@ class _Writer:
     SQLite: one transaction per batch, the driver's executemany with SQLAlchemy's own bind
     processing, so values are stored exactly as the ORM stores them."""
 
-    def __init__(self, engine: Engine, progress: Callable[[int], None] | None) -> None:
+    def __init__(self, engine: Engine, progress: Callable[[int], None] | None, *, dry_run: bool = False) -> None:
         self.engine = engine
+        self.dry_run = dry_run
         self.dialect = engine.dialect
         self.copy = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
         self.progress = progress
@@ -354,6 +356,10 @@ class _Writer:
     def submit(self, rows: dict[str, list[tuple[Any, ...]]], delta: tallies.Tally, size: int) -> None:
         if self.error is not None:
             raise self.error
+        if self.dry_run:
+            if self.progress:
+                self.progress(size)
+            return
         self.queue.put((rows, delta, size))
 
     def close(self, *, raise_error: bool = True) -> None:
@@ -367,7 +373,7 @@ class _Writer:
         put_back: list[str] = []
         pending: tallies.Tally = {}
         try:
-            if self.copy:
+            if self.copy and not self.dry_run:
                 whole = self.engine.connect()
                 whole.begin()
                 put_back = _set_aside(whole)
