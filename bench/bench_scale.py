@@ -205,7 +205,7 @@ def run(console: Console) -> list[Result]:
                 results += _grow(console, "SQLite", f"sqlite:///{Path(tmp) / 'scale.db'}", SQLITE_SIZES)
         if not (PG_SIZES and PG_SIZES[0]):
             return results
-        name = f"hindfoot_bench_{uuid.uuid4().hex[:8]}"
+        name = f"{os.environ.get('HINDFOOT_BENCH_DB_PREFIX', 'hindfoot_bench')}_{uuid.uuid4().hex[:8]}"
         try:
             _pg(f'CREATE DATABASE "{name}"')
         except Exception as exc:  # noqa: BLE001 - no server: say so and keep the SQLite figures
