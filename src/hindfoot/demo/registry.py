@@ -423,10 +423,10 @@ class _Writer:
         """The type oids binary COPY sends these columns as: their own, but bytea for uuid (16 raw
         bytes, as the server reads a binary uuid) and text for json (a binary json value is its text)."""
         if table not in self.types:
-            by_name = dict(conn.execute(text(
+            by_name: dict[str, int] = {name: int(oid) for name, oid in conn.execute(text(
                 "SELECT a.attname, a.atttypid FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
                 " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
-                " AND c.relname = :table AND a.attnum > 0 AND NOT a.attisdropped"), {"table": table}).all())
+                " AND c.relname = :table AND a.attnum > 0 AND NOT a.attisdropped"), {"table": table})}
             self.types[table] = [_WIRE.get(by_name[name], by_name[name]) for name in columns]
         return self.types[table]
 
