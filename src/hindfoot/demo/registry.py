@@ -150,6 +150,7 @@ def add_registry_patients(
             Practitioner.organization_id == org_id, Practitioner.role == "surgeon").order_by(Practitioner.id)))
         offset = conn.scalar(select(func.count()).select_from(Patient).where(
             Patient.organization_id == org_id, Patient.identifier.like("RG-%"))) or 0
+        existing = conn.scalar(select(func.count()).select_from(Patient)) or 0
         q_ids = dict(conn.execute(select(Questionnaire.code, Questionnaire.id)  # newest version wins
                                    .order_by(Questionnaire.created_at)).all())
     if not surgeons:
@@ -178,7 +179,9 @@ def add_registry_patients(
     def at(day: date, hour: int) -> datetime:
         return datetime.combine(day, times[hour][int(rand() * 4)], tzinfo=UTC)
 
-    writer = _Writer(engine, progress, dry_run=dry_run)
+    # rebuilding the indexes costs in proportion to the whole tables: only worth it when the load
+    # at least doubles them; a smaller addition keeps its indexes and keys (ascending ids still help)
+    writer = _Writer(engine, progress, dry_run=dry_run, set_aside=n >= existing)
     try:
         done = 0
         while done < n:
@@ -332,17 +335,20 @@ class _Writer:
     """Bulk insert of row tuples on a writer thread, in order, while the caller builds the next batch
     (the database and the generator overlap; the drivers release the GIL while the database works).
 
-    PostgreSQL (psycopg 3): COPY, the whole load in ONE transaction that first sets aside the loaded
-    tables' secondary indexes and foreign keys and puts them back at the end (`_set_aside`): an
+    PostgreSQL (psycopg 3): COPY, the whole load in ONE transaction that (when the load at least
+    doubles the tables) first sets aside the loaded tables' secondary indexes and foreign keys and
+    puts them back at the end (`_set_aside`): an
     index built once by sorting costs a fraction of maintaining it row by row, and a foreign key
     checked by one join a fraction of a trigger per row. If anything fails, the rollback restores
     them with the data. The tables are locked against other sessions while it loads.
     SQLite: one transaction per batch, the driver's executemany with SQLAlchemy's own bind
     processing, so values are stored exactly as the ORM stores them."""
 
-    def __init__(self, engine: Engine, progress: Callable[[int], None] | None, *, dry_run: bool = False) -> None:
+    def __init__(self, engine: Engine, progress: Callable[[int], None] | None, *, dry_run: bool = False,
+                 set_aside: bool = True) -> None:
         self.engine = engine
         self.dry_run = dry_run
+        self.set_aside = set_aside
         self.dialect = engine.dialect
         self.copy = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
         self.progress = progress
@@ -376,7 +382,8 @@ class _Writer:
             if self.copy and not self.dry_run:
                 whole = self.engine.connect()
                 whole.begin()
-                put_back = _set_aside(whole)
+                put_back = _set_aside(whole) if self.set_aside else ["ANALYZE " + ", ".join(
+                    f'"{t}"' for t in _ANALYZED)]
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             self.error = exc
         while (item := self.queue.get()) is not None:
