@@ -5,14 +5,24 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from hindfoot.db.models import Observation, Patient, RegistryEpisode, RegistryScore
+from hindfoot.auth.actor import Actor
+from hindfoot.db.models import (
+    EpisodeOfCare,
+    Observation,
+    Patient,
+    QuestionnaireResponse,
+    RegistryEpisode,
+    RegistryScore,
+    UserAccount,
+)
 from hindfoot.db.models.registry import TOTALS, refresh_registry
 from hindfoot.db.session import unit_of_work
 from hindfoot.demo.loader import load_demo
 from hindfoot.demo.registry import add_registry_patients
+from hindfoot.patients.service import list_patients
 
 TODAY = date(2026, 3, 18)
 
@@ -30,16 +40,34 @@ def _totals(db: Session) -> dict[str, list[tuple[Any, ...]]]:
             for kind, (model, _, _) in TOTALS.items()}
 
 
+def _schema(db: Session) -> list[tuple[Any, ...]]:
+    """PostgreSQL: every index and foreign key (the bulk load sets some aside and must put them back)."""
+    if db.get_bind().dialect.name != "postgresql":
+        return []
+    return [tuple(r) for r in db.execute(text(
+        "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+        " UNION ALL SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) || convalidated::text"
+        " FROM pg_constraint WHERE contype = 'f' ORDER BY 1, 2"))]
+
+
 def test_generator_and_loader_fill_the_registry_summary(engine, session_factory):
     with unit_of_work(session_factory) as s:
         load_demo(s, TODAY)
     with session_factory() as db:
         demo_only = _snapshot(db)
         assert demo_only[0] and demo_only[1]  # the demo loader's ORM writes kept it in step
+        schema = _schema(db)
+        before = db.scalar(select(func.count()).select_from(Observation))
+    dry = add_registry_patients(engine, 50, today=TODAY, seed=7, batch=20, dry_run=True)
+    assert dry.patients == 50 and dry.rows > 50 * 10
+    with session_factory() as db:  # a dry run builds the rows and writes none
+        assert db.scalar(select(func.count()).select_from(Observation)) == before
     result = add_registry_patients(engine, 250, today=TODAY, seed=7, batch=100)
     assert result.patients == 250 and result.rows > 250 * 10
+    # a small addition to a larger database (PostgreSQL: keeps its indexes and keys while it loads)
+    assert add_registry_patients(engine, 20, today=TODAY, seed=7, batch=100).patients == 20
     with session_factory() as db:
-        assert db.scalar(select(func.count()).select_from(Patient).where(Patient.identifier.like("RG-%"))) == 250
+        assert db.scalar(select(func.count()).select_from(Patient).where(Patient.identifier.like("RG-%"))) == 270
         assert db.scalar(select(func.count()).select_from(Observation)) > 250 * 8
         written = _snapshot(db)
         assert len(written[1]) > len(demo_only[1]) + 200
@@ -47,4 +75,24 @@ def test_generator_and_loader_fill_the_registry_summary(engine, session_factory)
         refresh_registry(db.connection())  # rebuild everything from the record
         assert _snapshot(db) == written
         assert _totals(db) == added_up  # the batches' shares of the dashboard totals
+        db.rollback()
+        assert _schema(db) == schema  # PostgreSQL: indexes and foreign keys back, validated
+        # every generated episode has its baseline and the follow-ups already due, per the registry rows
+        episodes = db.execute(select(RegistryEpisode.episode_id, RegistryEpisode.done_baseline, RegistryEpisode.done_6w)
+                              .join(EpisodeOfCare, EpisodeOfCare.id == RegistryEpisode.episode_id)
+                              .join(Patient, Patient.id == EpisodeOfCare.patient_id)
+                              .where(Patient.identifier.like("RG-%"))).all()
+        assert len(episodes) == 270
+        points = {(e, tp) for e, tp in db.execute(select(QuestionnaireResponse.episode_id,
+                                                         QuestionnaireResponse.timepoint).distinct())}
+        for episode_id, baseline, six_weeks in episodes:
+            assert ((episode_id, "baseline") in points) == bool(baseline)
+            assert ((episode_id, "6w") in points) == bool(six_weeks)
+        assert sum(b for _, b, _ in episodes) > 200  # 95% answer at baseline
+        # generated patients are found by the search the clinic uses
+        surgeon = Actor.from_account(db.scalars(select(UserAccount).where(
+            UserAccount.email == "surgeon@demo.hindfoot.local")).one())
+        page = list_patients(db, surgeon, q="RG-0000137")
+        assert [p.patient.identifier for p in page.items] == ["RG-0000137"]
+        assert page.items[0].episode is not None
         db.rollback()

@@ -13,6 +13,8 @@ No names, emails or phone numbers: registry patients cannot sign in and get no r
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import queue
 import random
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import JSON, Connection, Engine, Table, func, insert, select
+from sqlalchemy import JSON, Connection, Engine, Table, Uuid, func, insert, select, text
 
 from hindfoot.db.maintenance import analyze
 from hindfoot.db.models import (
@@ -64,6 +66,8 @@ FOLLOW_UPS = (("6w", "w", 6, 0.32, 0.85), ("3m", "m", 3, 0.16, 0.75), ("6m", "m"
               ("12m", "m", 12, 0.05, 0.55))
 SCORE_CODE = {("faos", k): f"faos.{k}" for k in scoring.FAOS_SUBSCALES} | {
     ("faam", "adl"): "faam.adl", ("faam", "sports"): "faam.sports", ("pain", "pain"): "pain.nrs"}
+RETURNS = (("returned_previous_level", 70), ("returned_higher_level", 10), ("returned_lower_level", 20))
+LEVELS_OF_PLAY = ("recreational", "competitive", "professional")
 LEVELS = 21  # severity buckets 0.00, 0.05, ... 1.00
 
 
@@ -98,15 +102,42 @@ def _answer_sets(rng: random.Random) -> dict[str, list[list[tuple[dict[str, Any]
     return out
 
 
-def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
-    return rng.choices([w[0] for w in weighted], weights=[w[1] for w in weighted])[0]
+class _Weighted:
+    """A weighted choice by bisection over cumulative weights (what `random.choices` does, without
+    rebuilding the lists on every call)."""
+
+    def __init__(self, weighted: tuple[tuple[str, int], ...]) -> None:
+        self.names = [w[0] for w in weighted]
+        self.cum = list(itertools.accumulate(w[1] for w in weighted))
+        self.total = float(self.cum[-1])
+
+    def pick(self, rng: random.Random) -> str:
+        return self.names[bisect.bisect(self.cum, rng.random() * self.total)]
+
+
+def _id_maker(rng: random.Random, dialect: str) -> tuple[Callable[[], Any], Callable[[uuid.UUID], Any]]:
+    """(a new id, an existing id) in the form each backend's writer takes a UUID: PostgreSQL's
+    binary COPY its 16 bytes, SQLite the 32 hex digits SQLAlchemy stores for a Uuid.
+
+    New ids share a random 64-bit head per run (version-4 and variant bits set) followed by a
+    counter, so one run's ids are ascending: every index on an id column grows at its right edge
+    instead of touching a random page per row (a second run gets another random head)."""
+    head = (rng.getrandbits(64) & ~(0xF << 12)) | (4 << 12)
+    counter = itertools.count(1)
+    if dialect == "postgresql":
+        prefix = head.to_bytes(8, "big")
+        variant = 0x8000 << 48
+        return (lambda: prefix + (variant | next(counter)).to_bytes(8, "big")), (lambda u: u.bytes)
+    text = f"{head:016x}8000"
+    return (lambda: f"{text}{next(counter):012x}"), (lambda u: u.hex)
 
 
 def add_registry_patients(
     engine: Engine, n: int, *, today: date, seed: int = 20260101, batch: int = 5000,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, dry_run: bool = False,
 ) -> RegistryResult:
-    """Add `n` registry patients to the demo organisation (which must exist)."""
+    """Add `n` registry patients to the demo organisation (which must exist). `dry_run` builds the
+    rows and writes nothing (what the row building alone costs: the benchmarks' baseline)."""
     import time as clock
 
     started = clock.perf_counter()
@@ -119,6 +150,7 @@ def add_registry_patients(
             Practitioner.organization_id == org_id, Practitioner.role == "surgeon").order_by(Practitioner.id)))
         offset = conn.scalar(select(func.count()).select_from(Patient).where(
             Patient.organization_id == org_id, Patient.identifier.like("RG-%"))) or 0
+        existing = conn.scalar(select(func.count()).select_from(Patient)) or 0
         q_ids = dict(conn.execute(select(Questionnaire.code, Questionnaire.id)  # newest version wins
                                    .order_by(Questionnaire.created_at)).all())
     if not surgeons:
@@ -128,127 +160,143 @@ def add_registry_patients(
         raise RuntimeError(f"questionnaires {sorted(missing)} are not stored; load the demo clinic first")
     sets = _answer_sets(rng)
     rng = random.Random(seed + offset)  # a second run adds different patients
+    uid, stored = _id_maker(rng, engine.dialect.name)
+    org = stored(org_id)
+    q_of = {code: stored(q) for code, q in q_ids.items()}
+    surgeon_ids = [stored(s) for s in surgeons]
+    # per instrument and severity level: (answers, scores, [(observation code, value)]) variants
+    obs_of = {code: [[(answers, scores, [(SCORE_CODE[(code, sub)], v) for sub, v in scores.items()])
+                      for answers, scores in variants] for variants in by_level] for code, by_level in sets.items()}
+    unit_of = {"faos": "score", "faam": "score", "pain": "/10"}
+    sports, surgeries, backs = _Weighted(SPORTS), _Weighted(SURGERIES), _Weighted(RETURNS)
+    times = [[time(h, m) for m in (0, 15, 30, 45)] for h in range(24)]
     total_rows = 0
     now = datetime.now(UTC)
-
-    def uid() -> uuid.UUID:
-        return uuid.UUID(int=rng.getrandbits(128), version=4)
+    rand = rng.random
+    # the organisation in the batch's tally keys until it is submitted: an int hashes faster than a UUID
+    ORG = cast(uuid.UUID, 0)  # noqa: N806
 
     def at(day: date, hour: int) -> datetime:
-        return datetime.combine(day, time(hour, rng.choice((0, 15, 30, 45))), tzinfo=UTC)
+        return datetime.combine(day, times[hour][int(rand() * 4)], tzinfo=UTC)
 
-    writer = _Writer(engine, progress)
+    # rebuilding the indexes costs in proportion to the whole tables: only worth it when the load
+    # at least doubles them; a smaller addition keeps its indexes and keys (ascending ids still help)
+    writer = _Writer(engine, progress, dry_run=dry_run, set_aside=n >= existing)
     try:
         done = 0
         while done < n:
             size = min(batch, n - done)
             rows: dict[str, list[tuple[Any, ...]]] = {k: [] for k in _COLUMNS}
+            patients, episodes, procedures_, events = rows["patient"], rows["episode"], rows["procedure"], rows["event"]
+            responses, observations = rows["response"], rows["obs"]
+            registry_scores, registry_episodes = rows["registry_score"], rows["registry_episode"]
             delta: tallies.Tally = {}  # this batch's share of the dashboard totals
             for k in range(size):
                 number = offset + done + k + 1
                 pid, eid = uid(), uid()
-                start = today - timedelta(days=rng.randint(0, 3 * 365))
-                birth = start - timedelta(days=rng.randint(16 * 365, 55 * 365))
-                sport = _pick(rng, SPORTS)
-                patient = [
-                    pid, org_id, f"RG-{number:07d}", "Registry", f"Patient {number}", birth,
-                    rng.choice(("female", "male")), None, None, sport,
-                    rng.choice(("recreational", "competitive", "professional")), True, now, now, eid, None,
-                    search_text_of("Registry", f"Patient {number}", f"RG-{number:07d}", None, sport)]
-                surgical = rng.random() < 0.7
-                anchor = start + timedelta(days=rng.randint(30, 150) if surgical else 7)
+                start = today - timedelta(days=int(rand() * (3 * 365 + 1)))
+                birth = start - timedelta(days=16 * 365 + int(rand() * (39 * 365 + 1)))
+                sport = sports.pick(rng)
+                identifier, family = f"RG-{number:07d}", f"Patient {number}"
+                sex = "female" if rand() < 0.5 else "male"
+                level = LEVELS_OF_PLAY[int(rand() * 3)]
+                surgical = rand() < 0.7
+                anchor = start + timedelta(days=30 + int(rand() * 121) if surgical else 7)
                 if anchor > today:
                     surgical, anchor = False, start + timedelta(days=7)
                 stage = ("discharged" if (today - start).days > 400
                          else "rehabilitation" if surgical else "conservative_care")
-                patient[-2] = stage  # the patient's current episode is this one (its only one)
-                rows["patient"].append(tuple(patient))
-                rows["episode"].append((
-                    eid, pid, org_id, "Posterior ankle impingement", "posterior_ankle_impingement",
-                    rng.choice(("left", "right")), "finished" if stage == "discharged" else "active", stage, start,
-                    None, None, now, now))
+                # the patient's current episode is this one (its only one)
+                patients.append((pid, org, identifier, "Registry", family, birth, sex, None, None, sport, level, True,
+                                 now, now, eid, stage, search_text_of("Registry", family, identifier, None, sport)))
+                episodes.append((
+                    eid, pid, org, "Posterior ankle impingement", "posterior_ankle_impingement",
+                    "left" if rand() < 0.5 else "right", "finished" if stage == "discharged" else "active", stage,
+                    start, None, None, now, now))
                 complicated = False
+                complication = None
                 if surgical:
-                    code = _pick(rng, SURGERIES)
-                    complicated = rng.random() < 0.05
-                    rows["procedure"].append((
+                    code = surgeries.pick(rng)
+                    complicated = rand() < 0.05
+                    if complicated:
+                        complication = COMPLICATIONS[int(rand() * len(COMPLICATIONS))]
+                    procedures_.append((
                         uid(), pid, eid, code, PROCEDURES[code], None, None, "completed", at(anchor, 9),
-                        rng.choice(surgeons), None, None, rng.choice(COMPLICATIONS) if complicated else None, "",
-                        now, now))
+                        surgeon_ids[int(rand() * len(surgeon_ids))], None, None, complication, "", now, now))
                 elif anchor <= today:
-                    rows["event"].append((uid(), eid, "assessment", "conservative_care", "conservative care started",
-                                          at(anchor, 10), None))
-                base_sev = rng.uniform(0.35, 0.75)
-                respond = rng.random()
+                    events.append((uid(), eid, "assessment", "conservative_care", "conservative care started",
+                                   at(anchor, 10), None))
+                base_sev = 0.35 + 0.4 * rand()
+                respond = rand()
                 rts_days = int(rng.gauss(75 if surgical else 60, 20)) + (30 if complicated else 0)
-                level_back = _pick(rng, (("returned_previous_level", 70), ("returned_higher_level", 10),
-                                         ("returned_lower_level", 20)))
-                never_back = rng.random() < 0.12
+                level_back = backs.pick(rng)
+                never_back = rand() < 0.12
                 points = [("baseline", start, base_sev, 0.95)]
                 for tp, unit, amount, sev, rate in FOLLOW_UPS:
                     due = anchor + timedelta(weeks=amount) if unit == "w" else add_months(anchor, amount)
-                    points.append((tp, due, base_sev * sev / 0.5 + rng.uniform(-0.05, 0.05), rate))
+                    points.append((tp, due, base_sev * sev / 0.5 + 0.1 * rand() - 0.05, rate))
                 # the registry summary of this episode, exactly as refresh_registry would derive it
                 by_code: dict[str, dict[str, float]] = {}
-                answered: set[str] = set()
+                answered: dict[str, int] = dict.fromkeys(REGISTRY_TIMEPOINTS, 0)
                 rts_n, returned_on, last_seen, previous, back = 0, None, None, 0, 0
                 for tp, due, sev, rate in points:
                     if due > today or respond > rate:
                         continue
-                    answered.add(tp)
-                    when = at(min(today, due + timedelta(days=rng.randint(0, 6))), rng.randint(7, 21))
-                    level = max(0, min(LEVELS - 1, round(sev * (LEVELS - 1))))
+                    answered[tp] = 1
+                    when = at(min(today, due + timedelta(days=int(rand() * 7))), 7 + int(rand() * 15))
+                    severity = max(0, min(LEVELS - 1, round(sev * (LEVELS - 1))))
                     for code in ("faos", "faam", "pain"):
-                        answers, scores = rng.choice(sets[code][level])
+                        variants = obs_of[code][severity]
+                        answers, scores, values = variants[int(rand() * len(variants))]
                         rid = uid()
-                        rows["response"].append((rid, q_ids[code], pid, eid, tp, due, "completed", when, answers,
-                                                 scores, now, now))
-                        unit_label = "/10" if code == "pain" else "score"
-                        for sub, value in scores.items():
-                            obs_code = SCORE_CODE[(code, sub)]
-                            rows["obs"].append((uid(), pid, eid, None, None, rid, "score", obs_code, "final", None,
-                                                value, unit_label, None, when, None, "", now, now))
+                        responses.append((rid, q_of[code], pid, eid, tp, due, "completed", when, answers, scores,
+                                          now, now))
+                        unit_label = unit_of[code]
+                        for obs_code, value in values:
+                            observations.append((uid(), pid, eid, None, None, rid, "score", obs_code, "final", None,
+                                                 value, unit_label, None, when, None, "", now, now))
                             by_code.setdefault(obs_code, {})[tp] = value
                     if tp == "baseline":
                         continue
                     returned = not never_back and (due - anchor).days >= rts_days
-                    answers = {"RTS_STATUS": level_back if returned else "not_returned"}
+                    status = level_back if returned else "not_returned"
+                    answers = {"RTS_STATUS": status}
                     if returned:
                         answers["RTS_DATE"] = (anchor + timedelta(days=max(0, rts_days))).isoformat()
                     rid = uid()
-                    rows["response"].append((rid, q_ids["rts"], pid, eid, tp, due, "completed", when, answers, {}, now,
-                                             now))
-                    rows["obs"].append((uid(), pid, eid, None, None, rid, "score", "rts.status", "final", None, None,
-                                        None, answers["RTS_STATUS"], when, None, "", now, now))
+                    responses.append((rid, q_of["rts"], pid, eid, tp, due, "completed", when, answers, {}, now, now))
+                    observations.append((uid(), pid, eid, None, None, rid, "score", "rts.status", "final", None, None,
+                                         None, status, when, None, "", now, now))
                     rts_n += 1
                     last_seen = when if last_seen is None else max(last_seen, when)
-                    previous = max(previous, int(answers["RTS_STATUS"] in RETURNED_PREVIOUS))
-                    back = max(back, int(answers["RTS_STATUS"] != "not_returned"))
+                    previous = max(previous, int(status in RETURNED_PREVIOUS))
+                    back = max(back, int(status != "not_returned"))
                     if returned:
-                        rows["obs"].append((uid(), pid, eid, None, None, rid, "score", "rts.date", "final", None, None,
-                                            None, answers["RTS_DATE"], when, None, "", now, now))
+                        observations.append((uid(), pid, eid, None, None, rid, "score", "rts.date", "final", None,
+                                             None, None, answers["RTS_DATE"], when, None, "", now, now))
                         rts_n += 1
                         returned_on = min(filter(None, (returned_on, answers["RTS_DATE"])))
-                for obs_code, values in by_code.items():
-                    rows["registry_score"].append((eid, obs_code, *(values.get(tp) for tp in REGISTRY_TIMEPOINTS)))
+                for obs_code, by_tp in by_code.items():
+                    registry_scores.append((eid, obs_code, *(by_tp.get(tp) for tp in REGISTRY_TIMEPOINTS)))
                 anchor_day = anchor if surgical or anchor <= today else None
-                done_flags = {tp: int(tp in answered) for tp in REGISTRY_TIMEPOINTS}
-                procedures = [[rows["procedure"][-1][12] or "", 1]] if surgical else []
-                rows["registry_episode"].append((eid, *done_flags.values(), rts_n, returned_on, last_seen, previous,
-                                                 back, org_id, pid, sport, start, anchor_day, 1, procedures))
+                procedures = [[complication or "", 1]] if surgical else []
+                registry_episodes.append((eid, *answered.values(), rts_n, returned_on, last_seen, previous, back, org,
+                                          pid, sport, start, anchor_day, 1, procedures))
                 tallies.add_into(delta, tallies.shares(tallies.EpisodeShare(
-                    organization_id=org_id, sport=sport, start_day=start, anchor_day=anchor_day,
-                    first_of_patient=True, done=done_flags, rts_answers=rts_n, rts_returned_on=returned_on,
+                    organization_id=ORG, sport=sport, start_day=start, anchor_day=anchor_day,
+                    first_of_patient=True, done=answered, rts_answers=rts_n, rts_returned_on=returned_on,
                     rts_last_seen=utc_day(last_seen), rts_previous=previous, rts_returned=back,
                     procedures=procedures, scores=list(by_code.items()))))
             total_rows += sum(len(v) for k, v in rows.items() if not k.startswith("registry_"))
+            delta = {(key[0], org_id, *key[2:]): values for key, values in delta.items()}  # the real organisation
             writer.submit(rows, delta, size)  # written by the writer thread while the next batch is built
             done += size
     except BaseException:
         writer.close(raise_error=False)  # let the writer thread end; the first error wins
         raise
     writer.close()
-    analyze(engine, _ANALYZED)  # planner statistics for what was just loaded (no waiting for autovacuum)
+    if not (writer.copy or dry_run):  # (the COPY load analyzes inside its transaction)
+        analyze(engine, _ANALYZED)  # planner statistics for what was just loaded (no waiting for autovacuum)
     return RegistryResult(n, total_rows, clock.perf_counter() - started)
 
 
@@ -280,26 +328,44 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-class _Writer:
-    """Bulk insert of row tuples on a writer thread, one transaction per batch, in order, while the
-    caller builds the next batch (the database and the generator overlap; the drivers release the
-    GIL while the database works). PostgreSQL (psycopg 3): COPY. SQLite: the driver's executemany
-    with SQLAlchemy's own bind processing, so values are stored exactly as the ORM stores them."""
+_WIRE: dict[int, int] = {2950: 17, 114: 25}  # uuid -> bytea, json -> text (binary COPY, `_Writer._wire_types`)
 
-    def __init__(self, engine: Engine, progress: Callable[[int], None] | None) -> None:
+
+class _Writer:
+    """Bulk insert of row tuples on a writer thread, in order, while the caller builds the next batch
+    (the database and the generator overlap; the drivers release the GIL while the database works).
+
+    PostgreSQL (psycopg 3): COPY, the whole load in ONE transaction that (when the load at least
+    doubles the tables) first sets aside the loaded tables' secondary indexes and foreign keys and
+    puts them back at the end (`_set_aside`): an
+    index built once by sorting costs a fraction of maintaining it row by row, and a foreign key
+    checked by one join a fraction of a trigger per row. If anything fails, the rollback restores
+    them with the data. The tables are locked against other sessions while it loads.
+    SQLite: one transaction per batch, the driver's executemany with SQLAlchemy's own bind
+    processing, so values are stored exactly as the ORM stores them."""
+
+    def __init__(self, engine: Engine, progress: Callable[[int], None] | None, *, dry_run: bool = False,
+                 set_aside: bool = True) -> None:
         self.engine = engine
+        self.dry_run = dry_run
+        self.set_aside = set_aside
         self.dialect = engine.dialect
         self.copy = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
         self.progress = progress
         self.queue: queue.Queue[tuple[dict[str, list[tuple[Any, ...]]], tallies.Tally, int] | None] = queue.Queue(
             maxsize=1)
         self.error: BaseException | None = None
+        self.types: dict[str, list[int]] = {}
         self.thread = threading.Thread(target=self._run, name="registry-writer", daemon=True)
         self.thread.start()
 
     def submit(self, rows: dict[str, list[tuple[Any, ...]]], delta: tallies.Tally, size: int) -> None:
         if self.error is not None:
             raise self.error
+        if self.dry_run:
+            if self.progress:
+                self.progress(size)
+            return
         self.queue.put((rows, delta, size))
 
     def close(self, *, raise_error: bool = True) -> None:
@@ -309,25 +375,67 @@ class _Writer:
             raise self.error
 
     def _run(self) -> None:
+        whole: Connection | None = None  # PostgreSQL: the one connection and transaction of the load
+        put_back: list[str] = []
+        pending: tallies.Tally = {}
+        try:
+            if self.copy and not self.dry_run:
+                whole = self.engine.connect()
+                whole.begin()
+                put_back = _set_aside(whole) if self.set_aside else ["ANALYZE " + ", ".join(
+                    f'"{t}"' for t in _ANALYZED)]
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            self.error = exc
         while (item := self.queue.get()) is not None:
             if self.error is not None:
                 continue  # drain: the caller raises at its next submit or at close
             rows, delta, size = item
             try:
-                with self.engine.begin() as conn:
-                    if self.dialect.name == "sqlite":  # a bigger page cache for the random-key indexes
-                        conn.exec_driver_sql("PRAGMA cache_size=-262144")
-                    for key, cols in _COLUMNS.items():
-                        if rows[key]:
-                            self.write(conn, _TABLES[key], cols, rows[key])
-                    add_totals(conn, delta)  # the dashboard totals move in the same transaction
-                    if self.dialect.name == "sqlite":
-                        conn.exec_driver_sql("PRAGMA cache_size=-2000")
+                if whole is not None:  # the totals move once, at the end of the one transaction
+                    self._batch(whole, rows, None)
+                    tallies.add_into(pending, delta)
+                else:
+                    with self.engine.begin() as conn:
+                        self._batch(conn, rows, delta)
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                 self.error = exc
                 continue
             if self.progress:
                 self.progress(size)
+        if whole is None:
+            return
+        try:
+            if self.error is None:
+                add_totals(whole, pending)
+                for sql in put_back:
+                    whole.exec_driver_sql(sql)
+                whole.commit()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            self.error = exc
+        finally:
+            whole.close()  # rolls back unless committed
+
+    def _batch(self, conn: Connection, rows: dict[str, list[tuple[Any, ...]]], delta: tallies.Tally | None) -> None:
+        if self.dialect.name == "sqlite":  # a bigger page cache for the random-key indexes
+            conn.exec_driver_sql("PRAGMA cache_size=-262144")
+        for key, cols in _COLUMNS.items():
+            if rows[key]:
+                self.write(conn, _TABLES[key], cols, rows[key])
+        if delta is not None:
+            add_totals(conn, delta)  # the dashboard totals move with the rows
+        if self.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA cache_size=-2000")
+
+    def _wire_types(self, conn: Connection, table: str, columns: tuple[str, ...]) -> list[int]:
+        """The type oids binary COPY sends these columns as: their own, but bytea for uuid (16 raw
+        bytes, as the server reads a binary uuid) and text for json (a binary json value is its text)."""
+        if table not in self.types:
+            by_name: dict[str, int] = {name: int(oid) for name, oid in conn.execute(text(
+                "SELECT a.attname, a.atttypid FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
+                " AND c.relname = :table AND a.attnum > 0 AND NOT a.attisdropped"), {"table": table})}
+            self.types[table] = [_WIRE.get(by_name[name], by_name[name]) for name in columns]
+        return self.types[table]
 
     def write(self, conn: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         cols = [table.c[name] for name in columns]
@@ -347,17 +455,24 @@ class _Writer:
 
             names = ", ".join(f'"{name}"' for name in columns)
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            # a queued writer sends on its own thread while rows are formatted
-            with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN', writer=QueuedLibpqWriter(cursor)) as copy:
+            # binary COPY: the server reads values instead of parsing text (a uuid is its 16 bytes, sent
+            # as bytea; a json value is its text); a queued writer sends while rows are formatted
+            types = self._wire_types(conn, table.name, columns)  # (not during the COPY: one statement at a time)
+            with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT BINARY)',
+                             writer=QueuedLibpqWriter(cursor)) as copy:
+                copy.set_types(types)
                 for r in rows:
                     copy.write_row(r)
             return
         if self.dialect.name != "sqlite":
             conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
             return
-        processors = [c.type.dialect_impl(self.dialect).bind_processor(self.dialect) for c in cols]
-        active: list[tuple[int, Any, dict[Any, Any], bool]] = [(i, p, {}, isinstance(c.type, JSON)) for i, (c, p) in enumerate(zip(cols, processors, strict=True))
-                  if p is not None]
+        # ids arrive as the text SQLAlchemy stores for a Uuid on SQLite (`_id_maker`): no processing
+        processors = [None if isinstance(c.type, Uuid) else c.type.dialect_impl(self.dialect).bind_processor(
+            self.dialect) for c in cols]
+        active: list[tuple[int, Any, dict[Any, Any], bool]] = [
+            (i, p, {}, isinstance(c.type, JSON)) for i, (c, p) in enumerate(zip(cols, processors, strict=True))
+            if p is not None]
         values: list[Any] = rows
         if active:
             values = []
@@ -374,3 +489,28 @@ class _Writer:
                 values.append(row)
         sql = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
         conn.connection.driver_connection.executemany(sql, values)  # type: ignore[union-attr]
+
+
+def _set_aside(conn: Connection) -> list[str]:
+    """Drop the secondary (non-unique) indexes and the foreign keys of the tables the generator loads,
+    in the caller's transaction; return the statements that put them back exactly as they were
+    (run at the end of the same transaction: ANALYZE first, so the foreign keys are checked by a
+    planned join, then the indexes, then the foreign keys, each validated over all rows)."""
+    tables = [_TABLES[k].name for k in _COLUMNS]
+    indexes = conn.execute(text(
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+        " JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace"
+        " WHERE n.nspname = current_schema() AND t.relname = ANY(:tables) AND NOT i.indisunique"
+        " AND NOT i.indisprimary ORDER BY c.relname"), {"tables": tables}).all()
+    keys = conn.execute(text(
+        "SELECT t.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
+        " JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace"
+        " WHERE n.nspname = current_schema() AND k.contype = 'f' AND t.relname = ANY(:tables)"
+        " ORDER BY t.relname, k.conname"), {"tables": tables}).all()
+    for table, name, _ in keys:
+        conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+    for name, _ in indexes:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    return ["SET LOCAL maintenance_work_mem = '256MB'", "ANALYZE " + ", ".join(f'"{t}"' for t in _ANALYZED),
+            *(sql for _, sql in indexes),
+            *(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {sql}' for table, name, sql in keys)]

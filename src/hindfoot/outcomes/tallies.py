@@ -23,6 +23,7 @@ Keys and values (all counts are of episodes unless said otherwise):
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -83,6 +84,14 @@ def _micro(value: float) -> int:
     return round(value * MICRO)
 
 
+@functools.lru_cache(maxsize=65536)
+def _score_share(code: str, base: float, fu: float) -> tuple[int, int, int, int, int]:
+    """One episode's share of a score total (scores repeat: a bulk load meets the same pairs often)."""
+    value, sign = mcid_of(code)
+    change = fu - base
+    return 1, _micro(base), _micro(fu), _micro(change), int(sign * change >= value - 1e-9)
+
+
 def shares(e: EpisodeShare) -> Tally:
     """The episode's share of every total (only the keys it adds to)."""
     org, sport = e.organization_id, e.sport
@@ -97,14 +106,11 @@ def shares(e: EpisodeShare) -> Tally:
         base = by_tp.get("baseline")
         if code not in SCORE_CODES or base is None:
             continue
-        value, sign = mcid_of(code)
         for tp in FOLLOW_UP_POINTS:
             fu = by_tp.get(tp)
             if fu is None:
                 continue
-            change = fu - base
-            out[("score", org, sport, code, tp)] = [
-                1, _micro(base), _micro(fu), _micro(change), int(sign * change >= value - 1e-9)]
+            out[("score", org, sport, code, tp)] = list(_score_share(code, base, fu))
     if answered and e.anchor_day is not None and e.rts_last_seen is not None:
         returned_on = _iso_day(e.rts_returned_on)
         end = returned_on if e.rts_returned_on is not None else e.rts_last_seen
