@@ -106,8 +106,8 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
+def app_settings(database_url: str) -> Settings:
+    """The settings of the test apps (for fixtures of a wider scope than `settings`)."""
     return Settings(
         environment="test",
         database_url=database_url,
@@ -115,6 +115,11 @@ def settings(database_url: str) -> Settings:
         smtp_host="127.0.0.1",
         smtp_port=1025,
     )
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return app_settings(database_url)
 
 
 @pytest.fixture
