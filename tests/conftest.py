@@ -1,7 +1,8 @@
 """Shared fixtures: every database test runs on SQLite and on PostgreSQL.
 
 Each run migrates (Alembic, not create_all) a fresh SQLite file and a fresh PostgreSQL database
-(created on the local server, or HINDFOOT_TEST_POSTGRES_URL's server, and dropped at the end).
+(created on the local server, or HINDFOOT_TEST_POSTGRES_URL's server, and dropped at the end; a copy of
+the one PostgreSQL database each run migrates, pg.create_migrated_postgres_database).
 When PostgreSQL does not answer the run says so loudly; under CI (CI=true) that is a failure.
 """
 
@@ -13,7 +14,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from pg import create_postgres_database, drop_postgres_database, report_missing_postgres
+from pg import (
+    create_migrated_postgres_database,
+    drop_migrated_template,
+    drop_postgres_database,
+    report_missing_postgres,
+)
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,6 +41,10 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.setdefault(name, value)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    drop_migrated_template()
+
+
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
     report_missing_postgres(terminalreporter)
 
@@ -47,9 +57,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         upgrade(url)
         yield url
         return
-    url = create_postgres_database()
+    url = create_migrated_postgres_database()
     try:
-        upgrade(url)
         yield url
     finally:
         drop_postgres_database(url)
