@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from crawling import crawl as _crawl
 from crawling import kind as _kind
+from demo_copy import demo_clinic
 from factories import login
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -19,7 +20,6 @@ from hindfoot.app import create_app
 from hindfoot.db.engine import make_sessionmaker
 from hindfoot.db.session import unit_of_work
 from hindfoot.demo.cast import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD
-from hindfoot.demo.loader import load_demo
 
 # the pages each role's own navigation starts from (its landing page and account pages)
 ROLES = {
@@ -38,7 +38,7 @@ def demo_app(database_url: str, engine: Engine) -> Iterator[FastAPI]:
     from conftest import _wipe, app_settings
 
     with unit_of_work(make_sessionmaker(engine)) as session:
-        load_demo(session, date.today())
+        demo_clinic(session, date.today())
     try:
         yield create_app(app_settings(database_url))
     finally:
