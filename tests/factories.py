@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from hindfoot.auth.passwords import hash_password
-from hindfoot.db.models import EpisodeOfCare, Organization, Patient, Practitioner, UserAccount
+from hindfoot.db.models import (
+    Encounter,
+    EpisodeOfCare,
+    Location,
+    Observation,
+    Organization,
+    Patient,
+    Practitioner,
+    UserAccount,
+)
 
 PASSWORD = "correct horse battery"
 _HASH = hash_password(PASSWORD)
@@ -61,6 +71,39 @@ def make_account(
     db.add(account)
     db.flush()
     return account
+
+
+@dataclass
+class FhirClinic:
+    org: Organization
+    surgeon: Practitioner
+    location: Location
+    alice: Patient
+    bob: Patient
+    visit: Encounter
+    t0: datetime
+
+
+def make_fhir_clinic(db: Session, pain_scores: int) -> FhirClinic:
+    """The small clinic of the FHIR tests: a surgeon at one location, Alice with one visit (t0, 1 March 2026)
+    and `pain_scores` daily pain scores from it, and Bob."""
+    org = make_org(db)
+    surgeon = make_practitioner(db, org)
+    location = Location(organization_id=org.id, name="Heel Street Clinic", city="Leeds")
+    db.add(location)
+    db.flush()
+    alice = make_patient(db, org, "Alice", "Able")
+    bob = make_patient(db, org, "Bob", "Baker")
+    t0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    visit = Encounter(patient_id=alice.id, practitioner_id=surgeon.id, location_id=location.id,
+                      type="new_consultation", start=t0, end=t0 + timedelta(minutes=40))
+    db.add(visit)
+    db.flush()
+    for i in range(pain_scores):
+        db.add(Observation(patient_id=alice.id, category="score", code="pain.nrs", value_quantity=float(i),
+                           value_unit="/10", effective_at=t0 + timedelta(days=i), encounter_id=visit.id,
+                           performer_id=surgeon.id))
+    return FhirClinic(org, surgeon, location, alice, bob, visit, t0)
 
 
 def login(client, email: str, password: str = PASSWORD) -> str:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from factories import login, make_account, make_org, make_patient, make_practitioner
-from pg import create_postgres_database, drop_postgres_database
+from pg import create_migrated_postgres_database, drop_postgres_database
 from sqlalchemy import event, insert, select, text
 
 from hindfoot.auth.actor import Actor
@@ -150,9 +150,8 @@ def test_search_plans_use_the_indexes_on_postgres_without_statistics():
     """A fresh database, 30,000 patients loaded in bulk, autovacuum off, no ANALYZE: the list's
     queries (search by a rare term, a common term, the stage filter, the plain list, the count)
     read patients through their indexes and never aggregate over episodes."""
-    url = create_postgres_database("hindfoot_plan")
+    url = create_migrated_postgres_database("hindfoot_plan")
     try:
-        upgrade(url)
         engine = make_engine(url)
         factory = make_sessionmaker(engine)
         with factory() as db:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pg import create_postgres_database, drop_postgres_database
+from pg import create_migrated_postgres_database, drop_postgres_database
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
@@ -280,9 +280,8 @@ def test_demo_accounts_empty_without_demo(tmp_path):
 
 @pytest.mark.postgres
 def test_loads_on_postgresql():
-    url = create_postgres_database("hf_demo")
+    url = create_migrated_postgres_database("hf_demo")
     try:
-        upgrade(url)
         engine = make_engine(url)
         try:
             factory = make_sessionmaker(engine)

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import orjson
+from demo_copy import demo_clinic
 from factories import login
 from fhir_validators import medplum_errors
 from joserfc import jwt
@@ -18,7 +19,6 @@ from sqlalchemy import select
 
 from hindfoot.db.models import AuditEvent, Organization, UserAccount
 from hindfoot.demo import DEMO_PASSWORD
-from hindfoot.demo.loader import load_demo
 from hindfoot.fhir.rest import references
 
 TOKEN_URL = "https://testserver/api/oauth/token"  # OAuth2 needs https (or loopback)
@@ -27,7 +27,7 @@ ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
 
 def _demo_backend(client, db, client_id: str = "registry-exporter") -> tuple[str, Organization]:  # type: ignore[no-untyped-def]
     """Load the demo clinic, register a backend service as its admin, and get a system token."""
-    load_demo(db, date(2026, 11, 20))
+    demo_clinic(db, date(2026, 11, 20))
     db.commit()
     admin = db.scalars(select(UserAccount).where(UserAccount.role == "admin")).first()
     org = db.get(Organization, admin.organization_id)

@@ -13,12 +13,12 @@ from datetime import date
 from typing import Any
 
 import orjson
+from demo_copy import demo_clinic
 from fhir_validators import medplum_errors, r4b_errors
 from sqlalchemy import select
 
 from hindfoot.db.models import UserAccount
 from hindfoot.demo import DEMO_PASSWORD
-from hindfoot.demo.loader import load_demo
 from hindfoot.fhir.registry import TYPES
 
 
@@ -108,7 +108,7 @@ FHIR_WRITE = {"Content-Type": "application/fhir+json"}
 
 
 def test_every_declared_interaction_and_parameter_answers_and_validates(client, db):
-    load_demo(db, date(2026, 11, 20))
+    demo_clinic(db, date(2026, 11, 20))
     db.commit()
     clinician = db.scalars(select(UserAccount).where(UserAccount.role == "clinician")).first()
     login = client.post("/api/auth/login", json={"email": clinician.email, "password": DEMO_PASSWORD})

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from demo_copy import demo_clinic
 from factories import login, make_account, make_org, make_patient
 from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import select
 
 from hindfoot.db.models import AuditEvent, Patient, UserAccount
 from hindfoot.demo import DEMO_PASSWORD
-from hindfoot.demo.loader import load_demo
 
 
 def test_capability_statement_declares_r4(client):
@@ -19,7 +19,7 @@ def test_capability_statement_declares_r4(client):
 
 
 def test_demo_patient_exports_as_a_valid_bundle(client, db):
-    load_demo(db, date(2026, 11, 20))
+    demo_clinic(db, date(2026, 11, 20))
     db.commit()
     account = db.scalar(select(UserAccount).where(UserAccount.email == "patient@demo.hindfoot.local"))
     client.post("/api/auth/login", json={"email": account.email, "password": DEMO_PASSWORD})

@@ -6,15 +6,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from factories import login, make_account, make_org, make_patient, make_practitioner
+from factories import login, make_account, make_fhir_clinic, make_org
 from fhir_validators import medplum_errors, r4b_errors
 from sqlalchemy import select
 
 from hindfoot.db.models import (
     AuditEvent,
     Condition,
-    Encounter,
-    Location,
     Observation,
     Procedure,
     Schedule,
@@ -23,23 +21,9 @@ from hindfoot.db.models import (
 
 
 def _clinic(db):  # type: ignore[no-untyped-def]
-    org = make_org(db)
-    surgeon = make_practitioner(db, org)
-    location = Location(organization_id=org.id, name="Heel Street Clinic", city="Leeds")
-    db.add(location)
-    db.flush()
-    alice = make_patient(db, org, "Alice", "Able")
-    bob = make_patient(db, org, "Bob", "Baker")
-    t0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-    visit = Encounter(patient_id=alice.id, practitioner_id=surgeon.id, location_id=location.id,
-                      type="new_consultation", start=t0, end=t0 + timedelta(minutes=40))
-    db.add(visit)
-    db.flush()
-    for i in range(7):
-        db.add(Observation(patient_id=alice.id, category="score", code="pain.nrs", value_quantity=float(i),
-                           value_unit="/10", effective_at=t0 + timedelta(days=i), encounter_id=visit.id,
-                           performer_id=surgeon.id))
-    db.add(Observation(patient_id=bob.id, category="exam", code="pain_on_forced_plantarflexion",
+    c = make_fhir_clinic(db, pain_scores=7)
+    org, surgeon, location, alice, t0 = c.org, c.surgeon, c.location, c.alice, c.t0
+    db.add(Observation(patient_id=c.bob.id, category="exam", code="pain_on_forced_plantarflexion",
                        value_boolean=True, effective_at=t0))
     db.add(Condition(patient_id=alice.id, code="osteochondral_lesion_talus", display="Osteochondral lesion",
                      snomed_code="187371000119108", icd10_code="M93.27", laterality="right"))
@@ -57,7 +41,7 @@ def _clinic(db):  # type: ignore[no-untyped-def]
     other_org = make_org(db, "Elsewhere")
     stranger = make_account(db, other_org, "clinician")
     db.commit()
-    return {"org": org, "surgeon": surgeon, "location": location, "alice": alice, "bob": bob, "visit": visit,
+    return {"org": org, "surgeon": surgeon, "location": location, "alice": alice, "bob": c.bob, "visit": c.visit,
             "schedule": schedule, "clinician": clinician, "patient": patient_account, "stranger": stranger}
 
 

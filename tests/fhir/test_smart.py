@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import pytest
-from factories import PASSWORD, login, make_account, make_org, make_patient, make_practitioner
+from factories import PASSWORD, login, make_account, make_fhir_clinic
 from fhirclient import client as fhir_client
 from fhirclient.models.encounter import Encounter as FEncounter
 from fhirclient.models.observation import Observation as FObservation
@@ -23,7 +23,7 @@ from joserfc.jwk import KeySet, RSAKey
 from serving import served
 from sqlalchemy import select
 
-from hindfoot.db.models import AuditEvent, Encounter, Location, OAuthToken, Observation
+from hindfoot.db.models import AuditEvent, OAuthToken, Observation
 
 REDIRECT = "http://127.0.0.1:8409/callback"
 APP_PORT = 8400
@@ -38,30 +38,15 @@ def _no_proxy(monkeypatch):  # type: ignore[no-untyped-def]
 
 
 def _clinic(db):  # type: ignore[no-untyped-def]
-    org = make_org(db)
-    surgeon = make_practitioner(db, org)
-    location = Location(organization_id=org.id, name="Heel Street Clinic", city="Leeds")
-    db.add(location)
-    db.flush()
-    alice = make_patient(db, org, "Alice", "Able")
-    bob = make_patient(db, org, "Bob", "Baker")
-    t0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-    visit = Encounter(patient_id=alice.id, practitioner_id=surgeon.id, location_id=location.id,
-                      type="new_consultation", start=t0, end=t0 + timedelta(minutes=40))
-    db.add(visit)
-    db.flush()
-    for i in range(3):
-        db.add(Observation(patient_id=alice.id, category="score", code="pain.nrs", value_quantity=float(i),
-                           value_unit="/10", effective_at=t0 + timedelta(days=i), encounter_id=visit.id,
-                           performer_id=surgeon.id))
-    db.add(Observation(patient_id=bob.id, category="score", code="pain.nrs", value_quantity=5.0,
-                       value_unit="/10", effective_at=t0))
-    clinician = make_account(db, org, "clinician", practitioner=surgeon)
-    admin = make_account(db, org, "admin")
-    patient_account = make_account(db, org, "patient", patient=bob)
+    c = make_fhir_clinic(db, pain_scores=3)
+    db.add(Observation(patient_id=c.bob.id, category="score", code="pain.nrs", value_quantity=5.0,
+                       value_unit="/10", effective_at=c.t0))
+    clinician = make_account(db, c.org, "clinician", practitioner=c.surgeon)
+    admin = make_account(db, c.org, "admin")
+    patient_account = make_account(db, c.org, "patient", patient=c.bob)
     db.commit()
-    return {"org": org, "surgeon": surgeon, "alice": alice, "bob": bob, "visit": visit, "clinician": clinician,
-            "admin": admin, "patient": patient_account}
+    return {"org": c.org, "surgeon": c.surgeon, "alice": c.alice, "bob": c.bob, "visit": c.visit,
+            "clinician": clinician, "admin": admin, "patient": patient_account}
 
 
 def _register_app(client, admin_email: str, **extra) -> dict:  # type: ignore[no-untyped-def]

@@ -65,9 +65,9 @@ def test_every_staff_page_works_after_a_member_of_every_role_is_deactivated(app,
     """The demo clinic (rotas, booked visits, episodes, plans, outcomes for every kind of staff) with one
     member of each staff role deactivated, the administrator included: every page an administrator and a
     clinician reach by following links answers without an error."""
-    from hindfoot.demo.loader import load_demo
+    from demo_copy import demo_clinic
 
-    load_demo(db, date.today())
+    demo_clinic(db, date.today())
     org = db.scalar(select(Organization).where(Organization.is_demo))
     assert org is not None
     admin = make_account(db, org, "admin", email="second-admin@example.org")

@@ -11,12 +11,12 @@ import html
 import re
 from datetime import date
 
+from demo_copy import demo_clinic
 from factories import login
 from sqlalchemy import select
 
 from hindfoot.db.models import UserAccount
 from hindfoot.demo import DEMO_PASSWORD
-from hindfoot.demo.loader import load_demo
 
 FORBIDDEN = {
     "a file name": re.compile(r"\b[\w-]+\.(?:txt|md|yaml|yml|py|json)\b"),
@@ -70,7 +70,7 @@ def test_the_scan_finds_what_it_looks_for():
 
 
 def test_no_patient_page_shows_files_notes_ids_or_codes(client, db):
-    load_demo(db, date.today())
+    demo_clinic(db, date.today())
     db.commit()
     public = crawl(client, ["/", "/book", "/check", "/sources", "/conditions",
                             "/book?reason=posterior_ankle_impingement", "/book?reason=urgent"])
