@@ -154,7 +154,7 @@ def check_patient_free(
         raise Conflict("the patient already has an appointment at that time", field="start")
 
 
-_RECHECK = select(Appointment.practitioner_id).where(
+_RECHECK = select(Appointment.practitioner_id, Appointment.id, Appointment.start, Appointment.end).where(
     Appointment.status.not_in(FREED_STATUSES),
     Appointment.start < bindparam("end"),
     Appointment.end > bindparam("start"),
@@ -166,26 +166,32 @@ _RECHECK = select(Appointment.practitioner_id).where(
 def recheck_locked(
     db: Session,
     org: Organization,
-    svc: Service,
     practitioner: Practitioner,
-    location: Location,
     patient_id: uuid.UUID,
     start: datetime,
     end: datetime,
     *,
-    now: datetime,
-    min_notice: timedelta,
     ignore: Sequence[uuid.UUID] = (),
 ) -> None:
     """After :func:`lock_practitioners`: the bookings committed since :func:`check_time` and
     :func:`check_patient_free` ran, in one query (live appointments overlapping the time, of this
-    practitioner or this patient). A clash with the practitioner is named as ``check_time`` names it."""
+    practitioner or this patient).
+
+    The loser of a race is refused from that one query's rows, named as ``check_time`` names a
+    clash (``slot_taken``, the appointment in the way), so it holds the clinician's lock for two
+    statements and its rollback, not for another calendar load."""
     q = _RECHECK if not ignore else _RECHECK.where(Appointment.id.not_in(ignore))
-    clashes = set(db.scalars(q, {"start": start, "end": end, "pid": practitioner.id, "patient": patient_id}))
-    if practitioner.id in clashes:
-        # Rare (the loser of a race): the full check names the appointment in the way.
-        check_time(db, org, svc, practitioner, location, start, now=now, min_notice=min_notice, ignore=ignore)
-        raise Conflict("that time was booked by someone else a moment ago: choose another time", field="start")
+    clashes = db.execute(q, {"start": start, "end": end, "pid": practitioner.id, "patient": patient_id}).all()
+    mine = sorted((row for row in clashes if row[0] == practitioner.id), key=lambda row: row[2])
+    if mine:
+        _, taken_id, taken_start, taken_end = mine[0]
+        zone = ZoneInfo(org.timezone)
+        raise core.SlotUnavailable(
+            core.SlotProblem.already_taken,
+            f"The practitioner already has an appointment from {fmt_local(taken_start, zone)} to "
+            f"{fmt_local(taken_end, zone)}.",
+            booking_id=taken_id,
+        )
     if clashes:
         raise Conflict("the patient already has an appointment at that time", field="start")
 
