@@ -1,21 +1,21 @@
 """Slot search and booking under contention, each as a ratio to a same-run baseline.
 
 * Slot search: a month of physiotherapy slots at all three locations of the demo clinic
-  (SQLite), through the service (loading rules, exceptions and bookings: one query per table)
+  (SQLite), through the service (rules, exceptions and bookings of the month in one UNION ALL query)
   and through the pure core alone. Baseline: building the same number of plain
   (start, end) datetime ranges in a loop, i.e. the least work that could produce that many slots;
   the ratio says how close to "just listing times" the search with all its checks gets.
 * Booking under contention (PostgreSQL): 8 client *processes* (multiprocessing, spawn: no shared
   GIL, each its own engine and connection, as each `hindfoot serve --workers N` worker has) book
   through the service (``booking.book_appointment``, one transaction each: checks, advisory lock,
-  re-check, insert, audit, commit) with ONE clinician, two clients at a time aiming at every start
-  and neighbouring starts overlapping, so about a third win and the rest are refused (409). The
-  rate counts attempts, won or refused. Afterwards the database is asked for live appointments
-  that overlap (same clinician, same patient): there must be none. The service is called directly,
-  not over HTTP: the HTTP stack's own cost is `bench_load`'s subject (its booking race), and here
-  the question is what a booking costs and how long it holds the clinician's lock. Baseline: a
-  bare single-row INSERT + commit loop through the same driver (psycopg) on the same server,
-  measured in the same run.
+  re-check, insert, audit, commit) with ONE clinician, then with four (two clients each). Two
+  clients at a time aim at every start and neighbouring starts overlap, so with one clinician
+  most attempts are refused (409) and the rate counts attempts, won or refused. Afterwards the
+  database is asked for live appointments that overlap (same clinician, same patient): there must
+  be none. The service is called directly, not over HTTP: the HTTP stack's own cost is
+  `bench_load`'s subject (its booking race), here the question is what a booking costs and how
+  long it holds the clinician's lock. Baseline: a bare single-row INSERT + commit loop through the
+  same driver (psycopg) on the same server, measured in the same run.
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ def _double_bookings(conn: Any) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
-def _contention(console: Console) -> list[Result]:
+def _contention(console: Console, clinicians: int = 1) -> list[Result]:
     import multiprocessing
 
     import psycopg
@@ -202,15 +202,17 @@ def _contention(console: Console) -> list[Result]:
             db.add(org)
             db.flush()
             loc = Location(organization_id=org.id, name="Bench")
-            prac = Practitioner(organization_id=org.id, given_name="B", family_name="Ench", role="physiotherapist")
-            db.add_all([loc, prac])
+            pracs = [Practitioner(organization_id=org.id, given_name="B", family_name=f"Ench {c}",
+                                  role="physiotherapist") for c in range(clinicians)]
+            db.add_all([loc, *pracs])
             db.flush()
-            sched = Schedule(practitioner_id=prac.id, location_id=loc.id)
-            db.add(sched)
-            db.flush()
-            for wd in range(7):
-                db.add(AvailabilityRule(schedule_id=sched.id, weekday=wd, start_time=time(0), end_time=time(23, 59),
-                                        services=[]))
+            for prac in pracs:
+                sched = Schedule(practitioner_id=prac.id, location_id=loc.id)
+                db.add(sched)
+                db.flush()
+                for wd in range(7):
+                    db.add(AvailabilityRule(schedule_id=sched.id, weekday=wd, start_time=time(0),
+                                            end_time=time(23, 59), services=[]))
             patients = [Patient(organization_id=org.id, identifier=f"B-{j}", given_name="P", family_name=str(j),
                                 birth_date=date(1990, 1, 1), sex="female") for j in range(n_targets + CLIENTS)]
             db.add_all(patients)
@@ -219,7 +221,7 @@ def _contention(console: Console) -> list[Result]:
             db.add(desk)
             db.flush()
             actor = Actor.from_account(desk)
-            prac_id, loc_id = prac.id, loc.id
+            prac_ids, loc_id = [p.id for p in pracs], loc.id
             patient_ids = [p.id for p in patients]
         engine.dispose()
         with psycopg.connect(conninfo, autocommit=True) as conn:
@@ -227,7 +229,8 @@ def _contention(console: Console) -> list[Result]:
 
         # Client i's k-th attempt aims at target (8k + i) // 2: two clients at once at every start, and
         # each start overlaps the ones 15 and 30 minutes either side, which the other clients are taking
-        # at the same moment. Target j is patient j's, so a lost race is the clinician's clash.
+        # at the same moment. Target j is patient j's, so a lost race is the clinician's clash. With
+        # several clinicians, clients 2c and 2c+1 book clinician c (mod their number): fewer share a lock.
         day0 = date.today() + timedelta(days=2)
         starts = _targets(n_targets, day0)
         warm_starts = _targets(3 * CLIENTS, day0 + timedelta(days=n_targets // 90 + 2))[::3]  # apart
@@ -236,7 +239,7 @@ def _contention(console: Console) -> list[Result]:
         ctx = multiprocessing.get_context("spawn")
         barrier, out = ctx.Barrier(CLIENTS), ctx.Queue()
         procs = [ctx.Process(target=_booking_client, args=(
-            url, i, actor, prac_id, loc_id, plans[i], (warm_starts[i], patient_ids[n_targets + i]), barrier, out))
+            url, i, actor, prac_ids[i // 2 % clinicians], loc_id, plans[i], (warm_starts[i], patient_ids[n_targets + i]), barrier, out))
             for i in range(CLIENTS)]
         for proc in procs:
             proc.start()
@@ -266,16 +269,16 @@ def _contention(console: Console) -> list[Result]:
         _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     style = "green" if same_clinician == same_patient == 0 and booked == ok else "bold red"
-    console.print(f"{attempts} attempts by {CLIENTS} processes on one clinician: {attempt_rate:,.0f} attempts/s "
+    console.print(f"{attempts} attempts by {CLIENTS} processes, {clinicians} clinician(s): {attempt_rate:,.0f} attempts/s "
                   f"({ok} booked, {lost} refused 409) · client CPU {cpu_ms:.2f} ms/attempt · "
                   f"bare insert+commit {insert_rate:,.0f}/s · load {load}")
     console.print(f"[{style}]double bookings: {same_clinician} clinician, {same_patient} patient; "
                   f"{booked} rows stored for {ok} wins")
-    return [Result(f"booking attempts, {CLIENTS} client processes, 1 clinician (PostgreSQL)", attempt_rate,
+    return [Result(f"booking attempts, {CLIENTS} client processes, {clinicians} clinician(s) (PostgreSQL)", attempt_rate,
                    "bare single-row INSERT+commit (psycopg)", insert_rate,
                    f"{ok} won/{lost} 409; {same_clinician + same_patient} double bookings; "
                    f"{cpu_ms:.1f} ms CPU/attempt; load {load}")]
 
 
 def run(console: Console) -> list[Result]:
-    return _search(console) + _contention(console)
+    return _search(console) + _contention(console) + _contention(console, clinicians=4)

@@ -88,7 +88,8 @@ def test_booking_reads_its_calendar_in_one_query(db, clinic, engine):
 
 def test_the_loser_of_a_race_is_told_which_booking_took_the_time(db, clinic):
     """What the re-check under the clinician's lock finds when a booking was committed after this one's
-    full check: the clinician's appointment in the way (named, 409 slot_taken), or the patient's own."""
+    full check: the clinician's appointment in the way (named, 409 slot_taken), or the patient's own.
+    On PostgreSQL the lock and the re-check go in one pipelined round trip."""
     first, _ = patient_with_account(db, clinic)
     second, _ = patient_with_account(db, clinic, "Bea")
     day = future_day()
@@ -96,18 +97,21 @@ def test_the_loser_of_a_race_is_told_which_booking_took_the_time(db, clinic):
     taken = booking.book_appointment(db, actor(clinic.admin), start=at(day, "10:00"), patient_id=first.id, **kwargs)
     db.commit()
     with pytest.raises(SlotUnavailable) as err:  # 10:30-11:15 against 10:00-10:45, the physio's
-        guards.recheck_locked(db, clinic.org, clinic.physio, second.id, at(day, "10:30"), at(day, "11:15"))
+        guards.lock_and_recheck(db, clinic.org, [clinic.physio.id], clinic.physio, second.id, at(day, "10:30"),
+                                at(day, "11:15"))
     assert err.value.code == "slot_taken" and err.value.status_code == 409
     assert err.value.booking_id == taken.id
     local = taken.start.astimezone(LONDON).strftime("%H:%M")
     assert f"{local} to " in err.value.message
     with pytest.raises(Conflict) as clash:  # the same patient with the surgeon at the same time
-        guards.recheck_locked(db, clinic.org, clinic.surgeon, first.id, at(day, "10:15"), at(day, "10:45"))
+        guards.lock_and_recheck(db, clinic.org, [clinic.surgeon.id], clinic.surgeon, first.id, at(day, "10:15"),
+                                at(day, "10:45"))
     assert "patient already has an appointment" in clash.value.message
     # Nothing in the way: no error; a moved appointment does not clash with itself.
-    guards.recheck_locked(db, clinic.org, clinic.physio, second.id, at(day, "11:00"), at(day, "11:45"))
-    guards.recheck_locked(db, clinic.org, clinic.physio, first.id, at(day, "10:15"), at(day, "11:00"),
-                          ignore=[taken.id])
+    guards.lock_and_recheck(db, clinic.org, [clinic.physio.id], clinic.physio, second.id, at(day, "11:00"),
+                            at(day, "11:45"))
+    guards.lock_and_recheck(db, clinic.org, [clinic.physio.id, clinic.surgeon.id], clinic.physio, first.id,
+                            at(day, "10:15"), at(day, "11:00"), ignore=[taken.id])
     db.rollback()
 
 

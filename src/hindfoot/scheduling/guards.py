@@ -54,12 +54,15 @@ def lock_practitioners(db: Session, practitioner_ids: Iterable[uuid.UUID]) -> No
     ids = sorted(set(practitioner_ids))
     if db.get_bind().dialect.name == "postgresql":
         for pid in ids:
-            key = int.from_bytes(pid.bytes[:8], "big", signed=True)
-            db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(pid)})
     else:
         for pid in ids:
             # Any write takes SQLite's single writer lock for the rest of the transaction.
             db.execute(text("UPDATE practitioner SET active = active WHERE id = :id"), {"id": pid.hex})
+
+
+def _lock_key(practitioner_id: uuid.UUID) -> int:
+    return int.from_bytes(practitioner_id.bytes[:8], "big", signed=True)
 
 
 def preload(
@@ -163,6 +166,46 @@ _RECHECK = select(Appointment.practitioner_id, Appointment.id, Appointment.start
 """Live appointments overlapping start..end of practitioner :pid or patient :patient (built once)."""
 
 
+_RECHECK_PG = (
+    'SELECT practitioner_id, id, start, "end" FROM appointment '
+    "WHERE status NOT IN (" + ", ".join(f"'{status}'" for status in FREED_STATUSES) + ") "
+    'AND start < %(end)s AND "end" > %(start)s AND (practitioner_id = %(pid)s OR patient_id = %(patient)s) '
+    "AND NOT (id = ANY(%(ignore)s::uuid[]))"
+)
+"""``_RECHECK`` as the driver's SQL, for the pipelined lock-and-recheck on PostgreSQL."""
+
+
+def lock_and_recheck(
+    db: Session,
+    org: Organization,
+    lock_ids: Iterable[uuid.UUID],
+    practitioner: Practitioner,
+    patient_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    *,
+    ignore: Sequence[uuid.UUID] = (),
+) -> None:
+    """:func:`lock_practitioners` then :func:`recheck_locked`, in ONE round trip on PostgreSQL.
+
+    The lock statements and the re-check are sent together (psycopg pipeline mode): the server runs
+    the re-check the moment it grants the lock, with a snapshot taken after it (each statement of a
+    READ COMMITTED transaction has its own), so the holder does not wait for its client to be
+    scheduled again between the two. On SQLite, the two steps as they are.
+    """
+    if db.get_bind().dialect.name != "postgresql":
+        lock_practitioners(db, lock_ids)
+        recheck_locked(db, org, practitioner, patient_id, start, end, ignore=ignore)
+        return
+    raw = db.connection().connection.driver_connection  # psycopg.Connection, in the session's transaction
+    params = {"start": start, "end": end, "pid": practitioner.id, "patient": patient_id, "ignore": list(ignore)}
+    with raw.pipeline():
+        for pid in sorted(set(lock_ids)):
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(pid),))
+        cur = raw.execute(_RECHECK_PG, params)
+    _refuse_clashes(org, practitioner, cur.fetchall())
+
+
 def recheck_locked(
     db: Session,
     org: Organization,
@@ -182,6 +225,11 @@ def recheck_locked(
     statements and its rollback, not for another calendar load."""
     q = _RECHECK if not ignore else _RECHECK.where(Appointment.id.not_in(ignore))
     clashes = db.execute(q, {"start": start, "end": end, "pid": practitioner.id, "patient": patient_id}).all()
+    _refuse_clashes(org, practitioner, clashes)
+
+
+def _refuse_clashes(org: Organization, practitioner: Practitioner, clashes: Sequence[Any]) -> None:
+    """(practitioner_id, id, start, end) rows of live appointments in the way: the clinician's first."""
     mine = sorted((row for row in clashes if row[0] == practitioner.id), key=lambda row: row[2])
     if mine:
         _, taken_id, taken_start, taken_end = mine[0]
