@@ -6,10 +6,11 @@ then takes a per-practitioner lock *inside the transaction* (:func:`lock_practit
 re-checks with one query only what a concurrent booking can have changed meanwhile, the live
 appointments overlapping the time (:func:`recheck_locked`), then inserts. The lock is held from
 there to the commit only, so bookings with one clinician queue for a few statements, not for the
-whole validation:
+whole validation. Booking and moving take the lock and re-check with :func:`lock_and_recheck`:
 
 * PostgreSQL: ``pg_advisory_xact_lock(key)``, key derived from the practitioner's id; released at
-  commit or rollback. Bookings for different practitioners never wait for each other.
+  commit or rollback. Bookings for different practitioners never wait for each other. The lock and
+  the re-check go to the server in one round trip (pipeline mode).
 * SQLite: a no-op ``UPDATE`` of the practitioner row opens the write transaction (``BEGIN
   IMMEDIATE`` semantics: one writer at a time), so the check and the insert see the same data.
 
