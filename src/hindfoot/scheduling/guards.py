@@ -199,6 +199,7 @@ def lock_and_recheck(
         recheck_locked(db, org, practitioner, patient_id, start, end, ignore=ignore)
         return
     raw = db.connection().connection.driver_connection  # psycopg.Connection, in the session's transaction
+    assert raw is not None  # a checked-out connection always has its driver's
     params = {"start": start, "end": end, "pid": practitioner.id, "patient": patient_id, "ignore": list(ignore)}
     with raw.pipeline():
         for pid in sorted(set(lock_ids)):
