@@ -57,8 +57,62 @@ def test_search_loads_one_query_per_table(db, clinic, engine):
         slot_search.search_slots(db, None, "physiotherapy", start_date=future_day(), days=31, limit=500)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    # organization, the clinic's services, practitioners, locations, rules, exceptions, appointments
-    assert len(statements) <= 7, statements
+    # organization, the clinic's services, practitioners, locations, then rules + exceptions + appointments
+    # for the whole month in one UNION ALL
+    assert len(statements) <= 5, statements
+
+
+def test_booking_reads_its_calendar_in_one_query(db, clinic, engine):
+    patient, _ = patient_with_account(db, clinic)
+    db.commit()
+    kwargs = dict(service="physiotherapy", practitioner_id=clinic.physio.id, location_id=clinic.marylebone.id,
+                  patient_id=patient.id)
+    booking.book_appointment(db, actor(clinic.admin), start=at(future_day(), "09:00"), **kwargs)
+    db.commit()  # the first audited write of a fresh database also starts the chain's head row
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        booking.book_appointment(db, actor(clinic.admin), start=at(future_day(), "10:00"), **kwargs)
+        db.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # parties, services, calendar, lock, re-check, insert; at commit the audit chain head (lock, move)
+    # and the audit event
+    assert len(statements) <= 9, "\n".join(s[:90] for s in statements)
+    assert sum("availability_rule" in s for s in statements) == 1, statements
+
+
+def test_the_loser_of_a_race_is_told_which_booking_took_the_time(db, clinic):
+    """What the re-check under the clinician's lock finds when a booking was committed after this one's
+    full check: the clinician's appointment in the way (named, 409 slot_taken), or the patient's own.
+    On PostgreSQL the lock and the re-check go in one pipelined round trip."""
+    first, _ = patient_with_account(db, clinic)
+    second, _ = patient_with_account(db, clinic, "Bea")
+    day = future_day()
+    kwargs = dict(service="physiotherapy", practitioner_id=clinic.physio.id, location_id=clinic.marylebone.id)
+    taken = booking.book_appointment(db, actor(clinic.admin), start=at(day, "10:00"), patient_id=first.id, **kwargs)
+    db.commit()
+    with pytest.raises(SlotUnavailable) as err:  # 10:30-11:15 against 10:00-10:45, the physio's
+        guards.lock_and_recheck(db, clinic.org, [clinic.physio.id], clinic.physio, second.id, at(day, "10:30"),
+                                at(day, "11:15"))
+    assert err.value.code == "slot_taken" and err.value.status_code == 409
+    assert err.value.booking_id == taken.id
+    local = taken.start.astimezone(LONDON).strftime("%H:%M")
+    assert f"{local} to " in err.value.message
+    with pytest.raises(Conflict) as clash:  # the same patient with the surgeon at the same time
+        guards.lock_and_recheck(db, clinic.org, [clinic.surgeon.id], clinic.surgeon, first.id, at(day, "10:15"),
+                                at(day, "10:45"))
+    assert "patient already has an appointment" in clash.value.message
+    # Nothing in the way: no error; a moved appointment does not clash with itself.
+    guards.lock_and_recheck(db, clinic.org, [clinic.physio.id], clinic.physio, second.id, at(day, "11:00"),
+                            at(day, "11:45"))
+    guards.lock_and_recheck(db, clinic.org, [clinic.physio.id, clinic.surgeon.id], clinic.physio, first.id,
+                            at(day, "10:15"), at(day, "11:00"), ignore=[taken.id])
+    db.rollback()
 
 
 def test_book_then_taken_and_overlap_refused(db, clinic):

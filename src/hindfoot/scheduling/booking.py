@@ -56,9 +56,9 @@ def book_appointment(
     end = start + timedelta(minutes=svc.duration_minutes)
 
     guards.check_time(db, org, svc, practitioner, location, start, now=now, min_notice=min_notice)
-    guards.lock_practitioners(db, [practitioner.id])  # held to the commit: as late as possible
-    # One query for the practitioner's and the patient's clashes (check_patient_free's question too).
-    guards.recheck_locked(db, org, svc, practitioner, location, patient.id, start, end, now=now, min_notice=min_notice)
+    # The lock, held to the commit, as late as possible; with it, one query for the practitioner's and
+    # the patient's clashes (check_patient_free's question too), in the same round trip on PostgreSQL.
+    guards.lock_and_recheck(db, org, [practitioner.id], practitioner, patient.id, start, end)
     appt = Appointment(
         patient_id=patient.id, practitioner_id=practitioner.id, location_id=location.id,
         episode_id=episode_id, service_type=svc.code, status="booked", start=start, end=end,
@@ -137,9 +137,8 @@ def reschedule_appointment(
 
     guards.check_time(db, org, svc, practitioner, location, start, now=now, min_notice=min_notice, ignore=[appt.id])
     guards.check_patient_free(db, appt.patient_id, start, end, ignore=[appt.id])
-    guards.lock_practitioners(db, {appt.practitioner_id, practitioner.id})
-    guards.recheck_locked(db, org, svc, practitioner, location, appt.patient_id, start, end, now=now,
-                          min_notice=min_notice, ignore=[appt.id])
+    guards.lock_and_recheck(db, org, {appt.practitioner_id, practitioner.id}, practitioner, appt.patient_id,
+                            start, end, ignore=[appt.id])
     before = appt.start
     freed = waitlist.FreedTime.of(appt)
     appt.start, appt.end = start, end

@@ -1,6 +1,6 @@
 """What a clinic offers and its diary, loaded: the bookable services and one window of the rota.
 
-:func:`load_calendar` reads rules, exceptions and live bookings with one query per table and
+:func:`load_calendar` reads rules, exceptions and live bookings in one query (a UNION ALL) and
 builds the pure :class:`~hindfoot.scheduling.availability.ClinicCalendar` every other scheduling
 module asks its questions of. :func:`services_for` is the one place a service's duration and
 providing roles come from (the clinic's own rows, else the default catalogue).
@@ -12,9 +12,10 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import CompoundSelect, and_, bindparam, cast, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from hindfoot.auth.actor import Actor
@@ -108,12 +109,25 @@ def _utc_bounds(zone: ZoneInfo, first: date, last: date) -> tuple[datetime, date
     return lo, hi
 
 
-# The calendar's three reads, built once (plain columns, not ORM entities: the calendar keeps
-# values, and rows skip the identity map). Bound per call: first/last (local dates), lo/hi (UTC).
+# The calendar's three reads (plain columns, not ORM entities: the calendar keeps values, and rows
+# skip the identity map), sent as ONE statement: a UNION ALL whose first column says which read a row
+# belongs to, every branch giving the same columns (a read's missing ones are typed NULLs, so both
+# databases agree on the column types and the first branch's types convert every row). Bound per
+# call: first/last (local dates), lo/hi (UTC).
+_RULE, _EXCEPTION, _BOOKING = 0, 1, 2
+
+
+def _no(column: Any) -> Any:
+    """A typed NULL standing in for `column` in a branch that has no such value."""
+    return cast(null(), column.type)
+
+
 _RULES = (
-    select(Schedule.practitioner_id, Schedule.location_id, AvailabilityRule.weekday,
+    select(literal(_RULE), Schedule.practitioner_id, Schedule.location_id, _no(Appointment.start),
+           _no(Appointment.end), _no(Appointment.id), _no(AvailabilityException.reason), AvailabilityRule.weekday,
            AvailabilityRule.start_time, AvailabilityRule.end_time, AvailabilityRule.services,
            AvailabilityRule.valid_from, AvailabilityRule.valid_to)
+    .select_from(AvailabilityRule)
     .join(Schedule, AvailabilityRule.schedule_id == Schedule.id)
     .where(
         Schedule.active,
@@ -121,23 +135,29 @@ _RULES = (
         or_(AvailabilityRule.valid_to.is_(None), AvailabilityRule.valid_to >= bindparam("first")),
     )
 )
+_RULE_ONLY = (AvailabilityRule.weekday, AvailabilityRule.start_time, AvailabilityRule.end_time,
+              AvailabilityRule.services, AvailabilityRule.valid_from, AvailabilityRule.valid_to)
 _EXCEPTIONS = select(
-    AvailabilityException.start, AvailabilityException.end, AvailabilityException.practitioner_id,
-    AvailabilityException.location_id, AvailabilityException.reason,
+    literal(_EXCEPTION), AvailabilityException.practitioner_id, AvailabilityException.location_id,
+    AvailabilityException.start, AvailabilityException.end, _no(Appointment.id), AvailabilityException.reason,
+    *map(_no, _RULE_ONLY),
 ).where(AvailabilityException.start < bindparam("hi"), AvailabilityException.end > bindparam("lo"))
 _BOOKINGS = select(
-    Appointment.id, Appointment.practitioner_id, Appointment.location_id, Appointment.start, Appointment.end
+    literal(_BOOKING), Appointment.practitioner_id, Appointment.location_id, Appointment.start, Appointment.end,
+    Appointment.id, _no(AvailabilityException.reason), *map(_no, _RULE_ONLY),
 ).where(
     Appointment.start < bindparam("hi"), Appointment.end > bindparam("lo"), Appointment.status.not_in(FREED_STATUSES)
 )
 # One practitioner (pid) at one location (lid): their rules there, their leave and the place's closures,
 # their bookings anywhere.
-_RULES_ONE = _RULES.where(Schedule.practitioner_id == bindparam("pid"), Schedule.location_id == bindparam("lid"))
-_EXCEPTIONS_ONE = _EXCEPTIONS.where(or_(
-    AvailabilityException.practitioner_id == bindparam("pid"),
-    and_(AvailabilityException.practitioner_id.is_(None), AvailabilityException.location_id == bindparam("lid")),
-))
-_BOOKINGS_ONE = _BOOKINGS.where(Appointment.practitioner_id == bindparam("pid"))
+_CALENDAR_ONE = union_all(
+    _RULES.where(Schedule.practitioner_id == bindparam("pid"), Schedule.location_id == bindparam("lid")),
+    _EXCEPTIONS.where(or_(
+        AvailabilityException.practitioner_id == bindparam("pid"),
+        and_(AvailabilityException.practitioner_id.is_(None), AvailabilityException.location_id == bindparam("lid")),
+    )),
+    _BOOKINGS.where(Appointment.practitioner_id == bindparam("pid")),
+)
 
 
 def load_calendar(
@@ -149,7 +169,11 @@ def load_calendar(
     practitioner_ids: Sequence[uuid.UUID] | None = None,
     checked: tuple[Practitioner, Location] | None = None,
 ) -> ClinicData:
-    """Load rules, exceptions and live bookings for local dates first..last: one query per table.
+    """Load rules, exceptions and live bookings for local dates first..last, in ONE query.
+
+    The clinic's rota for the whole range (every clinician, or those asked for) comes back as one
+    UNION ALL of the three tables' rows (see ``_RULES``), so a month's slot search and a booking's
+    check each ask the database once for the calendar, whatever the range or the number of clinicians.
 
     ``practitioner_ids`` narrows every query to those people (the booking check needs only one).
     Inactive practitioners, admins and inactive locations drop out of the calendar, so they are
@@ -161,18 +185,16 @@ def load_calendar(
     """
     zone = ZoneInfo(org.timezone)
     lo, hi = _utc_bounds(zone, first, last)
+    params: dict[str, object] = {"first": first, "last": last, "lo": lo, "hi": hi}
 
     if checked is not None:
         # One clinician at one place, both already checked to be this clinic's: the prebuilt
-        # statements ask for their rows by id, with no subquery over the clinic's staff or sites.
+        # statement asks for their rows by id, with no subquery over the clinic's staff or sites.
         prac, loc = checked
         practitioners = {prac.id: prac}
         locations = {loc.id: loc}
-        rule_q, exc_q, appt_q = _RULES_ONE, _EXCEPTIONS_ONE, _BOOKINGS_ONE
-        ids: dict[str, object] = {"pid": prac.id, "lid": loc.id}
-        rule_p: dict[str, object] = ids
-        exc_p: dict[str, object] = ids
-        appt_p: dict[str, object] = {"pid": prac.id}
+        query: CompoundSelect[Any] = _CALENDAR_ONE
+        params.update(pid=prac.id, lid=loc.id)
     else:
         org_pracs = select(Practitioner.id).where(Practitioner.organization_id == org.id)
         org_locs = select(Location.id).where(Location.organization_id == org.id)
@@ -197,25 +219,24 @@ def load_calendar(
             exc_q = exc_q.where(or_(AvailabilityException.practitioner_id.in_(practitioner_ids),
                                     AvailabilityException.practitioner_id.is_(None)))
             appt_q = appt_q.where(Appointment.practitioner_id.in_(practitioner_ids))
-        rule_p = exc_p = appt_p = {}
+        query = union_all(rule_q, exc_q, appt_q)
 
-    rules = [
-        core.AvailabilityRule(
-            practitioner_id=pid, location_id=lid, weekday=weekday, start=start, end=end,
-            services=frozenset(services or ()), valid_from=valid_from, valid_to=valid_to,
-        )
-        for pid, lid, weekday, start, end, services, valid_from, valid_to
-        in db.execute(rule_q, {"first": first, "last": last, **rule_p})
-        if lid in locations and pid in practitioners  # a deactivated clinician's rota stays stored, unseen
-    ]
-    exceptions = [
-        core.AvailabilityException(start=s, end=e, practitioner_id=pid, location_id=lid, reason=reason)
-        for s, e, pid, lid, reason in db.execute(exc_q, {"lo": lo, "hi": hi, **exc_p})
-    ]
-    bookings = [
-        core.Booking(start=s, end=e, practitioner_id=pid, location_id=lid, id=aid)
-        for aid, pid, lid, s, e in db.execute(appt_q, {"lo": lo, "hi": hi, **appt_p})
-    ]
+    rules: list[core.AvailabilityRule] = []
+    exceptions: list[core.AvailabilityException] = []
+    bookings: list[core.Booking] = []
+    for kind, pid, lid, s, e, aid, reason, weekday, start, end, services, valid_from, valid_to in db.execute(
+        query, params
+    ):
+        if kind == _BOOKING:
+            bookings.append(core.Booking(start=s, end=e, practitioner_id=pid, location_id=lid, id=aid))
+        elif kind == _EXCEPTION:
+            exceptions.append(core.AvailabilityException(start=s, end=e, practitioner_id=pid, location_id=lid,
+                                                         reason=reason))
+        elif lid in locations and pid in practitioners:  # a deactivated clinician's rota stays stored, unseen
+            rules.append(core.AvailabilityRule(
+                practitioner_id=pid, location_id=lid, weekday=weekday, start=start, end=end,
+                services=frozenset(services or ()), valid_from=valid_from, valid_to=valid_to,
+            ))
 
     calendar = core.ClinicCalendar(
         timezone=zone,

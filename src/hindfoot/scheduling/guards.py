@@ -6,10 +6,11 @@ then takes a per-practitioner lock *inside the transaction* (:func:`lock_practit
 re-checks with one query only what a concurrent booking can have changed meanwhile, the live
 appointments overlapping the time (:func:`recheck_locked`), then inserts. The lock is held from
 there to the commit only, so bookings with one clinician queue for a few statements, not for the
-whole validation:
+whole validation. Booking and moving take the lock and re-check with :func:`lock_and_recheck`:
 
 * PostgreSQL: ``pg_advisory_xact_lock(key)``, key derived from the practitioner's id; released at
-  commit or rollback. Bookings for different practitioners never wait for each other.
+  commit or rollback. Bookings for different practitioners never wait for each other. The lock and
+  the re-check go to the server in one round trip (pipeline mode).
 * SQLite: a no-op ``UPDATE`` of the practitioner row opens the write transaction (``BEGIN
   IMMEDIATE`` semantics: one writer at a time), so the check and the insert see the same data.
 
@@ -54,12 +55,15 @@ def lock_practitioners(db: Session, practitioner_ids: Iterable[uuid.UUID]) -> No
     ids = sorted(set(practitioner_ids))
     if db.get_bind().dialect.name == "postgresql":
         for pid in ids:
-            key = int.from_bytes(pid.bytes[:8], "big", signed=True)
-            db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(pid)})
     else:
         for pid in ids:
             # Any write takes SQLite's single writer lock for the rest of the transaction.
             db.execute(text("UPDATE practitioner SET active = active WHERE id = :id"), {"id": pid.hex})
+
+
+def _lock_key(practitioner_id: uuid.UUID) -> int:
+    return int.from_bytes(practitioner_id.bytes[:8], "big", signed=True)
 
 
 def preload(
@@ -154,7 +158,7 @@ def check_patient_free(
         raise Conflict("the patient already has an appointment at that time", field="start")
 
 
-_RECHECK = select(Appointment.practitioner_id).where(
+_RECHECK = select(Appointment.practitioner_id, Appointment.id, Appointment.start, Appointment.end).where(
     Appointment.status.not_in(FREED_STATUSES),
     Appointment.start < bindparam("end"),
     Appointment.end > bindparam("start"),
@@ -163,29 +167,81 @@ _RECHECK = select(Appointment.practitioner_id).where(
 """Live appointments overlapping start..end of practitioner :pid or patient :patient (built once)."""
 
 
-def recheck_locked(
+_RECHECK_PG = (
+    'SELECT practitioner_id, id, start, "end" FROM appointment '
+    "WHERE status NOT IN (" + ", ".join(f"'{status}'" for status in FREED_STATUSES) + ") "
+    'AND start < %(end)s AND "end" > %(start)s AND (practitioner_id = %(pid)s OR patient_id = %(patient)s) '
+    "AND NOT (id = ANY(%(ignore)s::uuid[]))"
+)
+"""``_RECHECK`` as the driver's SQL, for the pipelined lock-and-recheck on PostgreSQL."""
+
+
+def lock_and_recheck(
     db: Session,
     org: Organization,
-    svc: Service,
+    lock_ids: Iterable[uuid.UUID],
     practitioner: Practitioner,
-    location: Location,
     patient_id: uuid.UUID,
     start: datetime,
     end: datetime,
     *,
-    now: datetime,
-    min_notice: timedelta,
+    ignore: Sequence[uuid.UUID] = (),
+) -> None:
+    """:func:`lock_practitioners` then :func:`recheck_locked`, in ONE round trip on PostgreSQL.
+
+    The lock statements and the re-check are sent together (psycopg pipeline mode): the server runs
+    the re-check the moment it grants the lock, with a snapshot taken after it (each statement of a
+    READ COMMITTED transaction has its own), so the holder does not wait for its client to be
+    scheduled again between the two. On SQLite, the two steps as they are.
+    """
+    if db.get_bind().dialect.name != "postgresql":
+        lock_practitioners(db, lock_ids)
+        recheck_locked(db, org, practitioner, patient_id, start, end, ignore=ignore)
+        return
+    raw = db.connection().connection.driver_connection  # psycopg.Connection, in the session's transaction
+    assert raw is not None  # a checked-out connection always has its driver's
+    params = {"start": start, "end": end, "pid": practitioner.id, "patient": patient_id, "ignore": list(ignore)}
+    with raw.pipeline():
+        for pid in sorted(set(lock_ids)):
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(pid),))
+        cur = raw.execute(_RECHECK_PG, params)
+    _refuse_clashes(org, practitioner, cur.fetchall())
+
+
+def recheck_locked(
+    db: Session,
+    org: Organization,
+    practitioner: Practitioner,
+    patient_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    *,
     ignore: Sequence[uuid.UUID] = (),
 ) -> None:
     """After :func:`lock_practitioners`: the bookings committed since :func:`check_time` and
     :func:`check_patient_free` ran, in one query (live appointments overlapping the time, of this
-    practitioner or this patient). A clash with the practitioner is named as ``check_time`` names it."""
+    practitioner or this patient).
+
+    The loser of a race is refused from that one query's rows, named as ``check_time`` names a
+    clash (``slot_taken``, the appointment in the way), so it holds the clinician's lock for two
+    statements and its rollback, not for another calendar load."""
     q = _RECHECK if not ignore else _RECHECK.where(Appointment.id.not_in(ignore))
-    clashes = set(db.scalars(q, {"start": start, "end": end, "pid": practitioner.id, "patient": patient_id}))
-    if practitioner.id in clashes:
-        # Rare (the loser of a race): the full check names the appointment in the way.
-        check_time(db, org, svc, practitioner, location, start, now=now, min_notice=min_notice, ignore=ignore)
-        raise Conflict("that time was booked by someone else a moment ago: choose another time", field="start")
+    clashes = db.execute(q, {"start": start, "end": end, "pid": practitioner.id, "patient": patient_id}).all()
+    _refuse_clashes(org, practitioner, clashes)
+
+
+def _refuse_clashes(org: Organization, practitioner: Practitioner, clashes: Sequence[Any]) -> None:
+    """(practitioner_id, id, start, end) rows of live appointments in the way: the clinician's first."""
+    mine = sorted((row for row in clashes if row[0] == practitioner.id), key=lambda row: row[2])
+    if mine:
+        _, taken_id, taken_start, taken_end = mine[0]
+        zone = ZoneInfo(org.timezone)
+        raise core.SlotUnavailable(
+            core.SlotProblem.already_taken,
+            f"The practitioner already has an appointment from {fmt_local(taken_start, zone)} to "
+            f"{fmt_local(taken_end, zone)}.",
+            booking_id=taken_id,
+        )
     if clashes:
         raise Conflict("the patient already has an appointment at that time", field="start")
 
