@@ -43,6 +43,8 @@ REQUESTS = int(os.environ.get("HINDFOOT_BENCH_REQUESTS", "30"))
 # audit events and sessions of the requests themselves. Its size is counted.
 PG_URL = os.environ.get("HINDFOOT_BENCH_PG_URL", "")
 SQLITE_PATH = os.environ.get("HINDFOOT_BENCH_SQLITE_PATH", "")
+# Only the cases whose name contains one of these comma-separated words (e.g. "record,search"); all by default.
+CASES = tuple(w for w in os.environ.get("HINDFOOT_BENCH_CASES", "").split(",") if w)
 SURGEON = "surgeon@demo.hindfoot.local"
 
 
@@ -124,6 +126,8 @@ def _measure(console: Console, label: str, url: str, size: int) -> list[Result]:
             ("registry dashboard (GET /api/outcomes/dashboard)", get("/api/outcomes/dashboard")),
         ]
         for name, call in cases:
+            if CASES and not any(w in name for w in CASES):
+                continue
             times = _timings(call, REQUESTS)
             p50, p95 = statistics.median(times), _p(times, 0.95)
             console.print(f"{label} @{size:,}: {name}: p50 {p50 * 1000:,.1f} ms · p95 {p95 * 1000:,.1f} ms "

@@ -77,6 +77,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from hindfoot.web.rendering import render_error
     from hindfoot.web.router import web_router
 
+    from hindfoot.web.rendering import templates
+
+    # Compiled templates are kept; only a developer's server looks at the files again (a stat per template
+    # and include on every page otherwise).
+    templates.env.auto_reload = settings.environment == "development"
     install_error_handlers(app, render_error)
     app.include_router(health_router)
     app.include_router(api_router)

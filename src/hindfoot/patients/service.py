@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select, tuple_
-from sqlalchemy.orm import Session, defer, joinedload, selectinload
+from sqlalchemy.orm import Session, defer, joinedload
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
@@ -236,7 +236,7 @@ _PID = bindparam("patient_id")
 
 
 def _statements() -> dict[str, Any]:
-    """The record's reads, one per related collection, built once with the patient as a bound parameter:
+    """The record's reads, one round trip per related collection (what each row refers to joined in), built once with the patient as a bound parameter:
     a request only binds the id (no SQL expression built, no cache key computed per request)."""
     return {
         "episodes": select(EpisodeOfCare).options(joinedload(EpisodeOfCare.care_manager))
@@ -249,12 +249,12 @@ def _statements() -> dict[str, Any]:
         "conditions": select(Condition).where(Condition.patient_id == _PID).order_by(Condition.recorded_at.desc()),
         "procedures": select(Procedure).options(joinedload(Procedure.performer))
         .where(Procedure.patient_id == _PID).order_by(Procedure.performed_at.desc()),
-        "care_plans": select(CarePlan).options(selectinload(CarePlan.activities))
+        "care_plans": select(CarePlan).options(joinedload(CarePlan.activities))
         .where(CarePlan.patient_id == _PID).order_by(CarePlan.period_start.desc()),
         # the record shows titles and scores: skip the answers and the (large) Questionnaire definitions
         "responses": select(QuestionnaireResponse).options(
             defer(QuestionnaireResponse.answers),
-            selectinload(QuestionnaireResponse.questionnaire).load_only(
+            joinedload(QuestionnaireResponse.questionnaire).load_only(
                 Questionnaire.code, Questionnaire.title, Questionnaire.version
             ),
         ).where(QuestionnaireResponse.patient_id == _PID).order_by(QuestionnaireResponse.authored_at),
