@@ -137,16 +137,17 @@ def _in_order(stmt: Select[Any], cols: Any, limit: int, offset: int, after: tupl
 
 
 def _page_ids(db: Session, actor: Actor, stage: str | None, term: str, limit: int, offset: int,
-              after: tuple[str, str, uuid.UUID] | None) -> list[uuid.UUID]:
+              after: tuple[str, str, uuid.UUID] | None, *, few: bool = False) -> list[uuid.UUID]:
     """Up to `limit` ids of the page, in name order. Every path is an index path whatever the
     planner's statistics say: the plain list, a stage and a short term walk the name-ordered index and
     stop after one page; a longer term is first looked for among the next `PROBE_ROWS` patients in
     name order (a common term, e.g. a sport, fills its page there) and only when that window is full
-    and still leaves the page short does the trigram index find the rare matches."""
+    and still leaves the page short does the trigram index find the rare matches. `few`: the count
+    already says every match fits on the page, so the probe could only be wasted (a rare term)."""
     table = Patient.__table__.c
     if len(term) < TRIGRAM_MIN:
         return list(db.scalars(_in_order(_listed(actor, stage, term or None), table, limit, offset, after)))
-    if not offset:
+    if not offset and not few:
         scope = [table.organization_id == actor.organization_id] + ([table.current_stage == stage] if stage else [])
         window = _in_order(
             select(table.id, table.family_name, table.given_name, table.search_text).where(*scope),
@@ -183,7 +184,7 @@ def list_patients(
     # the count stops at COUNT_CAP + 1 matches; through the trigram hits that is lazy either way
     counted = _hits(actor, stage, term)[0] if len(term) >= TRIGRAM_MIN else _listed(actor, stage, term or None)
     total = db.scalar(select(func.count()).select_from(counted.limit(COUNT_CAP + 1).subquery())) or 0
-    ids = _page_ids(db, actor, stage, term, limit + 1, offset, cursor)
+    ids = _page_ids(db, actor, stage, term, limit + 1, offset, cursor, few=total <= limit + 1)
     rows = db.execute(
         select(Patient, EpisodeOfCare)
         .outerjoin(EpisodeOfCare, EpisodeOfCare.id == Patient.current_episode_id)

@@ -69,7 +69,8 @@ def patient_list(
     }
     if request.headers.get("hx-request"):  # the table alone: the stage menu (and its counts) stays as it is
         return render(request, "patients/_table.html", context)
-    context["counts"] = patients_service.stage_counts(db, actor) if actor.is_clinical else {}
+    with db.no_autoflush:  # the list's audit event is written once, hash included, at commit (no INSERT then UPDATE)
+        context["counts"] = patients_service.stage_counts(db, actor) if actor.is_clinical else {}
     return render(request, "patients/list.html", context)
 
 
