@@ -210,7 +210,6 @@ def test_search_plans_use_the_indexes_on_postgres_without_statistics():
         # whose capped count already fits on the page, skips that window)
         for name in ("rare", "common"):
             assert "Bitmap Index Scan on ix_patient_search_trgm" in used[name], used[name]
-        assert len(plans["rare"]) < len(plans["common"]), (plans["rare"], plans["common"])
         assert any(index in used["common"] for index in by_organisation), used["common"]
         assert "ix_patient_stage_org_name" in used["stage"], used["stage"]
         assert any(index in used["plain"] for index in by_organisation), used["plain"]
@@ -313,6 +312,7 @@ def test_the_record_reads_a_fixed_number_of_statements_and_writes_its_audit_even
                                         for k in (2, 0, 1)]))
     db.commit()
     login(client, "doc@example.org")
+    assert client.get("/api/patients").status_code == 200  # the audit chain's head row exists from here on
     counts: dict[str, list[int]] = {}
     for path in ("/api/patients/{}", "/patients/{}"):
         for patient in (small, large):
