@@ -233,7 +233,7 @@ def get_patient(
     return patient
 
 
-_PID = bindparam("patient_id")
+_PID: Any = bindparam("patient_id")
 
 
 def _statements() -> dict[str, Any]:
