@@ -74,9 +74,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from hindfoot.api.errors import install_error_handlers
     from hindfoot.api.router import api_router
     from hindfoot.api.routes.health import router as health_router
-    from hindfoot.web.rendering import render_error
+    from hindfoot.web.rendering import render_error, templates
     from hindfoot.web.router import web_router
 
+    # Compiled templates are kept; only a developer's server looks at the files again (a stat per template
+    # and include on every page otherwise).
+    templates.env.auto_reload = settings.environment == "development"
     install_error_handlers(app, render_error)
     app.include_router(health_router)
     app.include_router(api_router)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, event, func, select, update
+from sqlalchemy import Table, bindparam, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -116,31 +116,35 @@ def _column_defaults(e: AuditEvent) -> None:
         e.description = ""
 
 
+# Built once: every audited request runs these two (a no-op UPDATE takes the head's row lock and reads it).
+_HEAD = cast(Table, AuditChainHead.__table__)
+_LOCK_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq).returning(_HEAD.c.seq, _HEAD.c.hash)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+
+
 def append(session: Session, events: list[AuditEvent]) -> None:
     """Link `events` onto the chain (head row locked) and flush: new events are inserted with their
     hash, already-written ones updated."""
     for e in events:
         _column_defaults(e)
     # Core statements on the session's connection: the head is a plain row, no ORM object to sync.
-    head_t = cast(Table, AuditChainHead.__table__)
     conn = session.connection()
-    lock = update(head_t).where(head_t.c.id == 1).values(seq=head_t.c.seq).returning(head_t.c.seq, head_t.c.hash)
-    head = conn.execute(lock).first()
+    head = conn.execute(_LOCK_HEAD).first()
     if head is None:  # a fresh or wiped table: start after the last chained event, if any
         with session.no_autoflush:  # unwritten events stay unwritten until they carry their hash
             last = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.is_not(None))
                                    .order_by(AuditEvent.seq.desc()).limit(1)).first()
         insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
-        conn.execute(insert(head_t).values(id=1, seq=last[0] if last else 0, hash=last[1] if last else chain.GENESIS)
+        conn.execute(insert(_HEAD).values(id=1, seq=last[0] if last else 0, hash=last[1] if last else chain.GENESIS)
                      .on_conflict_do_nothing(index_elements=["id"]))  # a concurrent first writer may win
-        head = conn.execute(lock).first()
+        head = conn.execute(_LOCK_HEAD).first()
         assert head is not None
     seq, prev = head[0], head[1]
     for e in sorted(events, key=lambda e: (e.recorded_at, str(e.id))):
         seq += 1
         e.seq, e.prev_hash = seq, prev
         e.hash = prev = chain.link_hash(seq, prev, {name: getattr(e, name) for name in chain.FIELDS})
-    conn.execute(update(head_t).where(head_t.c.id == 1).values(seq=seq, hash=prev))
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
     session.flush()
 
 

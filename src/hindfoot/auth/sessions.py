@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from hindfoot.db.base import utcnow
@@ -58,6 +58,11 @@ def start(db: Session, account: UserAccount, lifetimes: Lifetimes, *, user_agent
     return token
 
 
+# Every signed-in request asks this: the session row and its account in one round trip, the statement built once.
+_SESSION_AND_ACCOUNT = (select(UserSession, UserAccount).outerjoin(UserAccount, UserAccount.id == UserSession.user_id)
+                        .where(UserSession.id == bindparam("sid")))
+
+
 def resolve(db: Session, token: str | None, lifetimes: Lifetimes, *, now: datetime | None = None,
             allow_mfa_pending: bool = False) -> tuple[UserSession, UserAccount] | None:
     """The live session and its active account for this token, or None (an ended, idle or expired
@@ -65,10 +70,10 @@ def resolve(db: Session, token: str | None, lifetimes: Lifetimes, *, now: dateti
     if not token or not isinstance(token, str) or len(token) > 100:
         return None
     now = now or utcnow()
-    row = db.get(UserSession, session_id(token))
-    if row is None:
+    found = db.execute(_SESSION_AND_ACCOUNT, {"sid": session_id(token)}).first()
+    if found is None:
         return None
-    account = db.get(UserAccount, row.user_id)
+    row, account = found
     if account is None or not account.active or now >= row.expires_at \
             or now - row.last_seen_at > lifetimes.idle_for(account.role):
         db.delete(row)

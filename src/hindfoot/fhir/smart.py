@@ -43,7 +43,7 @@ from authlib.oidc.core.grants import OpenIDCode
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
@@ -508,9 +508,13 @@ def launch_patient(db: Session, actor: Actor, client_id: str, launch: str) -> uu
 
 def launch_apps(db: Session, actor: Actor) -> list[ApiClient]:
     """The apps of the actor's organisation that can be launched from a record."""
-    return list(db.scalars(select(ApiClient).where(
-        ApiClient.organization_id == actor.organization_id, ApiClient.kind == "smart-app",
-        ApiClient.active.is_(True), ApiClient.launch_url.is_not(None)).order_by(ApiClient.name)))
+    return list(db.scalars(_LAUNCHABLE, {"organization_id": actor.organization_id}))
+
+
+# every record page asks it: built once, the organisation bound
+_LAUNCHABLE = select(ApiClient).where(
+    ApiClient.organization_id == bindparam("organization_id"), ApiClient.kind == "smart-app",
+    ApiClient.active.is_(True), ApiClient.launch_url.is_not(None)).order_by(ApiClient.name)
 
 
 def pickable_patients(db: Session, actor: Actor, name: str = "", limit: int = 50) -> list[Patient]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, defer
 
 from hindfoot.audit import service as audit
@@ -21,10 +21,14 @@ def list_documents(db: Session, actor: Actor, patient_id: uuid.UUID) -> list[Doc
     """The patient's documents, newest first (without their content)."""
     require_staff(actor)
     get_patient(db, actor, patient_id)
-    return list(db.scalars(select(DocumentReference).options(defer(DocumentReference.data))
-                           .where(DocumentReference.patient_id == patient_id,
-                                  DocumentReference.status != "entered-in-error")
-                           .order_by(DocumentReference.date.desc())))
+    return list(db.scalars(_LISTED, {"patient_id": patient_id}))
+
+
+# every record page asks it: built once, the patient bound
+_LISTED = (select(DocumentReference).options(defer(DocumentReference.data))
+           .where(DocumentReference.patient_id == bindparam("patient_id"),
+                  DocumentReference.status != "entered-in-error")
+           .order_by(DocumentReference.date.desc()))
 
 
 def open_document(db: Session, actor: Actor, patient_id: uuid.UUID, document_id: uuid.UUID) -> tuple[

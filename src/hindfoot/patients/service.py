@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_
-from sqlalchemy.orm import Session, defer, joinedload, selectinload
+from sqlalchemy import Select, bindparam, func, select, tuple_
+from sqlalchemy.orm import Session, defer, joinedload
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
@@ -137,16 +137,17 @@ def _in_order(stmt: Select[Any], cols: Any, limit: int, offset: int, after: tupl
 
 
 def _page_ids(db: Session, actor: Actor, stage: str | None, term: str, limit: int, offset: int,
-              after: tuple[str, str, uuid.UUID] | None) -> list[uuid.UUID]:
+              after: tuple[str, str, uuid.UUID] | None, *, few: bool = False) -> list[uuid.UUID]:
     """Up to `limit` ids of the page, in name order. Every path is an index path whatever the
     planner's statistics say: the plain list, a stage and a short term walk the name-ordered index and
     stop after one page; a longer term is first looked for among the next `PROBE_ROWS` patients in
     name order (a common term, e.g. a sport, fills its page there) and only when that window is full
-    and still leaves the page short does the trigram index find the rare matches."""
+    and still leaves the page short does the trigram index find the rare matches. `few`: the count
+    already says every match fits on the page, so the probe could only be wasted (a rare term)."""
     table = Patient.__table__.c
     if len(term) < TRIGRAM_MIN:
         return list(db.scalars(_in_order(_listed(actor, stage, term or None), table, limit, offset, after)))
-    if not offset:
+    if not offset and not few:
         scope = [table.organization_id == actor.organization_id] + ([table.current_stage == stage] if stage else [])
         window = _in_order(
             select(table.id, table.family_name, table.given_name, table.search_text).where(*scope),
@@ -183,7 +184,7 @@ def list_patients(
     # the count stops at COUNT_CAP + 1 matches; through the trigram hits that is lazy either way
     counted = _hits(actor, stage, term)[0] if len(term) >= TRIGRAM_MIN else _listed(actor, stage, term or None)
     total = db.scalar(select(func.count()).select_from(counted.limit(COUNT_CAP + 1).subquery())) or 0
-    ids = _page_ids(db, actor, stage, term, limit + 1, offset, cursor)
+    ids = _page_ids(db, actor, stage, term, limit + 1, offset, cursor, few=total <= limit + 1)
     rows = db.execute(
         select(Patient, EpisodeOfCare)
         .outerjoin(EpisodeOfCare, EpisodeOfCare.id == Patient.current_episode_id)
@@ -232,61 +233,58 @@ def get_patient(
     return patient
 
 
-def get_record(db: Session, actor: Actor, patient_id: uuid.UUID) -> PatientRecord:
-    patient = get_patient(db, actor, patient_id)
+_PID: Any = bindparam("patient_id")
 
-    def rows(stmt):  # type: ignore[no-untyped-def]
-        return list(db.scalars(stmt).unique().all())
 
-    record = PatientRecord(patient=patient)
-    record.episodes = rows(
-        select(EpisodeOfCare).options(joinedload(EpisodeOfCare.care_manager))
-        .where(EpisodeOfCare.patient_id == patient.id).order_by(EpisodeOfCare.period_start.desc())
-    )
-    record.encounters = rows(
-        select(Encounter).options(joinedload(Encounter.practitioner), joinedload(Encounter.location))
-        .where(Encounter.patient_id == patient.id).order_by(Encounter.start.desc())
-    )
-    record.observations = rows(
-        select(Observation).where(Observation.patient_id == patient.id).order_by(Observation.effective_at.desc())
-    )
-    record.imaging = rows(
-        select(ImagingStudy).where(ImagingStudy.patient_id == patient.id).order_by(ImagingStudy.started_at.desc())
-    )
-    record.reports = rows(
-        select(DiagnosticReport).where(DiagnosticReport.patient_id == patient.id)
-        .order_by(DiagnosticReport.issued_at.desc())
-    )
-    record.conditions = rows(
-        select(Condition).where(Condition.patient_id == patient.id).order_by(Condition.recorded_at.desc())
-    )
-    record.procedures = rows(
-        select(Procedure).options(joinedload(Procedure.performer))
-        .where(Procedure.patient_id == patient.id).order_by(Procedure.performed_at.desc())
-    )
-    record.care_plans = rows(
-        select(CarePlan).options(selectinload(CarePlan.activities))
-        .where(CarePlan.patient_id == patient.id).order_by(CarePlan.period_start.desc())
-    )
-    record.responses = rows(
+def _statements() -> dict[str, Any]:
+    """The record's reads, one round trip per related collection (what each row refers to joined in), built once with the patient as a bound parameter:
+    a request only binds the id (no SQL expression built, no cache key computed per request)."""
+    return {
+        "episodes": select(EpisodeOfCare).options(joinedload(EpisodeOfCare.care_manager))
+        .where(EpisodeOfCare.patient_id == _PID).order_by(EpisodeOfCare.period_start.desc()),
+        "encounters": select(Encounter).options(joinedload(Encounter.practitioner), joinedload(Encounter.location))
+        .where(Encounter.patient_id == _PID).order_by(Encounter.start.desc()),
+        "observations": select(Observation).where(Observation.patient_id == _PID)
+        .order_by(Observation.effective_at.desc()),
+        "imaging": select(ImagingStudy).where(ImagingStudy.patient_id == _PID).order_by(ImagingStudy.started_at.desc()),
+        "conditions": select(Condition).where(Condition.patient_id == _PID).order_by(Condition.recorded_at.desc()),
+        "procedures": select(Procedure).options(joinedload(Procedure.performer))
+        .where(Procedure.patient_id == _PID).order_by(Procedure.performed_at.desc()),
+        "care_plans": select(CarePlan).options(joinedload(CarePlan.activities))
+        .where(CarePlan.patient_id == _PID).order_by(CarePlan.period_start.desc()),
         # the record shows titles and scores: skip the answers and the (large) Questionnaire definitions
-        select(QuestionnaireResponse).options(
+        "responses": select(QuestionnaireResponse).options(
             defer(QuestionnaireResponse.answers),
-            selectinload(QuestionnaireResponse.questionnaire).load_only(
+            joinedload(QuestionnaireResponse.questionnaire).load_only(
                 Questionnaire.code, Questionnaire.title, Questionnaire.version
             ),
-        )
-        .where(QuestionnaireResponse.patient_id == patient.id).order_by(QuestionnaireResponse.authored_at)
-    )
-    episode_ids = [e.id for e in record.episodes]
-    if episode_ids:
-        record.pathway_events = rows(
-            select(PathwayEvent).where(PathwayEvent.episode_id.in_(episode_ids)).order_by(PathwayEvent.recorded_at)
-        )
-    record.appointments = rows(
-        select(Appointment).options(joinedload(Appointment.practitioner), joinedload(Appointment.location))
-        .where(Appointment.patient_id == patient.id).order_by(Appointment.start.desc())
-    )
+        ).where(QuestionnaireResponse.patient_id == _PID).order_by(QuestionnaireResponse.authored_at),
+        # the page's collections (timeline, reports, appointments); the API answer does not carry them
+        "reports": select(DiagnosticReport).where(DiagnosticReport.patient_id == _PID)
+        .order_by(DiagnosticReport.issued_at.desc()),
+        "pathway_events": select(PathwayEvent).join(EpisodeOfCare, EpisodeOfCare.id == PathwayEvent.episode_id)
+        .where(EpisodeOfCare.patient_id == _PID).order_by(PathwayEvent.recorded_at, PathwayEvent.id),
+        "appointments": select(Appointment).options(joinedload(Appointment.practitioner),
+                                                    joinedload(Appointment.location))
+        .where(Appointment.patient_id == _PID).order_by(Appointment.start.desc()),
+    }
+
+
+_RECORD_READS = _statements()
+API_PARTS = ("episodes", "encounters", "observations", "imaging", "conditions", "procedures", "care_plans",
+             "responses")  # what GET /api/patients/{id} answers with
+PAGE_PARTS = tuple(_RECORD_READS)
+
+
+def get_record(db: Session, actor: Actor, patient_id: uuid.UUID, parts: tuple[str, ...] = PAGE_PARTS
+               ) -> PatientRecord:
+    """The record of one patient the actor may read (anything else: the audited 404 of `get_patient`),
+    one query per related collection in `parts` (the others stay empty); the read is audited."""
+    patient = get_patient(db, actor, patient_id)
+    record = PatientRecord(patient=patient)
+    params = {"patient_id": patient.id}
+    for part in parts:
+        setattr(record, part, list(db.scalars(_RECORD_READS[part], params).unique().all()))
     audit.record(db, actor, audit.READ, "Patient", patient.id, patient_id=patient.id, description="full record viewed")
     return record
 

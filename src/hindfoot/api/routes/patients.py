@@ -78,7 +78,7 @@ def get_patient_record(patient_id: uuid.UUID, db: DbSession, actor: CurrentActor
     """The whole record. Written with orjson straight from the rows (a record holds hundreds of
     observations: validating each through a model and then FastAPI's generic encoder cost more than
     reading them); the fields are ObservationRead's, times in UTC with a Z as before."""
-    record = patients_service.get_record(db, actor, patient_id)
+    record = patients_service.get_record(db, actor, patient_id, patients_service.API_PARTS)
     payload = {
         "patient": PatientRead.model_validate(record.patient).model_dump(mode="json"),
         "episodes": [EpisodeRead.model_validate(e).model_dump(mode="json") for e in record.episodes],

@@ -69,7 +69,8 @@ def patient_list(
     }
     if request.headers.get("hx-request"):  # the table alone: the stage menu (and its counts) stays as it is
         return render(request, "patients/_table.html", context)
-    context["counts"] = patients_service.stage_counts(db, actor) if actor.is_clinical else {}
+    with db.no_autoflush:  # the list's audit event is written once, hash included, at commit (no INSERT then UPDATE)
+        context["counts"] = patients_service.stage_counts(db, actor) if actor.is_clinical else {}
     return render(request, "patients/list.html", context)
 
 
@@ -185,18 +186,19 @@ def patient_record(patient_id: uuid.UUID, request: Request, db: DbSession, actor
     if actor.role == "receptionist":  # the front desk works with contact details and bookings, not clinical notes
         return RedirectResponse(f"/patients/{patient_id}/contact", status_code=303)
     record = patients_service.get_record(db, actor, patient_id)
-    return render(request, "patients/record.html", {
-        "record": record,
-        "patient": record.patient,
-        "age": record.patient.age_on(date.today()),
-        "timeline": build_timeline(record),
-        "findings": current_findings(record),
-        "finding_texts": finding_texts(),
-        "conditions_names": condition_names(),
-        "scores": score_series(record),
-        "launch_apps": smart.launch_apps(db, actor) if actor.is_staff else [],
-        "documents": documents.list_documents(db, actor, patient_id) if actor.is_staff else [],
-    })
+    with db.no_autoflush:  # the read's audit event is written once, hash included, at commit (no INSERT then UPDATE)
+        return render(request, "patients/record.html", {
+            "record": record,
+            "patient": record.patient,
+            "age": record.patient.age_on(date.today()),
+            "timeline": build_timeline(record),
+            "findings": current_findings(record),
+            "finding_texts": finding_texts(),
+            "conditions_names": condition_names(),
+            "scores": score_series(record),
+            "launch_apps": smart.launch_apps(db, actor) if actor.is_staff else [],
+            "documents": documents.list_documents(db, actor, patient_id) if actor.is_staff else [],
+        })
 
 
 @router.get("/patients/{patient_id}/documents/{document_id}")
