@@ -1,8 +1,14 @@
 """The FHIR RESTful API's reads: read, search (with paging and _include) and Patient/$everything.
 
-Resources are built as plain dicts straight from the rows (the mappers); nothing is validated per
-request. The tests validate every resource type the server returns with the R4B models and with
-Medplum's independent validator instead.
+Resources are built as plain dicts straight from the rows (the mappers) and written with orjson;
+nothing is validated per request. The tests validate every resource type the server returns with
+the R4B models (the output must equal the models' own round trip) and with Medplum's independent
+validator instead.
+
+Rows are read as plain column tuples (no ORM objects) by statements built once per type with bound
+parameters, run on the session's connection: per request there is no statement building, the
+compiled-statement cache answers, and nothing autoflushes (reads see what the transaction has
+flushed; the writes flush before they read back). One round trip per type (per related collection).
 
 Every read of patient data is audited in the request's transaction: a read names its patient; a
 search or $everything records one entry per patient whose data it returned.
@@ -15,11 +21,12 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
@@ -29,6 +36,7 @@ from hindfoot.db.base import utcnow
 from hindfoot.db.models import CarePlanActivity, Questionnaire
 from hindfoot.errors import AccessDenied, BadRequest, Forbidden, NotFound
 from hindfoot.fhir import scopes
+from hindfoot.fhir.mappers.common import utc_text
 from hindfoot.fhir.registry import TYPES, ResourceType
 from hindfoot.fhir.search import parse_date_range
 
@@ -110,17 +118,41 @@ def _parse_id(value: str) -> uuid.UUID:
         raise NotFound(f"no resource with id {value!r}") from None
 
 
+# ------------------------------------------------------------------------- rows, statements built once
+@cache
+def _statement(type_name: str, key: str, since: bool = False) -> Select[Any]:
+    """Every column of `type_name`'s rows, newest first, where (bound parameters):
+    key "id": the id is :id; "ids": the id is one of :ids; "patient": the patient is :pid (and,
+    with `since`, the row changed at or after :since)."""
+    rt = TYPES[type_name]
+    table = rt.model.__table__
+    conditions: list[ColumnElement[bool]]
+    if key == "id":
+        conditions = [table.c.id == bindparam("id")]
+    elif key == "ids":
+        conditions = [table.c.id.in_(bindparam("ids", expanding=True))]
+    else:
+        conditions = [rt.patient_column == bindparam("pid")]
+        if since:
+            conditions.append(rt.since_column >= bindparam("since"))
+    return select(*table.columns).where(*conditions).order_by(rt.order, table.c.id)
+
+
+def _rows(db: Session, stmt: Any, params: dict[str, Any]) -> list[Any]:
+    """A statement's rows, run on the session's connection (no ORM layer, no autoflush)."""
+    return list(db.connection().execute(stmt, params).all())
+
+
 def read(db: Session, actor: Actor, type_name: str, ident: str) -> Found:
     rt = resource_type(type_name)
     require_scope(actor, type_name, "r")
     rid = _parse_id(ident)
-    stmt = select(rt.model).where(rt.model.id == rid)
-    row = db.scalars(stmt.where(rt.scope(actor)).options(*rt.options)).first()
-    if row is None:
+    rows = with_children(db, rt, _rows(db, _statement(type_name, "id").where(rt.scope(actor)), {"id": rid}))
+    if not rows:
         if rt.is_patient_data and db.scalar(select(rt.model.id).where(rt.model.id == rid)) is not None:
             raise AccessDenied(f"{type_name} not found", entity_type=type_name, entity_id=rid)
         raise NotFound(f"{type_name}/{ident} is not known")
-    found = Found(rt, row, rt.mapper(row))
+    found = Found(rt, rows[0], MAPPED.map(rt, rows[0]))
     if found.patient_id is not None:
         audit.record(db, actor, audit.READ, type_name, rid, patient_id=found.patient_id,
                      description=f"FHIR read {type_name}/{rid}")
@@ -178,44 +210,55 @@ def audit_patients(db: Session, actor: Actor, found: Iterable[Found], what: str)
 
 
 _QUESTIONNAIRES: dict[tuple[uuid.UUID, datetime], SimpleNamespace] = {}
+_QUESTIONNAIRE_VERSIONS = select(Questionnaire.id, Questionnaire.updated_at).where(
+    Questionnaire.id.in_(bindparam("ids", expanding=True)))
+_QUESTIONNAIRE = select(*Questionnaire.__table__.columns).where(Questionnaire.id == bindparam("id"))
+_ACTIVITIES = (select(*CarePlanActivity.__table__.columns)
+               .where(CarePlanActivity.care_plan_id.in_(bindparam("ids", expanding=True)))
+               .order_by(CarePlanActivity.position))
 
 
 def _questionnaires(db: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, SimpleNamespace]:
     """Questionnaire rows by id; a version's (large) definition is read from the database once."""
     out: dict[uuid.UUID, SimpleNamespace] = {}
-    for qid, updated in db.execute(select(Questionnaire.id, Questionnaire.updated_at).where(Questionnaire.id.in_(ids))):
+    for qid, updated in _rows(db, _QUESTIONNAIRE_VERSIONS, {"ids": sorted(ids)}):
         if (qid, updated) not in _QUESTIONNAIRES:
             if len(_QUESTIONNAIRES) > 64:
                 _QUESTIONNAIRES.clear()
-            row = db.execute(select(*Questionnaire.__table__.columns).where(Questionnaire.id == qid)).one()
+            row = _rows(db, _QUESTIONNAIRE, {"id": qid})[0]
             _QUESTIONNAIRES[(qid, updated)] = SimpleNamespace(**row._mapping)
         out[qid] = _QUESTIONNAIRES[(qid, updated)]
     return out
 
 
-def plain_rows(db: Session, rt: ResourceType, *where: Any) -> list[Any]:
-    """Rows as plain column tuples (no ORM objects: several times cheaper for a whole record), with
-    the children two mappers need (a care plan's activities, a response's questionnaire)."""
-    rows = db.execute(select(*rt.model.__table__.columns).where(*where).order_by(rt.order, rt.model.id)).all()
+def with_children(db: Session, rt: ResourceType, rows: list[Any]) -> list[Any]:
+    """The rows with the children two mappers need, one query per collection: a care plan's
+    activities, a response's questionnaire."""
     if rt.name == "CarePlan" and rows:
         activities: dict[uuid.UUID, list[Any]] = {}
-        for act in db.execute(select(*CarePlanActivity.__table__.columns)
-                              .where(CarePlanActivity.care_plan_id.in_([r.id for r in rows]))
-                              .order_by(CarePlanActivity.position)):
+        for act in _rows(db, _ACTIVITIES, {"ids": [r.id for r in rows]}):
             activities.setdefault(act.care_plan_id, []).append(act)
         return [SimpleNamespace(**r._mapping, activities=activities.get(r.id, [])) for r in rows]
     if rt.name == "QuestionnaireResponse" and rows:
         questionnaires = _questionnaires(db, {r.questionnaire_id for r in rows})
         return [SimpleNamespace(**r._mapping, questionnaire=questionnaires[r.questionnaire_id]) for r in rows]
-    return list(rows)
+    return rows
+
+
+def plain_rows(db: Session, rt: ResourceType, *where: Any) -> list[Any]:
+    """Rows as plain column tuples (no ORM objects: several times cheaper for a whole record), with
+    their children (:func:`with_children`), for conditions built by the caller (bulk export)."""
+    stmt = select(*rt.model.__table__.columns).where(*where).order_by(rt.order, rt.model.id)
+    return with_children(db, rt, _rows(db, stmt, {}))
 
 
 def load(db: Session, actor: Actor, rt: ResourceType, ids: Iterable[uuid.UUID]) -> list[Found]:
     """The resources of one type with these ids that the actor may see (others are left out)."""
-    wanted = list(set(ids))
+    wanted = sorted(set(ids))
     out: list[Found] = []
+    scoped = _statement(rt.name, "ids").where(rt.scope(actor))
     for start in range(0, len(wanted), 500):
-        rows = plain_rows(db, rt, rt.model.id.in_(wanted[start:start + 500]), rt.scope(actor))
+        rows = with_children(db, rt, _rows(db, scoped, {"ids": wanted[start:start + 500]}))
         out += [Found(rt, row, MAPPED.map(rt, row)) for row in rows]
     return out
 
@@ -256,17 +299,19 @@ def search(db: Session, actor: Actor, type_name: str, params: Sequence[tuple[str
             raise BadRequest(f"{type_name} has no search parameter {name!r} (known: {known})", field=name)
         conditions.append(rt.params[name].clause(value))
     count, offset = _count(params)
-    base_stmt = select(rt.model).where(*conditions)
-    total = db.scalar(select(func.count()).select_from(base_stmt.with_only_columns(rt.model.id).subquery())) or 0
-    rows = db.scalars(base_stmt.options(*rt.options).order_by(rt.order, rt.model.id).limit(count).offset(offset)).all()
-    found = [Found(rt, row, rt.mapper(row)) for row in rows] if count else []
+    table = rt.model.__table__
+    total = db.connection().scalar(select(func.count()).select_from(table).where(*conditions)) or 0
+    found: list[Found] = []
+    if count and offset < total:
+        page = select(*table.columns).where(*conditions).order_by(rt.order, table.c.id).limit(count).offset(offset)
+        found = [Found(rt, row, MAPPED.map(rt, row)) for row in with_children(db, rt, _rows(db, page, {}))]
     seen = {(rt.name, str(f.row.id)) for f in found}
     included = _includes(db, actor, rt, found, [v for k, v in params if k == "_include"], seen)
     audit_patients(db, actor, [*found, *included], f"FHIR search {type_name}")
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),
-        "meta": {"lastUpdated": utcnow().isoformat()},
+        "meta": {"lastUpdated": utc_text(utcnow())},
         "type": "searchset",
         "total": total,
         "link": _links(base, type_name, params, offset, count, total),
@@ -363,10 +408,9 @@ def everything(db: Session, actor: Actor, patient_id: str, params: Sequence[tupl
     for rt in TYPES.values():
         if rt.patient_column is None or rt.name == "Patient" or (types is not None and rt.name not in types):
             continue
-        where = [rt.patient_column == pid]
-        if since is not None and rt.since_column is not None:
-            where.append(rt.since_column >= since)
-        found += [Found(rt, row, MAPPED.map(rt, row)) for row in plain_rows(db, rt, *where)]
+        changed = since is not None and rt.since_column is not None
+        rows = _rows(db, _statement(rt.name, "patient", changed), {"pid": pid, "since": since} if changed else {"pid": pid})
+        found += [Found(rt, row, MAPPED.map(rt, row)) for row in with_children(db, rt, rows)]
     found += closure(db, actor, found, types)
     count, offset = _count(params)
     if "_count" not in values:
@@ -377,7 +421,7 @@ def everything(db: Session, actor: Actor, patient_id: str, params: Sequence[tupl
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),
-        "meta": {"lastUpdated": utcnow().isoformat()},
+        "meta": {"lastUpdated": utc_text(utcnow())},
         "type": "searchset",
         "total": len(found),
         "link": _links(base, f"Patient/{pid}/$everything", params, offset, count, len(found)),
