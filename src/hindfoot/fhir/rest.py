@@ -17,7 +17,7 @@ search or $everything records one entry per patient whose data it returned.
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,7 +33,7 @@ from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
 from hindfoot.bounds import MAX_OFFSET
 from hindfoot.db.base import utcnow
-from hindfoot.db.models import CarePlanActivity, Questionnaire
+from hindfoot.db.models import CarePlan, CarePlanActivity, Questionnaire, QuestionnaireResponse
 from hindfoot.errors import AccessDenied, BadRequest, Forbidden, NotFound
 from hindfoot.fhir import scopes
 from hindfoot.fhir.mappers.common import utc_text
@@ -218,30 +218,37 @@ _ACTIVITIES = (select(*CarePlanActivity.__table__.columns)
                .order_by(CarePlanActivity.position))
 
 
-def _questionnaires(db: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, SimpleNamespace]:
-    """Questionnaire rows by id; a version's (large) definition is read from the database once."""
+def _questionnaires(db: Session, ids: set[uuid.UUID],
+                    versions: list[Any] | None = None) -> dict[uuid.UUID, SimpleNamespace]:
+    """Questionnaire rows by id; a version's (large) definition is read from the database once.
+    `versions`: the (id, updated_at) rows, when the caller has read them already."""
+    if versions is None:
+        versions = _rows(db, _QUESTIONNAIRE_VERSIONS, {"ids": sorted(ids)})
     out: dict[uuid.UUID, SimpleNamespace] = {}
-    for qid, updated in _rows(db, _QUESTIONNAIRE_VERSIONS, {"ids": sorted(ids)}):
+    for qid, updated in versions:
         if (qid, updated) not in _QUESTIONNAIRES:
             if len(_QUESTIONNAIRES) > 64:
                 _QUESTIONNAIRES.clear()
             row = _rows(db, _QUESTIONNAIRE, {"id": qid})[0]
-            _QUESTIONNAIRES[(qid, updated)] = SimpleNamespace(**row._mapping)
+            _QUESTIONNAIRES[(qid, updated)] = SimpleNamespace(**row._asdict())
         out[qid] = _QUESTIONNAIRES[(qid, updated)]
     return out
 
 
-def with_children(db: Session, rt: ResourceType, rows: list[Any]) -> list[Any]:
+def with_children(db: Session, rt: ResourceType, rows: list[Any], children: list[Any] | None = None) -> list[Any]:
     """The rows with the children two mappers need, one query per collection: a care plan's
-    activities, a response's questionnaire."""
+    activities, a response's questionnaire. `children`: those rows (activities, or questionnaire
+    versions), when the caller has read them already."""
     if rt.name == "CarePlan" and rows:
+        if children is None:
+            children = _rows(db, _ACTIVITIES, {"ids": [r.id for r in rows]})
         activities: dict[uuid.UUID, list[Any]] = {}
-        for act in _rows(db, _ACTIVITIES, {"ids": [r.id for r in rows]}):
+        for act in children:
             activities.setdefault(act.care_plan_id, []).append(act)
-        return [SimpleNamespace(**r._mapping, activities=activities.get(r.id, [])) for r in rows]
+        return [SimpleNamespace(**r._asdict(), activities=activities.get(r.id, [])) for r in rows]
     if rt.name == "QuestionnaireResponse" and rows:
-        questionnaires = _questionnaires(db, {r.questionnaire_id for r in rows})
-        return [SimpleNamespace(**r._mapping, questionnaire=questionnaires[r.questionnaire_id]) for r in rows]
+        questionnaires = _questionnaires(db, {r.questionnaire_id for r in rows}, children)
+        return [SimpleNamespace(**r._asdict(), questionnaire=questionnaires[r.questionnaire_id]) for r in rows]
     return rows
 
 
@@ -250,6 +257,101 @@ def plain_rows(db: Session, rt: ResourceType, *where: Any) -> list[Any]:
     their children (:func:`with_children`), for conditions built by the caller (bulk export)."""
     stmt = select(*rt.model.__table__.columns).where(*where).order_by(rt.order, rt.model.id)
     return with_children(db, rt, _rows(db, stmt, {}))
+
+
+# ------------------------------------------------------------------ a patient's compartment, one trip
+# The children of a compartment's care plans and responses, by patient (so they need not wait for
+# the parents' ids): every activity of the patient's care plans, the versions of the questionnaires
+# the patient answered.
+_PATIENT_ACTIVITIES = (select(*CarePlanActivity.__table__.columns)
+                       .join(CarePlan, CarePlan.id == CarePlanActivity.care_plan_id)
+                       .where(CarePlan.patient_id == bindparam("pid"))
+                       .order_by(CarePlanActivity.position))
+_PATIENT_QUESTIONNAIRES = select(Questionnaire.id, Questionnaire.updated_at).where(Questionnaire.id.in_(
+    select(QuestionnaireResponse.questionnaire_id).where(QuestionnaireResponse.patient_id == bindparam("pid"))))
+_CHILDREN = {"CarePlan": _PATIENT_ACTIVITIES, "QuestionnaireResponse": _PATIENT_QUESTIONNAIRES}
+
+
+def compartment(db: Session, names: list[str], pid: uuid.UUID, since: datetime | None) -> dict[str, list[Any]]:
+    """The rows (with their children) of these compartment types for one patient, changed at or
+    after `since` if given: one statement per type, all sent together (:func:`batch`)."""
+    queries: list[tuple[Any, dict[str, Any]]] = []
+    for name in names:
+        changed = since is not None and TYPES[name].since_column is not None
+        queries.append((_statement(name, "patient", changed), {"pid": pid, "since": since} if changed else {"pid": pid}))
+        if name in _CHILDREN:
+            queries.append((_CHILDREN[name], {"pid": pid}))
+    results = iter(batch(db, queries))
+    out: dict[str, list[Any]] = {}
+    for name in names:
+        rows = next(results)
+        children = next(results) if name in _CHILDREN else None
+        out[name] = with_children(db, TYPES[name], rows, children)
+    return out
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    binds: dict[str, Any]  # bound parameter -> its type's bind processor (or None)
+    columns: tuple[Any, ...]  # the selected columns' types, in order
+    names: tuple[str, ...]
+
+
+_COMPILED: dict[tuple[Any, str], _Compiled] = {}
+_PROCESSORS: dict[tuple[Any, str, tuple[int, ...]], tuple[Any, ...]] = {}
+
+
+def _compiled(stmt: Any, dialect: Any) -> _Compiled:
+    """A statement built once (module constant or cached), compiled once per dialect."""
+    key = (stmt, dialect.name)
+    if key not in _COMPILED:
+        compiled = stmt.compile(dialect=dialect)
+        _COMPILED[key] = _Compiled(
+            compiled.string,
+            {name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()},
+            tuple(c.type for c in stmt.selected_columns), tuple(c.key for c in stmt.selected_columns))
+    return _COMPILED[key]
+
+
+def batch(db: Session, queries: list[tuple[Any, dict[str, Any]]]) -> list[list[Any]]:
+    """The rows of several independent statements built once (plain columns, no ORM objects).
+
+    On PostgreSQL (psycopg) they are sent together in one pipeline and their answers read back after
+    one synchronisation: one network round trip for all of them, not one each. The driver's values
+    go through each column type's result processor, as SQLAlchemy's own results do (UTC datetimes).
+    Elsewhere (SQLite, in process) they run one after another on the session's connection."""
+    conn = db.connection()
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg" or len(queries) < 2:
+        return [_rows(db, stmt, params) for stmt, params in queries]
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    compiled = [_compiled(stmt, conn.dialect) for stmt, _ in queries]
+    cursors = []
+    with raw.pipeline():
+        for c, (_, params) in zip(compiled, queries, strict=True):
+            cursor = raw.cursor()
+            cursor.execute(c.sql, {k: (c.binds[k](v) if c.binds.get(k) else v) for k, v in params.items()})
+            cursors.append(cursor)
+    out: list[list[Any]] = []
+    for (stmt, _), c, cursor in zip(queries, compiled, cursors, strict=True):
+        codes = tuple(d.type_code for d in cursor.description or ())
+        key = (stmt, conn.dialect.name, codes)
+        processors = _PROCESSORS.get(key)
+        if processors is None:
+            processors = _PROCESSORS[key] = tuple(
+                t.dialect_impl(conn.dialect).result_processor(conn.dialect, code) for t, code in zip(c.columns, codes, strict=True))
+        record = _record(c.names)
+        out.append([record(*(p(v) if p else v for p, v in zip(processors, values, strict=True)))
+                    for values in cursor.fetchall()])
+        cursor.close()
+    return out
+
+
+@cache
+def _record(names: tuple[str, ...]) -> Any:
+    """A row class with the columns as attributes (and `_asdict`, as SQLAlchemy's rows have)."""
+    return namedtuple("Row", names)  # type: ignore[misc]  # noqa: PYI024
 
 
 def load(db: Session, actor: Actor, rt: ResourceType, ids: Iterable[uuid.UUID]) -> list[Found]:
@@ -405,12 +507,10 @@ def everything(db: Session, actor: Actor, patient_id: str, params: Sequence[tupl
     patient = read(db, actor, "Patient", patient_id)  # authorises (404 + audited denial) and audits
     pid = patient.row.id
     found: list[Found] = [patient] if types is None or "Patient" in types else []
-    for rt in TYPES.values():
-        if rt.patient_column is None or rt.name == "Patient" or (types is not None and rt.name not in types):
-            continue
-        changed = since is not None and rt.since_column is not None
-        rows = _rows(db, _statement(rt.name, "patient", changed), {"pid": pid, "since": since} if changed else {"pid": pid})
-        found += [Found(rt, row, MAPPED.map(rt, row)) for row in with_children(db, rt, rows)]
+    names = [rt.name for rt in TYPES.values() if rt.patient_column is not None and rt.name != "Patient"
+             and (types is None or rt.name in types)]
+    for name, rows in compartment(db, names, pid, since).items():
+        found += [Found(TYPES[name], row, MAPPED.map(TYPES[name], row)) for row in rows]
     found += closure(db, actor, found, types)
     count, offset = _count(params)
     if "_count" not in values:
