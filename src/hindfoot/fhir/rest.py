@@ -296,26 +296,35 @@ class _Compiled:
     binds: dict[str, Any]  # bound parameter -> its type's bind processor (or None)
     columns: tuple[Any, ...]  # the selected columns' types, in order
     names: tuple[str, ...]
+    params: dict[str, Any]  # the values built into the statement (a statement built per request)
 
 
 _COMPILED: dict[tuple[Any, str], _Compiled] = {}
-_PROCESSORS: dict[tuple[Any, str, tuple[int, ...]], tuple[Any, ...]] = {}
 
 
-def _compiled(stmt: Any, dialect: Any) -> _Compiled:
-    """A statement built once (module constant or cached), compiled once per dialect."""
+def _compile(stmt: Any, dialect: Any, *, built_in: bool = False) -> _Compiled:
+    """A statement compiled for the driver. A statement built once (a module constant or cached) is
+    compiled once per dialect and takes its values as bound parameters; one built for this request
+    (`built_in`) carries its values, expanded lists (IN) included, and is compiled each time."""
     key = (stmt, dialect.name)
-    if key not in _COMPILED:
-        compiled = stmt.compile(dialect=dialect)
-        _COMPILED[key] = _Compiled(
-            compiled.string,
-            {name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()},
-            tuple(c.type for c in stmt.selected_columns), tuple(c.key for c in stmt.selected_columns))
-    return _COMPILED[key]
+    if not built_in and key in _COMPILED:
+        return _COMPILED[key]
+    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": built_in})
+    binds = {name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()}
+    params = dict(compiled.params) if built_in else {}
+    for name in params:  # an expanded list's values are `<its name>_<n>`
+        if name not in binds:
+            binds[name] = binds.get(name.rsplit("_", 1)[0])
+    out = _Compiled(compiled.string, binds, tuple(c.type for c in stmt.selected_columns),
+                    tuple(c.key for c in stmt.selected_columns), params)
+    if not built_in:
+        _COMPILED[key] = out
+    return out
 
 
-def batch(db: Session, queries: list[tuple[Any, dict[str, Any]]]) -> list[list[Any]]:
-    """The rows of several independent statements built once (plain columns, no ORM objects).
+def batch(db: Session, queries: Sequence[tuple[Any, dict[str, Any] | None]]) -> list[list[Any]]:
+    """The rows of several independent statements (plain columns, no ORM objects). A statement
+    comes with its bound parameters, or with None when it was built for this request with its values.
 
     On PostgreSQL (psycopg) they are sent together in one pipeline and their answers read back after
     one synchronisation: one network round trip for all of them, not one each. The driver's values
@@ -323,29 +332,40 @@ def batch(db: Session, queries: list[tuple[Any, dict[str, Any]]]) -> list[list[A
     Elsewhere (SQLite, in process) they run one after another on the session's connection."""
     conn = db.connection()
     if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg" or len(queries) < 2:
-        return [_rows(db, stmt, params) for stmt, params in queries]
+        return [_rows(db, stmt, params or {}) for stmt, params in queries]
     raw = conn.connection.driver_connection
     assert raw is not None
-    compiled = [_compiled(stmt, conn.dialect) for stmt, _ in queries]
+    compiled = [_compile(stmt, conn.dialect, built_in=params is None) for stmt, params in queries]
     cursors = []
     with raw.pipeline():
         for c, (_, params) in zip(compiled, queries, strict=True):
+            values = c.params if params is None else params
             cursor = raw.cursor()
-            cursor.execute(c.sql, {k: (c.binds[k](v) if c.binds.get(k) else v) for k, v in params.items()})
+            cursor.execute(c.sql, {k: (c.binds[k](v) if c.binds.get(k) else v) for k, v in values.items()})
             cursors.append(cursor)
     out: list[list[Any]] = []
-    for (stmt, _), c, cursor in zip(queries, compiled, cursors, strict=True):
+    for c, cursor in zip(compiled, cursors, strict=True):
         codes = tuple(d.type_code for d in cursor.description or ())
-        key = (stmt, conn.dialect.name, codes)
-        processors = _PROCESSORS.get(key)
-        if processors is None:
-            processors = _PROCESSORS[key] = tuple(
-                t.dialect_impl(conn.dialect).result_processor(conn.dialect, code) for t, code in zip(c.columns, codes, strict=True))
+        processors = _processors(c.columns, codes, conn.dialect)
         record = _record(c.names)
         out.append([record(*(p(v) if p else v for p, v in zip(processors, values, strict=True)))
                     for values in cursor.fetchall()])
         cursor.close()
     return out
+
+
+_PROCESSORS: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+
+def _processors(columns: tuple[Any, ...], codes: tuple[int, ...], dialect: Any) -> tuple[Any, ...]:
+    """Each column type's result processor for the driver's type code (None: the value as it is)."""
+    key = (*columns, *codes, dialect.name)
+    if key not in _PROCESSORS:
+        if len(_PROCESSORS) > 256:
+            _PROCESSORS.clear()
+        _PROCESSORS[key] = tuple(t.dialect_impl(dialect).result_processor(dialect, code)
+                                 for t, code in zip(columns, codes, strict=True))
+    return _PROCESSORS[key]
 
 
 @cache
@@ -362,6 +382,23 @@ def load(db: Session, actor: Actor, rt: ResourceType, ids: Iterable[uuid.UUID]) 
     for start in range(0, len(wanted), 500):
         rows = with_children(db, rt, _rows(db, scoped, {"ids": wanted[start:start + 500]}))
         out += [Found(rt, row, MAPPED.map(rt, row)) for row in rows]
+    return out
+
+
+def load_many(db: Session, actor: Actor, wanted: dict[str, set[uuid.UUID]]) -> list[Found]:
+    """The resources of several types by id that the actor may see, all read together (:func:`batch`)."""
+    queries: list[tuple[Any, dict[str, Any] | None]] = []
+    kinds: list[ResourceType] = []
+    for kind, ids in wanted.items():
+        rt, ordered = TYPES[kind], sorted(ids)
+        table = rt.model.__table__
+        for start in range(0, len(ordered), 500):
+            queries.append((select(*table.columns).where(table.c.id.in_(ordered[start:start + 500]), rt.scope(actor))
+                            .order_by(rt.order, table.c.id), None))
+            kinds.append(rt)
+    out: list[Found] = []
+    for rt, rows in zip(kinds, batch(db, queries), strict=True):
+        out += [Found(rt, row, MAPPED.map(rt, row)) for row in with_children(db, rt, rows)]
     return out
 
 
@@ -477,9 +514,8 @@ def closure(db: Session, actor: Actor, found: list[Found], types: set[str] | Non
                 ident = getattr(f.row, column)
                 if ident is not None and (kind, ident) not in present and (types is None or kind in types):
                     wanted.setdefault(kind, set()).add(ident)
-        frontier = []
+        frontier = load_many(db, actor, wanted)
         for kind, ids in wanted.items():
-            frontier += load(db, actor, TYPES[kind], ids)
             present.update((kind, i) for i in ids)  # anything not loadable is marked too, so the loop ends
         extra += frontier
     return extra
