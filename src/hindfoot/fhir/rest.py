@@ -226,12 +226,13 @@ def _questionnaires(db: Session, ids: set[uuid.UUID],
         versions = _rows(db, _QUESTIONNAIRE_VERSIONS, {"ids": sorted(ids)})
     out: dict[uuid.UUID, SimpleNamespace] = {}
     for qid, updated in versions:
-        if (qid, updated) not in _QUESTIONNAIRES:
+        questionnaire = _QUESTIONNAIRES.get((qid, updated))
+        if questionnaire is None:
             if len(_QUESTIONNAIRES) > 64:
                 _QUESTIONNAIRES.clear()
             row = _rows(db, _QUESTIONNAIRE, {"id": qid})[0]
-            _QUESTIONNAIRES[(qid, updated)] = SimpleNamespace(**row._asdict())
-        out[qid] = _QUESTIONNAIRES[(qid, updated)]
+            questionnaire = _QUESTIONNAIRES[(qid, updated)] = SimpleNamespace(**row._asdict())
+        out[qid] = questionnaire
     return out
 
 
@@ -360,12 +361,13 @@ _PROCESSORS: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 def _processors(columns: tuple[Any, ...], codes: tuple[int, ...], dialect: Any) -> tuple[Any, ...]:
     """Each column type's result processor for the driver's type code (None: the value as it is)."""
     key = (*columns, *codes, dialect.name)
-    if key not in _PROCESSORS:
+    processors = _PROCESSORS.get(key)
+    if processors is None:
         if len(_PROCESSORS) > 256:
             _PROCESSORS.clear()
-        _PROCESSORS[key] = tuple(t.dialect_impl(dialect).result_processor(dialect, code)
-                                 for t, code in zip(columns, codes, strict=True))
-    return _PROCESSORS[key]
+        processors = _PROCESSORS[key] = tuple(t.dialect_impl(dialect).result_processor(dialect, code)
+                                              for t, code in zip(columns, codes, strict=True))
+    return processors
 
 
 @cache
