@@ -238,3 +238,49 @@ def test_patient_demographics_are_mapped_and_validate(client, db):
     assert patient["contact"][0]["name"]["text"] == "Bob Able (brother)"
     assert next(t for t in patient["telecom"] if t["system"] == "phone")["rank"] == 1
     assert r4b_errors([patient]) == [] and medplum_errors([patient]) == []
+
+
+def test_everything_asks_the_same_number_of_statements_however_big_the_record(client, db, engine):
+    """One round trip per type (per related collection), never one per resource (no N+1)."""
+    from sqlalchemy import event
+
+    from hindfoot.db.models import CarePlan, CarePlanActivity
+
+    c = _clinic(db)
+    login(client, c["clinician"].email)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    def asked() -> int:
+        statements.clear()
+        assert client.get(f"/api/fhir/Patient/{c['alice'].id}/$everything").status_code == 200
+        return len(statements)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        client.get(f"/api/fhir/Patient/{c['alice'].id}/$everything")  # warm: sessions, caches
+        small = asked()
+        t0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+        for i in range(3):
+            visit = Encounter(patient_id=c["alice"].id, practitioner_id=c["surgeon"].id,
+                              location_id=c["location"].id, type="follow_up", start=t0 + timedelta(days=7 * i))
+            db.add(visit)
+            db.flush()
+            db.add(Observation(patient_id=c["alice"].id, category="score", code="pain.nrs", value_quantity=2.0,
+                               value_unit="/10", effective_at=visit.start, encounter_id=visit.id))
+            plan = CarePlan(patient_id=c["alice"].id, title=f"Rehab {i}", kind="recovery",
+                            period_start=date(2026, 4, 1), author_id=c["surgeon"].id)
+            db.add(plan)
+            db.flush()
+            db.add_all([CarePlanActivity(care_plan_id=plan.id, position=k, code=f"step{k}", title=f"Step {k}")
+                        for k in range(4)])
+        db.commit()
+        big = asked()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    bundle = client.get(f"/api/fhir/Patient/{c['alice'].id}/$everything").json()
+    plans = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "CarePlan"]
+    assert len(plans) == 3 and all(len(p["activity"]) == 4 for p in plans)
+    assert big == small, (small, big)

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, select, true
-from sqlalchemy.orm import selectinload
 
 from hindfoot.auth.actor import CLINICAL_ROLES, Actor
 from hindfoot.db.models import (
@@ -64,7 +63,6 @@ class ResourceType:
     order: Any  # newest first
     params: dict[str, SearchParam]
     patient_column: Any = None  # set for the patient compartment: these reads are audited
-    options: tuple[Any, ...] = ()
     since_column: Any = None  # for _since / _lastUpdated
     documentation: str = ""
     includes: tuple[str, ...] = field(default=())
@@ -285,7 +283,7 @@ def _types() -> list[ResourceType]:
             CarePlan.period_start.desc(), _params(
                 id_token("_id", CarePlan.id), _last_updated(CarePlan), *_subject(CarePlan),
                 date_param("date", "start of the plan", CarePlan.period_start), _status(CarePlan.status),
-            ), patient_column=CarePlan.patient_id, options=(selectinload(CarePlan.activities),),
+            ), patient_column=CarePlan.patient_id,
             since_column=CarePlan.updated_at, includes=("patient",)),
         ResourceType(
             "Appointment", Appointment, scheduling.appointment_to_fhir, compartment(Appointment.patient_id),
@@ -330,7 +328,6 @@ def _types() -> list[ResourceType]:
                 date_param("authored", "when it was answered", QuestionnaireResponse.authored_at),
                 _status(QuestionnaireResponse.status),
             ), patient_column=QuestionnaireResponse.patient_id,
-            options=(selectinload(QuestionnaireResponse.questionnaire),),
             since_column=QuestionnaireResponse.updated_at, includes=("patient",)),
     ]
 

@@ -1,8 +1,14 @@
 """The FHIR RESTful API's reads: read, search (with paging and _include) and Patient/$everything.
 
-Resources are built as plain dicts straight from the rows (the mappers); nothing is validated per
-request. The tests validate every resource type the server returns with the R4B models and with
-Medplum's independent validator instead.
+Resources are built as plain dicts straight from the rows (the mappers) and written with orjson;
+nothing is validated per request. The tests validate every resource type the server returns with
+the R4B models (the output must equal the models' own round trip) and with Medplum's independent
+validator instead.
+
+Rows are read as plain column tuples (no ORM objects) by statements built once per type with bound
+parameters, run on the session's connection: per request there is no statement building, the
+compiled-statement cache answers, and nothing autoflushes (reads see what the transaction has
+flushed; the writes flush before they read back). One round trip per type (per related collection).
 
 Every read of patient data is audited in the request's transaction: a read names its patient; a
 search or $everything records one entry per patient whose data it returned.
@@ -11,24 +17,26 @@ search or $everything records one entry per patient whose data it returned.
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
 from hindfoot.bounds import MAX_OFFSET
 from hindfoot.db.base import utcnow
-from hindfoot.db.models import CarePlanActivity, Questionnaire
+from hindfoot.db.models import CarePlan, CarePlanActivity, Questionnaire, QuestionnaireResponse
 from hindfoot.errors import AccessDenied, BadRequest, Forbidden, NotFound
 from hindfoot.fhir import scopes
+from hindfoot.fhir.mappers.common import utc_text
 from hindfoot.fhir.registry import TYPES, ResourceType
 from hindfoot.fhir.search import parse_date_range
 
@@ -110,17 +118,41 @@ def _parse_id(value: str) -> uuid.UUID:
         raise NotFound(f"no resource with id {value!r}") from None
 
 
+# ------------------------------------------------------------------------- rows, statements built once
+@cache
+def _statement(type_name: str, key: str, since: bool = False) -> Select[Any]:
+    """Every column of `type_name`'s rows, newest first, where (bound parameters):
+    key "id": the id is :id; "ids": the id is one of :ids; "patient": the patient is :pid (and,
+    with `since`, the row changed at or after :since)."""
+    rt = TYPES[type_name]
+    table = rt.model.__table__
+    conditions: list[ColumnElement[bool]]
+    if key == "id":
+        conditions = [table.c.id == bindparam("id")]
+    elif key == "ids":
+        conditions = [table.c.id.in_(bindparam("ids", expanding=True))]
+    else:
+        conditions = [rt.patient_column == bindparam("pid")]
+        if since:
+            conditions.append(rt.since_column >= bindparam("since"))
+    return select(*table.columns).where(*conditions).order_by(rt.order, table.c.id)
+
+
+def _rows(db: Session, stmt: Any, params: dict[str, Any]) -> list[Any]:
+    """A statement's rows, run on the session's connection (no ORM layer, no autoflush)."""
+    return list(db.connection().execute(stmt, params).all())
+
+
 def read(db: Session, actor: Actor, type_name: str, ident: str) -> Found:
     rt = resource_type(type_name)
     require_scope(actor, type_name, "r")
     rid = _parse_id(ident)
-    stmt = select(rt.model).where(rt.model.id == rid)
-    row = db.scalars(stmt.where(rt.scope(actor)).options(*rt.options)).first()
-    if row is None:
+    rows = with_children(db, rt, _rows(db, _statement(type_name, "id").where(rt.scope(actor)), {"id": rid}))
+    if not rows:
         if rt.is_patient_data and db.scalar(select(rt.model.id).where(rt.model.id == rid)) is not None:
             raise AccessDenied(f"{type_name} not found", entity_type=type_name, entity_id=rid)
         raise NotFound(f"{type_name}/{ident} is not known")
-    found = Found(rt, row, rt.mapper(row))
+    found = Found(rt, rows[0], MAPPED.map(rt, rows[0]))
     if found.patient_id is not None:
         audit.record(db, actor, audit.READ, type_name, rid, patient_id=found.patient_id,
                      description=f"FHIR read {type_name}/{rid}")
@@ -178,45 +210,197 @@ def audit_patients(db: Session, actor: Actor, found: Iterable[Found], what: str)
 
 
 _QUESTIONNAIRES: dict[tuple[uuid.UUID, datetime], SimpleNamespace] = {}
+_QUESTIONNAIRE_VERSIONS = select(Questionnaire.id, Questionnaire.updated_at).where(
+    Questionnaire.id.in_(bindparam("ids", expanding=True)))
+_QUESTIONNAIRE = select(*Questionnaire.__table__.columns).where(Questionnaire.id == bindparam("id"))
+_ACTIVITIES = (select(*CarePlanActivity.__table__.columns)
+               .where(CarePlanActivity.care_plan_id.in_(bindparam("ids", expanding=True)))
+               .order_by(CarePlanActivity.position))
 
 
-def _questionnaires(db: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, SimpleNamespace]:
-    """Questionnaire rows by id; a version's (large) definition is read from the database once."""
+def _questionnaires(db: Session, ids: set[uuid.UUID],
+                    versions: list[Any] | None = None) -> dict[uuid.UUID, SimpleNamespace]:
+    """Questionnaire rows by id; a version's (large) definition is read from the database once.
+    `versions`: the (id, updated_at) rows, when the caller has read them already."""
+    if versions is None:
+        versions = _rows(db, _QUESTIONNAIRE_VERSIONS, {"ids": sorted(ids)})
     out: dict[uuid.UUID, SimpleNamespace] = {}
-    for qid, updated in db.execute(select(Questionnaire.id, Questionnaire.updated_at).where(Questionnaire.id.in_(ids))):
-        if (qid, updated) not in _QUESTIONNAIRES:
+    for qid, updated in versions:
+        questionnaire = _QUESTIONNAIRES.get((qid, updated))
+        if questionnaire is None:
             if len(_QUESTIONNAIRES) > 64:
                 _QUESTIONNAIRES.clear()
-            row = db.execute(select(*Questionnaire.__table__.columns).where(Questionnaire.id == qid)).one()
-            _QUESTIONNAIRES[(qid, updated)] = SimpleNamespace(**row._mapping)
-        out[qid] = _QUESTIONNAIRES[(qid, updated)]
+            row = _rows(db, _QUESTIONNAIRE, {"id": qid})[0]
+            questionnaire = _QUESTIONNAIRES[(qid, updated)] = SimpleNamespace(**row._asdict())
+        out[qid] = questionnaire
     return out
+
+
+def with_children(db: Session, rt: ResourceType, rows: list[Any], children: list[Any] | None = None) -> list[Any]:
+    """The rows with the children two mappers need, one query per collection: a care plan's
+    activities, a response's questionnaire. `children`: those rows (activities, or questionnaire
+    versions), when the caller has read them already."""
+    if rt.name == "CarePlan" and rows:
+        if children is None:
+            children = _rows(db, _ACTIVITIES, {"ids": [r.id for r in rows]})
+        activities: dict[uuid.UUID, list[Any]] = {}
+        for act in children:
+            activities.setdefault(act.care_plan_id, []).append(act)
+        return [SimpleNamespace(**r._asdict(), activities=activities.get(r.id, [])) for r in rows]
+    if rt.name == "QuestionnaireResponse" and rows:
+        questionnaires = _questionnaires(db, {r.questionnaire_id for r in rows}, children)
+        return [SimpleNamespace(**r._asdict(), questionnaire=questionnaires[r.questionnaire_id]) for r in rows]
+    return rows
 
 
 def plain_rows(db: Session, rt: ResourceType, *where: Any) -> list[Any]:
     """Rows as plain column tuples (no ORM objects: several times cheaper for a whole record), with
-    the children two mappers need (a care plan's activities, a response's questionnaire)."""
-    rows = db.execute(select(*rt.model.__table__.columns).where(*where).order_by(rt.order, rt.model.id)).all()
-    if rt.name == "CarePlan" and rows:
-        activities: dict[uuid.UUID, list[Any]] = {}
-        for act in db.execute(select(*CarePlanActivity.__table__.columns)
-                              .where(CarePlanActivity.care_plan_id.in_([r.id for r in rows]))
-                              .order_by(CarePlanActivity.position)):
-            activities.setdefault(act.care_plan_id, []).append(act)
-        return [SimpleNamespace(**r._mapping, activities=activities.get(r.id, [])) for r in rows]
-    if rt.name == "QuestionnaireResponse" and rows:
-        questionnaires = _questionnaires(db, {r.questionnaire_id for r in rows})
-        return [SimpleNamespace(**r._mapping, questionnaire=questionnaires[r.questionnaire_id]) for r in rows]
-    return list(rows)
+    their children (:func:`with_children`), for conditions built by the caller (bulk export)."""
+    stmt = select(*rt.model.__table__.columns).where(*where).order_by(rt.order, rt.model.id)
+    return with_children(db, rt, _rows(db, stmt, {}))
+
+
+# ------------------------------------------------------------------ a patient's compartment, one trip
+# The children of a compartment's care plans and responses, by patient (so they need not wait for
+# the parents' ids): every activity of the patient's care plans, the versions of the questionnaires
+# the patient answered.
+_PATIENT_ACTIVITIES = (select(*CarePlanActivity.__table__.columns)
+                       .join(CarePlan, CarePlan.id == CarePlanActivity.care_plan_id)
+                       .where(CarePlan.patient_id == bindparam("pid"))
+                       .order_by(CarePlanActivity.position))
+_PATIENT_QUESTIONNAIRES = select(Questionnaire.id, Questionnaire.updated_at).where(Questionnaire.id.in_(
+    select(QuestionnaireResponse.questionnaire_id).where(QuestionnaireResponse.patient_id == bindparam("pid"))))
+_CHILDREN = {"CarePlan": _PATIENT_ACTIVITIES, "QuestionnaireResponse": _PATIENT_QUESTIONNAIRES}
+
+
+def compartment(db: Session, names: list[str], pid: uuid.UUID, since: datetime | None) -> dict[str, list[Any]]:
+    """The rows (with their children) of these compartment types for one patient, changed at or
+    after `since` if given: one statement per type, all sent together (:func:`batch`)."""
+    queries: list[tuple[Any, dict[str, Any]]] = []
+    for name in names:
+        changed = since is not None and TYPES[name].since_column is not None
+        queries.append((_statement(name, "patient", changed), {"pid": pid, "since": since} if changed else {"pid": pid}))
+        if name in _CHILDREN:
+            queries.append((_CHILDREN[name], {"pid": pid}))
+    results = iter(batch(db, queries))
+    out: dict[str, list[Any]] = {}
+    for name in names:
+        rows = next(results)
+        children = next(results) if name in _CHILDREN else None
+        out[name] = with_children(db, TYPES[name], rows, children)
+    return out
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    binds: dict[str, Any]  # bound parameter -> its type's bind processor (or None)
+    columns: tuple[Any, ...]  # the selected columns' types, in order
+    names: tuple[str, ...]
+    params: dict[str, Any]  # the values built into the statement (a statement built per request)
+
+
+_COMPILED: dict[tuple[Any, str], _Compiled] = {}
+
+
+def _compile(stmt: Any, dialect: Any, *, built_in: bool = False) -> _Compiled:
+    """A statement compiled for the driver. A statement built once (a module constant or cached) is
+    compiled once per dialect and takes its values as bound parameters; one built for this request
+    (`built_in`) carries its values, expanded lists (IN) included, and is compiled each time."""
+    key = (stmt, dialect.name)
+    if not built_in and key in _COMPILED:
+        return _COMPILED[key]
+    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": built_in})
+    binds = {name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()}
+    params = dict(compiled.params) if built_in else {}
+    for name in params:  # an expanded list's values are `<its name>_<n>`
+        if name not in binds:
+            binds[name] = binds.get(name.rsplit("_", 1)[0])
+    out = _Compiled(compiled.string, binds, tuple(c.type for c in stmt.selected_columns),
+                    tuple(c.key for c in stmt.selected_columns), params)
+    if not built_in:
+        _COMPILED[key] = out
+    return out
+
+
+def batch(db: Session, queries: Sequence[tuple[Any, dict[str, Any] | None]]) -> list[list[Any]]:
+    """The rows of several independent statements (plain columns, no ORM objects). A statement
+    comes with its bound parameters, or with None when it was built for this request with its values.
+
+    On PostgreSQL (psycopg) they are sent together in one pipeline and their answers read back after
+    one synchronisation: one network round trip for all of them, not one each. The driver's values
+    go through each column type's result processor, as SQLAlchemy's own results do (UTC datetimes).
+    Elsewhere (SQLite, in process) they run one after another on the session's connection."""
+    conn = db.connection()
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg" or len(queries) < 2:
+        return [_rows(db, stmt, params or {}) for stmt, params in queries]
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    compiled = [_compile(stmt, conn.dialect, built_in=params is None) for stmt, params in queries]
+    cursors = []
+    with raw.pipeline():
+        for c, (_, params) in zip(compiled, queries, strict=True):
+            values = c.params if params is None else params
+            cursor = raw.cursor()
+            cursor.execute(c.sql, {k: (c.binds[k](v) if c.binds.get(k) else v) for k, v in values.items()})
+            cursors.append(cursor)
+    out: list[list[Any]] = []
+    for c, cursor in zip(compiled, cursors, strict=True):
+        codes = tuple(d.type_code for d in cursor.description or ())
+        processors = _processors(c.columns, codes, conn.dialect)
+        record = _record(c.names)
+        out.append([record(*(p(v) if p else v for p, v in zip(processors, values, strict=True)))
+                    for values in cursor.fetchall()])
+        cursor.close()
+    return out
+
+
+_PROCESSORS: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+
+def _processors(columns: tuple[Any, ...], codes: tuple[int, ...], dialect: Any) -> tuple[Any, ...]:
+    """Each column type's result processor for the driver's type code (None: the value as it is)."""
+    key = (*columns, *codes, dialect.name)
+    processors = _PROCESSORS.get(key)
+    if processors is None:
+        if len(_PROCESSORS) > 256:
+            _PROCESSORS.clear()
+        processors = _PROCESSORS[key] = tuple(t.dialect_impl(dialect).result_processor(dialect, code)
+                                              for t, code in zip(columns, codes, strict=True))
+    return processors
+
+
+@cache
+def _record(names: tuple[str, ...]) -> Any:
+    """A row class with the columns as attributes (and `_asdict`, as SQLAlchemy's rows have)."""
+    return namedtuple("Row", names)  # type: ignore[misc]  # noqa: PYI024
 
 
 def load(db: Session, actor: Actor, rt: ResourceType, ids: Iterable[uuid.UUID]) -> list[Found]:
     """The resources of one type with these ids that the actor may see (others are left out)."""
-    wanted = list(set(ids))
+    wanted = sorted(set(ids))
     out: list[Found] = []
+    scoped = _statement(rt.name, "ids").where(rt.scope(actor))
     for start in range(0, len(wanted), 500):
-        rows = plain_rows(db, rt, rt.model.id.in_(wanted[start:start + 500]), rt.scope(actor))
+        rows = with_children(db, rt, _rows(db, scoped, {"ids": wanted[start:start + 500]}))
         out += [Found(rt, row, MAPPED.map(rt, row)) for row in rows]
+    return out
+
+
+def load_many(db: Session, actor: Actor, wanted: dict[str, set[uuid.UUID]]) -> list[Found]:
+    """The resources of several types by id that the actor may see, all read together (:func:`batch`)."""
+    queries: list[tuple[Any, dict[str, Any] | None]] = []
+    kinds: list[ResourceType] = []
+    for kind, ids in wanted.items():
+        rt, ordered = TYPES[kind], sorted(ids)
+        table = rt.model.__table__
+        for start in range(0, len(ordered), 500):
+            queries.append((select(*table.columns).where(table.c.id.in_(ordered[start:start + 500]), rt.scope(actor))
+                            .order_by(rt.order, table.c.id), None))
+            kinds.append(rt)
+    out: list[Found] = []
+    for rt, rows in zip(kinds, batch(db, queries), strict=True):
+        out += [Found(rt, row, MAPPED.map(rt, row)) for row in with_children(db, rt, rows)]
     return out
 
 
@@ -256,17 +440,19 @@ def search(db: Session, actor: Actor, type_name: str, params: Sequence[tuple[str
             raise BadRequest(f"{type_name} has no search parameter {name!r} (known: {known})", field=name)
         conditions.append(rt.params[name].clause(value))
     count, offset = _count(params)
-    base_stmt = select(rt.model).where(*conditions)
-    total = db.scalar(select(func.count()).select_from(base_stmt.with_only_columns(rt.model.id).subquery())) or 0
-    rows = db.scalars(base_stmt.options(*rt.options).order_by(rt.order, rt.model.id).limit(count).offset(offset)).all()
-    found = [Found(rt, row, rt.mapper(row)) for row in rows] if count else []
+    table = rt.model.__table__
+    total = db.connection().scalar(select(func.count()).select_from(table).where(*conditions)) or 0
+    found: list[Found] = []
+    if count and offset < total:
+        page = select(*table.columns).where(*conditions).order_by(rt.order, table.c.id).limit(count).offset(offset)
+        found = [Found(rt, row, MAPPED.map(rt, row)) for row in with_children(db, rt, _rows(db, page, {}))]
     seen = {(rt.name, str(f.row.id)) for f in found}
     included = _includes(db, actor, rt, found, [v for k, v in params if k == "_include"], seen)
     audit_patients(db, actor, [*found, *included], f"FHIR search {type_name}")
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),
-        "meta": {"lastUpdated": utcnow().isoformat()},
+        "meta": {"lastUpdated": utc_text(utcnow())},
         "type": "searchset",
         "total": total,
         "link": _links(base, type_name, params, offset, count, total),
@@ -330,9 +516,8 @@ def closure(db: Session, actor: Actor, found: list[Found], types: set[str] | Non
                 ident = getattr(f.row, column)
                 if ident is not None and (kind, ident) not in present and (types is None or kind in types):
                     wanted.setdefault(kind, set()).add(ident)
-        frontier = []
+        frontier = load_many(db, actor, wanted)
         for kind, ids in wanted.items():
-            frontier += load(db, actor, TYPES[kind], ids)
             present.update((kind, i) for i in ids)  # anything not loadable is marked too, so the loop ends
         extra += frontier
     return extra
@@ -360,13 +545,10 @@ def everything(db: Session, actor: Actor, patient_id: str, params: Sequence[tupl
     patient = read(db, actor, "Patient", patient_id)  # authorises (404 + audited denial) and audits
     pid = patient.row.id
     found: list[Found] = [patient] if types is None or "Patient" in types else []
-    for rt in TYPES.values():
-        if rt.patient_column is None or rt.name == "Patient" or (types is not None and rt.name not in types):
-            continue
-        where = [rt.patient_column == pid]
-        if since is not None and rt.since_column is not None:
-            where.append(rt.since_column >= since)
-        found += [Found(rt, row, MAPPED.map(rt, row)) for row in plain_rows(db, rt, *where)]
+    names = [rt.name for rt in TYPES.values() if rt.patient_column is not None and rt.name != "Patient"
+             and (types is None or rt.name in types)]
+    for name, rows in compartment(db, names, pid, since).items():
+        found += [Found(TYPES[name], row, MAPPED.map(TYPES[name], row)) for row in rows]
     found += closure(db, actor, found, types)
     count, offset = _count(params)
     if "_count" not in values:
@@ -377,7 +559,7 @@ def everything(db: Session, actor: Actor, patient_id: str, params: Sequence[tupl
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),
-        "meta": {"lastUpdated": utcnow().isoformat()},
+        "meta": {"lastUpdated": utc_text(utcnow())},
         "type": "searchset",
         "total": len(found),
         "link": _links(base, f"Patient/{pid}/$everything", params, offset, count, len(found)),

@@ -19,7 +19,13 @@ def ref(resource_type: str, ident: object | None, display: str | None = None) ->
 
 
 def instant(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    return utc_text(value) if value else None
+
+
+def utc_text(value: datetime) -> str:
+    """An instant as FHIR writes it; UTC as `Z` (the spelling the R4 models give on a round trip)."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def day(value: date | None) -> str | None:
@@ -37,7 +43,7 @@ def meta(row: Any) -> dict[str, str]:
     updated = getattr(row, "updated_at", None)
     out = {"versionId": version_id(row)}
     if updated:
-        out["lastUpdated"] = updated.isoformat()
+        out["lastUpdated"] = utc_text(updated)
     return out
 
 
