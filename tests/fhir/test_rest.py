@@ -12,7 +12,10 @@ from sqlalchemy import select
 
 from hindfoot.db.models import (
     AuditEvent,
+    CarePlan,
+    CarePlanActivity,
     Condition,
+    Encounter,
     Observation,
     Procedure,
     Schedule,
@@ -244,7 +247,6 @@ def test_everything_asks_the_same_number_of_statements_however_big_the_record(cl
     """One round trip per type (per related collection), never one per resource (no N+1)."""
     from sqlalchemy import event
 
-    from hindfoot.db.models import CarePlan, CarePlanActivity
 
     c = _clinic(db)
     login(client, c["clinician"].email)
