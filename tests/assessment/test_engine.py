@@ -75,6 +75,47 @@ def test_a_likely_diagnosis_stays_ahead_of_a_condition_only_not_excluded() -> No
         ("posterior_ankle_impingement", None), ("achilles_rupture", "rupture_not_excluded_after_injury")]
 
 
+def test_a_recent_injury_with_weight_bearing_unknown_is_urgent_and_names_the_open_question() -> None:
+    # issue 10 class 3: a sprain days ago, nobody recorded whether she can take four steps: the Ottawa rule
+    # cannot be applied, so an X-ray is not ruled out: urgent, with the weight-bearing question named
+    base = dict(id="sprain", setting="self", age=34, sex="female", sport="tennis")
+    findings = ("onset_sudden_injury", "injury_inversion", "pain_outer_ankle", "swelling_whole_ankle",
+                "duration_under_2_weeks")
+    r = assess(Case(**base, present=findings))
+    fired = {f.rule: f for f in r.red_flags}
+    assert r.disposition == "urgent" and "fracture_not_excluded_after_recent_injury" in fired
+    assert "four steps" in fired["fracture_not_excluded_after_recent_injury"].advice
+    assert "fracture" in {s.screen for s in r.not_ruled_out}
+    assert r.ranking[0].condition == "lateral_ankle_sprain"  # a safety net: the sprain stays first
+    # she can walk on it: the Ottawa self-check is answered, back to the sprain's own level
+    walks = assess(Case(**base, present=findings, absent=("cannot_bear_weight",)))
+    assert walks.disposition in ("self_care", "routine")
+    assert "fracture_not_excluded_after_recent_injury" not in {f.rule for f in walks.red_flags}
+    # an old injury (not recent) is left to the routine safety net
+    old = assess(Case(**base, present=findings[:-1]))
+    assert old.disposition == "routine"
+
+
+def test_a_recent_sports_injury_with_the_pain_not_placed_and_tiptoe_unknown_is_urgent() -> None:
+    # issue 10 class 5: a footballer hurt in a tackle, can walk, pain "around the ankle" (no site), tiptoe
+    # not asked: a torn Achilles tendon is not ruled out; it is listed right after the likely sprain
+    base = dict(id="tackle", setting="self", age=27, sex="male", sport="football")
+    findings = ("onset_sudden_injury", "swelling_whole_ankle", "duration_under_2_weeks")
+    r = assess(Case(**base, present=findings, absent=("cannot_bear_weight",)))
+    assert r.disposition == "urgent"
+    assert [(c.condition, c.listed_first_by) for c in r.ranking[:2]] == [
+        ("lateral_ankle_sprain", None), ("achilles_rupture", "rupture_not_excluded_after_recent_injury")]
+    assert "rupture" in {s.screen for s in r.not_ruled_out}
+    # standing on tiptoe closes the rupture screen
+    tiptoe = assess(Case(**base, present=findings, absent=("cannot_bear_weight", "cannot_tiptoe")))
+    assert tiptoe.disposition != "urgent"
+    # pain placed on the outer ankle after rolling it is the sprain (and the Ottawa rule's) territory
+    rolled = assess(Case(**base, present=(*findings, "injury_inversion", "pain_outer_ankle"),
+                         absent=("cannot_bear_weight",)))
+    assert "rupture_not_excluded_after_recent_injury" not in {f.rule for f in rolled.red_flags}
+    assert rolled.disposition != "urgent"
+
+
 def test_a_safety_net_rule_does_not_displace_the_likely_diagnosis() -> None:
     # crystals in a known gout patient: infection cannot be excluded (urgent), but gout stays first
     case = Case(id="gout", age=82, sex="male", sport="none",

@@ -35,20 +35,18 @@ runner = CliRunner()
 # sprain and an injury, screen open" 2.6%, but sends any unrecorded "not hot" weeks after a sprain to the
 # emergency department. The class is caught when its sign is known (`injury_turning_red_or_open`,
 # `swollen_joint_fever_after_injury`; tests/assessment/test_engine.py), and the symptom check asks it.
-# Held-out published cases under-triaged when first measured (routine advised, urgent needed), by
-# `hindfoot eval` and, for the self versions, `hindfoot eval --interview` too. Listed for the
-# integrator to decide, NOT fixed by changing the cases (the set must stay unseen by tuning):
-# - h004s: Achilles rupture in a footballer who could walk on it, pain "around the ankle" (no site), swelling:
-#   ranked sprain; the rupture screen (tiptoe) is open but an open screen only withholds self-care (issue 10
-#   class 5, not caught when the pain is not placed at the back of the ankle).
-# - h006, h006s: fracture of the lateral process of the talus in a snowboarder who bore weight, Ottawa
-#   negative, ATFL tender: ranked sprain. The Ottawa rule does not cover the lateral talar process.
-# - h007s: the same fracture, outer ankle pain after an injury in training, no swelling: ranked sprain.
-# - h008s: calcaneal avulsion fracture a week after an inversion injury at 75, outer ankle pain: ranked
-#   sprain; weight bearing and bone tenderness unknown from the report.
-# - h012s: DVT after a kick to the back of the knee in football; the history gives nothing else.
-KNOWN_RESIDUAL = {"published": {"r029"}, "vignettes": set(),
-                  "heldout": {"h004s", "h006", "h006s", "h007s", "h008s", "h012s"}}
+# Held-out published cases under-triaged when first measured (routine advised, urgent needed): h004s,
+# h006, h006s, h007s, h008s, h012s by `hindfoot eval`, the self versions by `eval --interview` too. Not
+# fixed by changing the cases (the set must stay unseen by tuning). Issue 10 classes 3 and 5 were then
+# fixed as a class, the rules decided on the development sets alone (where they change no figure) and
+# measured once here (task h10c; the set is no longer fully unseen since): a recent (< 2 weeks) injury
+# while the fracture screen (weight bearing) or the rupture screen (tiptoe, with the pain not placed
+# away from the back of the leg) is still open is urgent (`fracture_not_excluded_after_recent_injury`,
+# `rupture_not_excluded_after_recent_injury`). h006/h006s (lateral process of the talus, Ottawa negative)
+# are now urgent through the rupture safety net, not because the Ottawa blind spot is covered.
+# Left: h012s, a DVT after a kick to the back of the knee in football; the history gives nothing else
+# (no calf finding), and "any injury with the calf question open is urgent" would send every sprain.
+KNOWN_RESIDUAL = {"published": {"r029"}, "vignettes": set(), "heldout": {"h012s"}}
 
 
 def _pairs(name: str) -> list:
@@ -109,10 +107,11 @@ FLOORS = {
     ("interviewed", "published"): {"top1": 0.85, "top3": 0.95, "disposition_exact": 0.90},
     ("assessed", "vignettes"): {"top1": 0.95, "top3": 1.0, "disposition_exact": 0.95},
     ("interviewed", "vignettes"): {"top1": 0.95, "top3": 1.0, "disposition_exact": 0.90},
-    # Held-out published cases: the level first measured (assess 82.5/90.0/60.0% of 40, interview
-    # 65/75/55% of 20) less one case. Far below issue 10's targets; docs/decision-support.md.
-    ("assessed", "heldout"): {"top1": 0.80, "top3": 0.875, "disposition_exact": 0.575},
-    ("interviewed", "heldout"): {"top1": 0.60, "top3": 0.70, "disposition_exact": 0.50},
+    # Held-out published cases: the level measured after task h10c (assess 82.5/90.0/72.5% of 40,
+    # interview 65/75/75% of 20; first measured 82.5/90.0/60.0% and 65/75/55%) less one case. Far below
+    # issue 10's targets; docs/decision-support.md.
+    ("assessed", "heldout"): {"top1": 0.80, "top3": 0.875, "disposition_exact": 0.70},
+    ("interviewed", "heldout"): {"top1": 0.60, "top3": 0.70, "disposition_exact": 0.70},
 }
 
 
@@ -123,8 +122,8 @@ def test_ranking_and_disposition_floors(request: pytest.FixtureRequest, mode: st
         assert scores[key] >= floor, (key, scores[key], scores["misses"])
 
 
-# The held-out set's median was 10.5 questions when first measured (issue 10 asks <= 10): held at that.
-MEDIAN_QUESTIONS = {"vignettes": 10, "published": 10, "heldout": 10.5}
+# The held-out set's median was 10.5 questions when first measured, 10 after task h10c (issue 10 asks <= 10).
+MEDIAN_QUESTIONS = {"vignettes": 10, "published": 10, "heldout": 10}
 
 
 @pytest.mark.parametrize("name", list(SETS))
