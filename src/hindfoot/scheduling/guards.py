@@ -2,17 +2,21 @@
 
 No double booking, ever. Every write that puts an appointment on a practitioner's diary checks the
 time in full first (:func:`check_time`, :func:`check_patient_free`: rules, leave, closures, bookings),
-then takes a per-practitioner lock *inside the transaction* (:func:`lock_practitioners`), then
-re-checks with one query only what a concurrent booking can have changed meanwhile, the live
-appointments overlapping the time (:func:`recheck_locked`), then inserts. The lock is held from
-there to the commit only, so bookings with one clinician queue for a few statements, not for the
-whole validation. Booking and moving take the lock and re-check with :func:`lock_and_recheck`:
+then takes a per-practitioner and a per-patient lock *inside the transaction*
+(:func:`lock_practitioners`), then re-checks with one query only what a concurrent booking can have
+changed meanwhile, the live appointments overlapping the time, the clinician's and the patient's with
+any clinician (:func:`recheck_locked`), then inserts. The locks are held from there to the commit
+only, so bookings with one clinician, or of one patient, queue for a few statements, not for the
+whole validation. Booking and moving take the locks and re-check with :func:`lock_and_recheck`:
 
-* PostgreSQL: ``pg_advisory_xact_lock(key)``, key derived from the practitioner's id; released at
-  commit or rollback. Bookings for different practitioners never wait for each other. The lock and
-  the re-check go to the server in one round trip (pipeline mode).
+* PostgreSQL: ``pg_advisory_xact_lock(key)``, keys derived from the practitioners' and the patient's
+  ids; released at commit or rollback. Bookings for different practitioners and different patients
+  never wait for each other. Every write takes all its locks at once in one global order
+  (:func:`_lock_keys`), so writes sharing a clinician or a patient never deadlock. The locks and the
+  re-check go to the server in one round trip (pipeline mode).
 * SQLite: a no-op ``UPDATE`` of the practitioner row opens the write transaction (``BEGIN
   IMMEDIATE`` semantics: one writer at a time), so the check and the insert see the same data.
+  One writer at a time covers patients too: they need no lock of their own.
 
 The partial unique index on (practitioner, start) stays as the last line of defence; if it ever
 fires, the loser gets a :class:`~hindfoot.errors.Conflict` naming the slot, never a 500
