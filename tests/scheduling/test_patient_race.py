@@ -4,8 +4,8 @@ Each booking locks its clinician's diary; without a lock on the patient too, two
 patient with two different clinicians never wait for each other, neither re-check sees the other's
 uncommitted appointment, and both are inserted. The tests make the race deterministic: the first
 booking is made and held uncommitted, the second runs in another session and thread; once the second
-has either finished or is seen waiting for an advisory lock (pg_locks), the first commits. Exactly
-one must win; the other gets 409 naming the patient's appointment in the way.
+has either finished or is seen waiting for an advisory lock in this database (pg_locks), the first
+commits. Exactly one must win; the other gets 409 naming the patient's appointment in the way.
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ def _race(engine: Engine, session_factory: sessionmaker[Session],
         while thread.is_alive():
             with engine.connect() as probe:
                 waiting = probe.scalar(text(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))
             if waiting:
                 break
             assert time.monotonic() < deadline, "the second booking neither finished nor waited"
