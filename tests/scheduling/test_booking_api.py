@@ -138,3 +138,25 @@ def test_staff_series_and_no_shows(client, db, clinic):
         "practitioner_id": str(clinic.nurse.id), "location_id": str(clinic.city.id), "weekday": 1,
         "start": "13:00", "end": "12:00"})
     assert rule.status_code == 422 and rule.json()["field"] == "end"
+
+
+def test_desk_cannot_book_one_patient_with_two_clinicians_at_once(client, db, clinic):
+    """The patient's own clash is a 409 naming the field and the appointment's times, never a 500
+    (tests/scheduling/test_patient_race.py: the same when two desks book at the same moment)."""
+    patient, _ = patient_with_account(db, clinic)
+    db.commit()
+    login(client, clinic.admin.email)
+    day = future_day()
+    first = client.post("/api/appointments", json={
+        "patient_id": str(patient.id), "service": "new_consultation", "practitioner_id": str(clinic.surgeon.id),
+        "location_id": str(clinic.marylebone.id), "start": at(day, "10:00").isoformat()})
+    assert first.status_code == 201, first.text
+    r = client.post("/api/appointments", json={
+        "patient_id": str(patient.id), "service": "physiotherapy", "practitioner_id": str(clinic.physio.id),
+        "location_id": str(clinic.marylebone.id), "start": at(day, "10:15").isoformat()})
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert body["error"] == "conflict" and body["field"] == "start"
+    assert "the patient already has an appointment" in body["message"] and "10:00 to " in body["message"]
+    assert [a["id"] for a in client.get("/api/appointments", params={"patient_id": str(patient.id)}).json()] == [
+        first.json()["id"]]

@@ -107,6 +107,7 @@ def test_the_loser_of_a_race_is_told_which_booking_took_the_time(db, clinic):
         guards.lock_and_recheck(db, clinic.org, [clinic.surgeon.id], clinic.surgeon, first.id, at(day, "10:15"),
                                 at(day, "10:45"))
     assert "patient already has an appointment" in clash.value.message
+    assert f"from {taken.start.astimezone(LONDON).strftime('%a %d %b %Y %H:%M')} to " in clash.value.message
     # Nothing in the way: no error; a moved appointment does not clash with itself.
     guards.lock_and_recheck(db, clinic.org, [clinic.physio.id], clinic.physio, second.id, at(day, "11:00"),
                             at(day, "11:45"))

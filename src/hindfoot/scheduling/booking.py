@@ -1,6 +1,6 @@
 """Booking one appointment: book, reschedule, cancel, mark a no-show, list and read.
 
-Each write checks the time, then locks the practitioner's diary and re-checks what a concurrent
+Each write checks the time, then locks the practitioner's diary and the patient's appointments and re-checks what a concurrent
 booking can have changed (:mod:`.guards`) before it flushes; services flush and never commit. Times are UTC instants, shown on the clinic's clocks.
 """
 

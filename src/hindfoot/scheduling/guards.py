@@ -2,17 +2,21 @@
 
 No double booking, ever. Every write that puts an appointment on a practitioner's diary checks the
 time in full first (:func:`check_time`, :func:`check_patient_free`: rules, leave, closures, bookings),
-then takes a per-practitioner lock *inside the transaction* (:func:`lock_practitioners`), then
-re-checks with one query only what a concurrent booking can have changed meanwhile, the live
-appointments overlapping the time (:func:`recheck_locked`), then inserts. The lock is held from
-there to the commit only, so bookings with one clinician queue for a few statements, not for the
-whole validation. Booking and moving take the lock and re-check with :func:`lock_and_recheck`:
+then takes a per-practitioner and a per-patient lock *inside the transaction*
+(:func:`lock_practitioners`), then re-checks with one query only what a concurrent booking can have
+changed meanwhile, the live appointments overlapping the time, the clinician's and the patient's with
+any clinician (:func:`recheck_locked`), then inserts. The locks are held from there to the commit
+only, so bookings with one clinician, or of one patient, queue for a few statements, not for the
+whole validation. Booking and moving take the locks and re-check with :func:`lock_and_recheck`:
 
-* PostgreSQL: ``pg_advisory_xact_lock(key)``, key derived from the practitioner's id; released at
-  commit or rollback. Bookings for different practitioners never wait for each other. The lock and
-  the re-check go to the server in one round trip (pipeline mode).
+* PostgreSQL: ``pg_advisory_xact_lock(key)``, keys derived from the practitioners' and the patient's
+  ids; released at commit or rollback. Bookings for different practitioners and different patients
+  never wait for each other. Every write takes all its locks at once in one global order
+  (:func:`_lock_keys`), so writes sharing a clinician or a patient never deadlock. The locks and the
+  re-check go to the server in one round trip (pipeline mode).
 * SQLite: a no-op ``UPDATE`` of the practitioner row opens the write transaction (``BEGIN
   IMMEDIATE`` semantics: one writer at a time), so the check and the insert see the same data.
+  One writer at a time covers patients too: they need no lock of their own.
 
 The partial unique index on (practitioner, start) stays as the last line of defence; if it ever
 fires, the loser gets a :class:`~hindfoot.errors.Conflict` naming the slot, never a 500
@@ -21,6 +25,7 @@ fires, the loser gets a :class:`~hindfoot.errors.Conflict` naming the slot, neve
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -46,24 +51,45 @@ PATIENT_MIN_NOTICE = timedelta(hours=1)
 """Patients book online at least this far ahead; staff may book any future time."""
 
 
-def lock_practitioners(db: Session, practitioner_ids: Iterable[uuid.UUID]) -> None:
-    """Serialise writes to these practitioners' diaries until the transaction ends.
+def lock_practitioners(
+    db: Session, practitioner_ids: Iterable[uuid.UUID], patient_ids: Iterable[uuid.UUID] = ()
+) -> None:
+    """Serialise writes to these practitioners' diaries, and these patients' appointments, until the
+    transaction ends.
 
-    Locks are taken in a fixed order so two reschedules between the same two people cannot
-    deadlock.
+    Every lock a write needs is taken at once, in one fixed global order (:func:`_lock_keys`), so two
+    writes sharing a clinician, a patient or both (a reschedule between the same two people, one
+    patient booked with two clinicians) wait for each other and never deadlock.
     """
-    ids = sorted(set(practitioner_ids))
     if db.get_bind().dialect.name == "postgresql":
-        for pid in ids:
-            db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(pid)})
+        for key in _lock_keys(practitioner_ids, patient_ids):
+            db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     else:
-        for pid in ids:
-            # Any write takes SQLite's single writer lock for the rest of the transaction.
+        # Any write takes SQLite's single writer lock for the rest of the transaction: it serialises
+        # every booking, whoever the patient, so patients need no lock of their own there.
+        for pid in sorted(set(practitioner_ids)):
             db.execute(text("UPDATE practitioner SET active = active WHERE id = :id"), {"id": pid.hex})
+
+
+def _lock_keys(practitioner_ids: Iterable[uuid.UUID], patient_ids: Iterable[uuid.UUID]) -> list[int]:
+    """The advisory lock keys of these practitioners and patients, in the one order all writers use.
+
+    Sorted by key value across both kinds: a total order whatever the mix, and two ids that ever
+    hashed to one key would share one lock (taken once), costing some waiting, never a deadlock.
+    """
+    keys = {_lock_key(pid) for pid in practitioner_ids}
+    keys.update(_patient_lock_key(pid) for pid in patient_ids)
+    return sorted(keys)
 
 
 def _lock_key(practitioner_id: uuid.UUID) -> int:
     return int.from_bytes(practitioner_id.bytes[:8], "big", signed=True)
+
+
+def _patient_lock_key(patient_id: uuid.UUID) -> int:
+    # A key space of its own (hashed with a prefix), apart from the practitioners' raw-id keys.
+    digest = hashlib.sha256(b"hindfoot-patient:" + patient_id.bytes).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def preload(
@@ -189,21 +215,25 @@ def lock_and_recheck(
 ) -> None:
     """:func:`lock_practitioners` then :func:`recheck_locked`, in ONE round trip on PostgreSQL.
 
+    The locks are the clinicians' in ``lock_ids`` and the patient's: a concurrent booking of the same
+    patient with another clinician waits for this one, and its re-check then sees this appointment
+    (without the patient's lock both would pass their re-checks and both be inserted).
+
     The lock statements and the re-check are sent together (psycopg pipeline mode): the server runs
     the re-check the moment it grants the lock, with a snapshot taken after it (each statement of a
     READ COMMITTED transaction has its own), so the holder does not wait for its client to be
     scheduled again between the two. On SQLite, the two steps as they are.
     """
     if db.get_bind().dialect.name != "postgresql":
-        lock_practitioners(db, lock_ids)
+        lock_practitioners(db, lock_ids, [patient_id])
         recheck_locked(db, org, practitioner, patient_id, start, end, ignore=ignore)
         return
     raw = db.connection().connection.driver_connection  # psycopg.Connection, in the session's transaction
     assert raw is not None  # a checked-out connection always has its driver's
     params = {"start": start, "end": end, "pid": practitioner.id, "patient": patient_id, "ignore": list(ignore)}
     with raw.pipeline():
-        for pid in sorted(set(lock_ids)):
-            raw.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(pid),))
+        for key in _lock_keys(lock_ids, [patient_id]):
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
         cur = raw.execute(_RECHECK_PG, params)
     _refuse_clashes(org, practitioner, cur.fetchall())
 
@@ -243,7 +273,14 @@ def _refuse_clashes(org: Organization, practitioner: Practitioner, clashes: Sequ
             booking_id=taken_id,
         )
     if clashes:
-        raise Conflict("the patient already has an appointment at that time", field="start")
+        _, _, taken_start, taken_end = min(clashes, key=lambda row: row[2])
+        raise patient_busy(taken_start, taken_end, ZoneInfo(org.timezone))
+
+
+def patient_busy(start: datetime, end: datetime, zone: ZoneInfo) -> Conflict:
+    """409 on ``start``: the patient's own appointment (with any clinician) in the way, named by its times."""
+    return Conflict(f"the patient already has an appointment at that time, from {fmt_local(start, zone)} to "
+                    f"{fmt_local(end, zone)}", field="start")
 
 
 def flush_or_conflict(db: Session, what: str) -> None:

@@ -125,7 +125,9 @@ def book_series(
     With ``fitting_only`` the times that fit are booked and the clashes left out (see ``alternatives``)."""
     require_front_desk(actor)
     now = now or utcnow()
-    guards.lock_practitioners(db, [practitioner_id])
+    # The clinician's diary and the patient's appointments (with anyone), locked in the one global order
+    # every booking and move uses, before the plan reads the diary and the patient's clashes are checked.
+    guards.lock_practitioners(db, [practitioner_id], [patient_id])
     plan = plan_series(
         db, actor, patient_id=patient_id, service=service, practitioner_id=practitioner_id,
         location_id=location_id, first=first, every_days=every_days, weekdays=weekdays,
