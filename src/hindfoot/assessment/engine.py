@@ -527,21 +527,24 @@ def assess(
         if established.size:
             contrib = coexistence(model, contrib, established, pres)
         ex, totals = explanations(model, leading, contrib, pres, abs_)
-    ranking = tuple(
+    cids, names, subtypes, dispositions = (model.condition_ids, model.names, model.comp_subtype,
+                                           model.default_dispositions)
+    moved_by = listed_first_by.get
+    ranking = tuple([
         RankedCondition(
-            condition=model.condition_ids[ci],
-            name=model.names[ci],
+            condition=cids[ci],
+            name=names[ci],
             probability=post_list[ci],
             prior=prior_list[ci],
             log_evidence=total,
-            subtype=model.comp_subtype[ki],
-            default_disposition=model.default_dispositions[ci],
+            subtype=subtypes[ki],
+            default_disposition=dispositions[ci],
             explanations=ex,
             row=row,
-            listed_first_by=listed_first_by.get(ci),
+            listed_first_by=moved_by(ci),
         )
         for row, (ci, ki, total) in enumerate(zip(order, leading, totals, strict=True))
-    )
+    ])
 
     # a finding that excludes one already present (over three months, under two weeks) is not asked
     implied = {b for a, b in EXCLUSIVE_FINDINGS if a in present_set} | {a for a, b in EXCLUSIVE_FINDINGS if b in present_set}

@@ -80,6 +80,9 @@ class Case(BaseModel):
         return self
 
 
+_CASE_FIELDS = frozenset(Case.model_fields)
+
+
 class Expected(BaseModel):
     """The expected answer of a test case (never an input of the engine)."""
 
@@ -113,7 +116,7 @@ def parse_case(data: Any, kb: KnowledgeBase | None = None, *, ignore: tuple[str,
     kb = kb or load_kb()
     # name every unknown field and finding id at once (pydantic stops at the first failing stage)
     early: list[str] = []
-    extra = [k for k in body if k not in Case.model_fields]
+    extra = [k for k in body if k not in _CASE_FIELDS]
     if extra:
         early.append(f"unknown field(s): {', '.join(map(str, extra))}")
     for name in ("present", "absent"):
