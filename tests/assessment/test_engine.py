@@ -141,6 +141,26 @@ def test_no_findings_gives_the_prior() -> None:
     assert np.allclose(post, engine.prior(model, 30, "male", "football"))
 
 
+def test_the_prior_kept_per_demographics_is_the_one_computed_for_them() -> None:
+    """`prior` keeps one array per (age, sex, sport) on the compiled model: each must be the prior of its
+    own demographics (not of the first ones asked), and read-only so no caller can change the next."""
+    kb = load_kb()
+    model = engine._compile(kb)  # a fresh model: nothing kept yet
+    sports = [None, *list(kb.sports)[:3]]
+    combos = list(itertools.product([None, 12, 15, 35, 70], [None, "female", "male"], sports))
+    for _ in range(2):  # the second pass reads what the first kept
+        for age, sex, sport in combos:
+            expected = model.base_prior.copy()
+            for ci, when, factor in model.modifiers:
+                if engine._matches(when, age, sex, sport):
+                    expected[ci] *= factor
+            got = engine.prior(model, age, sex, sport)
+            assert got.tolist() == (expected / expected.sum()).tolist(), (age, sex, sport)
+    assert len({engine.prior(model, *c).tobytes() for c in combos}) > 1  # demographics do change the prior
+    with pytest.raises(ValueError):
+        engine.prior(model, 35, "female", None)[0] = 1.0
+
+
 def test_unknown_findings_are_ignored() -> None:
     """Only the answered findings enter: the posterior equals naive Bayes over exactly those."""
     model = compiled()

@@ -20,7 +20,7 @@ Model
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -87,6 +87,8 @@ class CompiledModel:
     leading_rules: frozenset[str]  # red-flag rules whose suspected condition leads the differential when fired
     decision_rule_suspects: dict[str, str]  # decision rule id -> the condition a positive result points to
     not_excluded_rules: frozenset[str]  # red-flag rules that fire on an open safety screen ("X not excluded")
+    # (age, sex, sport) -> prior (see `prior`): filled on first use; bounded by the demographics the Case allows
+    priors: dict[tuple[int | None, str | None, str | None], np.ndarray] = field(default_factory=dict)
 
 
 def compiled(kb: KnowledgeBase | None = None) -> CompiledModel:
@@ -212,12 +214,19 @@ def _matches(when: ModifierWhen, age: int | None, sex: str | None, sport: str | 
 
 
 def prior(model: CompiledModel, age: int | None, sex: str | None, sport: str | None) -> np.ndarray:
-    """Prior over conditions for these demographics (sums to 1)."""
-    p = model.base_prior.copy()
-    for ci, when, factor in model.modifiers:
-        if _matches(when, age, sex, sport):
-            p[ci] *= factor
-    out: np.ndarray = p / p.sum()
+    """Prior over conditions for these demographics (sums to 1); read-only. A pure function of the
+    knowledge base and the demographics (at most 121 ages x 3 sexes x the sports), so each one is
+    computed once and kept on the compiled model."""
+    key = (age, sex, sport)
+    out = model.priors.get(key)
+    if out is None:
+        p = model.base_prior.copy()
+        for ci, when, factor in model.modifiers:
+            if _matches(when, age, sex, sport):
+                p[ci] *= factor
+        out = p / p.sum()
+        out.flags.writeable = False  # shared by every later case with these demographics
+        model.priors[key] = out
     return out
 
 
@@ -463,7 +472,8 @@ def explanations(
         values=rows,
         order=[o[:n] + o[n:][::-1] for o, n in zip(orders, n_for, strict=True)],
         n_for=n_for,
-        stubs=[[stubs[ki][c] for c in columns] for ki in components],
+        stub_rows=[stubs[ki] for ki in components],
+        columns=columns,
     )
     return ex, rows.sum(axis=1).tolist()
 
@@ -517,21 +527,24 @@ def assess(
         if established.size:
             contrib = coexistence(model, contrib, established, pres)
         ex, totals = explanations(model, leading, contrib, pres, abs_)
-    ranking = tuple(
+    cids, names, subtypes, dispositions = (model.condition_ids, model.names, model.comp_subtype,
+                                           model.default_dispositions)
+    moved_by = listed_first_by.get
+    ranking = tuple([
         RankedCondition(
-            condition=model.condition_ids[ci],
-            name=model.names[ci],
+            condition=cids[ci],
+            name=names[ci],
             probability=post_list[ci],
             prior=prior_list[ci],
             log_evidence=total,
-            subtype=model.comp_subtype[ki],
-            default_disposition=model.default_dispositions[ci],
+            subtype=subtypes[ki],
+            default_disposition=dispositions[ci],
             explanations=ex,
             row=row,
-            listed_first_by=listed_first_by.get(ci),
+            listed_first_by=moved_by(ci),
         )
         for row, (ci, ki, total) in enumerate(zip(order, leading, totals, strict=True))
-    )
+    ])
 
     # a finding that excludes one already present (over three months, under two weeks) is not asked
     implied = {b for a, b in EXCLUSIVE_FINDINGS if a in present_set} | {a for a, b in EXCLUSIVE_FINDINGS if b in present_set}

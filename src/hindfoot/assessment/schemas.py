@@ -80,6 +80,9 @@ class Case(BaseModel):
         return self
 
 
+_CASE_FIELDS = frozenset(Case.model_fields)
+
+
 class Expected(BaseModel):
     """The expected answer of a test case (never an input of the engine)."""
 
@@ -113,7 +116,7 @@ def parse_case(data: Any, kb: KnowledgeBase | None = None, *, ignore: tuple[str,
     kb = kb or load_kb()
     # name every unknown field and finding id at once (pydantic stops at the first failing stage)
     early: list[str] = []
-    extra = [k for k in body if k not in Case.model_fields]
+    extra = [k for k in body if k not in _CASE_FIELDS]
     if extra:
         early.append(f"unknown field(s): {', '.join(map(str, extra))}")
     for name in ("present", "absent"):
@@ -160,15 +163,17 @@ class Explanations:
     values: np.ndarray  # (rows, columns) contributions; a column per answered finding, present ones first
     order: list[list[int]]  # [row] columns for display: `for` strongest first, then `against` most negative first
     n_for: list[int]  # [row] how many of `order` push the condition up (contribution > 0)
-    # [row] column -> the public JSON of that contribution but its value (finding, answer, sources),
-    # shared with the compiled model: copied, never changed
-    stubs: list[list[dict[str, Any]]]
+    # [row] the compiled model's stubs of that row's component: stub_rows[row][columns[j]] is the public
+    # JSON of the contribution in column j but its value (finding, answer, sources), shared with the
+    # compiled model: copied, never changed
+    stub_rows: list[Sequence[dict[str, Any]]]
+    columns: list[int]  # [column] index into a stub row: the finding (present) or F + the finding (absent)
 
     def contributions(self, row: int) -> tuple[Contribution, ...]:
         """Row `row` in display order (`for` then `against`)."""
-        values, stubs = self.values[row].tolist(), self.stubs[row]
-        return tuple(Contribution(stubs[j]["finding"], stubs[j]["answer"], values[j], stubs[j]["sources"])
-                     for j in self.order[row])
+        values, stubs = self.values[row].tolist(), self.stub_rows[row]
+        picked = [(stubs[self.columns[j]], values[j]) for j in self.order[row]]
+        return tuple(Contribution(s["finding"], s["answer"], v, s["sources"]) for s, v in picked)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -299,9 +304,9 @@ def result_json(result: AssessmentResult) -> dict[str, Any]:
         contributions: list[dict[str, Any]] = []
         n_for = 0
         if ex is not None and width:
-            values, stubs, add = rounded[c.row], ex.stubs[c.row], contributions.append
+            values, stubs, columns, add = rounded[c.row], ex.stub_rows[c.row], ex.columns, contributions.append
             for j in ex.order[c.row]:
-                item = stubs[j].copy()  # {"finding", "answer", "contribution", "sources" (a shared tuple)}
+                item = stubs[columns[j]].copy()  # {"finding", "answer", "contribution", "sources" (a shared tuple)}
                 item["contribution"] = values[j]
                 add(item)
             n_for = ex.n_for[c.row]
