@@ -37,7 +37,9 @@ from hindfoot.db.models import (
     RegistryEpisode,
     RegistryScore,
 )
-from hindfoot.db.models.registry import TOTALS, apply_pending, refresh_registry
+from hindfoot.db.models.registry import TOTALS
+from hindfoot.db.registry_hooks import apply_pending
+from hindfoot.db.registry_sync import refresh_registry
 from hindfoot.outcomes import analytics, service
 from hindfoot.outcomes.analytics import (
     FOLLOW_UPS,

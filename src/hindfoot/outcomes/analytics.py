@@ -58,7 +58,8 @@ from hindfoot.db.models import (
     RegistryTotalStart,
 )
 from hindfoot.db.models.procedure import PROCEDURES
-from hindfoot.db.models.registry import RETURNED_PREVIOUS, apply_pending
+from hindfoot.db.models.registry import RETURNED_PREVIOUS
+from hindfoot.db.registry_hooks import apply_pending
 from hindfoot.outcomes import disclosure
 from hindfoot.outcomes.due import add_months
 from hindfoot.outcomes.service import (
