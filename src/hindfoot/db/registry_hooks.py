@@ -22,9 +22,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 
-from hindfoot.db import (
-    registry_sync,  # the module, not its names: it imports the models, which import us
-)
+# the module, not its names: it imports the models, whose package imports this module
+from hindfoot.db import registry_sync
 from hindfoot.db.models.audit import AuditEvent
 from hindfoot.db.models.episode import EpisodeOfCare, PathwayEvent
 from hindfoot.db.models.observation import Observation

@@ -190,6 +190,9 @@ EPISODE_COLUMNS: Final = ["episode_id", *(f"done_{tp}" for tp in REGISTRY_TIMEPO
                           "patient_id", "sport", "start_day", "anchor_day", "first_of_patient", "procedures"]
 
 
+_MOVED: Final = frozenset({"add_totals", "refresh_registry", "forget_registry"})
+
+
 def __getattr__(name: str) -> Any:
     """The rows' derivation used to live here; the frozen migration 0014 still imports
     `refresh_registry` from this module, so the moved public names resolve on first use."""
@@ -199,5 +202,3 @@ def __getattr__(name: str) -> Any:
         return getattr(registry_sync, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-
-_MOVED: Final = frozenset({"add_totals", "refresh_registry", "forget_registry"})
