@@ -18,7 +18,8 @@ from hindfoot.db.models import (
     RegistryScore,
     UserAccount,
 )
-from hindfoot.db.models.registry import TOTALS, refresh_registry
+from hindfoot.db.models.registry import TOTALS
+from hindfoot.db.registry_sync import refresh_registry
 from hindfoot.db.session import unit_of_work
 from hindfoot.demo.loader import load_demo
 from hindfoot.demo.registry import add_registry_patients

@@ -37,7 +37,9 @@ from hindfoot.db.models import (
     RegistryEpisode,
     RegistryScore,
 )
-from hindfoot.db.models.registry import TOTALS, apply_pending, refresh_registry
+from hindfoot.db.models.registry import TOTALS
+from hindfoot.db.registry_hooks import apply_pending
+from hindfoot.db.registry_sync import refresh_registry
 from hindfoot.outcomes import analytics, service
 from hindfoot.outcomes.analytics import (
     FOLLOW_UPS,
@@ -562,3 +564,31 @@ def test_the_clinic_and_sport_dashboards_read_only_the_totals(db, registry_cohor
         assert any("registry_episode" in s for s in seen)
     finally:
         event.remove(engine, "before_cursor_execute", note)
+
+
+_HOOK_ORDER = """
+from hindfoot.db import registry_sync  # the module that imports the models, which import the hooks
+import hindfoot.app  # noqa: F401  (the audit chain's hooks too)
+from sqlalchemy.orm import Session
+s = Session()
+print({ev: [f.__name__ for f in getattr(s.dispatch, ev)]
+       for ev in ("before_flush", "after_flush", "before_commit", "after_commit", "after_soft_rollback")})
+"""
+
+
+def test_registry_hooks_are_registered_once_ahead_of_the_audit_chain():
+    """However the registry's modules are first imported, each hook is on the session once (a second
+    copy would move the totals twice) and the totals are brought up to date before the audit chain
+    links its events (the lock order that keeps concurrent writers from deadlocking)."""
+    import ast
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _HOOK_ORDER], capture_output=True, text=True, check=True).stdout
+    hooks = ast.literal_eval(out.strip())
+    for event, name in (("before_flush", "_forget_deleted"), ("after_flush", "_note_touched"),
+                        ("before_commit", "_apply_before_commit"), ("after_commit", "_committed"),
+                        ("after_soft_rollback", "_rolled_back")):
+        assert hooks[event].count(name) == 1, (event, hooks[event])
+    commit = hooks["before_commit"]
+    assert commit.index("_apply_before_commit") < commit.index("_chain_on_commit")

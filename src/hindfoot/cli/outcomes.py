@@ -91,7 +91,8 @@ def rebuild_registry() -> None:
     from hindfoot.db.engine import make_engine
     from hindfoot.db.maintenance import analyze
     from hindfoot.db.models import RegistryEpisode
-    from hindfoot.db.models.registry import REGISTRY_TABLES, refresh_registry
+    from hindfoot.db.models.registry import REGISTRY_TABLES
+    from hindfoot.db.registry_sync import refresh_registry
     from hindfoot.settings import get_settings
 
     engine = make_engine(get_settings().database_url)

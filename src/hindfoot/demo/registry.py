@@ -49,9 +49,8 @@ from hindfoot.db.models.registry import (
     REGISTRY_TIMEPOINTS,
     RETURNED_PREVIOUS,
     SCORE_COLUMNS,
-    add_totals,
-    utc_day,
 )
+from hindfoot.db.registry_sync import add_totals, utc_day
 from hindfoot.outcomes import scoring, tallies
 from hindfoot.outcomes.due import add_months
 

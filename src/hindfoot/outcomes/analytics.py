@@ -18,7 +18,7 @@ code, the operating surgeon and the period in which the episode started. Definit
 
 Scores, completion and return to sport are read from the registry summary tables
 (`registry_score`, `registry_episode`: narrow per-episode rows derived from the QuestionnaireResponses
-and score Observations and kept in step with them, see `hindfoot.db.models.registry`), so the
+and score Observations and kept in step with them, see `hindfoot.db.registry_hooks`), so the
 dashboard never joins the millions of score Observations of a large registry.
 """
 
@@ -58,7 +58,8 @@ from hindfoot.db.models import (
     RegistryTotalStart,
 )
 from hindfoot.db.models.procedure import PROCEDURES
-from hindfoot.db.models.registry import RETURNED_PREVIOUS, apply_pending
+from hindfoot.db.models.registry import RETURNED_PREVIOUS
+from hindfoot.db.registry_hooks import apply_pending
 from hindfoot.outcomes import disclosure
 from hindfoot.outcomes.due import add_months
 from hindfoot.outcomes.service import (

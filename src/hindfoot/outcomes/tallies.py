@@ -3,9 +3,10 @@
 The dashboard's figures are sums over the clinic's episodes. Each episode's share of them is a
 handful of integer counts under a few small keys (organisation, sport, a day, a score code...);
 the totals tables hold the sums per key, kept in step by subtracting an episode's old share and
-adding its new one whenever its record changes (`hindfoot.db.models.registry`). Every value is an
-integer (score sums in millionths), so no amount of adding and subtracting drifts: the totals
-always equal the sums over the episodes, whatever the order of the writes.
+adding its new one whenever its record changes (`hindfoot.db.registry_sync`, run by the session
+hooks of `hindfoot.db.registry_hooks`). Every value is an integer (score sums in millionths), so no
+amount of adding and subtracting drifts: the totals always equal the sums over the episodes,
+whatever the order of the writes.
 
 Keys and values (all counts are of episodes unless said otherwise):
 

@@ -9,6 +9,7 @@ from hindfoot.web.routes import admin, auth, data_rights, home, passkeys, patien
 from hindfoot.web.routes import assessment as assessment_pages
 from hindfoot.web.routes import booking as booking_pages
 from hindfoot.web.routes import calendar as calendar_pages
+from hindfoot.web.routes import calendar_setup as calendar_setup_pages
 from hindfoot.web.routes import outcomes as outcomes_pages
 from hindfoot.web.routes import pathway as pathway_pages
 from hindfoot.web.routes import recovery as recovery_pages
@@ -25,6 +26,7 @@ web_router.include_router(assessment_pages.router)
 web_router.include_router(admin.router)
 web_router.include_router(booking_pages.router)
 web_router.include_router(calendar_pages.router)
+web_router.include_router(calendar_setup_pages.router)
 web_router.include_router(pathway_pages.router)
 web_router.include_router(recovery_pages.router)
 web_router.include_router(outcomes_pages.router)

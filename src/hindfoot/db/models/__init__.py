@@ -109,3 +109,8 @@ __all__ = [
     "WaitlistEntry",
     "WaitlistOffer",
 ]
+
+# The registry's session hooks (kept in step with every write) are registered here, once, after
+# every model they watch: importing the models is what every entry point (app, CLI, migrations,
+# tests) already does.
+from hindfoot.db import registry_hooks as _registry_hooks  # noqa: E402, F401
