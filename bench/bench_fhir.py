@@ -8,7 +8,9 @@ app over the same client, so the ratio is the speed-up in this run (target: at l
 With `HINDFOOT_BENCH_FHIR_URL` set to a database that holds the demo clinic (e.g. a copy of one
 `hindfoot demo --patients 100000` made), `$everything` of the first demo record there is timed as
 `bench_scale` times it: p50 and p95 over `HINDFOOT_BENCH_REQUESTS` requests, the rate 1 / p95 against
-a bare FastAPI endpoint's in the same run (target: p95 <= 60 ms at 100k patients on PostgreSQL).
+a bare FastAPI endpoint's in the same run (target: p95 <= 60 ms at 100k patients on PostgreSQL). The
+same database also times Patient searches by name (`SEARCHES`: a one-letter prefix that matches a large
+share of the registry, and a longer prefix the trigram index narrows), p50 and p95 the same way.
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ def run(console: Console) -> list[Result]:
                           f"{len(new.json()['entry'])} vs {len(old.json()['entry'])} resources; target ratio >= 5")]
     if os.environ.get("HINDFOOT_BENCH_FHIR_URL"):
         results.append(_at_scale(console, os.environ["HINDFOOT_BENCH_FHIR_URL"]))
+        results += _search_at_scale(console, os.environ["HINDFOOT_BENCH_FHIR_URL"])
     return results
 
 
@@ -123,3 +126,43 @@ def _at_scale(console: Console, url: str) -> Result:
                   f"· p95 {p95 * 1000:,.1f} ms ({len(times)} requests, load {load:.1f})")
     return Result(f"GET Patient/$everything @{patients // 1000}k", 1 / p95, "bare constant JSON (p95)", 1 / base_p95,
                   f"p50 {p50 * 1000:,.1f} ms, p95 {p95 * 1000:,.1f} ms (target <= 60), load {load:.1f}")
+
+
+# FHIR Patient searches timed at scale (issue 14): a prefix matching many patients, and a longer one
+SEARCHES = ("name=a", "name=r", "name=registry", "family=parker", "given=regis&family=patient 4")
+
+
+def _search_at_scale(console: Console, url: str) -> list[Result]:
+    """`GET /api/fhir/Patient?<search>` in a large database, p50/p95 against a bare endpoint."""
+    from bench.bench_scale import REQUESTS, SURGEON, _bare, _p, _timings
+    from hindfoot.db.models import Patient
+    from hindfoot.demo import DEMO_PASSWORD
+
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s:
+        patients = s.scalar(select(func.count()).select_from(Patient)) or 0
+    engine.dispose()
+    app = create_app(Settings(environment="test", database_url=url, secret_key="b" * 40))
+    results: list[Result] = []
+    with TestClient(app) as client, _bare() as bare:
+        assert client.post("/api/auth/login", json={"email": SURGEON, "password": DEMO_PASSWORD}).status_code == 200
+        base_p95 = _p(_timings(lambda: bare.get("/constant"), 200), 0.95)
+        for query in SEARCHES:
+            first = client.get(f"/api/fhir/Patient?{query}")
+            assert first.status_code == 200, first.text[:200]
+            bundle = first.json()
+
+            def call(query: str = query) -> None:
+                assert client.get(f"/api/fhir/Patient?{query}").status_code == 200
+
+            times = _timings(call, REQUESTS)
+            p50, p95 = statistics.median(times), _p(times, 0.95)
+            load = os.getloadavg()[0]
+            total = bundle.get("total", "omitted")
+            console.print(f"Patient?{query} at {patients:,} patients ({engine.dialect.name}): p50 {p50 * 1000:,.1f} ms"
+                          f" · p95 {p95 * 1000:,.1f} ms; {len(bundle.get('entry', []))} entries, total {total} "
+                          f"({len(times)} requests, load {load:.1f})")
+            results.append(Result(f"GET Patient?{query} @{patients // 1000}k", 1 / p95, "bare constant JSON (p95)",
+                                  1 / base_p95, f"p50 {p50 * 1000:,.1f} ms, p95 {p95 * 1000:,.1f} ms, "
+                                  f"total {total}, load {load:.1f}"))
+    return results

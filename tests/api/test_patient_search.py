@@ -16,6 +16,7 @@ from hindfoot.db.engine import make_engine, make_sessionmaker
 from hindfoot.db.migrate import upgrade
 from hindfoot.db.models import EpisodeOfCare, Patient
 from hindfoot.db.models.patient import search_text_of
+from hindfoot.fhir import rest as fhir_rest
 from hindfoot.patients import service as patients_service
 
 
@@ -193,9 +194,29 @@ def test_search_plans_use_the_indexes_on_postgres_without_statistics():
                     "\n".join(db.connection().exec_driver_sql("EXPLAIN " + sql, params).scalars())
                     for sql, params in statements
                 ]
+            # the FHIR Patient search by name (issue 14): a prefix every patient has, a rare one, a family name
+            for name, params in {"fhir common": [("name", "r")], "fhir rare": [("name", "patient 12345")],
+                                 "fhir family": [("family", "patient 2"), ("_count", "10")]}.items():
+                statements = _captured_statements(
+                    engine, lambda params=params: fhir_rest.search(db, actor, "Patient", params, "http://x"))
+                plans[name] = [
+                    "\n".join(db.connection().exec_driver_sql("EXPLAIN " + sql, params).scalars())
+                    for sql, params in statements
+                ]
             db.rollback()
         with engine.connect() as conn:
             assert conn.scalar(text("SELECT count(*) FROM pg_stats WHERE tablename = 'patient'")) == 0
+        # once analysed, a rare FHIR name (count and page) comes from the trigram index, not the organisation's
+        # 30,000 rows (without statistics the planner reads those through an index, checked below)
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE patient"))
+        with factory() as db:
+            statements = _captured_statements(
+                engine, lambda: fhir_rest.search(db, actor, "Patient", [("name", "patient 12345")], "http://x"))
+            analysed = ["\n".join(db.connection().exec_driver_sql("EXPLAIN " + sql, params).scalars())
+                        for sql, params in statements]
+            db.rollback()
+        assert len(analysed) == 2 and all("Bitmap Index Scan on ix_patient_search_trgm" in p for p in analysed), analysed
         engine.dispose()
         for name, explained in plans.items():
             for plan in explained:

@@ -138,7 +138,10 @@ def test_every_declared_interaction_and_parameter_answers_and_validates(client, 
         interactions = {i["code"] for i in res["interaction"]}
         assert interactions in ({"read", "search-type"}, {"read", "search-type", "create", "update"}), kind
         bundle = client.get(f"/api/fhir/{kind}", params={"_count": 20}).json()
-        assert bundle["type"] == "searchset" and isinstance(bundle["total"], int), kind
+        assert bundle["type"] == "searchset", kind
+        # the total is counted up to rest.COUNT_CAP matches; beyond, it is left out and a next page is linked
+        assert isinstance(bundle.get("total"), int) or (
+            len(bundle["entry"]) == 20 and any(link["relation"] == "next" for link in bundle["link"])), kind
         returned += [bundle] + [e["resource"] for e in bundle.get("entry", [])]
         if kind == "Slot" and not bundle.get("entry"):
             continue  # the demo keeps no stored slots (availability is computed); read is walked in test_rest

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from factories import login, make_account, make_fhir_clinic, make_org
+from factories import login, make_account, make_fhir_clinic, make_org, make_patient
 from fhir_validators import medplum_errors, r4b_errors
 from sqlalchemy import select
 
@@ -226,6 +226,55 @@ def test_everything_keeps_birth_date_of_a_day_column_searchable(client, db):
     assert client.get("/api/fhir/Patient", params={"birthdate": "lt2000-01-01"}).json()["total"] == 0
     assert client.get("/api/fhir/Patient", params={"name": "ali"}).json()["total"] == 1
     assert client.get("/api/fhir/Patient", params={"birthdate": date(2000, 1, 1).isoformat()[:4]}).json()["total"] == 2
+
+
+def test_patient_name_searches_match_the_start_of_a_name_part_only(client, db):
+    c = _clinic(db)
+    make_patient(db, c["org"], "Mary Ann", "O'Neil-Smith", sport="running")
+    make_patient(db, c["org"], "Zoë", "Le_Roux")
+    db.commit()
+    login(client, c["clinician"].email)
+
+    def names(**params: str) -> set[str]:
+        bundle = client.get("/api/fhir/Patient", params=params).json()
+        assert bundle["total"] == len(bundle["entry"])
+        return {e["resource"]["name"][0]["family"] for e in bundle["entry"]}
+
+    assert names(name="A") == {"Able"} and names(name="b") == {"Baker"}  # Alice Able, Bob Baker
+    assert names(family="ab") == {"Able"} and names(given="ab") == set()
+    assert names(name="mary ann") == {"O'Neil-Smith"} and names(family="o'neil-s") == {"O'Neil-Smith"}
+    assert names(name="eil") == set() and names(name="lice") == set()  # not the middle of a name
+    assert names(name="run") == set() and names(name="example") == set()  # nor the sport or the email
+    assert names(name="ZOË") == {"Le_Roux"} and names(family="le_") == {"Le_Roux"} and names(family="le%") == set()
+    assert names(name="zz,bak") == {"Baker"}
+    assert names(given="bob", family="baker") == {"Baker"} and names(given="bob", family="able") == set()
+
+
+def test_the_total_is_counted_up_to_a_cap_and_left_out_beyond(client, db, monkeypatch):
+    from hindfoot.fhir import rest
+
+    c = _clinic(db)
+    login(client, c["clinician"].email)
+    query = {"patient": str(c["alice"].id), "_count": 3}  # alice has 7 observations
+    monkeypatch.setattr(rest, "COUNT_CAP", 7)
+    assert client.get("/api/fhir/Observation", params=query).json()["total"] == 7
+    monkeypatch.setattr(rest, "COUNT_CAP", 6)
+    capped = client.get("/api/fhir/Observation", params=query).json()
+    links = {link["relation"]: link["url"] for link in capped["link"]}
+    assert "total" not in capped and len(capped["entry"]) == 3 and "last" not in links
+    seen = [e["resource"]["id"] for e in capped["entry"]]
+    url: str | None = links["next"]
+    while url:  # the pages still walk every match, each page saying whether another follows
+        page = client.get(url).json()
+        seen += [e["resource"]["id"] for e in page["entry"]]
+        url = next((link["url"] for link in page["link"] if link["relation"] == "next"), None)
+    assert len(seen) == len(set(seen)) == 7
+    assert client.get("/api/fhir/Observation", params={**query, "_total": "accurate"}).json()["total"] == 7
+    assert client.get("/api/fhir/Observation", params={**query, "_total": "estimate"}).json().get("total") is None
+    small = client.get("/api/fhir/Observation", params={"patient": str(c["bob"].id), "_total": "none"}).json()
+    assert "total" not in small and len(small["entry"]) == 1
+    body = _outcome(client.get("/api/fhir/Observation", params={**query, "_total": "exact"}), 400, "invalid")
+    assert "_total" in body["issue"][0]["diagnostics"]
 
 
 def test_patient_demographics_are_mapped_and_validate(client, db):

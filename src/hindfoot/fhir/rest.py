@@ -43,7 +43,11 @@ from hindfoot.fhir.search import parse_date_range
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
 # Result parameters every search understands; anything else must be a declared search parameter.
-CONTROL = ("_count", "_offset", "_include", "_format")
+CONTROL = ("_count", "_offset", "_include", "_format", "_total")
+# A search counts its matches up to here (as the patient list does): Bundle.total is exact up to the cap
+# and left out beyond it, unless `_total=accurate` asks for the full count (http://hl7.org/fhir/R4/search.html#total)
+COUNT_CAP = 1000
+TOTALS = ("none", "estimate", "accurate")
 EVERYTHING_PARAMS = ("_since", "_type", "_count", "_offset", "_format")
 
 
@@ -182,14 +186,16 @@ def _link(base: str, path: str, params: Sequence[tuple[str, str]], offset: int |
 
 
 def _links(base: str, path: str, params: Sequence[tuple[str, str]], offset: int, count: int,
-           total: int) -> list[dict[str, str]]:
+           total: int | None, more: bool = False) -> list[dict[str, str]]:
+    """Paging links; with no total (not counted, or past the cap) `next` follows a full page that
+    has more after it (`more`), and there is no `last`."""
     links = [{"relation": "self", "url": _link(base, path, params, offset)},
              {"relation": "first", "url": _link(base, path, params, 0)}]
     if count and offset > 0:
         links.append({"relation": "previous", "url": _link(base, path, params, max(0, offset - count))})
-    if count and offset + count < total:
+    if count and (offset + count < total if total is not None else more):
         links.append({"relation": "next", "url": _link(base, path, params, offset + count)})
-    if count:
+    if count and total is not None:
         links.append({"relation": "last", "url": _link(base, path, params, ((max(total, 1) - 1) // count) * count)})
     return links
 
@@ -441,11 +447,15 @@ def search(db: Session, actor: Actor, type_name: str, params: Sequence[tuple[str
         conditions.append(rt.params[name].clause(value))
     count, offset = _count(params)
     table = rt.model.__table__
-    total = db.connection().scalar(select(func.count()).select_from(table).where(*conditions)) or 0
+    total = _total(db, table, conditions, _total_mode(params))
     found: list[Found] = []
-    if count and offset < total:
-        page = select(*table.columns).where(*conditions).order_by(rt.order, table.c.id).limit(count).offset(offset)
-        found = [Found(rt, row, MAPPED.map(rt, row)) for row in with_children(db, rt, _rows(db, page, {}))]
+    more = False
+    if count and (total is None or offset < total):
+        # one row past the page says whether a next page exists when the total is not known
+        page = select(*table.columns).where(*conditions).order_by(rt.order, table.c.id).limit(count + 1).offset(offset)
+        rows = _rows(db, page, {})
+        more = len(rows) > count
+        found = [Found(rt, row, MAPPED.map(rt, row)) for row in with_children(db, rt, rows[:count])]
     seen = {(rt.name, str(f.row.id)) for f in found}
     included = _includes(db, actor, rt, found, [v for k, v in params if k == "_include"], seen)
     audit_patients(db, actor, [*found, *included], f"FHIR search {type_name}")
@@ -454,10 +464,30 @@ def search(db: Session, actor: Actor, type_name: str, params: Sequence[tuple[str
         "id": str(uuid.uuid4()),
         "meta": {"lastUpdated": utc_text(utcnow())},
         "type": "searchset",
-        "total": total,
-        "link": _links(base, type_name, params, offset, count, total),
+        **({} if total is None else {"total": total}),
+        "link": _links(base, type_name, params, offset, count, total, more),
         "entry": [_entry(base, f, "match") for f in found] + [_entry(base, f, "include") for f in included],
     }
+
+
+def _total_mode(params: Sequence[tuple[str, str]]) -> str:
+    mode = dict(params).get("_total", "estimate")
+    if mode not in TOTALS:
+        raise BadRequest(f"_total must be one of {', '.join(TOTALS)}, not {mode!r}", field="_total")
+    return mode
+
+
+def _total(db: Session, table: Any, conditions: Sequence[Any], mode: str) -> int | None:
+    """Bundle.total: None (left out) for `_total=none`, and beyond `COUNT_CAP` matches unless `accurate`.
+    The capped count stops reading at the cap + 1st match, so a search that matches most of a large
+    registry costs no more to count than one that matches a thousand."""
+    if mode == "none":
+        return None
+    matches = select(table.c.id).where(*conditions)
+    if mode != "accurate":
+        matches = matches.limit(COUNT_CAP + 1)
+    total = db.connection().scalar(select(func.count()).select_from(matches.subquery())) or 0
+    return None if mode != "accurate" and total > COUNT_CAP else total
 
 
 # ------------------------------------------------------------------------------ $everything

@@ -159,9 +159,26 @@ def date_param(name: str, doc: str, column: Any) -> SearchParam:
     return SearchParam(name, "date", doc, build)
 
 
-def string(name: str, doc: str, *columns: Any) -> SearchParam:
+def string(name: str, doc: str, *columns: Any, indexed: Any = None) -> SearchParam:
+    """Matches the start of any of `columns`, case-insensitively. `indexed`: a stored, lower-cased
+    text that holds every one of the columns after a start or a space (the patient's `search_text`,
+    under a trigram index on PostgreSQL): the value must then also start a word of it, a condition the
+    index answers, so that only its candidates are compared column by column."""
+
     def build(value: str) -> Clause:
-        needle = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        return or_(*[func.lower(c).like(needle, escape="\\") for c in columns])
+        lowered = value.lower()
+        needle = _escape_like(lowered) + "%"
+        exact = or_(*[func.lower(c).like(needle, escape="\\") for c in columns])
+        if indexed is None or SEPARATOR in lowered:
+            return exact
+        # `value%` or `% value%`: the word start lets pg_trgm use the trigram "  v" even for one letter
+        return and_(or_(indexed.like(needle, escape="\\"), indexed.like("% " + needle, escape="\\")), exact)
 
     return SearchParam(name, "string", doc, build)
+
+
+SEPARATOR = "\x1f"  # between the fields of a stored search text (hindfoot.db.models.patient.search_text_of)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
