@@ -105,6 +105,25 @@ def test_not_sure_where_it_hurts_is_one_question_and_leaves_the_sites_to_later_q
     assert {"pain_under_heel", "pain_outer_ankle"} & {q.finding for q in r.next_questions}
 
 
+def test_not_sure_throughout_leaves_the_ranking_at_the_prior() -> None:
+    """Issue 10 (h017s): "not sure" to the site, onset (injury) and every later question is no evidence,
+    neither for an injury nor partly "yes": the ranking stays the prior for the patient's age and sport."""
+    case = parse_case({"id": "sever-like", "setting": "self", "age": 10, "sex": "male", "sport": "football",
+                       "present": [], "absent": []})
+    before = {r.condition: r.probability for r in result(start("self", age=10, sex="male", sport="football")).ranking}
+    state, _step, asked = simulate(case)
+    assert "onset_sudden_injury" in asked and len(asked) >= 5
+    assert all(a.answer == "unknown" for a in state.answers)
+    for n in range(1, len(state.answers) + 1):
+        partial = state.model_copy(update={"answers": state.answers[:n]})
+        after = {r.condition: r.probability for r in result(partial).ranking}
+        assert after == pytest.approx(before, abs=1e-12), state.answers[n - 1].finding
+    # whereas a "yes" to the injury answer is evidence for it
+    injured = answer(start("self", age=10, sex="male", sport="football"), "onset_sudden_injury", "present")
+    sprain = {r.condition: r.probability for r in result(injured).ranking}["lateral_ankle_sprain"]
+    assert sprain > before["lateral_ankle_sprain"] + 0.05
+
+
 def test_emergency_answer_stops_the_interview() -> None:
     state = start("self", age=60, sex="male")
     step = next_step(state)
