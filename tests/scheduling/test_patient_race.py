@@ -93,16 +93,24 @@ def _assert_refused_for_the_patient(error: HindfootError | None, hhmm_from: str,
     assert f"{hhmm_from} to " in error.message and hhmm_to in error.message
 
 
+def _with_surgeon(clinic: Clinic, patient: Patient, day: date, hhmm: str) -> Callable[[Session], object]:
+    """A desk booking `patient` with the surgeon at Marylebone at `hhmm` (a 30-minute new consultation)."""
+    desk = actor(clinic.admin)
+
+    def book(s: Session) -> object:
+        return booking.book_appointment(s, desk, service="new_consultation", practitioner_id=clinic.surgeon.id,
+                                        location_id=clinic.marylebone.id, start=at(day, hhmm), patient_id=patient.id)
+
+    return book
+
+
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_one_patient_two_clinicians_same_moment_one_wins(engine, session_factory, db, booked):
     clinic, patient = booked
     day = future_day(11)
     desk = actor(clinic.admin)
 
-    def with_surgeon(s: Session) -> object:  # 10:00-10:30
-        return booking.book_appointment(s, desk, service="new_consultation", practitioner_id=clinic.surgeon.id,
-                                        location_id=clinic.marylebone.id, start=at(day, "10:00"),
-                                        patient_id=patient.id)
+    with_surgeon = _with_surgeon(clinic, patient, day, "10:00")  # 10:00-10:30
 
     def with_physio(s: Session) -> object:  # 10:15-11:00, overlapping
         return booking.book_appointment(s, desk, service="physiotherapy", practitioner_id=clinic.physio.id,
@@ -123,10 +131,7 @@ def test_a_move_onto_the_patients_other_clinician_time_waits_and_is_refused(engi
                                      location_id=clinic.marylebone.id, start=at(day, "14:00"), patient_id=patient.id)
     db.commit()
 
-    def with_surgeon(s: Session) -> object:  # 11:00-11:30
-        return booking.book_appointment(s, desk, service="new_consultation", practitioner_id=clinic.surgeon.id,
-                                        location_id=clinic.marylebone.id, start=at(day, "11:00"),
-                                        patient_id=patient.id)
+    with_surgeon = _with_surgeon(clinic, patient, day, "11:00")  # 11:00-11:30
 
     def move_physio(s: Session) -> object:  # 14:00 -> 11:15-12:00, overlapping
         return booking.reschedule_appointment(s, desk, later.id, start=at(day, "11:15"))
@@ -142,10 +147,7 @@ def test_a_series_and_a_booking_of_one_patient_at_once(engine, session_factory, 
     day = future_day(11)
     desk = actor(clinic.admin)
 
-    def with_surgeon(s: Session) -> object:  # 10:00-10:30
-        return booking.book_appointment(s, desk, service="new_consultation", practitioner_id=clinic.surgeon.id,
-                                        location_id=clinic.marylebone.id, start=at(day, "10:00"),
-                                        patient_id=patient.id)
+    with_surgeon = _with_surgeon(clinic, patient, day, "10:00")  # 10:00-10:30
 
     def dressings(s: Session) -> object:  # with the nurse at Fitzrovia, 10:00 on three days from `day`
         return series.book_series(s, desk, patient_id=patient.id, service="nurse_dressing",
