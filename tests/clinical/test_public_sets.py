@@ -4,7 +4,7 @@
 from published case reports; the engine is also judged on other published cases it never sees).
 tests/clinical/cases-heldout.json is such a held-out set: further published case reports, transcribed
 and given their expected disposition before the engine was run on them, and never to be tuned to (see
-tests/clinical/README.md)."""
+tests/clinical/README.md); tests/clinical/cases-heldout2.json is a second one (task hheld2)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from hindfoot.knowledge.loader import load_kb
 
 HERE = Path(__file__).parent
 SETS = {"vignettes": HERE / "vignettes.json", "published": HERE / "cases-published.json",
-        "heldout": HERE / "cases-heldout.json"}
+        "heldout": HERE / "cases-heldout.json", "heldout2": HERE / "cases-heldout2.json"}
 SHARED = Path("/work/shared/clinical/cases-published.json")
 runner = CliRunner()
 
@@ -46,7 +46,13 @@ runner = CliRunner()
 # are now urgent through the rupture safety net, not because the Ottawa blind spot is covered.
 # Left: h012s, a DVT after a kick to the back of the knee in football; the history gives nothing else
 # (no calf finding), and "any injury with the calf question open is urgent" would send every sprain.
-KNOWN_RESIDUAL = {"published": {"r029"}, "vignettes": set(), "heldout": {"h012s"}}
+# Second held-out set (task hheld2, docs/heldout2-failure-classes.md), measured once: residual until a class
+# fix decided on the development sets. k006s (talar tubercle fracture, history: "fell at basketball, still
+# painful and swollen after 2 weeks") and k009s (Achilles rupture, day-1 history "pain and swelling since
+# dancing, walking with a limp") fall outside the < 2 weeks safety nets and name no red flag; k003s (acute
+# gout, sudden night-time medial pain, felt feverish) is not asked the hot-joint question by the interview.
+KNOWN_RESIDUAL = {"published": {"r029"}, "vignettes": set(), "heldout": {"h012s"},
+                  "heldout2": {"k003s", "k006s", "k009s"}}
 
 
 def _pairs(name: str) -> list:
@@ -112,6 +118,10 @@ FLOORS = {
     # issue 10's targets; docs/decision-support.md.
     ("assessed", "heldout"): {"top1": 0.80, "top3": 0.875, "disposition_exact": 0.70},
     ("interviewed", "heldout"): {"top1": 0.60, "top3": 0.70, "disposition_exact": 0.70},
+    # Second held-out set, first (only) measurement: assess 80.0/90.0/80.0% of 40, interview 45/75/75% of 20;
+    # floors are that level less one case.
+    ("assessed", "heldout2"): {"top1": 0.775, "top3": 0.875, "disposition_exact": 0.775},
+    ("interviewed", "heldout2"): {"top1": 0.40, "top3": 0.70, "disposition_exact": 0.70},
 }
 
 
@@ -123,7 +133,7 @@ def test_ranking_and_disposition_floors(request: pytest.FixtureRequest, mode: st
 
 
 # The held-out set's median was 10.5 questions when first measured, 10 after task h10c (issue 10 asks <= 10).
-MEDIAN_QUESTIONS = {"vignettes": 10, "published": 10, "heldout": 10}
+MEDIAN_QUESTIONS = {"vignettes": 10, "published": 10, "heldout": 10, "heldout2": 10}
 
 
 @pytest.mark.parametrize("name", list(SETS))
