@@ -187,3 +187,18 @@ def test_a_duration_that_excludes_the_other_is_not_asked_again(said: str, implie
     # not said: either can be proposed
     r = assess(Case(id="dur0", setting="self", age=40, present=("onset_gradual",)), question_limit=200)
     assert implied in {q.finding for q in r.next_questions}
+
+
+@pytest.mark.parametrize(("said", "other"), [("onset_sudden_injury", "onset_gradual"),
+                                             ("onset_gradual", "onset_sudden_injury")])
+def test_how_it_started_is_not_asked_again_once_answered(said: str, other: str) -> None:
+    # the onset answers exclude each other: after "suddenly, with an injury" the symptom check asked
+    # "did it come on gradually?" (r019s, issue 10), a question spent on nothing
+    from hindfoot.assessment.engine import assess
+    from hindfoot.assessment.schemas import Case
+
+    r = assess(Case(id="on", setting="self", age=40, present=(said,)), question_limit=200)
+    assert other not in {q.finding for q in r.next_questions}
+    # a site does not exclude another site: a second place that hurts can still be asked
+    r = assess(Case(id="site", setting="self", age=40, present=("pain_back_of_ankle", said)), question_limit=200)
+    assert "pain_posterolateral" in {q.finding for q in r.next_questions}

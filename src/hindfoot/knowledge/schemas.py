@@ -294,6 +294,9 @@ class PresentingSlot(Strict):
     # `choice`: ONE question listing the findings (the patient picks one, or "not sure"), worded by
     # `question` with a short label per finding; otherwise one yes / no / not sure question per finding
     ask: Literal["each", "choice"] = "each"
+    # a choice whose answers exclude each other (how it started): once one is picked, the others are not
+    # asked again (they are not recorded "no" either)
+    exclusive: bool = False
     question: str | None = None
     labels: dict[str, str] = {}
     src: list[SourceKey] = Field(min_length=1)
