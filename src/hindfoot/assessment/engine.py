@@ -416,6 +416,7 @@ def rank_questions(
                 reason=reason,
                 expected_information_gain=round(float(gain_of[model.fidx[fid]]), 6),
                 choices=choices,
+                multiple=slot is not None and slot.multiple,
             )
         )
 

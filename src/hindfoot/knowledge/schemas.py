@@ -297,6 +297,9 @@ class PresentingSlot(Strict):
     # a choice whose answers exclude each other (how it started): once one is picked, the others are not
     # asked again (they are not recorded "no" either)
     exclusive: bool = False
+    # a choice where the patient ticks every answer that applies (pain can be in more than one place);
+    # each ticked answer is recorded "yes", the rest stay unknown
+    multiple: bool = False
     question: str | None = None
     labels: dict[str, str] = {}
     src: list[SourceKey] = Field(min_length=1)
