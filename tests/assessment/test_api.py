@@ -121,6 +121,30 @@ def test_interview_bad_answers_are_422(client):
     assert client.get(f"/api/interviews/{uuid.uuid4()}").status_code == 404
 
 
+def test_where_it_hurts_takes_every_place_ticked_in_one_answer(client):
+    _csrf(client)
+    step = client.post("/api/interviews", json={"age": 42, "sex": "male"}).json()
+    q = step["question"]
+    assert q["multiple"] is True and q["finding"] == "pain_back_of_ankle"
+    iid = step["id"]
+    # a place that is not an answer of the current question, or several on a question that allows one,
+    # is refused naming the field
+    r = client.post(f"/api/interviews/{iid}/answers",
+                    json={"finding": "pain_inner_ankle", "value": "present", "also": ["fever_or_unwell"]})
+    assert r.status_code == 422 and "also" in r.text
+    r = client.post(f"/api/interviews/{iid}/answers",
+                    json={"finding": "pain_inner_ankle", "value": "present", "also": ["burning_tingling_sole"]})
+    assert r.status_code == 200, r.text
+    step = r.json()
+    assert step["asked"] == 1
+    assert step["answers"] == [{"finding": "pain_inner_ankle", "answer": "present"},
+                               {"finding": "burning_tingling_sole", "answer": "present"}]
+    assert step["question"]["question"] == "How did it start?" and step["question"]["multiple"] is False
+    r = client.post(f"/api/interviews/{iid}/answers",
+                    json={"finding": "onset_gradual", "value": "present", "also": ["onset_sudden_injury"]})
+    assert r.status_code == 422 and "also" in r.text
+
+
 def test_patient_interview_is_saved_to_their_record_and_private(client, db):
     org = make_org(db)
     me = make_patient(db, org, stage=None)
@@ -251,9 +275,10 @@ def _reference_json(result):
         "disposition": result.disposition,
         "red_flags": [dict(asdict(f), findings=list(f.findings), sources=list(f.sources)) for f in result.red_flags],
         "next_questions": [
-            {k: v for k, v in asdict(q).items() if k != "choices"}
+            {k: v for k, v in asdict(q).items() if k not in ("choices", "multiple")}
             | {"expected_information_gain": round(q.expected_information_gain, 4)}
             | ({"choices": [{"finding": f, "label": label} for f, label in q.choices]} if q.choices else {})
+            | ({"multiple": True} if q.multiple else {})
             for q in result.next_questions],
         "not_ruled_out": [asdict(s) for s in result.not_ruled_out],
         "decision_rules": [r.as_json() for r in result.decision_rules],

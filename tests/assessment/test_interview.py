@@ -86,7 +86,8 @@ def test_the_presenting_complaint_block_asks_site_onset_weight_bearing_swelling_
 def test_not_sure_where_it_hurts_is_one_question_and_leaves_the_sites_to_later_questions() -> None:
     state = start("self", age=30, sex="female", sport="running")
     step = next_step(state)
-    assert step.question.question == "Where does it hurt most?" and len(step.question.choices) >= 8
+    assert step.question.question.startswith("Where does it hurt?") and len(step.question.choices) >= 8
+    assert step.question.multiple
     state = answer(state, step.question.finding, "unknown")
     nxt = next_step(state)
     assert nxt.question.question == "How did it start?"
@@ -187,3 +188,38 @@ def test_a_duration_that_excludes_the_other_is_not_asked_again(said: str, implie
     # not said: either can be proposed
     r = assess(Case(id="dur0", setting="self", age=40, present=("onset_gradual",)), question_limit=200)
     assert implied in {q.finding for q in r.next_questions}
+
+
+@pytest.mark.parametrize(("said", "other"), [("onset_sudden_injury", "onset_gradual"),
+                                             ("onset_gradual", "onset_sudden_injury")])
+def test_how_it_started_is_not_asked_again_once_answered(said: str, other: str) -> None:
+    # the onset answers exclude each other: after "suddenly, with an injury" the symptom check asked
+    # "did it come on gradually?" (r019s, issue 10), a question spent on nothing
+    from hindfoot.assessment.engine import assess
+    from hindfoot.assessment.schemas import Case
+
+    r = assess(Case(id="on", setting="self", age=40, present=(said,)), question_limit=200)
+    assert other not in {q.finding for q in r.next_questions}
+    # a site does not exclude another site: a second place that hurts can still be asked
+    r = assess(Case(id="site", setting="self", age=40, present=("pain_back_of_ankle", said)), question_limit=200)
+    assert "pain_posterolateral" in {q.finding for q in r.next_questions}
+
+
+def test_pain_in_two_places_is_ticked_on_one_question() -> None:
+    # "where does it hurt most?" recorded one place (issue 10): a patient with burning in the sole and pain
+    # at the inner ankle now ticks both, and that is still one question
+    case = parse_case({"id": "two", "setting": "self", "age": 42, "sex": "male", "sport": "none",
+                       "present": ["pain_inner_ankle", "burning_tingling_sole"], "absent": []})
+    state, _step, asked = simulate(case)
+    recorded = {a.finding: a.answer for a in state.answers}
+    assert recorded["pain_inner_ankle"] == recorded["burning_tingling_sole"] == "present"
+    assert asked[0] == "pain_inner_ankle" and "burning_tingling_sole" not in asked  # not asked again
+    assert state.asked == len(asked) == len(state.answers) - 1
+    # taking the question back takes back every place ticked on it
+    first = start("self", age=42, sex="male")
+    ticked = answer(first, "pain_inner_ankle", "present", also=["burning_tingling_sole"])
+    assert ticked.asked == 1 and len(ticked.answers) == 2
+    assert ticked.without_last_question().answers == ()
+    with pytest.raises(InvalidInput) as err:  # further answers go with a chosen one
+        answer(first, "pain_inner_ankle", "unknown", also=["burning_tingling_sole"])
+    assert err.value.field == "also"

@@ -95,7 +95,7 @@ def test_first_questions_are_the_presenting_complaint_and_back_undoes(client):
     back = client.post("/check/back", data={"csrf_token": token})
     assert "Question 1" in back.text and _finding(back.text) == f1
     bad = client.post("/check/answer", data={"csrf_token": token, "finding": f1})
-    assert bad.status_code == 422 and "Choose one answer, or not sure" in bad.text
+    assert bad.status_code == 422 and "Tick every place that applies, or not sure" in bad.text
     assert client.post("/check/answer", data={"finding": f1, "value": "absent"}).status_code == 403  # no CSRF
 
 
@@ -103,7 +103,7 @@ def test_where_it_hurts_is_one_question_with_the_sites_as_answers(client):
     token = _csrf(client.get("/check").text)
     client.post("/check", data={"csrf_token": token, "age": "40"})
     first = client.get("/check/question")
-    assert "Where does it hurt most?" in first.text
+    assert "Where does it hurt? Tick every place that applies." in first.text
     options = re.findall(r'name="choice" value="([^"]+)"', first.text)
     assert {"pain_back_of_ankle", "pain_under_heel", "pain_outer_ankle", "calf_pain", "unknown"} <= set(options)
     assert "Behind the inner ankle bone" in first.text and "Not sure, or somewhere else" in first.text
@@ -117,6 +117,25 @@ def test_where_it_hurts_is_one_question_with_the_sites_as_answers(client):
     bad = client.post("/check/answer", data={"csrf_token": token, "finding": _finding(second.text),
                                              "choice": "pain_under_heel"})
     assert bad.status_code == 422 and "not one of the answers to this question" in bad.text, bad.text[-3000:]
+
+
+def test_where_it_hurts_can_be_ticked_in_more_than_one_place(client):
+    token = _csrf(client.get("/check").text)
+    client.post("/check", data={"csrf_token": token, "age": "42"})
+    first = client.get("/check/question")
+    assert 'type="checkbox" name="choice" value="pain_inner_ankle"' in first.text
+    second = client.post("/check/answer", data={"csrf_token": token, "finding": _finding(first.text),
+                                                "choice": ["pain_inner_ankle", "burning_tingling_sole"]})
+    assert "Question 2" in second.text and "How did it start?" in second.text
+    assert 'type="radio" name="choice" value="onset_gradual"' in second.text  # one answer there
+    for place in ("pain_inner_ankle", "burning_tingling_sole"):
+        change = client.get(f"/check/question?finding={place}")
+        assert 'value="present" required\n          checked' in change.text
+    # nothing ticked names what to do
+    back = client.post("/check/back", data={"csrf_token": token})
+    assert "Question 1" in back.text
+    bad = client.post("/check/answer", data={"csrf_token": token, "finding": _finding(back.text)})
+    assert bad.status_code == 422 and "Tick every place that applies, or not sure" in bad.text
 
 
 def test_emergency_answers_stop_early_and_say_so_first(client):

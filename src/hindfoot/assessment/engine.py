@@ -416,6 +416,7 @@ def rank_questions(
                 reason=reason,
                 expected_information_gain=round(float(gain_of[model.fidx[fid]]), 6),
                 choices=choices,
+                multiple=slot is not None and slot.multiple,
             )
         )
 
@@ -548,6 +549,10 @@ def assess(
 
     # a finding that excludes one already present (over three months, under two weeks) is not asked
     implied = {b for a, b in EXCLUSIVE_FINDINGS if a in present_set} | {a for a, b in EXCLUSIVE_FINDINGS if b in present_set}
+    # nor the other answers of a choice whose answers exclude each other ("gradually" after "with an injury")
+    for slot in kb.interview.presenting_complaint:
+        if slot.exclusive and any(f in present_set for f in slot.findings):
+            implied.update(slot.findings)
     done = present_set | set(case.absent) | set(answered or ()) | implied
     questions = rank_questions(
         model, case.setting, comp_post, present_set, done, limit=question_limit, probs=probs, absent=case.absent

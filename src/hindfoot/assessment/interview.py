@@ -19,7 +19,7 @@ answers; or nothing informative is left to ask; or `max_questions` reached (15).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -64,6 +64,9 @@ class InterviewAnswer(BaseModel):
 
     finding: str
     answer: Answer
+    # another answer ticked on the same question as the answer before it (a question that allows several,
+    # where it hurts): it is not a question of its own
+    also: bool = False
 
 
 class InterviewState(BaseModel):
@@ -78,7 +81,15 @@ class InterviewState(BaseModel):
 
     @property
     def asked(self) -> int:
-        return len(self.answers)
+        """Questions answered (several places ticked on one question count once)."""
+        return sum(not a.also for a in self.answers)
+
+    def without_last_question(self) -> InterviewState:
+        """The state before the last question was answered (all the answers it was given)."""
+        n = len(self.answers)
+        while n and self.answers[n - 1].also:
+            n -= 1
+        return self.model_copy(update={"answers": self.answers[: max(n - 1, 0)]})
 
 
 @dataclass(slots=True, kw_only=True, frozen=True)
@@ -108,21 +119,30 @@ def start(
     return InterviewState(id=id, setting=setting, age=age, sex=sex, sport=sport)
 
 
-def answer(state: InterviewState, finding: str, value: Any, kb: KnowledgeBase | None = None) -> InterviewState:
+def answer(
+    state: InterviewState, finding: str, value: Any, kb: KnowledgeBase | None = None, *, also: Collection[str] = ()
+) -> InterviewState:
     """A new state with `finding` answered ("present", "absent" or "unknown"/"dont_know"; also
-    yes/no/True/False/None). Answering a finding again replaces the earlier answer."""
+    yes/no/True/False/None). Answering a finding again replaces the earlier answer. `also`: further
+    answers ticked on the same question (one that allows several), each recorded "present"."""
     kb = kb or load_kb()
-    f = kb.finding_by_id.get(finding)
-    if f is None:
-        raise InvalidInput(f"unknown finding id {finding!r}", field="finding")
-    if state.setting not in f.settings:
-        raise InvalidInput(f"finding {finding!r} cannot be answered in setting {state.setting!r}", field="finding")
+    for fid, field in ((finding, "finding"), *((f, "also") for f in also)):
+        f = kb.finding_by_id.get(fid)
+        if f is None:
+            raise InvalidInput(f"unknown finding id {fid!r}", field=field)
+        if state.setting not in f.settings:
+            raise InvalidInput(f"finding {fid!r} cannot be answered in setting {state.setting!r}", field=field)
     try:
         normalised = _ALIASES[value.strip().lower() if isinstance(value, str) else value]
     except (KeyError, TypeError):
         raise InvalidInput(f"unknown answer {value!r} (expected present, absent or unknown)", field="answer") from None
-    kept = tuple(a for a in state.answers if a.finding != finding)
-    return state.model_copy(update={"answers": (*kept, InterviewAnswer(finding=finding, answer=normalised))})
+    more = tuple(dict.fromkeys(f for f in also if f != finding))
+    if more and normalised != "present":
+        raise InvalidInput("further answers go with a chosen answer (present)", field="also")
+    kept = tuple(a for a in state.answers if a.finding != finding and a.finding not in more)
+    new = (InterviewAnswer(finding=finding, answer=normalised),
+           *(InterviewAnswer(finding=f, answer="present", also=True) for f in more))
+    return state.model_copy(update={"answers": (*kept, *new)})
 
 
 def to_case(state: InterviewState, kb: KnowledgeBase | None = None) -> Case:
@@ -200,7 +220,8 @@ def next_step(
     ):
         return finish("urgent")
     if asked >= policy.min_questions and current.top.probability >= policy.confidence:
-        window = [_snapshot(model, state, n)[0] for n in range(max(asked - policy.stable_for, 0), asked + 1)]
+        n_answers = len(state.answers)
+        window = [_snapshot(model, state, n)[0] for n in range(max(n_answers - policy.stable_for, 0), n_answers + 1)]
         if len(set(window)) == 1:
             return finish("confident")
     if not questions or questions[0].expected_information_gain < policy.min_information_gain:
@@ -227,10 +248,10 @@ def simulate(
         step = next_step(state, kb, policy)
         if step.done or step.question is None:
             return state, step, asked
-        picked = next((f for f, _ in step.question.choices if respond(f) == "present"), None)
-        if picked is not None:  # a choice question: the patient picks the option that applies
-            asked.append(picked)
-            state = answer(state, picked, "present", kb)
+        picks = [f for f, _ in step.question.choices if respond(f) == "present"]
+        if picks:  # a choice question: the patient picks the option that applies (ticks all that do)
+            asked.append(picks[0])
+            state = answer(state, picks[0], "present", kb, also=picks[1:] if step.question.multiple else ())
         else:  # a yes / no question, or no option applies: "no" or "not sure" to the first one
             asked.append(step.question.finding)
             state = answer(state, step.question.finding, respond(step.question.finding), kb)

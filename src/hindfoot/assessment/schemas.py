@@ -237,6 +237,8 @@ class NextQuestion:
     # a choice question (interview.yaml `ask: choice`): (finding id, label) for each option; answered by
     # the chosen finding "present", or by `finding` "unknown" for "not sure"
     choices: tuple[tuple[str, str], ...] = ()
+    # the patient may tick several of the choices (where it hurts): each is answered "present"
+    multiple: bool = False
 
 
 @dataclass(slots=True, kw_only=True)
@@ -331,7 +333,8 @@ def result_json(result: AssessmentResult) -> dict[str, Any]:
         "next_questions": [
             {"finding": q.finding, "question": q.question, "group": q.group, "reason": q.reason,
              "expected_information_gain": round(q.expected_information_gain, 4),
-             **({"choices": [{"finding": f, "label": label} for f, label in q.choices]} if q.choices else {})}
+             **({"choices": [{"finding": f, "label": label} for f, label in q.choices]} if q.choices else {}),
+             **({"multiple": True} if q.multiple else {})}
             for q in result.next_questions
         ],
         "not_ruled_out": [

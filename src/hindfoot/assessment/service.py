@@ -18,6 +18,7 @@ patient's data is audited; services flush, the request commits.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
@@ -180,11 +181,21 @@ def _store(db: Session, actor: Actor | None, row: AssessmentInterview, state: in
     return view
 
 
-def answer_interview(db: Session, actor: Actor | None, interview_id: uuid.UUID, finding: str, value: Any) -> InterviewView:
-    """Record one answer (present / absent / unknown, also yes / no / dont_know / not_sure)."""
+def answer_interview(
+    db: Session, actor: Actor | None, interview_id: uuid.UUID, finding: str, value: Any, also: Sequence[str] = ()
+) -> InterviewView:
+    """Record one answer (present / absent / unknown, also yes / no / dont_know / not_sure). `also`: the
+    other answers ticked on the current question when it allows several (where it hurts)."""
     row = _load(db, actor, interview_id, audit.UPDATE)
-    state = interview.answer(_state(row), finding, value)
-    return _store(db, actor, row, state, f"symptom check answer: {finding}")
+    state = _state(row)
+    if also:
+        q = _view(row, state).step.question
+        options = {f for f, _ in q.choices} if q is not None and q.multiple else set()
+        if finding not in options or not set(also) <= options:
+            raise InvalidInput("several answers are only for the current question that allows them, "
+                               "each one of its answers", field="also")
+    state = interview.answer(state, finding, value, also=also)
+    return _store(db, actor, row, state, f"symptom check answer: {', '.join((finding, *also))}")
 
 
 def back(db: Session, actor: Actor | None, interview_id: uuid.UUID) -> InterviewView:
@@ -193,7 +204,7 @@ def back(db: Session, actor: Actor | None, interview_id: uuid.UUID) -> Interview
     state = _state(row)
     if not state.answers:
         return _view(row, state)
-    state = state.model_copy(update={"answers": state.answers[:-1]})
+    state = state.without_last_question()
     return _store(db, actor, row, state, "symptom check: last answer taken back")
 
 

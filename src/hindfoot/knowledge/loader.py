@@ -354,6 +354,8 @@ def _build(data_dir: Path, vocabulary_path: Path | None) -> tuple[KnowledgeBase 
     )
     problems += _check_decision_rules(parsed)
     for slot in parsed["interview"].presenting_complaint:
+        if (slot.multiple or slot.exclusive) and (slot.ask != "choice" or (slot.multiple and slot.exclusive)):
+            problems.append(f"interview.yaml: {slot.slot}: `multiple` or `exclusive` (not both) belong to a choice question")
         if slot.ask == "choice" and (not slot.question or set(slot.labels) != set(slot.findings)):
             problems.append(f"interview.yaml: {slot.slot}: a choice question needs `question` and one label per finding")
         for fid in slot.findings:

@@ -294,6 +294,12 @@ class PresentingSlot(Strict):
     # `choice`: ONE question listing the findings (the patient picks one, or "not sure"), worded by
     # `question` with a short label per finding; otherwise one yes / no / not sure question per finding
     ask: Literal["each", "choice"] = "each"
+    # a choice whose answers exclude each other (how it started): once one is picked, the others are not
+    # asked again (they are not recorded "no" either)
+    exclusive: bool = False
+    # a choice where the patient ticks every answer that applies (pain can be in more than one place);
+    # each ticked answer is recorded "yes", the rest stay unknown
+    multiple: bool = False
     question: str | None = None
     labels: dict[str, str] = {}
     src: list[SourceKey] = Field(min_length=1)

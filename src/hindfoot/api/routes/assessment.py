@@ -10,7 +10,7 @@ answers its token (send it back in X-CSRF-Token with the session cookie).
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Request
@@ -74,6 +74,9 @@ class AnswerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     finding: str = Field(min_length=1, max_length=80)
     value: Literal["present", "absent", "unknown", "dont_know", "not_sure", "yes", "no"]
+    # a question that allows several answers (`question.multiple`, where it hurts): the other answers
+    # ticked besides `finding`, each recorded "present"
+    also: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(default_factory=list, max_length=20)
 
 
 class AnswerRead(BaseModel):
@@ -119,7 +122,7 @@ def get_interview(interview_id: uuid.UUID, db: DbSession, actor: OptionalActor) 
 
 @router.post("/interviews/{interview_id}/answers")
 def answer_interview(interview_id: uuid.UUID, body: AnswerCreate, db: DbSession, actor: OptionalActor) -> InterviewRead:
-    return _read(assessment_service.answer_interview(db, actor, interview_id, body.finding, body.value))
+    return _read(assessment_service.answer_interview(db, actor, interview_id, body.finding, body.value, body.also))
 
 
 @router.get("/interviews/{interview_id}/result")

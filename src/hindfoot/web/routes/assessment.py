@@ -156,9 +156,10 @@ def check_question(
     else:
         finding, question, number, current = view.step.question.finding, view.step.question.question, view.state.asked + 1, None
     choices = view.step.question.choices if view.step.question is not None and number is not None else ()
+    multiple = bool(choices) and view.step.question is not None and view.step.question.multiple
     return _render(request, "assessment/question.html", {
         **_common(), "view": view, "finding": finding, "question": question, "number": number,
-        "current": current, "choices": choices, "red_flag": view.step.question is not None and view.step.question.reason == "red_flag"
+        "current": current, "choices": choices, "multiple": multiple, "red_flag": view.step.question is not None and view.step.question.reason == "red_flag"
         and number is not None,
         "presenting": view.step.question is not None and view.step.question.reason == "presenting_complaint"
         and number is not None,
@@ -170,21 +171,25 @@ def check_answer(
     request: Request, db: DbSession, actor: OptionalActor,
     finding: Annotated[str, Form(max_length=80)],
     value: Annotated[str, Form(max_length=20)] = "",
-    choice: Annotated[str, Form(max_length=80)] = "",
+    choice: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     iid = _current_id(request)
     if iid is None:
         return RedirectResponse("/check", status_code=303)
+    also: list[str] = []
     if choice:  # a question with several answers (where it hurts, how it started)
         view = assessment_service.get_interview(db, actor, iid)
         q = view.step.question
         options = {f for f, _ in q.choices} if q is not None and q.finding == finding else set()
-        if choice == "unknown" and options:
+        picked = list(dict.fromkeys(choice))
+        if len(picked) > len(options) + 1 or any(len(c) > 80 for c in picked):
+            raise InvalidInput("too many or too long answers", field="choice")
+        if picked == ["unknown"] and options:
             value = "unknown"
-        elif choice in options:
-            finding, value = choice, "present"
+        elif picked and set(picked) <= options and (len(picked) == 1 or (q is not None and q.multiple)):
+            finding, value, also = picked[0], "present", picked[1:]
         else:
-            raise InvalidInput(f"{choice!r} is not one of the answers to this question", field="choice")
+            raise InvalidInput(f"{', '.join(picked)!r} is not one of the answers to this question", field="choice")
     if value not in ("present", "absent", "unknown"):
         view = assessment_service.get_interview(db, actor, iid)
         kb = load_kb()
@@ -197,9 +202,11 @@ def check_answer(
             **_common(), "view": view, "finding": finding, "question": q.question if choices and q else f.question,
             "current": None, "choices": choices,
             "number": view.state.asked + 1 if finding not in view.answers() else None, "red_flag": False,
-            "error": "Choose one answer, or not sure." if choices else "Choose yes, no or not sure.",
+            "multiple": bool(choices) and q is not None and q.multiple,
+            "error": ("Tick every place that applies, or not sure." if choices and q is not None and q.multiple
+                      else "Choose one answer, or not sure." if choices else "Choose yes, no or not sure."),
         }, status_code=422)
-    view = assessment_service.answer_interview(db, actor, iid, finding, value)
+    view = assessment_service.answer_interview(db, actor, iid, finding, value, also)
     return RedirectResponse("/check/result" if view.done else "/check/question", status_code=303)
 
 
