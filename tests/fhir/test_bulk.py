@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from hindfoot.db.models import AuditEvent, Organization, UserAccount
 from hindfoot.demo import DEMO_PASSWORD
-from hindfoot.fhir.rest import references
+from hindfoot.fhir.patient_everything import references
 
 TOKEN_URL = "https://testserver/api/oauth/token"  # OAuth2 needs https (or loopback)
 ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}

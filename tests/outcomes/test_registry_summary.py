@@ -37,19 +37,18 @@ from hindfoot.db.models import (
     RegistryEpisode,
     RegistryScore,
 )
-from hindfoot.db.models.registry import TOTALS
+from hindfoot.db.models.registry import RETURNED_PREVIOUS, TOTALS
 from hindfoot.db.registry_hooks import apply_pending
 from hindfoot.db.registry_sync import refresh_registry
 from hindfoot.outcomes import analytics, service
-from hindfoot.outcomes.analytics import (
+from hindfoot.outcomes.analytics import Dashboard, Filters
+from hindfoot.outcomes.cohort import (
     FOLLOW_UPS,
-    RETURNED_PREVIOUS,
-    Dashboard,
-    Filters,
-    _anchors,
-    _cohort,
-    _cut,
+    anchor_subqueries,
+    cohort_query,
     days_between,
+    follow_up_cut,
+    restricted_patients,
 )
 from hindfoot.outcomes.service import SCORE_LABELS, SURGICAL_PROCEDURES, TIMEPOINT_LABELS, mcid_for
 from hindfoot.outcomes.survival import kaplan_meier
@@ -202,8 +201,8 @@ def _reference_dashboard(db: Session, actor: Actor, f: Filters, *, today: date |
     require_staff(actor)
     today = today or date.today()
     out = analytics.Dashboard(filters=f, today=today)
-    cohort = _cohort(actor, f, analytics._restricted(db, actor)).cte("cohort")
-    surgery, conservative = _anchors()
+    cohort = cohort_query(actor, f, restricted_patients(db, actor)).cte("cohort")
+    surgery, conservative = anchor_subqueries()
 
     # counts
     out.episodes, out.patients = db.execute(
@@ -226,7 +225,7 @@ def _reference_dashboard(db: Session, actor: Actor, f: Filters, *, today: date |
     anchor = func.coalesce(surgery.c.at, conservative.c.at)
     eligible: dict[str, ColumnElement[bool]] = {"baseline": cohort.c.period_start <= today}
     for tp, (unit, amount) in FOLLOW_UPS:
-        eligible[tp] = anchor <= _cut(today, unit, amount)
+        eligible[tp] = anchor <= follow_up_cut(today, unit, amount)
     cols = []
     for tp in timepoints:
         cols.append(func.sum(case((eligible[tp], 1), else_=0)))

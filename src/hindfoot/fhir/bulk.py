@@ -28,7 +28,7 @@ from hindfoot.auth.actor import Actor
 from hindfoot.db.base import utcnow
 from hindfoot.db.models import BulkExport, BulkExportFile
 from hindfoot.errors import BadRequest, Forbidden, NotFound
-from hindfoot.fhir import rest
+from hindfoot.fhir import patient_everything, rest, rows
 from hindfoot.fhir.registry import TYPES
 from hindfoot.fhir.search import parse_date_range
 
@@ -105,10 +105,10 @@ def build(db: Session, actor: Actor, job: BulkExport) -> None:
         where = [rt.scope(actor)]
         if job.since is not None and rt.since_column is not None:
             where.append(rt.since_column >= job.since)
-        found += [rest.Found(rt, row, rest.MAPPED.map(rt, row)) for row in rest.plain_rows(db, rt, *where)]
+        found += [rest.Found(rt, row, rest.MAPPED.map(rt, row)) for row in rows.plain_rows(db, rt, *where)]
     if job.level != "system" and not job.types:
         # what the patients' records point to outside their compartments, so no reference dangles
-        found += rest.closure(db, actor, found, None)
+        found += patient_everything.closure(db, actor, found, None)
     by_type: dict[str, list[dict[str, Any]]] = {}
     seen: set[tuple[str, Any]] = set()
     for f in found:

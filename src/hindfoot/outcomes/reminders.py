@@ -20,7 +20,8 @@ from hindfoot.audit import service as audit
 from hindfoot.db.base import utcnow
 from hindfoot.db.models import EpisodeOfCare, OutcomeReminder, Patient
 from hindfoot.notifications.email import OutgoingEmail, send
-from hindfoot.outcomes import service
+from hindfoot.outcomes.due_list import DueRow, due_rows
+from hindfoot.outcomes.vocabulary import INSTRUMENT_TITLES, TIMEPOINT_LABELS
 from hindfoot.settings import Settings
 
 __all__ = ["Reminder", "pending", "send_reminder"]
@@ -48,8 +49,8 @@ def pending(db: Session, today: date) -> list[Reminder]:
     sent = set(db.execute(select(OutcomeReminder.episode_id, OutcomeReminder.timepoint)).all())
     out: list[Reminder] = []
     for patient in patients:
-        groups: dict[tuple[uuid.UUID, str], list[service.DueRow]] = {}
-        for row in service._due_rows(db, patient, today):  # noqa: SLF001 - same package
+        groups: dict[tuple[uuid.UUID, str], list[DueRow]] = {}
+        for row in due_rows(db, patient, today):
             if row.status in ("due", "overdue", "in-progress"):
                 groups.setdefault((row.episode_id, row.timepoint), []).append(row)
         for (episode_id, timepoint), rows in groups.items():
@@ -62,8 +63,8 @@ def pending(db: Session, today: date) -> list[Reminder]:
 
 def _message(settings: Settings, r: Reminder) -> OutgoingEmail:
     link = settings.base_url.rstrip("/") + "/login?next=/questionnaires"
-    names = ", ".join(service.INSTRUMENT_TITLES[i] for i in r.instruments)
-    label = service.TIMEPOINT_LABELS.get(r.timepoint, r.timepoint).lower()
+    names = ", ".join(INSTRUMENT_TITLES[i] for i in r.instruments)
+    label = TIMEPOINT_LABELS.get(r.timepoint, r.timepoint).lower()
     text = (
         f"Dear {r.given_name},\n\n"
         f"Your {label} questionnaires are ready: {names}.\n"

@@ -39,10 +39,10 @@ MICRO: Final = 1_000_000  # score sums are kept in millionths of a point
 FOLLOW_UP_POINTS: Final = ("6w", "3m", "6m", "12m")
 TIMEPOINTS: Final = ("baseline", *FOLLOW_UP_POINTS)
 # kind -> number of integer values under each of its keys
-# the scores the dashboard shows (`outcomes.service.SCORE_LABELS`); other codes are not counted
+# the scores the dashboard shows (`outcomes.vocabulary.SCORE_LABELS`); other codes are not counted
 SCORE_CODES: Final = ("faos.symptoms", "faos.pain", "faos.adl", "faos.sport_rec", "faos.qol", "faam.adl",
                       "faam.sports", "pain.nrs")
-# the completed procedures that anchor follow-up (`outcomes.service.SURGICAL_PROCEDURES`)
+# the completed procedures that anchor follow-up (`outcomes.vocabulary.SURGICAL_PROCEDURES`)
 SURGICAL_CODES: Final = ("posterior_arthroscopic_excision", "posterior_arthroscopic_debridement", "open_excision")
 KINDS: Final[dict[str, int]] = {"start": 6, "anchor": 5, "score": 5, "km": 1, "procedure": 1}
 

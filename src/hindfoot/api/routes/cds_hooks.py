@@ -51,7 +51,7 @@ class CdsClientRead(BaseModel):
 
 
 @router.post("/cds-clients", status_code=201)
-def register(body: CdsClientCreate, db: DbSession, actor: CurrentActor) -> CdsClientRead:
+def register_cds_client(body: CdsClientCreate, db: DbSession, actor: CurrentActor) -> CdsClientRead:
     """An admin registers an EHR's CDS client and its public keys."""
     client = cds_service.register_client(db, actor, client_id=body.client_id, name=body.name, jwks=body.jwks)
     return CdsClientRead(id=str(client.id), client_id=client.client_id, name=client.name,

@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from hindfoot.auth.actor import Actor
 from hindfoot.deps import DbSession, client_ip, get_optional_actor
 from hindfoot.errors import BadRequest, NotAcceptable, NotAuthenticated
-from hindfoot.fhir import bulk, capability, rest, smart, write
+from hindfoot.fhir import bulk, capability, patient_everything, rest, smart, write
 from hindfoot.fhir.registry import TYPES
 
 FHIR_JSON = "application/fhir+json"
@@ -137,7 +137,7 @@ def everything(patient_id: str, request: Request, db: DbSession, actor: FhirActo
     """Patient/$everything: a searchset of the patient's record and everything it references
     (_since, _type, _count and _offset for paging)."""
     params = request.query_params.multi_items()
-    return fhir_response(rest.everything(db, actor, patient_id, params, base_of(request)))
+    return fhir_response(patient_everything.everything(db, actor, patient_id, params, base_of(request)))
 
 
 # ------------------------------------------------------------------------------------- writes

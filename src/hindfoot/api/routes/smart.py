@@ -80,7 +80,7 @@ class SmartClientRead(BaseModel):
 
 
 @router.post("/smart-clients", status_code=201)
-def register(body: SmartClientCreate, db: DbSession, actor: CurrentActor) -> SmartClientRead:
+def register_smart_client(body: SmartClientCreate, db: DbSession, actor: CurrentActor) -> SmartClientRead:
     """An admin registers a SMART app (public client, PKCE) or a backend service (private_key_jwt)."""
     client = smart.register_client(db, actor, client_id=body.client_id, name=body.name, kind=body.kind,
                                    redirect_uris=body.redirect_uris, scope=body.scope,

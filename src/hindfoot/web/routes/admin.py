@@ -96,7 +96,7 @@ def _staff_form(raw: dict[str, str]) -> tuple[dict[str, str], StaffFields | None
 
 
 @router.post("/admin/staff", response_class=HTMLResponse)
-def add_staff(
+def add_staff_page(
     request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings, background: BackgroundTasks,
     raw: RawForm,
 ) -> HTMLResponse:
@@ -114,7 +114,7 @@ def add_staff(
 
 
 @router.post("/admin/staff/{practitioner_id}", response_class=HTMLResponse)
-def update_staff(practitioner_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
+def update_staff_page(practitioner_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
                  raw: RawForm) -> HTMLResponse:
     form, fields, errors = _staff_form(raw)
     if fields is None:
@@ -129,7 +129,7 @@ def update_staff(practitioner_id: uuid.UUID, request: Request, db: DbSession, ac
 
 
 @router.post("/admin/staff/{practitioner_id}/active", response_class=HTMLResponse)
-def set_active(
+def set_active_page(
     practitioner_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
     active: Annotated[str, Form(max_length=5)],
 ) -> HTMLResponse:
@@ -142,7 +142,7 @@ def set_active(
 
 
 @router.post("/admin/staff/{practitioner_id}/mfa-reset", response_class=HTMLResponse)
-def reset_mfa(practitioner_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+def reset_mfa_page(practitioner_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
     member = staff.reset_mfa(db, actor, practitioner_id)
     return _staff_page(request, db, actor, message=(
         f"{member.practitioner.display_name}: two-step sign-in is reset; they set it up again at their next sign-in."))

@@ -197,7 +197,7 @@ def account_new_codes(request: Request, db: DbSession, actor: CurrentActor) -> H
 
 
 @router.post("/logout")
-def logout(request: Request, db: DbSession) -> Response:
+def logout_page(request: Request, db: DbSession) -> Response:
     end_session(request, db)
     return RedirectResponse("/", status_code=303)
 

@@ -137,7 +137,7 @@ def _parse_day(value: str, field: str, errors: dict[str, str], label: str) -> da
 
 
 @router.get("/book", response_class=HTMLResponse)
-def book(
+def book_page(
     request: Request,
     db: DbSession,
     actor: OptionalActor,
@@ -454,7 +454,7 @@ def appointment_page(appointment_id: uuid.UUID, request: Request, db: DbSession,
 
 
 @router.post("/appointments/{appointment_id}/cancel", response_class=HTMLResponse)
-def cancel(
+def cancel_page(
     appointment_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings,
     tasks: BackgroundTasks, raw: RawForm,
 ) -> Response:
@@ -499,7 +499,7 @@ def desk_action(appointment_id: uuid.UUID, action: Annotated[str, Path(pattern="
 
 
 @router.post("/appointments/{appointment_id}/no-show", response_class=HTMLResponse)
-def no_show(appointment_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
+def no_show_page(appointment_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
             settings: AppSettings) -> Response:
     try:
         booking.mark_no_show(db, actor, appointment_id)

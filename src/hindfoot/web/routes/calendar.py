@@ -60,7 +60,7 @@ def clinic_people(db: DbSession, actor: Actor) -> dict[str, Any]:
 
 
 @router.get("/calendar", response_class=HTMLResponse)
-def calendar(
+def calendar_page(
     request: Request,
     db: DbSession,
     actor: CurrentActor,
@@ -223,7 +223,7 @@ def my_clinic_today(request: Request, db: DbSession, actor: CurrentActor) -> HTM
 
 
 @router.get("/calendar/no-shows", response_class=HTMLResponse)
-def no_shows(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+def no_shows_page(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
     stats = diary.no_show_stats(db, actor)
     return render(request, "calendar/no_shows.html", {"stats": stats})
 

@@ -81,7 +81,7 @@ def _time(value: str, field: str, label: str, errors: dict[str, str]) -> time | 
 
 
 @router.post("/calendar/rota/rules", response_class=HTMLResponse)
-def add_rule(request: Request, db: DbSession, actor: CurrentActor, raw: RawForm, settings: AppSettings,
+def add_rule_page(request: Request, db: DbSession, actor: CurrentActor, raw: RawForm, settings: AppSettings,
              tasks: BackgroundTasks, services: Annotated[list[str] | None, Form()] = None) -> Response:
     """A weekly opening; every problem is named by its field and what was typed is kept."""
     form: dict[str, Any] = {k: raw.get(k, "").strip() for k in ("practitioner_id", "location_id", "weekday", "start",
@@ -120,12 +120,12 @@ def _offer_new_times(request: Request, db: Session, actor: Actor, settings: Any,
 
 
 @router.post("/calendar/rota/rules/{rule_id}/delete", response_class=HTMLResponse)
-def delete_rule(rule_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor) -> Response:
+def delete_rule_page(rule_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor) -> Response:
     return _rota_action(request, db, actor, lambda: rota_service.delete_rule(db, actor, rule_id))
 
 
 @router.post("/calendar/rota/exceptions", response_class=HTMLResponse)
-def add_exception(request: Request, db: DbSession, actor: CurrentActor, raw: RawForm) -> Response:
+def add_exception_page(request: Request, db: DbSession, actor: CurrentActor, raw: RawForm) -> Response:
     """Leave (a practitioner) or a closure (a location); problems named by field, what was typed kept."""
     form = {k: raw.get(k, "").strip() for k in ("practitioner_id", "location_id", "start", "end", "reason")}
     errors: dict[str, str] = {}
@@ -155,7 +155,7 @@ def add_exception(request: Request, db: DbSession, actor: CurrentActor, raw: Raw
 
 
 @router.post("/calendar/rota/exceptions/{exception_id}/delete", response_class=HTMLResponse)
-def delete_exception(exception_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
+def delete_exception_page(exception_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
                      settings: AppSettings, tasks: BackgroundTasks) -> Response:
     def act() -> None:
         rota_service.delete_exception(db, actor, exception_id)

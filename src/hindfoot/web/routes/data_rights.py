@@ -129,7 +129,7 @@ def data_requests(request: Request, db: DbSession, actor: CurrentActor,
 
 
 @router.post("/admin/data-requests/{request_id}", response_class=HTMLResponse)
-def decide(request_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings,
+def decide_page(request_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings,
            background: BackgroundTasks, raw: RawForm) -> HTMLResponse:
     require_admin(actor)
     form = {"decision": raw.get("decision", ""), "reason": raw.get("reason", "").strip()}
@@ -146,7 +146,7 @@ def decide(request_id: uuid.UUID, request: Request, db: DbSession, actor: Curren
 
 
 @router.post("/patients/{patient_id}/restriction/lift")
-def lift_restriction(patient_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
+def lift_restriction_page(patient_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
                      settings: AppSettings, background: BackgroundTasks, raw: RawForm) -> Response:
     mail = rights.lift_restriction(db, actor, settings, patient_id, raw.get("reason", ""))
     background.add_task(rights.deliver, settings, request.app.state.sessionmaker, mail)

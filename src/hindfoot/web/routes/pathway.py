@@ -142,7 +142,7 @@ def pathway_panel(episode_id: uuid.UUID, request: Request, db: DbSession, actor:
 
 
 @router.post("/episodes/{episode_id}/pathway/transition")
-def transition(episode_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor, raw: RawForm) -> Response:
+def transition_page(episode_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor, raw: RawForm) -> Response:
     to, errors = raw.get("to", "").strip()[:40], dict[str, str]()
     form = f"move-{to}"
     reason = _note(raw, "reason", FIELDS["move"], errors)
@@ -185,7 +185,7 @@ def confirm(episode_id: uuid.UUID, request: Request, db: DbSession, actor: Curre
 
 
 @router.post("/episodes/{episode_id}/pathway/document")
-def document(episode_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor, raw: RawForm) -> Response:
+def document_page(episode_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor, raw: RawForm) -> Response:
     errors: dict[str, str] = {}
     note = _note(raw, "note", FIELDS["failed"], errors)
     if errors:
@@ -229,7 +229,7 @@ def return_to_sport(episode_id: uuid.UUID, request: Request, db: DbSession, acto
 
 
 @router.post("/episodes/{episode_id}/care-plans")
-def generate_plan(episode_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
+def generate_plan_page(episode_id: uuid.UUID, request: Request, db: DbSession, actor: CurrentActor,
                   raw: RawForm) -> Response:
     errors: dict[str, str] = {}
     start = _day(raw, "start", FIELDS["plan"], errors)

@@ -36,7 +36,7 @@ PAGE_SIZE = 25
 
 
 @router.get("/me")
-def me(actor: CurrentActor) -> Response:
+def me_page(actor: CurrentActor) -> Response:
     if actor.role == "patient" and actor.patient_id:
         return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
     if actor.role == "clinician" and actor.practitioner_id is not None:

@@ -102,7 +102,7 @@ def criterion(plan_id: uuid.UUID, code: Code, index: Annotated[int, Path(ge=0, l
 
 
 @router.get("/care-plans/{plan_id}/calendar.ics")
-def calendar(plan_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> Response:
+def care_plan_calendar_page(plan_id: uuid.UUID, db: DbSession, actor: CurrentActor) -> Response:
     data, filename = recovery_service.calendar(db, actor, plan_id)
     return Response(data, media_type="text/calendar; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
@@ -122,6 +122,6 @@ def my_plan(request: Request, db: DbSession, actor: CurrentActor) -> Response:
 
 
 @router.get("/recovery/behind", response_class=HTMLResponse)
-def behind(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+def behind_page(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
     rows = recovery_service.behind_plan(db, actor)
     return render(request, "recovery/behind.html", {"rows": rows})

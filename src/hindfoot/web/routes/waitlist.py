@@ -96,7 +96,7 @@ def join_submit(request: Request, db: DbSession, actor: CurrentActor, raw: RawFo
 
 
 @router.post("/waitlist/offer", response_class=HTMLResponse)
-def offer_free_times(request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings,
+def offer_free_times_page(request: Request, db: DbSession, actor: CurrentActor, settings: AppSettings,
                      tasks: BackgroundTasks) -> HTMLResponse:
     offers = waitlist.offer_open_times(db, actor)
     tasks.add_task(waitlist.send_pending, request.app.state.sessionmaker, settings)
