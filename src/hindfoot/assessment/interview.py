@@ -216,10 +216,16 @@ def simulate(
     policy: InterviewPolicy = DEFAULT_POLICY,
     respond: Callable[[str], Answer] | None = None,
 ) -> tuple[InterviewState, InterviewStep, list[str]]:
-    """Run an interview answering from `case` (present / absent / otherwise unknown), or from
+    """Run an interview answering from `case` (present / absent / otherwise unknown; a finding of an
+    `exclusive` presenting-complaint slot is absent when another of its slot is present), or from
     `respond(finding_id)`. Returns the final state, the final step and the questions asked in order."""
     kb = kb or load_kb()
     present, absent = set(case.present), set(case.absent)
+    for slot in kb.interview.presenting_complaint:
+        if slot.exclusive and present & set(slot.findings):
+            # bins of one quantity (durations): the case's bin implies "no" to the others, as the patient
+            # would answer ("more than three months?" "no", when the pain began under two weeks ago)
+            absent |= set(slot.findings) - present
     respond = respond or (lambda f: "present" if f in present else "absent" if f in absent else "unknown")
     state = start(case.setting, age=case.age, sex=case.sex, sport=case.sport, id=case.id, kb=kb)
     asked: list[str] = []
