@@ -301,9 +301,6 @@ class PresentingSlot(Strict):
     ask: Literal["each", "choice"] = "each"
     question: str | None = None
     labels: dict[str, str] = {}
-    # the findings are bins of one quantity (durations): a "yes" to one is a "no" to the others (the
-    # simulated patient of `interview.simulate` answers so, as a real one would)
-    exclusive: bool = False
     src: list[SourceKey] = Field(min_length=1)
     note: str | None = None
 
