@@ -90,14 +90,3 @@ def test_the_symptom_check_asks_onset_fever_and_night_pain_when_the_hot_joint_an
         "present" if f in yes else "absent" if f in ("onset_sudden_injury", "fever_or_unwell") else "unknown"))
     assert "pain_at_rest_or_night" in asked and step.result.disposition == "urgent"
 
-
-def test_a_violent_injury_is_an_x_ray_today_unless_the_pain_has_lasted_over_three_months() -> None:
-    # a fall while climbing last week: X-ray today; the same fall two years ago with pain ever since is a
-    # specialist consultation (persistent symptoms), not an acute fracture (heldout h014: os trigonum pain
-    # years after a car accident was sent to urgent care)
-    climbing = ("onset_sudden_injury", "injury_high_energy")
-    recent = assess(Case(id="fall", **TEEN, present=(*climbing, "duration_under_2_weeks"), absent=("cannot_bear_weight",)))
-    assert recent.disposition == "urgent" and "high_energy_injury" in _rules(recent)
-    old = assess(Case(id="old", **TEEN, present=(*climbing, "duration_over_3_months")))
-    assert "high_energy_injury" not in _rules(old)
-    assert old.disposition == "routine" and "persistent_symptoms" in _rules(old)
