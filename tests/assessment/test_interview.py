@@ -223,3 +223,17 @@ def test_pain_in_two_places_is_ticked_on_one_question() -> None:
     with pytest.raises(InvalidInput) as err:  # further answers go with a chosen one
         answer(first, "pain_inner_ankle", "unknown", also=["burning_tingling_sole"])
     assert err.value.field == "also"
+
+
+def test_the_simulated_patient_answers_no_to_a_duration_the_case_excludes() -> None:
+    # a case whose pain began under two weeks ago answers "no" to "more than three months?", as a patient
+    # would, not "not sure" (heldout2 k003s was answered "not sure"); a case with no duration stays "not sure"
+    from hindfoot.assessment.schemas import Case
+
+    case = Case(id="short", setting="self", age=57, present=("pain_inner_ankle", "duration_under_2_weeks"),
+                absent=("onset_sudden_injury",))
+    state, _step, asked = simulate(case)
+    answers = {a.finding: a.answer for a in state.answers}
+    assert "duration_over_3_months" in asked and answers["duration_over_3_months"] == "absent"
+    state, _step, _asked = simulate(Case(id="none", setting="self", age=57, present=("pain_inner_ankle",)))
+    assert {a.finding: a.answer for a in state.answers}["duration_over_3_months"] == "unknown"

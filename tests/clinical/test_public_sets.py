@@ -46,13 +46,14 @@ runner = CliRunner()
 # are now urgent through the rupture safety net, not because the Ottawa blind spot is covered.
 # Left: h012s, a DVT after a kick to the back of the knee in football; the history gives nothing else
 # (no calf finding), and "any injury with the calf question open is urgent" would send every sprain.
-# Second held-out set (task hheld2, docs/heldout2-failure-classes.md), measured once: residual until a class
-# fix decided on the development sets. k006s (talar tubercle fracture, history: "fell at basketball, still
-# painful and swollen after 2 weeks") and k009s (Achilles rupture, day-1 history "pain and swelling since
-# dancing, walking with a limp") fall outside the < 2 weeks safety nets and name no red flag; k003s (acute
-# gout, sudden night-time medial pain, felt feverish) is not asked the hot-joint question by the interview.
-KNOWN_RESIDUAL = {"published": {"r029"}, "vignettes": set(), "heldout": {"h012s"},
-                  "heldout2": {"k003s", "k006s", "k009s"}}
+# Second held-out set (task hheld2, docs/heldout2-failure-classes.md): k006s (talar tubercle fracture, "fell
+# at basketball, still painful and swollen after 2 weeks"), k009s (Achilles rupture, day-1 history "pain and
+# swelling since dancing, walking with a limp") and k003s (acute gout, sudden night-time medial pain, felt
+# feverish; the interview never asked fever) were under-triaged when first measured. Fixed as classes by task
+# hsafe, the rules decided on the development sets (docs/heldout2-failure-classes.md, "After task hsafe"):
+# `fracture_not_excluded_after_injury_not_settling`, `rupture_not_excluded_recent_pain_start_unknown`,
+# `acute_atraumatic_pain_infection_not_excluded`; then measured once here (the set is partly seen since).
+KNOWN_RESIDUAL = {"published": {"r029"}, "vignettes": set(), "heldout": {"h012s"}, "heldout2": set()}
 
 
 def _pairs(name: str) -> list:
@@ -118,8 +119,8 @@ FLOORS = {
     # issue 10's targets; docs/decision-support.md.
     ("assessed", "heldout"): {"top1": 0.80, "top3": 0.875, "disposition_exact": 0.70},
     ("interviewed", "heldout"): {"top1": 0.60, "top3": 0.70, "disposition_exact": 0.70},
-    # Second held-out set, first (only) measurement: assess 80.0/90.0/80.0% of 40, interview 45/75/75% of 20;
-    # floors are that level less one case.
+    # Second held-out set, first measurement: assess 80.0/90.0/80.0% of 40, interview 45/75/75% of 20;
+    # floors are that level less one case (after task hsafe: 82.5/90.0/85.0% and 50/75/85%; floors kept).
     ("assessed", "heldout2"): {"top1": 0.775, "top3": 0.875, "disposition_exact": 0.775},
     ("interviewed", "heldout2"): {"top1": 0.40, "top3": 0.70, "disposition_exact": 0.70},
 }

@@ -103,6 +103,17 @@ def test_unknown_ids_and_missing_coverage_are_reported(kb_copy: Path) -> None:
     assert "not_a_condition" in problems
 
 
+def test_unknown_ids_in_a_rules_answered_no_lists_are_reported(kb_copy: Path) -> None:
+    def edit_rules(d):  # type: ignore[no-untyped-def]
+        d["rules"][0]["unless_absent"] = ["no_such_finding"]
+        d["rules"][1]["requires_absent"] = ["nor_this_one"]
+
+    _edit(kb_copy / "red_flags.yaml", edit_rules)
+    problems = "\n".join(check_kb(kb_copy))
+    assert "'no_such_finding' in unless_absent" in problems
+    assert "'nor_this_one' in requires_absent" in problems
+
+
 def test_bad_disposition_in_a_rule_is_reported(kb_copy: Path) -> None:
     _edit(kb_copy / "red_flags.yaml", lambda d: d["rules"][1].update(disposition="whenever"))
     assert any("whenever" in p for p in check_kb(kb_copy))

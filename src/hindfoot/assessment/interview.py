@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hindfoot.assessment import engine, rules, triage
 from hindfoot.assessment.schemas import Answer, AssessmentResult, Case, NextQuestion, Setting
 from hindfoot.errors import InvalidInput
-from hindfoot.knowledge.loader import KnowledgeBase, load_kb
+from hindfoot.knowledge.loader import EXCLUSIVE_FINDINGS, KnowledgeBase, load_kb
 
 StopReason = Literal["asking", "emergency", "urgent", "confident", "no_more_questions", "unsure", "max_questions"]
 
@@ -237,10 +237,15 @@ def simulate(
     policy: InterviewPolicy = DEFAULT_POLICY,
     respond: Callable[[str], Answer] | None = None,
 ) -> tuple[InterviewState, InterviewStep, list[str]]:
-    """Run an interview answering from `case` (present / absent / otherwise unknown), or from
+    """Run an interview answering from `case` (present / absent / otherwise unknown; a finding that
+    excludes a present one, `EXCLUSIVE_FINDINGS`, is absent), or from
     `respond(finding_id)`. Returns the final state, the final step and the questions asked in order."""
     kb = kb or load_kb()
     present, absent = set(case.present), set(case.absent)
+    for a, b in EXCLUSIVE_FINDINGS:
+        # bins of one quantity (durations): the case's bin implies "no" to the other, as the patient would
+        # answer ("more than three months?" "no", when the pain began under two weeks ago)
+        absent |= {b} if a in present else {a} if b in present else set()
     respond = respond or (lambda f: "present" if f in present else "absent" if f in absent else "unknown")
     state = start(case.setting, age=case.age, sex=case.sex, sport=case.sport, id=case.id, kb=kb)
     asked: list[str] = []

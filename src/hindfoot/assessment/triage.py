@@ -32,6 +32,8 @@ class _Rule:
     rule: RedFlagRule
     rank: int
     unless: int  # mask of the findings that rule it out
+    unless_absent: int  # mask of the findings whose answer "no" rules it out
+    requires_absent: int  # mask of the findings that must be answered "no"
     groups: tuple[int, ...]  # one mask per all_of group: each needs a present finding
     screens: tuple[tuple[tuple[str, int], ...], ...]  # per group: its history/exam findings (id, bit), in order
     open_screen: int  # index of the safety screen that must still be open for it to fire (-1: none)
@@ -83,7 +85,8 @@ def _rules(kb: KnowledgeBase) -> _Rules:
 
         screen_index = {sc.id: i for i, sc in enumerate(kb.red_flags.screens)}
         compiled = tuple(
-            _Rule(rule=r, rank=RANK[r.disposition], unless=mask(r.unless), groups=tuple(mask(g) for g in r.all_of),
+            _Rule(rule=r, rank=RANK[r.disposition], unless=mask(r.unless), unless_absent=mask(r.unless_absent),
+                  requires_absent=mask(r.requires_absent), groups=tuple(mask(g) for g in r.all_of),
                   screens=tuple(screens(g) for g in r.all_of),
                   open_screen=screen_index[r.unless_excluded] if r.unless_excluded else -1,
                   skip=tuple((mask(w.absent), mask(w.present)) for w in r.not_asked_when))
@@ -127,9 +130,13 @@ def _open_mask(rules: _Rules, present: int, absent: int) -> int:
     return m
 
 
-def _fires(r: _Rule, present: int, probabilities: Mapping[str, float] | None, open_screens: int = -1) -> bool:
+def _fires(
+    r: _Rule, present: int, probabilities: Mapping[str, float] | None, open_screens: int = -1, absent: int = 0
+) -> bool:
     return (
         not r.unless & present
+        and not r.unless_absent & absent
+        and r.requires_absent & ~absent == 0
         and all(map(present.__and__, r.groups))
         and (r.open_screen < 0 or bool(open_screens >> r.open_screen & 1))
         and _probability_ok(r.rule, probabilities)
@@ -146,12 +153,12 @@ def fired_rules(
     safety screen named by `unless_excluded`, if any, is still open, and the probability condition, if
     any, holds), most urgent first. Without `absent` every safety screen counts as open (the safe side)."""
     rules = _rules(kb)
-    pm = rules.mask(present)
-    return _fired(rules, present, pm, _open_mask(rules, pm, rules.mask(absent)), probabilities)
+    pm, am = rules.mask(present), rules.mask(absent)
+    return _fired(rules, present, pm, _open_mask(rules, pm, am), probabilities, am)
 
 
 def _fired(
-    rules: _Rules, present: set[str], pm: int, om: int, probabilities: Mapping[str, float] | None
+    rules: _Rules, present: set[str], pm: int, om: int, probabilities: Mapping[str, float] | None, am: int = 0
 ) -> list[FiredRule]:
     out = [
         FiredRule(
@@ -163,7 +170,7 @@ def _fired(
             sources=tuple(rule.src),
         )
         for r in rules.rules
-        if _fires(r, pm, probabilities, om)
+        if _fires(r, pm, probabilities, om, am)
         for rule in (r.rule,)
     ]
     out.sort(key=lambda r: -RANK[r.disposition])
@@ -229,7 +236,7 @@ def decide(
     rules = _rules(kb)
     pm, am = rules.mask(present), rules.mask(absent)
     om = _open_mask(rules, pm, am)
-    fired = _fired(rules, present, pm, om, probabilities)
+    fired = _fired(rules, present, pm, om, probabilities, am)
     screens = _open_screens(kb, rules, pm, am, om)
     disposition = most_urgent([from_conditions, *(r.disposition for r in fired), *from_decision_rules])
     if disposition == "self_care" and screens:
@@ -257,10 +264,10 @@ def pending_screen_questions(
     am = rules.mask(absent)
     om = _open_mask(rules, pm, am)
     open_ = rules.askable_mask(askable) & ~rules.mask(answered)
-    current = max((r.rank for r in rules.screen_rules if _fires(r, pm, probabilities, om)), default=0)
+    current = max((r.rank for r in rules.screen_rules if _fires(r, pm, probabilities, om, am)), default=0)
     out: list[str] = []
     for r in rules.screen_rules:
-        if r.rank <= current or r.unless & pm or not _probability_ok(r.rule, probabilities):
+        if r.rank <= current or r.unless & pm or r.unless_absent & am or not _probability_ok(r.rule, probabilities):
             continue
         if r.open_screen >= 0 and not om >> r.open_screen & 1:
             continue  # what it guards against was ruled out already

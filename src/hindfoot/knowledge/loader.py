@@ -293,6 +293,10 @@ def _cross_check(
         for fid in r.unless:
             if fid not in find_set:
                 problems.append(f"{where}: unknown finding id {fid!r} in unless")
+        for key in ("unless_absent", "requires_absent"):
+            for fid in getattr(r, key):
+                if fid not in find_set:
+                    problems.append(f"{where}: unknown finding id {fid!r} in {key}")
         if r.min_probability is not None:
             check_src(f"{where}.min_probability", r.min_probability.src)
             if r.min_probability.condition not in cond_set:

@@ -231,6 +231,11 @@ class RedFlagRule(Strict):
     screen: bool = False
     all_of: list[list[str]] = Field(min_length=1)
     unless: list[str] = []
+    # findings whose answer "no" rules it out (an unknown answer does not: "not sure how it started"
+    # keeps a rule about an injury, "no injury" ends it)
+    unless_absent: list[str] = []
+    # findings that must be answered "no" for it to fire (a bin of a quantity: "not under two weeks")
+    requires_absent: list[str] = []
     # the rule fires only while this safety screen is open (not answered "no"): "X not ruled out"
     unless_excluded: str | None = None
     # its screening question is not asked when one of these holds (it is pointless: e.g. no injury at all)

@@ -1,0 +1,92 @@
+"""Safety nets for an injury that is not settling, a rupture whose start the patient cannot place, and an
+acute painful ankle without injury whose hot-joint answer is "not sure" (issue 10 classes 1, 3, 4 and 5;
+docs/heldout2-failure-classes.md classes A and B). Each is a worked example of its rule in red_flags.yaml,
+with the answer that closes it."""
+
+from __future__ import annotations
+
+from hindfoot.assessment.engine import assess
+from hindfoot.assessment.interview import simulate
+from hindfoot.assessment.schemas import Case
+
+TEEN = dict(setting="self", age=16, sex="male", sport="basketball")
+ADULT = dict(setting="self", age=56, sex="male", sport="none")
+
+
+def _rules(r) -> set[str]:  # type: ignore[no-untyped-def]
+    return {f.rule for f in r.red_flags}
+
+
+def test_an_injury_weeks_ago_still_swollen_that_may_not_bear_weight_is_urgent_and_a_settled_sprain_is_not() -> None:
+    # fell at basketball three weeks ago, the ankle is still swollen, he cannot say whether he can take
+    # four steps on it: a sprain that has not settled, a fracture not ruled out (CKS: reassess)
+    rule = "fracture_not_excluded_after_injury_not_settling"
+    findings = ("onset_sudden_injury", "swelling_whole_ankle")
+    r = assess(Case(id="fell", **TEEN, present=findings, absent=("duration_under_2_weeks",)))
+    assert r.disposition == "urgent" and rule in _rules(r)
+    assert "four steps" in next(f.advice for f in r.red_flags if f.rule == rule)
+    assert "fracture" in {s.screen for s in r.not_ruled_out}
+    assert r.ranking[0].condition == "lateral_ankle_sprain"  # a safety net: the sprain stays first
+    # he can walk on it: the fracture screen is answered, the old sprain is not sent to urgent care
+    walks = assess(Case(id="walks", **TEEN, present=findings, absent=("duration_under_2_weeks", "cannot_bear_weight")))
+    assert walks.disposition == "routine" and rule not in _rules(walks)
+    # the swelling has gone down: settling as a sprain should
+    settled = assess(Case(id="settled", **TEEN, present=("onset_sudden_injury", "injury_inversion", "pain_outer_ankle"),
+                          absent=("duration_under_2_weeks", "swelling_whole_ankle")))
+    assert settled.disposition == "routine" and rule not in _rules(settled)
+    # more than three months: the persistent-symptoms rule's business (routine), not this one
+    long = assess(Case(id="long", **TEEN, present=(*findings, "duration_over_3_months"), absent=("duration_under_2_weeks",)))
+    assert rule not in _rules(long) and long.disposition == "routine"
+
+
+def test_recent_pain_whose_start_the_patient_cannot_place_keeps_a_rupture_open_until_tiptoe_is_answered() -> None:
+    # "pain and swelling since dancing four days ago, walking with a limp": the snap not mentioned; he can
+    # walk; the tiptoe question unanswered: a torn Achilles tendon is not ruled out (often called a sprain)
+    rule = "rupture_not_excluded_recent_pain_start_unknown"
+    findings = ("duration_under_2_weeks", "swelling_whole_ankle")
+    r = assess(Case(id="dance", **ADULT, present=findings, absent=("cannot_bear_weight",)))
+    assert r.disposition == "urgent" and rule in _rules(r)
+    assert ("achilles_rupture", rule) in {(c.condition, c.listed_first_by) for c in r.ranking[:2]}
+    # he can stand on tiptoe on that leg: the rupture screen is closed
+    tiptoe = assess(Case(id="tiptoe", **ADULT, present=findings, absent=("cannot_bear_weight", "cannot_tiptoe")))
+    assert rule not in _rules(tiptoe)
+    # "no, there was no injury" ends it (an unknown start does not)
+    no_injury = assess(Case(id="none", **ADULT, present=findings, absent=("cannot_bear_weight", "onset_sudden_injury")))
+    assert rule not in _rules(no_injury)
+    # pain placed at the front of the ankle points away from the tendon
+    front = assess(Case(id="front", **ADULT, present=("duration_under_2_weeks", "pain_front_of_ankle"),
+                        absent=("cannot_bear_weight",)))
+    assert rule not in _rules(front) and front.disposition == "routine"
+
+
+def test_acute_pain_without_injury_with_night_pain_and_the_hot_joint_question_unsure_is_urgent() -> None:
+    # woken two nights ago by inner-ankle pain, no injury, "not sure" whether the ankle is hot and red:
+    # septic until proven otherwise (or gout): same-day care; "not hot and red" closes the infection screen
+    rule = "acute_atraumatic_pain_infection_not_excluded"
+    findings = ("pain_inner_ankle", "duration_under_2_weeks", "pain_at_rest_or_night")
+    r = assess(Case(id="night", **ADULT, present=findings, absent=("onset_sudden_injury",)))
+    assert r.disposition == "urgent" and rule in _rules(r)
+    assert "infection" in {s.screen for s in r.not_ruled_out}
+    not_hot = assess(Case(id="cool", **ADULT, present=findings, absent=("onset_sudden_injury", "hot_red_joint")))
+    assert rule not in _rules(not_hot) and not_hot.disposition == "routine"
+    # a gradual build-up is not an acute joint
+    gradual = assess(Case(id="slow", **ADULT, present=(*findings[:1], "onset_gradual", "pain_at_rest_or_night")))
+    assert rule not in _rules(gradual)
+
+
+def test_the_symptom_check_asks_onset_fever_and_night_pain_when_the_hot_joint_answer_is_not_sure() -> None:
+    # the triage clinician's questions for an acute painful joint without injury: after "not sure" to hot
+    # and red, it asks how long and about fever before the rupture and calf questions, and ends urgent or
+    # emergency, not routine (heldout2 class B: the interview never asked fever and ended routine)
+    yes = {"pain_inner_ankle", "duration_under_2_weeks", "fever_or_unwell"}
+    _state, step, asked = simulate(Case(id="gout", **ADULT), respond=lambda f: (
+        "present" if f in yes else "absent" if f == "onset_sudden_injury" else "unknown"))
+    assert asked.index("hot_red_joint") < asked.index("duration_under_2_weeks") < asked.index("fever_or_unwell")
+    assert "cannot_tiptoe" not in asked[: asked.index("fever_or_unwell")]
+    assert step.result.disposition in ("urgent", "emergency")
+    # the same patient with no fever but pain at rest and at night is still seen the same day
+    yes = {"pain_inner_ankle", "duration_under_2_weeks", "pain_at_rest_or_night"}
+    _state, step, asked = simulate(Case(id="gout2", **ADULT), respond=lambda f: (
+        "present" if f in yes else "absent" if f in ("onset_sudden_injury", "fever_or_unwell") else "unknown"))
+    assert "pain_at_rest_or_night" in asked and step.result.disposition == "urgent"
+
