@@ -159,3 +159,14 @@ def test_cli_kb_check_against_an_external_vocabulary(tmp_path: Path) -> None:
 def test_cli_kb_check_bad_option_is_exit_2(tmp_path: Path) -> None:
     res = runner.invoke(app, ["kb", "check", "--vocabulary", str(tmp_path / "missing.yaml")])
     assert res.exit_code == 2
+
+
+def test_every_finding_a_patient_can_answer_has_a_text_for_their_record() -> None:
+    # the symptom check saves a signed-in patient's answers to their record, whose pages name each finding
+    # by text, never by id: a history finding outside the vocabulary (pain_midfoot, ...) carries its own
+    from hindfoot.patients.codes import finding_texts
+
+    texts = finding_texts()
+    history = [f.id for f in load_kb().findings if f.group == "history"]
+    assert [f for f in history if not texts.get(f)] == []
+    assert texts["pain_midfoot"].startswith("Pain on the top or in the middle of the foot")

@@ -177,6 +177,8 @@ class Finding(Strict):
     id: str
     group: FindingGroup
     question: str = Field(min_length=1)
+    # how a patient's record names it when it is not in the vocabulary (whose text is used otherwise)
+    text: str | None = Field(default=None, min_length=1)
     default_p: SourcedP | None = None
     accuracy: Accuracy | None = None
 

@@ -28,7 +28,12 @@ def known_finding_ids() -> frozenset[str]:
 
 @lru_cache
 def finding_texts() -> dict[str, str]:
-    return {f["id"]: f["text"] for group in vocabulary()["findings"].values() for f in group}
+    """The text of each finding a record can hold: the vocabulary's, and for the knowledge base's findings
+    outside it (asked by the symptom check, so saved to a patient's record) their `text`."""
+    from hindfoot.knowledge.loader import load_kb
+
+    extra = {f.id: f.text for f in load_kb().findings if f.text}
+    return {**extra, **{f["id"]: f["text"] for group in vocabulary()["findings"].values() for f in group}}
 
 
 @lru_cache
