@@ -237,3 +237,20 @@ def test_the_simulated_patient_answers_no_to_a_duration_the_case_excludes() -> N
     assert "duration_over_3_months" in asked and answers["duration_over_3_months"] == "absent"
     state, _step, _asked = simulate(Case(id="none", setting="self", age=57, present=("pain_inner_ankle",)))
     assert {a.finding: a.answer for a in state.answers}["duration_over_3_months"] == "unknown"
+
+
+def test_changing_one_of_several_places_ticked_is_not_a_question_of_its_own() -> None:
+    # changing a second place ticked on "where does it hurt?" counted as a new question: the question
+    # number jumped and the interview had one question fewer to go
+    state = answer(start("self", age=42, sex="male"), "pain_inner_ankle", "present", also=["burning_tingling_sole"])
+    state = answer(state, "onset_gradual", "present")
+    assert state.asked == 2
+    for place in ("burning_tingling_sole", "pain_inner_ankle"):
+        state = answer(state, place, "absent")
+        assert state.asked == 2, place
+    assert {a.finding: a.answer for a in state.answers} == {
+        "pain_inner_ankle": "absent", "burning_tingling_sole": "absent", "onset_gradual": "present"}
+    # Back takes back the last question, then both places together
+    state = state.without_last_question()
+    assert [a.finding for a in state.answers] == ["pain_inner_ankle", "burning_tingling_sole"]
+    assert state.without_last_question().answers == ()
