@@ -254,3 +254,17 @@ def test_changing_one_of_several_places_ticked_is_not_a_question_of_its_own() ->
     state = state.without_last_question()
     assert [a.finding for a in state.answers] == ["pain_inner_ankle", "burning_tingling_sole"]
     assert state.without_last_question().answers == ()
+
+
+@pytest.mark.parametrize(("first", "then"), [("onset_sudden_injury", "onset_gradual"),
+                                             ("duration_under_2_weeks", "duration_over_3_months")])
+def test_a_yes_that_excludes_an_earlier_yes_is_refused_naming_the_field(first: str, then: str) -> None:
+    # both onsets (or both durations) "yes" was taken, and the second silenced the urgent nets of a recent
+    # injury (their `unless`); answers that exclude each other are one or the other
+    state = answer(start("self", age=30), first, "present")
+    with pytest.raises(InvalidInput) as err:
+        answer(state, then, "present")
+    assert err.value.field == "finding" and first in str(err.value)
+    assert answer(state, then, "absent").answers[-1].answer == "absent"  # "no" is fine
+    changed = answer(answer(state, first, "unknown"), then, "present")  # so is changing the first one
+    assert {a.finding: a.answer for a in changed.answers} == {first: "unknown", then: "present"}

@@ -140,6 +140,8 @@ def answer(
     more = tuple(dict.fromkeys(f for f in also if f != finding))
     if more and normalised != "present":
         raise InvalidInput("further answers go with a chosen answer (present)", field="also")
+    if normalised == "present":
+        _check_not_excluded(state, finding, kb)
     at = next((i for i, a in enumerate(state.answers) if a.finding == finding), None)
     if not more and at is not None and _ticked_with_others(state.answers, at):
         # one of several answers ticked on one question, changed: it stays where it is (still one question)
@@ -149,6 +151,18 @@ def answer(
     new = (InterviewAnswer(finding=finding, answer=normalised),
            *(InterviewAnswer(finding=f, answer="present", also=True) for f in more))
     return state.model_copy(update={"answers": (*kept, *new)})
+
+
+def _check_not_excluded(state: InterviewState, finding: str, kb: KnowledgeBase) -> None:
+    """Answers that exclude each other (how it started; a duration under two weeks or over three months)
+    are not both "yes": the second would silently lower urgency (it is in the first one's rules' `unless`)."""
+    groups = [s.findings for s in kb.interview.presenting_complaint if s.exclusive] + [list(p) for p in EXCLUSIVE_FINDINGS]
+    yes = {a.finding for a in state.answers if a.answer == "present" and a.finding != finding}
+    for group in groups:
+        clash = [f for f in group if f in yes] if finding in group else []
+        if clash:
+            raise InvalidInput(f"{finding!r} and {clash[0]!r} (answered yes) exclude each other: change that answer "
+                               "first", field="finding")
 
 
 def _ticked_with_others(answers: tuple[InterviewAnswer, ...], i: int) -> bool:
