@@ -268,3 +268,14 @@ def test_a_yes_that_excludes_an_earlier_yes_is_refused_naming_the_field(first: s
     assert answer(state, then, "absent").answers[-1].answer == "absent"  # "no" is fine
     changed = answer(answer(state, first, "unknown"), then, "present")  # so is changing the first one
     assert {a.finding: a.answer for a in changed.answers} == {first: "unknown", then: "present"}
+
+
+def test_an_interview_stored_before_places_could_be_ticked_together_goes_on() -> None:
+    # a state saved before `also` existed (one place, "where does it hurt most?") loads, counts its
+    # questions and takes them back one at a time
+    stored = {"id": "old", "setting": "self", "age": 40, "sex": None, "sport": None,
+              "answers": [{"finding": "pain_back_of_heel", "answer": "present"},
+                          {"finding": "onset_gradual", "answer": "present"}]}
+    state = InterviewState.model_validate(stored)
+    assert state.asked == 2 and next_step(state).question is not None
+    assert [a.finding for a in state.without_last_question().answers] == ["pain_back_of_heel"]
