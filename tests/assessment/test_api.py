@@ -145,6 +145,17 @@ def test_where_it_hurts_takes_every_place_ticked_in_one_answer(client):
     assert r.status_code == 422 and "also" in r.text
 
 
+def test_both_onsets_yes_is_a_422_naming_the_finding(client):
+    _csrf(client)
+    iid = client.post("/api/interviews", json={"age": 42}).json()["id"]
+    ok = client.post(f"/api/interviews/{iid}/answers", json={"finding": "onset_sudden_injury", "value": "yes"})
+    assert ok.status_code == 200, ok.text
+    r = client.post(f"/api/interviews/{iid}/answers", json={"finding": "onset_gradual", "value": "yes"})
+    assert r.status_code == 422 and r.json()["field"] == "finding" and "onset_sudden_injury" in r.json()["message"]
+    assert client.get(f"/api/interviews/{iid}").json()["answers"] == [
+        {"finding": "onset_sudden_injury", "answer": "present"}]
+
+
 def test_patient_interview_is_saved_to_their_record_and_private(client, db):
     org = make_org(db)
     me = make_patient(db, org, stage=None)

@@ -237,3 +237,45 @@ def test_the_simulated_patient_answers_no_to_a_duration_the_case_excludes() -> N
     assert "duration_over_3_months" in asked and answers["duration_over_3_months"] == "absent"
     state, _step, _asked = simulate(Case(id="none", setting="self", age=57, present=("pain_inner_ankle",)))
     assert {a.finding: a.answer for a in state.answers}["duration_over_3_months"] == "unknown"
+
+
+def test_changing_one_of_several_places_ticked_is_not_a_question_of_its_own() -> None:
+    # changing a second place ticked on "where does it hurt?" counted as a new question: the question
+    # number jumped and the interview had one question fewer to go
+    state = answer(start("self", age=42, sex="male"), "pain_inner_ankle", "present", also=["burning_tingling_sole"])
+    state = answer(state, "onset_gradual", "present")
+    assert state.asked == 2
+    for place in ("burning_tingling_sole", "pain_inner_ankle"):
+        state = answer(state, place, "absent")
+        assert state.asked == 2, place
+    assert {a.finding: a.answer for a in state.answers} == {
+        "pain_inner_ankle": "absent", "burning_tingling_sole": "absent", "onset_gradual": "present"}
+    # Back takes back the last question, then both places together
+    state = state.without_last_question()
+    assert [a.finding for a in state.answers] == ["pain_inner_ankle", "burning_tingling_sole"]
+    assert state.without_last_question().answers == ()
+
+
+@pytest.mark.parametrize(("first", "then"), [("onset_sudden_injury", "onset_gradual"),
+                                             ("duration_under_2_weeks", "duration_over_3_months")])
+def test_a_yes_that_excludes_an_earlier_yes_is_refused_naming_the_field(first: str, then: str) -> None:
+    # both onsets (or both durations) "yes" was taken, and the second silenced the urgent nets of a recent
+    # injury (their `unless`); answers that exclude each other are one or the other
+    state = answer(start("self", age=30), first, "present")
+    with pytest.raises(InvalidInput) as err:
+        answer(state, then, "present")
+    assert err.value.field == "finding" and first in str(err.value)
+    assert answer(state, then, "absent").answers[-1].answer == "absent"  # "no" is fine
+    changed = answer(answer(state, first, "unknown"), then, "present")  # so is changing the first one
+    assert {a.finding: a.answer for a in changed.answers} == {first: "unknown", then: "present"}
+
+
+def test_an_interview_stored_before_places_could_be_ticked_together_goes_on() -> None:
+    # a state saved before `also` existed (one place, "where does it hurt most?") loads, counts its
+    # questions and takes them back one at a time
+    stored = {"id": "old", "setting": "self", "age": 40, "sex": None, "sport": None,
+              "answers": [{"finding": "pain_back_of_heel", "answer": "present"},
+                          {"finding": "onset_gradual", "answer": "present"}]}
+    state = InterviewState.model_validate(stored)
+    assert state.asked == 2 and next_step(state).question is not None
+    assert [a.finding for a in state.without_last_question().answers] == ["pain_back_of_heel"]

@@ -138,6 +138,23 @@ def test_where_it_hurts_can_be_ticked_in_more_than_one_place(client):
     assert bad.status_code == 422 and "Tick every place that applies, or not sure" in bad.text
 
 
+def test_a_place_ticked_with_somewhere_else_records_the_place(client):
+    # "Not sure, or somewhere else" is a checkbox beside the places: a patient whose heel hurts and
+    # somewhere not listed ticks both; that was refused with an error page and no way on
+    token = _csrf(client.get("/check").text)
+    client.post("/check", data={"csrf_token": token, "age": "42"})
+    first = client.get("/check/question")
+    r = client.post("/check/answer", data={"csrf_token": token, "finding": _finding(first.text),
+                                           "choice": ["unknown", "pain_back_of_heel"]})
+    assert r.status_code == 200 and "Question 2" in r.text and "How did it start?" in r.text, r.text[-2000:]
+    change = client.get("/check/question?finding=pain_back_of_heel")
+    assert 'value="present" required\n          checked' in change.text
+    # a radio question takes one answer still
+    onset = client.post("/check/answer", data={"csrf_token": token, "finding": _finding(r.text),
+                                               "choice": ["unknown", "onset_gradual"]})
+    assert onset.status_code == 422 and "not one of the answers" in onset.text
+
+
 def test_emergency_answers_stop_early_and_say_so_first(client):
     start = client.get("/check")
     token = _csrf(start.text)

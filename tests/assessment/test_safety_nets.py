@@ -90,3 +90,18 @@ def test_the_symptom_check_asks_onset_fever_and_night_pain_when_the_hot_joint_an
         "present" if f in yes else "absent" if f in ("onset_sudden_injury", "fever_or_unwell") else "unknown"))
     assert "pain_at_rest_or_night" in asked and step.result.disposition == "urgent"
 
+
+
+def test_ticking_a_second_place_that_hurts_never_lowers_a_rupture_net() -> None:
+    # where it hurts is multi-select: pain at the back of the heel AND at the outer ankle must not be read
+    # as "pain placed away from the tendon" (a place away from the tendon ruled these nets out when it was
+    # the one place the patient could give; ticking one more place took the urgency away)
+    recent = ("duration_under_2_weeks", "pain_back_of_heel")
+    for extra in ("pain_outer_ankle", "pain_under_heel", "pain_front_of_ankle"):
+        r = assess(Case(id="two", **ADULT, present=(*recent, extra)))
+        assert r.disposition == "urgent" and "rupture_not_excluded_recent_pain_start_unknown" in _rules(r), extra
+    injured = ("onset_sudden_injury", "duration_under_2_weeks", "pain_posterolateral", "pain_outer_ankle")
+    assert "rupture_not_excluded_after_recent_injury" in _rules(assess(Case(id="inj", **ADULT, present=injured)))
+    # every place ticked away from the tendon still points away from it
+    away = assess(Case(id="away", **ADULT, present=("duration_under_2_weeks", "pain_front_of_ankle", "pain_outer_ankle")))
+    assert "rupture_not_excluded_recent_pain_start_unknown" not in _rules(away)

@@ -114,6 +114,28 @@ def test_unknown_ids_in_a_rules_answered_no_lists_are_reported(kb_copy: Path) ->
     assert "'nor_this_one' in requires_absent" in problems
 
 
+def test_a_rule_whose_answered_no_lists_mean_it_can_never_fire_is_reported(kb_copy: Path) -> None:
+    # "must be answered no" and "a no rules it out" on one finding, or a group that must be present made
+    # only of findings that must be answered no: a safety net that silently never fires
+    def edit_rules(d):  # type: ignore[no-untyped-def]
+        d["rules"][0]["requires_absent"] = d["rules"][0]["unless_absent"] = ["swelling_whole_ankle"]
+        d["rules"][1]["requires_absent"] = list(d["rules"][1]["all_of"][0])
+
+    _edit(kb_copy / "red_flags.yaml", edit_rules)
+    problems = [p for p in check_kb(kb_copy) if "can never fire" in p]
+    assert len(problems) == 2, problems
+
+
+def test_requires_absent_on_a_screening_rule_is_reported(kb_copy: Path) -> None:
+    # the screening questions are chosen without it: they would be asked for a rule that cannot fire
+    def edit_rules(d):  # type: ignore[no-untyped-def]
+        rule = next(r for r in d["rules"] if r.get("screen"))
+        rule["requires_absent"] = ["calf_pain"]
+
+    _edit(kb_copy / "red_flags.yaml", edit_rules)
+    assert any("requires_absent" in p and "screen" in p for p in check_kb(kb_copy))
+
+
 def test_bad_disposition_in_a_rule_is_reported(kb_copy: Path) -> None:
     _edit(kb_copy / "red_flags.yaml", lambda d: d["rules"][1].update(disposition="whenever"))
     assert any("whenever" in p for p in check_kb(kb_copy))

@@ -36,10 +36,3 @@ def test_every_route_name_is_unique(tmp_path: Path) -> None:
     shared = {name: paths for name, paths in by_name.items() if len(paths) > 1}
     assert shared == {}
 
-
-def test_a_page_route_and_its_api_twin_resolve_to_their_own_paths(tmp_path: Path) -> None:
-    app = create_app(app_settings(f"sqlite:///{tmp_path / 'unused.db'}"))
-    assert app.url_path_for("add_rule") == "/api/availability/rules"
-    assert app.url_path_for("add_rule_page") == "/calendar/rota/rules"
-    assert app.url_path_for("no_shows_page") == "/calendar/no-shows"
-    assert app.url_path_for("calendar_page") == "/calendar"

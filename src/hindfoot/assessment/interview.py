@@ -123,8 +123,9 @@ def answer(
     state: InterviewState, finding: str, value: Any, kb: KnowledgeBase | None = None, *, also: Collection[str] = ()
 ) -> InterviewState:
     """A new state with `finding` answered ("present", "absent" or "unknown"/"dont_know"; also
-    yes/no/True/False/None). Answering a finding again replaces the earlier answer. `also`: further
-    answers ticked on the same question (one that allows several), each recorded "present"."""
+    yes/no/True/False/None). Answering a finding again replaces the earlier answer (it moves to the end,
+    unless it was ticked with others on one question). `also`: further answers ticked on the same question
+    (one that allows several), each recorded "present"."""
     kb = kb or load_kb()
     for fid, field in ((finding, "finding"), *((f, "also") for f in also)):
         f = kb.finding_by_id.get(fid)
@@ -139,10 +140,33 @@ def answer(
     more = tuple(dict.fromkeys(f for f in also if f != finding))
     if more and normalised != "present":
         raise InvalidInput("further answers go with a chosen answer (present)", field="also")
+    if normalised == "present":
+        _check_not_excluded(state, finding, kb)
+    at = next((i for i, a in enumerate(state.answers) if a.finding == finding), None)
+    if not more and at is not None and _ticked_with_others(state.answers, at):
+        # one of several answers ticked on one question, changed: it stays where it is (still one question)
+        changed = InterviewAnswer(finding=finding, answer=normalised, also=state.answers[at].also)
+        return state.model_copy(update={"answers": (*state.answers[:at], changed, *state.answers[at + 1:])})
     kept = tuple(a for a in state.answers if a.finding != finding and a.finding not in more)
     new = (InterviewAnswer(finding=finding, answer=normalised),
            *(InterviewAnswer(finding=f, answer="present", also=True) for f in more))
     return state.model_copy(update={"answers": (*kept, *new)})
+
+
+def _check_not_excluded(state: InterviewState, finding: str, kb: KnowledgeBase) -> None:
+    """Answers that exclude each other (how it started; a duration under two weeks or over three months)
+    are not both "yes": the second would silently lower urgency (it is in the first one's rules' `unless`)."""
+    groups = [s.findings for s in kb.interview.presenting_complaint if s.exclusive] + [list(p) for p in EXCLUSIVE_FINDINGS]
+    yes = {a.finding for a in state.answers if a.answer == "present" and a.finding != finding}
+    for group in groups:
+        clash = [f for f in group if f in yes] if finding in group else []
+        if clash:
+            raise InvalidInput(f"{finding!r} and {clash[0]!r} (answered yes) exclude each other: change that answer "
+                               "first", field="finding")
+
+
+def _ticked_with_others(answers: tuple[InterviewAnswer, ...], i: int) -> bool:
+    return answers[i].also or (i + 1 < len(answers) and answers[i + 1].also)
 
 
 def to_case(state: InterviewState, kb: KnowledgeBase | None = None) -> Case:

@@ -32,6 +32,10 @@ class _Rule:
     rule: RedFlagRule
     rank: int
     unless: int  # mask of the findings that rule it out
+    # `unless` findings that are answers of a question where several may be ticked (where it hurts), per
+    # such question: (those answers, the question's other answers). They rule it out only when no other
+    # answer was ticked too: "pain at the front" points away from the tendon; "the front and the heel" not
+    unless_ticked: tuple[tuple[int, int], ...]
     unless_absent: int  # mask of the findings whose answer "no" rules it out
     requires_absent: int  # mask of the findings that must be answered "no"
     groups: tuple[int, ...]  # one mask per all_of group: each needs a present finding
@@ -83,9 +87,17 @@ def _rules(kb: KnowledgeBase) -> _Rules:
         def screens(group: list[str]) -> tuple[tuple[str, int], ...]:
             return tuple((f, bit[f]) for f in group if kb.finding_by_id[f].group in SCREEN_GROUPS)
 
+        ticked = [set(s.findings) for s in kb.interview.presenting_complaint if s.multiple]
+
+        def unless_ticked(r: RedFlagRule) -> tuple[tuple[int, int], ...]:
+            return tuple((mask(opts & set(r.unless)), mask(opts - set(r.unless))) for opts in ticked
+                         if opts & set(r.unless))
+
         screen_index = {sc.id: i for i, sc in enumerate(kb.red_flags.screens)}
         compiled = tuple(
-            _Rule(rule=r, rank=RANK[r.disposition], unless=mask(r.unless), unless_absent=mask(r.unless_absent),
+            _Rule(rule=r, rank=RANK[r.disposition],
+                  unless=mask(set(r.unless).difference(*ticked)), unless_ticked=unless_ticked(r),
+                  unless_absent=mask(r.unless_absent),
                   requires_absent=mask(r.requires_absent), groups=tuple(mask(g) for g in r.all_of),
                   screens=tuple(screens(g) for g in r.all_of),
                   open_screen=screen_index[r.unless_excluded] if r.unless_excluded else -1,
@@ -130,12 +142,18 @@ def _open_mask(rules: _Rules, present: int, absent: int) -> int:
     return m
 
 
+def _ruled_out(r: _Rule, present: int, absent: int) -> bool:
+    """Something answered rules it out: an `unless` finding present (of a question where several may be
+    ticked, only with none of its other answers ticked), or an `unless_absent` finding answered "no"."""
+    return bool(r.unless & present or r.unless_absent & absent
+                or any(u & present and not other & present for u, other in r.unless_ticked))
+
+
 def _fires(
     r: _Rule, present: int, probabilities: Mapping[str, float] | None, open_screens: int = -1, absent: int = 0
 ) -> bool:
     return (
-        not r.unless & present
-        and not r.unless_absent & absent
+        not _ruled_out(r, present, absent)
         and r.requires_absent & ~absent == 0
         and all(map(present.__and__, r.groups))
         and (r.open_screen < 0 or bool(open_screens >> r.open_screen & 1))
@@ -149,9 +167,9 @@ def fired_rules(
     probabilities: Mapping[str, float] | None = None,
     absent: Iterable[str] = (),
 ) -> list[FiredRule]:
-    """The rules that apply now (every group has a present finding, none of `unless` is present, the
-    safety screen named by `unless_excluded`, if any, is still open, and the probability condition, if
-    any, holds), most urgent first. Without `absent` every safety screen counts as open (the safe side)."""
+    """The rules that apply now (every group has a present finding, nothing answered rules it out
+    (`_ruled_out`), the safety screen named by `unless_excluded`, if any, is still open, and the
+    probability condition, if any, holds), most urgent first. Without `absent` every safety screen counts as open (the safe side)."""
     rules = _rules(kb)
     pm, am = rules.mask(present), rules.mask(absent)
     return _fired(rules, present, pm, _open_mask(rules, pm, am), probabilities, am)
@@ -267,7 +285,7 @@ def pending_screen_questions(
     current = max((r.rank for r in rules.screen_rules if _fires(r, pm, probabilities, om, am)), default=0)
     out: list[str] = []
     for r in rules.screen_rules:
-        if r.rank <= current or r.unless & pm or r.unless_absent & am or not _probability_ok(r.rule, probabilities):
+        if r.rank <= current or _ruled_out(r, pm, am) or not _probability_ok(r.rule, probabilities):
             continue
         if r.open_screen >= 0 and not om >> r.open_screen & 1:
             continue  # what it guards against was ruled out already

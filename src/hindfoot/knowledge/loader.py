@@ -297,6 +297,13 @@ def _cross_check(
             for fid in getattr(r, key):
                 if fid not in find_set:
                     problems.append(f"{where}: unknown finding id {fid!r} in {key}")
+        needs_no = set(r.requires_absent)
+        if needs_no & set(r.unless_absent) or any(set(g) <= needs_no for g in r.all_of):
+            problems.append(f"{where}: can never fire (a finding in requires_absent is also in unless_absent, "
+                            "or every finding of an all_of group must be answered no)")
+        if r.screen and r.requires_absent:
+            problems.append(f"{where}: requires_absent is not for a screen rule (its questions are chosen "
+                            "without it, triage.pending_screen_questions)")
         if r.min_probability is not None:
             check_src(f"{where}.min_probability", r.min_probability.src)
             if r.min_probability.condition not in cond_set:

@@ -236,7 +236,8 @@ class RedFlagRule(Strict):
     # findings whose answer "no" rules it out (an unknown answer does not: "not sure how it started"
     # keeps a rule about an injury, "no injury" ends it)
     unless_absent: list[str] = []
-    # findings that must be answered "no" for it to fire (a bin of a quantity: "not under two weeks")
+    # findings that must be answered "no" for it to fire (a bin of a quantity: "not under two weeks"; not on
+    # a screen rule, `kb check`)
     requires_absent: list[str] = []
     # the rule fires only while this safety screen is open (not answered "no"): "X not ruled out"
     unless_excluded: str | None = None

@@ -184,6 +184,9 @@ def check_answer(
         picked = list(dict.fromkeys(choice))
         if len(picked) > len(options) + 1 or any(len(c) > 80 for c in picked):
             raise InvalidInput("too many or too long answers", field="choice")
+        if q is not None and q.multiple and len(picked) > 1 and "unknown" in picked:
+            # a place ticked with "not sure, or somewhere else": the places ticked are what is known
+            picked.remove("unknown")
         if picked == ["unknown"] and options:
             value = "unknown"
         elif picked and set(picked) <= options and (len(picked) == 1 or (q is not None and q.multiple)):
