@@ -301,11 +301,11 @@ def result_json(result: AssessmentResult) -> dict[str, Any]:
     # every float of the answer rounded in one pass: the probabilities, the questions' gains, the contributions
     n, m = len(ranking), len(result.next_questions)
     scalars = [c.probability for c in ranking] + [q.expected_information_gain for q in result.next_questions]
-    values = ex.values.ravel() if ex is not None and width else np.zeros(0)
-    flat = round_array(np.concatenate([np.array(scalars, dtype=float), values]), 4)
+    shape = ex.values.shape if ex is not None and width else (0, 0)
+    flat = round_array(np.concatenate([np.array(scalars, dtype=float), ex.values.ravel() if ex is not None else []]), 4)
     rounded_scalars: list[float] = flat[: n + m].tolist()
     rounded_probabilities, gains = rounded_scalars[:n], rounded_scalars[n:]
-    rounded: list[list[float]] = flat[n + m :].reshape(ex.values.shape).tolist() if values.size else []
+    rounded: list[list[float]] = flat[n + m :].reshape(shape).tolist()
     ranking_json: list[dict[str, Any]] = []
     for c, probability in zip(ranking, rounded_probabilities, strict=True):
         contributions: list[dict[str, Any]] = []
