@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from hindfoot import flat_routes
 from hindfoot.admission import AdmissionMiddleware
 from hindfoot.auth import passwords
 from hindfoot.db.engine import engine_from_settings, make_sessionmaker
@@ -81,8 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # and include on every page otherwise).
     templates.env.auto_reload = settings.environment == "development"
     install_error_handlers(app, render_error)
-    app.include_router(health_router)
-    api_routes.include(app)  # one level deep: see hindfoot.api.router
+    flat_routes.include(app, health_router)
+    api_routes.include(app)  # no nested routers: see hindfoot.api.router
     page_routes.include(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
 
+from hindfoot import flat_routes
 from hindfoot.api.routes import assessment as assessment_routes
 from hindfoot.api.routes import audit, auth, cds_hooks, clinic, data_rights, fhir, patients
 from hindfoot.api.routes import outcomes as outcomes_routes
@@ -17,9 +18,10 @@ from hindfoot.deps import verify_csrf
 
 PREFIX = "/api"
 
-# The routers are included in the app one level deep (`include`), not nested in an /api router: FastAPI
-# re-walks every router nested in an included one on each request it routes, which cost POST
-# /api/assessments about a fifth of its server time (docs/architecture.md, "Speed").
+# No router nested in an /api router: FastAPI re-walked every nested router on each request it routed, which
+# cost POST /api/assessments about a fifth of its server time (docs/architecture.md, "Speed"). The public
+# routers' few routes become the app's own (hindfoot.flat_routes: matched like a bare app's), the protected
+# ones are included one level deep (FastAPI builds them on first use, which keeps a new app cheap).
 PUBLIC: tuple[APIRouter, ...] = (
     auth.public_router,
     assessment_routes.public_router,  # stateless ranking + GET /api/csrf: no CSRF
@@ -47,8 +49,9 @@ PROTECTED: tuple[APIRouter, ...] = (
 
 
 def include(app: FastAPI) -> None:
-    """Every /api route, in this order: the public routers, then the protected ones (CSRF checked)."""
+    """Every /api route, in this order: the public routers' (as the app's own routes), then the protected
+    routers (CSRF checked)."""
     for router in PUBLIC:
-        app.include_router(router, prefix=PREFIX)
+        flat_routes.include(app, router, prefix=PREFIX)
     for router in PROTECTED:
         app.include_router(router, prefix=PREFIX, dependencies=[Depends(verify_csrf)])

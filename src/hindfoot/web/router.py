@@ -16,7 +16,7 @@ from hindfoot.web.routes import recovery as recovery_pages
 from hindfoot.web.routes import smart as smart_pages
 from hindfoot.web.routes import waitlist as waitlist_pages
 
-# included in the app one level deep, like the API's routers (see hindfoot.api.router)
+# included in the app one level deep, like the API's protected routers (see hindfoot.api.router)
 ROUTERS: tuple[APIRouter, ...] = (
     home.router,
     auth.router,
