@@ -1,5 +1,6 @@
-"""The routers are included one level deep (hindfoot.api.router.include, hindfoot.web.router.include): every
-route keeps the CSRF check it had inside the old nested /api and page routers, and the public ones stay public."""
+"""No router is nested in another any more (hindfoot.api.router.include, hindfoot.web.router.include; the public
+API's routes are the app's own, hindfoot.flat_routes): every route keeps the CSRF check it had inside the old
+nested /api and page routers, and the public ones stay public."""
 
 from __future__ import annotations
 
