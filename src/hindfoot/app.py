@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from hindfoot import flat_routes
 from hindfoot.admission import AdmissionMiddleware
 from hindfoot.auth import passwords
 from hindfoot.db.engine import engine_from_settings, make_sessionmaker
@@ -71,18 +72,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        sign_in_queue_seconds=settings.sign_in_queue_seconds)
     app.add_middleware(RequestIdMiddleware)  # outside the app: sees every unmapped exception, ids every answer
     app.add_middleware(SecurityHeaders)  # outermost: every answer, errors (the 500s above) included
+    from hindfoot.api import router as api_routes
     from hindfoot.api.errors import install_error_handlers
-    from hindfoot.api.router import api_router
     from hindfoot.api.routes.health import router as health_router
+    from hindfoot.web import router as page_routes
     from hindfoot.web.rendering import render_error, templates
-    from hindfoot.web.router import web_router
 
     # Compiled templates are kept; only a developer's server looks at the files again (a stat per template
     # and include on every page otherwise).
     templates.env.auto_reload = settings.environment == "development"
     install_error_handlers(app, render_error)
-    app.include_router(health_router)
-    app.include_router(api_router)
-    app.include_router(web_router)
+    flat_routes.include(app, health_router)
+    api_routes.include(app)  # no nested routers: see hindfoot.api.router
+    page_routes.include(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -87,8 +87,21 @@ class CompiledModel:
     leading_rules: frozenset[str]  # red-flag rules whose suspected condition leads the differential when fired
     decision_rule_suspects: dict[str, str]  # decision rule id -> the condition a positive result points to
     not_excluded_rules: frozenset[str]  # red-flag rules that fire on an open safety screen ("X not excluded")
-    # (age, sex, sport) -> prior (see `prior`): filled on first use; bounded by the demographics the Case allows
-    priors: dict[tuple[int | None, str | None, str | None], np.ndarray] = field(default_factory=dict)
+    # (age, sex, sport) -> what depends only on them (see `demographics`): filled on first use; bounded by the
+    # demographics the Case allows
+    priors: dict[tuple[int | None, str | None, str | None], Demographics] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Demographics:
+    """Everything the engine derives from (age, sex, sport) alone, computed once per compiled model and
+    shared, read-only, by every later case with those demographics (see `demographics`)."""
+
+    prior: np.ndarray  # (C,) prior over conditions, sums to 1
+    comp_prior: np.ndarray  # (K,) prior over components
+    log_comp_prior: np.ndarray  # (K,) its log (-inf where 0)
+    yes_base: np.ndarray  # (F,) alpha * log P(present | the prior-weighted average patient)
+    no_base: np.ndarray  # (F,) alpha * log P(absent | the prior-weighted average patient)
 
 
 def compiled(kb: KnowledgeBase | None = None) -> CompiledModel:
@@ -217,6 +230,12 @@ def prior(model: CompiledModel, age: int | None, sex: str | None, sport: str | N
     """Prior over conditions for these demographics (sums to 1); read-only. A pure function of the
     knowledge base and the demographics (at most 121 ages x 3 sexes x the sports), so each one is
     computed once and kept on the compiled model."""
+    return demographics(model, age, sex, sport).prior
+
+
+def demographics(model: CompiledModel, age: int | None, sex: str | None, sport: str | None) -> Demographics:
+    """The prior for these demographics and what follows from it alone (component prior, its log, the
+    average patient's answer likelihoods), kept on the compiled model like the prior."""
     key = (age, sex, sport)
     out = model.priors.get(key)
     if out is None:
@@ -224,8 +243,13 @@ def prior(model: CompiledModel, age: int | None, sex: str | None, sport: str | N
         for ci, when, factor in model.modifiers:
             if _matches(when, age, sex, sport):
                 p[ci] *= factor
-        out = p / p.sum()
-        out.flags.writeable = False  # shared by every later case with these demographics
+        prior_p = p / p.sum()
+        comp_prior = component_prior(model, prior_p)
+        base_yes = comp_prior @ model.P
+        out = Demographics(prior=prior_p, comp_prior=comp_prior, log_comp_prior=_log(comp_prior),
+                           yes_base=model.alpha * np.log(base_yes), no_base=model.alpha * np.log1p(-base_yes))
+        for a in (out.prior, out.comp_prior, out.log_comp_prior, out.yes_base, out.no_base):
+            a.flags.writeable = False  # shared by every later case with these demographics
         model.priors[key] = out
     return out
 
@@ -254,17 +278,22 @@ def component_posterior(
     """Posterior over components (conditions or their subtypes); unknown findings are ignored."""
     pres, abs_ = list(present), list(absent)
     established = established_components(model, pres)
+    comp_prior = component_prior(model, prior_p)
     if established.size:
         # equal to the sums below up to a constant shared by every component, with the coexistence rule
-        comp_prior = component_prior(model, prior_p)
         contrib = coexistence(model, contribution_matrix(model, comp_prior, pres, abs_), established, pres)
         return _normalise_log(_log(comp_prior) + contrib.sum(axis=1))
-    logpost = (
-        _log(component_prior(model, prior_p))
-        + model.logp[:, pres].sum(axis=1)
-        + model.log1mp[:, abs_].sum(axis=1)
-    )
-    return _normalise_log(logpost)
+    return _normalise_log(_log(comp_prior) + model.logp[:, pres].sum(axis=1) + model.log1mp[:, abs_].sum(axis=1))
+
+
+def _component_posterior(
+    model: CompiledModel, demo: Demographics, pres: list[int], abs_: list[int], established: np.ndarray
+) -> np.ndarray:
+    """`component_posterior` from the cached demographics (the same numbers, computed the same way)."""
+    if established.size:
+        contrib = coexistence(model, _contributions(model, demo, pres, abs_), established, pres)
+        return _normalise_log(demo.log_comp_prior + contrib.sum(axis=1))
+    return _normalise_log(demo.log_comp_prior + model.logp[:, pres].sum(axis=1) + model.log1mp[:, abs_].sum(axis=1))
 
 
 def established_components(model: CompiledModel, pres: list[int]) -> np.ndarray:
@@ -458,6 +487,12 @@ def contribution_matrix(
     )
 
 
+def _contributions(model: CompiledModel, demo: Demographics, pres: list[int], abs_: list[int]) -> np.ndarray:
+    """`contribution_matrix` with the average patient's terms read from the cached demographics."""
+    return np.concatenate([model.logp[:, pres] - demo.yes_base[pres], model.log1mp[:, abs_] - demo.no_base[abs_]],
+                          axis=1)
+
+
 def explanations(
     model: CompiledModel, components: list[int], contrib: np.ndarray, pres: list[int], abs_: list[int]
 ) -> tuple[Explanations, list[float]]:
@@ -496,8 +531,10 @@ def assess(
     kb = model.kb
     pres = [model.fidx[f] for f in case.present]
     abs_ = [model.fidx[f] for f in case.absent]
-    prior_p = prior(model, case.age, case.sex, case.sport)
-    comp_post = component_posterior(model, prior_p, pres, abs_)
+    demo = demographics(model, case.age, case.sex, case.sport)
+    prior_p = demo.prior
+    established_comps = established_components(model, pres)
+    comp_post = _component_posterior(model, demo, pres, abs_, established_comps)
     post = model.M @ comp_post
     order = np.argsort(-post, kind="stable").tolist()
     established = model.establishes[pres] if pres else model.establishes[:0]
@@ -523,10 +560,9 @@ def assess(
     ex: Explanations | None = None
     totals = [0.0] * len(order)
     if explain:
-        contrib = contribution_matrix(model, component_prior(model, prior_p), pres, abs_)
-        established = established_components(model, pres)
-        if established.size:
-            contrib = coexistence(model, contrib, established, pres)
+        contrib = _contributions(model, demo, pres, abs_)
+        if established_comps.size:
+            contrib = coexistence(model, contrib, established_comps, pres)
         ex, totals = explanations(model, leading, contrib, pres, abs_)
     cids, names, subtypes, dispositions = (model.condition_ids, model.names, model.comp_subtype,
                                            model.default_dispositions)

@@ -300,9 +300,16 @@ def result_json(result: AssessmentResult) -> dict[str, Any]:
     ranking = result.ranking
     ex = ranking[0].explanations if ranking else None
     width = 0 if ex is None else ex.values.shape[1]
-    rounded: list[list[float]] = round_array(ex.values, 4).tolist() if ex is not None and width else []
+    # every float of the answer rounded in one pass: the probabilities, the questions' gains, the contributions
+    n, m = len(ranking), len(result.next_questions)
+    scalars = [c.probability for c in ranking] + [q.expected_information_gain for q in result.next_questions]
+    shape = ex.values.shape if ex is not None and width else (0, 0)
+    flat = round_array(np.concatenate([np.array(scalars, dtype=float), ex.values.ravel() if ex is not None else []]), 4)
+    rounded_scalars: list[float] = flat[: n + m].tolist()
+    rounded_probabilities, gains = rounded_scalars[:n], rounded_scalars[n:]
+    rounded: list[list[float]] = flat[n + m :].reshape(shape).tolist()
     ranking_json: list[dict[str, Any]] = []
-    for c, probability in zip(ranking, round_all([c.probability for c in ranking], 4), strict=True):
+    for c, probability in zip(ranking, rounded_probabilities, strict=True):
         contributions: list[dict[str, Any]] = []
         n_for = 0
         if ex is not None and width:
@@ -332,10 +339,10 @@ def result_json(result: AssessmentResult) -> dict[str, Any]:
         ],
         "next_questions": [
             {"finding": q.finding, "question": q.question, "group": q.group, "reason": q.reason,
-             "expected_information_gain": round(q.expected_information_gain, 4),
+             "expected_information_gain": gain,
              **({"choices": [{"finding": f, "label": label} for f, label in q.choices]} if q.choices else {}),
              **({"multiple": True} if q.multiple else {})}
-            for q in result.next_questions
+            for q, gain in zip(result.next_questions, gains, strict=True)
         ],
         "not_ruled_out": [
             {"screen": s.screen, "condition": s.condition, "label": s.label, "finding": s.finding,

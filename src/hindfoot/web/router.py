@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, FastAPI
 
 from hindfoot.deps import verify_csrf
 from hindfoot.web.routes import admin, auth, data_rights, home, passkeys, patients
@@ -16,19 +16,27 @@ from hindfoot.web.routes import recovery as recovery_pages
 from hindfoot.web.routes import smart as smart_pages
 from hindfoot.web.routes import waitlist as waitlist_pages
 
-web_router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
-web_router.include_router(home.router)
-web_router.include_router(auth.router)
-web_router.include_router(passkeys.router)
-web_router.include_router(patients.router)
-web_router.include_router(data_rights.router)
-web_router.include_router(assessment_pages.router)
-web_router.include_router(admin.router)
-web_router.include_router(booking_pages.router)
-web_router.include_router(calendar_pages.router)
-web_router.include_router(calendar_setup_pages.router)
-web_router.include_router(pathway_pages.router)
-web_router.include_router(recovery_pages.router)
-web_router.include_router(outcomes_pages.router)
-web_router.include_router(smart_pages.router)
-web_router.include_router(waitlist_pages.router)
+# included in the app one level deep, like the API's protected routers (see hindfoot.api.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    home.router,
+    auth.router,
+    passkeys.router,
+    patients.router,
+    data_rights.router,
+    assessment_pages.router,
+    admin.router,
+    booking_pages.router,
+    calendar_pages.router,
+    calendar_setup_pages.router,
+    pathway_pages.router,
+    recovery_pages.router,
+    outcomes_pages.router,
+    smart_pages.router,
+    waitlist_pages.router,
+)
+
+
+def include(app: FastAPI) -> None:
+    """Every page route (CSRF checked on unsafe methods; not in the OpenAPI document)."""
+    for router in ROUTERS:
+        app.include_router(router, include_in_schema=False, dependencies=[Depends(verify_csrf)])
