@@ -166,11 +166,12 @@ def add_registry_patients(
             put_back = _set_aside(conn) if n >= existing else ["ANALYZE " + ", ".join(f'"{t}"' for t in _ANALYZED)]
             rows = generate_on_server(conn, n=n, offset=offset, today=today, rng=rng, org_id=org_id,
                                       surgeons=surgeons, q_ids=q_ids, sets=sets, progress=progress, timings=timings)
-            t0 = clock.perf_counter()
             for sql in put_back:
+                t0 = clock.perf_counter()
                 conn.exec_driver_sql(sql)
-            if timings is not None:
-                timings["put back"] = clock.perf_counter() - t0
+                if timings is not None:
+                    label = sql[:70]
+                    timings[label] = timings.get(label, 0.0) + clock.perf_counter() - t0
         return RegistryResult(n, rows, clock.perf_counter() - started)
     uid, stored = _id_maker(rng, engine.dialect.name)
     org = stored(org_id)
@@ -504,10 +505,11 @@ class _Writer:
 
 
 def _set_aside(conn: Connection) -> list[str]:
-    """Drop the secondary (non-unique) indexes and the foreign keys of the tables the generator loads,
-    in the caller's transaction; return the statements that put them back exactly as they were
-    (run at the end of the same transaction: ANALYZE first, so the foreign keys are checked by a
-    planned join, then the indexes, then the foreign keys, each validated over all rows)."""
+    """Drop the secondary (non-unique) indexes, the foreign keys, and the primary and unique keys no
+    other table refers to, of the tables the generator loads, in the caller's transaction; return the
+    statements that put them back exactly as they were (run at the end of the same transaction:
+    ANALYZE first, so the foreign keys are checked by a planned join, then the keys, the indexes and
+    the foreign keys, each validated over all rows)."""
     tables = [_TABLES[k].name for k in _COLUMNS]
     indexes = conn.execute(text(
         "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
@@ -519,10 +521,22 @@ def _set_aside(conn: Connection) -> list[str]:
         " JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace"
         " WHERE n.nspname = current_schema() AND k.contype = 'f' AND t.relname = ANY(:tables)"
         " ORDER BY t.relname, k.conname"), {"tables": tables}).all()
+    # primary keys and unique constraints that no table outside the load refers to (observation,
+    # questionnaire_response, procedure...): built once by sorting too, before the foreign keys
+    uniques = conn.execute(text(
+        "SELECT t.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
+        " JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace"
+        " WHERE n.nspname = current_schema() AND k.contype IN ('p', 'u') AND t.relname = ANY(:tables)"
+        " AND NOT EXISTS (SELECT 1 FROM pg_constraint f JOIN pg_class r ON r.oid = f.conrelid"
+        "   WHERE f.contype = 'f' AND f.confrelid = k.conrelid AND r.relname <> ALL(:tables))"
+        " ORDER BY t.relname, k.conname"), {"tables": tables}).all()
     for table, name, _ in keys:
         conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
     for name, _ in indexes:
         conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    for table, name, _ in uniques:
+        conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
     return ["SET LOCAL maintenance_work_mem = '256MB'", "ANALYZE " + ", ".join(f'"{t}"' for t in _ANALYZED),
+            *(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {sql}' for table, name, sql in uniques),
             *(sql for _, sql in indexes),
             *(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {sql}' for table, name, sql in keys)]

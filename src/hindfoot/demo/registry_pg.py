@@ -11,8 +11,8 @@ Python generator, drawn differently:
 - the answer sets, built and scored once per severity level in Python (`_answer_sets`, exact
   scores), sit in two small temp tables keyed by (severity, the three variants drawn), so stored
   answers, stored scores and score observations are joined from one place;
-- ids are the run's random 64-bit head, the variant bits, and (patient number * 128 + slot): one
-  run's ids ascend patient by patient, as the Python generator's do;
+- ids are the run's random 64-bit head, the variant bits, the patient number (13 hex digits) and a
+  slot (2): one run's ids ascend patient by patient, as the Python generator's do;
 - per chunk of patients: `rg_p` (one row per patient, every draw), `rg_t` (one row per answered
   time point), then the record tables, then the registry rows (`rg_e`, `rg_s`, exactly what
   `refresh_registry` derives from those record rows), and the chunk's share of the dashboard
@@ -44,7 +44,9 @@ from hindfoot.outcomes import tallies
 __all__ = ["generate_on_server"]
 
 CHUNK = 100_000  # patients per round of statements (bounds the temp tables; progress moves per chunk)
-SLOTS = 128  # ids per patient: 0 patient, 1 episode, 2 procedure or event, 3-22 responses, 23-72 observations
+# ids per patient: 0 patient, 1 episode, 2 procedure or event, 3-22 responses, 23-72 observations; the
+# last two hex digits of an id are its slot, so a patient's ids share a text prefix built once
+HEX = "ARRAY[" + ", ".join(f"'{k:02x}'" for k in range(256)) + "]"
 
 
 def _lit(value: Any) -> str:
@@ -97,9 +99,14 @@ def generate_on_server(
     def u(k: str | int) -> str:  # a uniform draw in [0, 1) for patient `n`
         return f"((hashint8extended(n, {salt} + {k}) >> 11) & 9007199254740991)::float8 / 9007199254740992.0"
 
-    def ident(slot: str | int) -> str:
-        return f"('{head:016x}8' || lpad(to_hex(n * {SLOTS} + {slot}), 15, '0'))::uuid"
+    def ident(slot: str | int, pre: str = "pre") -> str:  # the id in `slot` of the patient whose prefix is `pre`
+        return f"({pre} || ({HEX})[1 + {slot}])::uuid"
 
+    # memory for this transaction's joins, sorts and aggregates (the default 4 MB spills them to disk
+    # files at 100k patients), and for its temp tables (settable only before the session's first one)
+    conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+    if not conn.exec_driver_sql("SELECT pg_my_temp_schema() <> 0").scalar():
+        conn.exec_driver_sql("SET LOCAL temp_buffers = '256MB'")
     _answer_tables(conn, sets, LEVELS)
     t, org, stamp = _lit(today), _lit(org_id), _lit(now)
     surgeon_array = "ARRAY[" + ", ".join(_lit(s) for s in surgeons) + "]"
@@ -118,7 +125,7 @@ def generate_on_server(
         run("temp", "DROP TABLE IF EXISTS rg_p, rg_t, rg_e, rg_s")
         run("draws", f"""
 CREATE TEMP TABLE rg_p AS
-SELECT n, {ident(0)} AS pid, {ident(1)} AS eid, {ident(2)} AS xid, start,
+SELECT n, pre, {ident(0)} AS pid, {ident(1)} AS eid, {ident(2)} AS xid, start,
   start - (5840 + floor(u1 * 14236)::int) AS birth, {_pick("u2", SPORTS)} AS sport,
   CASE WHEN u3 < 0.5 THEN 'female' ELSE 'male' END AS sex,
   ({levels_of_play})[1 + floor(u4 * 3)::int] AS level, surgical,
@@ -136,13 +143,14 @@ SELECT n, {ident(0)} AS pid, {ident(1)} AS eid, {ident(2)} AS xid, start,
   {_pick("u17", RETURNS)} AS level_back, u18 < 0.12 AS never_back
 FROM (
   SELECT d.*, u5 < 0.7 AND start + 30 + floor(u6 * 121)::int <= {t} AS surgical
-  FROM (SELECT n, {t} - floor({u(0)} * 1096)::int AS start,
+  FROM (SELECT n, '{head:016x}8' || lpad(to_hex(n), 13, '0') AS pre, {t} - floor({u(0)} * 1096)::int AS start,
                {", ".join(f"{u(k)} AS u{k}" for k in range(1, 19))}
         FROM generate_series({first}::bigint, {last}::bigint) AS n) AS d
 ) AS e""")
         run("draws", f"""
 CREATE TEMP TABLE rg_t AS
-SELECT p.n, p.pid, p.eid, x.i, x.tp, x.due, x.sev,
+SELECT p.n, p.pre, p.pid, p.eid, p.sport, x.i, x.tp, x.due, x.sev,
+  {", ".join(f"{ident(f'3 + x.i * 4 + {c}', 'p.pre')} AS qr{c}" for c in range(4))},
   (least({t}, x.due + floor({u("30 + x.i")} * 7)::int)
    + make_time(7 + floor({u("35 + x.i")} * 15)::int, floor({u("40 + x.i")} * 4)::int * 15, 0))
    AT TIME ZONE 'UTC' AS at,
@@ -186,11 +194,11 @@ FROM rg_p WHERE NOT surgical AND anchor <= {t} ORDER BY n""")
         rows += run("response", f"""
 INSERT INTO questionnaire_response (id, questionnaire_id, patient_id, episode_id, timepoint, due_on, status,
   authored_at, answers, scores, created_at, updated_at)
-SELECT {ident("3 + t.i * 4 + s.c")}, CASE s.c WHEN 0 THEN {q["faos"]} WHEN 1 THEN {q["faam"]} ELSE {q["pain"]} END,
+SELECT CASE s.c WHEN 0 THEN t.qr0 WHEN 1 THEN t.qr1 ELSE t.qr2 END, CASE s.c WHEN 0 THEN {q["faos"]} WHEN 1 THEN {q["faam"]} ELSE {q["pain"]} END,
   t.pid, t.eid, t.tp, t.due, 'completed', t.at, s.answers, s.scores, {stamp}, {stamp}
 FROM rg_t AS t JOIN rg_set AS s ON s.level = t.severity AND s.combo = t.combo
 UNION ALL
-SELECT {ident("3 + i * 4 + 3")}, {q["rts"]}, pid, eid, tp, due, 'completed', at,
+SELECT qr3, {q["rts"]}, pid, eid, tp, due, 'completed', at,
   CASE WHEN rts_date IS NULL THEN json_build_object('RTS_STATUS', status)
        ELSE json_build_object('RTS_STATUS', status, 'RTS_DATE', rts_date) END, '{{}}'::json, {stamp}, {stamp}
 FROM rg_t WHERE i > 0""")
@@ -198,24 +206,25 @@ FROM rg_t WHERE i > 0""")
 INSERT INTO observation (id, patient_id, episode_id, encounter_id, diagnostic_report_id, questionnaire_response_id,
   category, code, status, value_boolean, value_quantity, value_unit, value_string, effective_at, performer_id, note,
   created_at, updated_at)
-SELECT {ident("23 + t.i * 10 + v.ord")}, t.pid, t.eid, NULL::uuid, NULL::uuid, {ident("3 + t.i * 4 + v.c")}, 'score',
+SELECT {ident("23 + t.i * 10 + v.ord", "t.pre")}, t.pid, t.eid, NULL::uuid, NULL::uuid,
+  CASE v.c WHEN 0 THEN t.qr0 WHEN 1 THEN t.qr1 ELSE t.qr2 END, 'score',
   v.obs_code, 'final', NULL::boolean, v.value, v.unit, NULL::varchar, t.at, NULL::uuid, '', {stamp}, {stamp}
 FROM rg_t AS t JOIN rg_val AS v ON v.level = t.severity AND v.combo = t.combo
 UNION ALL
-SELECT {ident("23 + i * 10 + 8")}, pid, eid, NULL, NULL, {ident("3 + i * 4 + 3")}, 'score', 'rts.status', 'final',
+SELECT {ident("23 + i * 10 + 8")}, pid, eid, NULL, NULL, qr3, 'score', 'rts.status', 'final',
   NULL, NULL, NULL, status, at, NULL, '', {stamp}, {stamp}
 FROM rg_t WHERE i > 0
 UNION ALL
-SELECT {ident("23 + i * 10 + 9")}, pid, eid, NULL, NULL, {ident("3 + i * 4 + 3")}, 'score', 'rts.date', 'final',
+SELECT {ident("23 + i * 10 + 9")}, pid, eid, NULL, NULL, qr3, 'score', 'rts.date', 'final',
   NULL, NULL, NULL, rts_date, at, NULL, '', {stamp}, {stamp}
 FROM rg_t WHERE rts_date IS NOT NULL""")
         tps = ("baseline", "6w", "3m", "6m", "12m")
         run("registry", f"""
 CREATE TEMP TABLE rg_s AS
 SELECT t.eid AS episode_id, v.obs_code AS code,
-  {", ".join(f"max(v.value) FILTER (WHERE t.i = {i}) AS tp_{tp}" for i, tp in enumerate(tps))}
+  {", ".join(f"max(v.value) FILTER (WHERE t.i = {i}) AS tp_{tp}" for i, tp in enumerate(tps))}, t.sport
 FROM rg_t AS t JOIN rg_val AS v ON v.level = t.severity AND v.combo = t.combo
-GROUP BY t.eid, v.obs_code""")
+GROUP BY t.eid, v.obs_code, t.sport""")
         previous = ", ".join(_lit(s) for s in RETURNED_PREVIOUS)
         run("registry", f"""
 CREATE TEMP TABLE rg_e AS
@@ -232,11 +241,12 @@ SELECT p.eid AS episode_id,
 FROM rg_p AS p LEFT JOIN rg_t AS t ON t.n = p.n
 GROUP BY p.n, p.eid, p.pid, p.sport, p.start, p.surgical, p.anchor, p.complication
 ORDER BY p.n""")
-        run("registry", "INSERT INTO registry_score SELECT * FROM rg_s ORDER BY episode_id, code")
+        run("registry", f"INSERT INTO registry_score (episode_id, code, {', '.join(f'tp_{tp}' for tp in tps)})"
+                        f" SELECT episode_id, code, {', '.join(f'tp_{tp}' for tp in tps)} FROM rg_s ORDER BY episode_id, code")
         run("registry", "INSERT INTO registry_episode SELECT * FROM rg_e")
         lock_totals(conn, [org_id])
-        for sql in _totals_sql():
-            run("totals", sql)
+        for sql in _totals_sql(org):
+            run("totals " + sql[12:40], sql)
         done = last - offset
         if progress:
             progress(last - first + 1)
@@ -276,9 +286,9 @@ def _answer_tables(conn: Connection, sets: dict[str, Any], levels: int) -> None:
     conn.exec_driver_sql("ANALYZE rg_set, rg_val")
 
 
-def _totals_sql() -> list[str]:
-    """The chunk's share of the `registry_total_*` tables from its registry rows (rg_e, rg_s),
-    added to what is there: the sums `outcomes.tallies.shares` makes, key by key."""
+def _totals_sql(org: str) -> list[str]:
+    """The chunk's share of the `registry_total_*` tables from its registry rows (rg_e, rg_s, of the
+    organisation `org`), added to what is there: the sums `outcomes.tallies.shares` makes, key by key."""
     mcid = ", ".join(f"({_lit(code)}, {tallies.mcid_of(code)[1]!r}::float8, {tallies.mcid_of(code)[0] - 1e-9!r}::float8)"
                      for code in tallies.SCORE_CODES)
     answered = "(e.rts_answers > 0)"
@@ -304,16 +314,21 @@ def _totals_sql() -> list[str]:
                f" sum((e.done_6w = 1)::int), sum((e.done_3m = 1)::int), sum((e.done_6m = 1)::int),"
                f" sum((e.done_12m = 1)::int)"
                f" FROM rg_e AS e WHERE {real} AND e.anchor_day IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
+        # one pass over the score rows per (sport, code), each follow-up's sums side by side, then one
+        # row per follow-up (the registry rows of one chunk all belong to the demo organisation)
         upsert("registry_total_score", "code, timepoint", ("n", "baseline_sum", "follow_up_sum", "change_sum",
                                                            "above_mcid"),
-               f"SELECT e.organization_id, coalesce(e.sport, ''), s.code, f.tp, count(*), sum({micro('s.tp_baseline')}),"
-               f" sum({micro('f.fu')}), sum({micro('f.fu - s.tp_baseline')}),"
-               f" sum((m.sign * (f.fu - s.tp_baseline) >= m.threshold)::int)"
-               f" FROM rg_s AS s JOIN rg_e AS e ON e.episode_id = s.episode_id"
-               f" JOIN (VALUES {mcid}) AS m(code, sign, threshold) ON m.code = s.code"
-               f" CROSS JOIN LATERAL (VALUES ('6w', s.tp_6w), ('3m', s.tp_3m), ('6m', s.tp_6m), ('12m', s.tp_12m))"
-               f" AS f(tp, fu)"
-               f" WHERE {real} AND s.tp_baseline IS NOT NULL AND f.fu IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"),
+               f"SELECT {org}, x.sport, x.code, f.* FROM (SELECT coalesce(s.sport, '') AS sport, s.code, "
+               + ", ".join(f"count(*) FILTER (WHERE s.tp_{tp} IS NOT NULL) AS n_{tp},"
+                           f" sum({micro('s.tp_baseline')}) FILTER (WHERE s.tp_{tp} IS NOT NULL) AS b_{tp},"
+                           f" sum({micro(f's.tp_{tp}')}) AS f_{tp}, sum({micro(f's.tp_{tp} - s.tp_baseline')}) AS c_{tp},"
+                           f" sum((m.sign * (s.tp_{tp} - s.tp_baseline) >= m.threshold)::int) AS m_{tp}"
+                           for tp in tallies.FOLLOW_UP_POINTS)
+               + f" FROM rg_s AS s JOIN (VALUES {mcid}) AS m(code, sign, threshold) ON m.code = s.code"
+               f" WHERE s.tp_baseline IS NOT NULL GROUP BY 1, 2) AS x CROSS JOIN LATERAL (VALUES "
+               + ", ".join(f"('{tp}', x.n_{tp}, x.b_{tp}, x.f_{tp}, x.c_{tp}, x.m_{tp})"
+                           for tp in tallies.FOLLOW_UP_POINTS)
+               + ") AS f(tp, n, b, f, c, m) WHERE f.n > 0 ORDER BY 2, 3, 4"),
         upsert("registry_total_km", "days, event", ("n",),
                f"SELECT organization_id, sport, days, event, count(*) FROM ("
                f"SELECT e.organization_id, coalesce(e.sport, '') AS sport,"
