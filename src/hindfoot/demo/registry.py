@@ -51,6 +51,7 @@ from hindfoot.db.models.registry import (
     SCORE_COLUMNS,
 )
 from hindfoot.db.registry_sync import add_totals, utc_day
+from hindfoot.demo.registry_pg import set_aside
 from hindfoot.outcomes import scoring, tallies
 from hindfoot.outcomes.due import add_months
 
@@ -160,19 +161,11 @@ def add_registry_patients(
     sets = _answer_sets(rng)
     rng = random.Random(seed + offset)  # a second run adds different patients
     if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg" and not dry_run:
-        from hindfoot.demo.registry_pg import generate_on_server  # the server generates the rows
+        from hindfoot.demo.registry_pg import load_on_server  # the server generates the rows
 
-        with engine.connect() as conn, conn.begin():  # one transaction: a failure leaves nothing
-            put_back = _set_aside(conn) if n >= existing else ["ANALYZE " + ", ".join(f'"{t}"' for t in _ANALYZED)]
-            rows = generate_on_server(conn, n=n, offset=offset, today=today, rng=rng, org_id=org_id,
-                                      surgeons=surgeons, q_ids=q_ids, sets=sets, progress=progress, timings=timings)
-            for sql in put_back:
-                t0 = clock.perf_counter()
-                conn.exec_driver_sql(sql)
-                if timings is not None:
-                    label = sql[:70]
-                    timings[label] = timings.get(label, 0.0) + clock.perf_counter() - t0
-        return RegistryResult(n, rows, clock.perf_counter() - started)
+        written = load_on_server(engine, n=n, offset=offset, today=today, rng=rng, org_id=org_id, surgeons=surgeons,
+                                 q_ids=q_ids, sets=sets, rebuild=n >= existing, progress=progress, timings=timings)
+        return RegistryResult(n, written, clock.perf_counter() - started)
     uid, stored = _id_maker(rng, engine.dialect.name)
     org = stored(org_id)
     q_of = {code: stored(q) for code, q in q_ids.items()}
@@ -350,7 +343,7 @@ class _Writer:
 
     PostgreSQL (psycopg 3): COPY, the whole load in ONE transaction that (when the load at least
     doubles the tables) first sets aside the loaded tables' secondary indexes and foreign keys and
-    puts them back at the end (`_set_aside`): an
+    puts them back at the end (`registry_pg.set_aside`): an
     index built once by sorting costs a fraction of maintaining it row by row, and a foreign key
     checked by one join a fraction of a trigger per row. If anything fails, the rollback restores
     them with the data. The tables are locked against other sessions while it loads.
@@ -395,7 +388,7 @@ class _Writer:
             if self.copy and not self.dry_run:
                 whole = self.engine.connect()
                 whole.begin()
-                put_back = _set_aside(whole) if self.set_aside else ["ANALYZE " + ", ".join(
+                put_back = set_aside(whole, _ANALYZED) if self.set_aside else ["ANALYZE " + ", ".join(
                     f'"{t}"' for t in _ANALYZED)]
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             self.error = exc
@@ -503,40 +496,3 @@ class _Writer:
         sql = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
         conn.connection.driver_connection.executemany(sql, values)  # type: ignore[union-attr]
 
-
-def _set_aside(conn: Connection) -> list[str]:
-    """Drop the secondary (non-unique) indexes, the foreign keys, and the primary and unique keys no
-    other table refers to, of the tables the generator loads, in the caller's transaction; return the
-    statements that put them back exactly as they were (run at the end of the same transaction:
-    ANALYZE first, so the foreign keys are checked by a planned join, then the keys, the indexes and
-    the foreign keys, each validated over all rows)."""
-    tables = [_TABLES[k].name for k in _COLUMNS]
-    indexes = conn.execute(text(
-        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-        " JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace"
-        " WHERE n.nspname = current_schema() AND t.relname = ANY(:tables) AND NOT i.indisunique"
-        " AND NOT i.indisprimary ORDER BY c.relname"), {"tables": tables}).all()
-    keys = conn.execute(text(
-        "SELECT t.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
-        " JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace"
-        " WHERE n.nspname = current_schema() AND k.contype = 'f' AND t.relname = ANY(:tables)"
-        " ORDER BY t.relname, k.conname"), {"tables": tables}).all()
-    # primary keys and unique constraints that no table outside the load refers to (observation,
-    # questionnaire_response, procedure...): built once by sorting too, before the foreign keys
-    uniques = conn.execute(text(
-        "SELECT t.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
-        " JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace"
-        " WHERE n.nspname = current_schema() AND k.contype IN ('p', 'u') AND t.relname = ANY(:tables)"
-        " AND NOT EXISTS (SELECT 1 FROM pg_constraint f JOIN pg_class r ON r.oid = f.conrelid"
-        "   WHERE f.contype = 'f' AND f.confrelid = k.conrelid AND r.relname <> ALL(:tables))"
-        " ORDER BY t.relname, k.conname"), {"tables": tables}).all()
-    for table, name, _ in keys:
-        conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
-    for name, _ in indexes:
-        conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    for table, name, _ in uniques:
-        conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
-    return ["SET LOCAL maintenance_work_mem = '256MB'", "ANALYZE " + ", ".join(f'"{t}"' for t in _ANALYZED),
-            *(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {sql}' for table, name, sql in uniques),
-            *(sql for _, sql in indexes),
-            *(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {sql}' for table, name, sql in keys)]

@@ -20,7 +20,7 @@ Python generator, drawn differently:
   rounded half to even as Python's `round`), upserted under the clinic's advisory lock.
 
 One connection, one transaction: secondary indexes and foreign keys set aside and put back (when
-the load at least doubles the tables, `_set_aside`), ANALYZE inside it; a failure rolls all back.
+the load at least doubles the tables, `set_aside`), ANALYZE inside it; a failure rolls all back.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from hindfoot.db.models.patient import SEPARATOR
 from hindfoot.db.models.procedure import PROCEDURES
@@ -41,7 +41,7 @@ from hindfoot.db.models.registry import RETURNED_PREVIOUS
 from hindfoot.db.registry_sync import lock_totals
 from hindfoot.outcomes import tallies
 
-__all__ = ["generate_on_server"]
+__all__ = ["generate_on_server", "load_on_server", "set_aside"]
 
 CHUNK = 100_000  # patients per round of statements (bounds the temp tables; progress moves per chunk)
 # ids per patient: 0 patient, 1 episode, 2 procedure or event, 3-22 responses, 23-72 observations; the
@@ -76,6 +76,29 @@ def _pick(x: str, weighted: tuple[tuple[str, int], ...]) -> str:
     return f"CASE {' '.join(whens)} ELSE {_lit(weighted[-1][0])} END"
 
 
+def load_on_server(
+    engine: Engine, *, n: int, offset: int, today: date, rng: random.Random, org_id: uuid.UUID,
+    surgeons: list[uuid.UUID], q_ids: dict[str, uuid.UUID], sets: dict[str, Any], rebuild: bool,
+    progress: Callable[[int], None] | None = None, timings: dict[str, float] | None = None,
+) -> int:
+    """The whole load in one transaction (a failure leaves nothing): set aside the indexes and keys
+    when the load at least doubles the tables, generate the rows, put them back, ANALYZE; return
+    the number of record rows written."""
+    from hindfoot.demo.registry import _ANALYZED
+
+    with engine.connect() as conn, conn.begin():
+        put_back = (set_aside(conn, _ANALYZED) if rebuild
+                    else ["ANALYZE " + ", ".join(f'"{t}"' for t in _ANALYZED)])
+        written = generate_on_server(conn, n=n, offset=offset, today=today, rng=rng, org_id=org_id,
+                                     surgeons=surgeons, q_ids=q_ids, sets=sets, progress=progress, timings=timings)
+        for sql in put_back:
+            t0 = clock.perf_counter()
+            conn.exec_driver_sql(sql)
+            if timings is not None:
+                timings[sql[:70]] = timings.get(sql[:70], 0.0) + clock.perf_counter() - t0
+    return written
+
+
 def generate_on_server(
     conn: Connection, *, n: int, offset: int, today: date, rng: random.Random, org_id: uuid.UUID,
     surgeons: list[uuid.UUID], q_ids: dict[str, uuid.UUID], sets: dict[str, Any],
@@ -83,7 +106,15 @@ def generate_on_server(
 ) -> int:
     """Insert `n` registry patients numbered offset+1 ... offset+n in the caller's transaction;
     return the number of record rows (registry rows not counted)."""
-    from hindfoot.demo.registry import COMPLICATIONS, FOLLOW_UPS, LEVELS, LEVELS_OF_PLAY, RETURNS, SPORTS, SURGERIES
+    from hindfoot.demo.registry import (
+        COMPLICATIONS,
+        FOLLOW_UPS,
+        LEVELS,
+        LEVELS_OF_PLAY,
+        RETURNS,
+        SPORTS,
+        SURGERIES,
+    )
 
     head = (rng.getrandbits(64) & ~(0xF << 12)) | (4 << 12)
     salt = rng.getrandbits(40) << 8
@@ -113,7 +144,7 @@ def generate_on_server(
     complications = "ARRAY[" + ", ".join(_lit(c) for c in COMPLICATIONS) + "]"
     levels_of_play = "ARRAY[" + ", ".join(_lit(c) for c in LEVELS_OF_PLAY) + "]"
     display = "CASE code " + " ".join(f"WHEN {_lit(c)} THEN {_lit(PROCEDURES[c])}" for c, _ in SURGERIES) + " END"
-    points = [f"(0, 'baseline', p.start, p.base_sev, 0.95::float8)"]
+    points = ["(0, 'baseline', p.start, p.base_sev, 0.95::float8)"]
     for i, (tp, unit, amount, sev, rate) in enumerate(FOLLOW_UPS, start=1):
         due = (f"p.anchor + {7 * amount}" if unit == "w"
                else f"(p.anchor + interval '{amount} months')::date")
@@ -263,7 +294,8 @@ def _answer_tables(conn: Connection, sets: dict[str, Any], levels: int) -> None:
     units = {"faos": "score", "faam": "score", "pain": "/10"}
     order = ("faos", "faam", "pain")
     first_ord = {"faos": 0, "faam": 5, "pain": 7}
-    set_rows, val_rows = [], []
+    set_rows: list[tuple[Any, ...]] = []
+    val_rows: list[tuple[Any, ...]] = []
     for level in range(levels):
         for combo in range(27):
             picks = (combo // 9, combo // 3 % 3, combo % 3)
@@ -341,3 +373,42 @@ def _totals_sql(org: str) -> list[str]:
                " FROM rg_e AS e CROSS JOIN LATERAL json_array_elements(e.procedures) AS x(p)"
                f" WHERE {real} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"),
     ]
+
+
+def set_aside(conn: Connection, analyzed: tuple[str, ...]) -> list[str]:
+    """Drop the secondary (non-unique) indexes, the foreign keys, and the primary and unique keys no
+    other table refers to, of the tables the generator loads, in the caller's transaction; return the
+    statements that put them back exactly as they were (run at the end of the same transaction:
+    ANALYZE first, so the foreign keys are checked by a planned join, then the keys, the indexes and
+    the foreign keys, each validated over all rows)."""
+    tables = ["patient", "episode_of_care", "procedure", "pathway_event", "questionnaire_response", "observation",
+              "registry_score", "registry_episode"]
+    indexes = conn.execute(text(
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+        " JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace"
+        " WHERE n.nspname = current_schema() AND t.relname = ANY(:tables) AND NOT i.indisunique"
+        " AND NOT i.indisprimary ORDER BY c.relname"), {"tables": tables}).all()
+    keys = conn.execute(text(
+        "SELECT t.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
+        " JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace"
+        " WHERE n.nspname = current_schema() AND k.contype = 'f' AND t.relname = ANY(:tables)"
+        " ORDER BY t.relname, k.conname"), {"tables": tables}).all()
+    # primary keys and unique constraints that no table outside the load refers to (observation,
+    # questionnaire_response, procedure...): built once by sorting too, before the foreign keys
+    uniques = conn.execute(text(
+        "SELECT t.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
+        " JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace"
+        " WHERE n.nspname = current_schema() AND k.contype IN ('p', 'u') AND t.relname = ANY(:tables)"
+        " AND NOT EXISTS (SELECT 1 FROM pg_constraint f JOIN pg_class r ON r.oid = f.conrelid"
+        "   WHERE f.contype = 'f' AND f.confrelid = k.conrelid AND r.relname <> ALL(:tables))"
+        " ORDER BY t.relname, k.conname"), {"tables": tables}).all()
+    for table, name, _ in keys:
+        conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+    for name, _ in indexes:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    for table, name, _ in uniques:
+        conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+    return ["SET LOCAL maintenance_work_mem = '256MB'", "ANALYZE " + ", ".join(f'"{t}"' for t in analyzed),
+            *(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {sql}' for table, name, sql in uniques),
+            *(sql for _, sql in indexes),
+            *(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {sql}' for table, name, sql in keys)]
