@@ -51,7 +51,10 @@ def _schema(db: Session) -> list[tuple[Any, ...]]:
         " FROM pg_constraint WHERE contype = 'f' ORDER BY 1, 2"))]
 
 
-def test_generator_and_loader_fill_the_registry_summary(engine, session_factory):
+def test_generator_and_loader_fill_the_registry_summary(engine, session_factory, monkeypatch):
+    from hindfoot.demo import registry_pg
+
+    monkeypatch.setattr(registry_pg, "CHUNK", 100)  # PostgreSQL: several chunks, their totals added up once
     with unit_of_work(session_factory) as s:
         load_demo(s, TODAY)
     with session_factory() as db:
@@ -153,8 +156,8 @@ def test_a_failed_server_load_leaves_nothing(engine, session_factory, monkeypatc
         load_demo(s, TODAY)
     with session_factory() as db:
         schema, before, totals = _schema(db), _snapshot(db), _totals(db)
-    broken = registry_pg._totals_sql
-    monkeypatch.setattr(registry_pg, "_totals_sql", lambda org: [*broken(org), "SELECT 1 / 0"])
+    real = registry_pg.set_aside  # fail after the indexes and keys are back, just before COMMIT
+    monkeypatch.setattr(registry_pg, "set_aside", lambda conn, analyzed: [*real(conn, analyzed), "SELECT 1 / 0"])
     with pytest.raises(Exception, match="division by zero"):
         add_registry_patients(engine, 120, today=TODAY, seed=3)
     with session_factory() as db:

@@ -17,7 +17,8 @@ Python generator, drawn differently:
   time point), then the record tables, then the registry rows (`rg_e`, `rg_s`, exactly what
   `refresh_registry` derives from those record rows), and the chunk's share of the dashboard
   totals, summed by GROUP BY exactly as `outcomes.tallies.shares` adds them (integer millionths,
-  rounded half to even as Python's `round`), upserted under the clinic's advisory lock.
+  rounded half to even as Python's `round`), kept in temp tables and added to the totals once at
+  the end, under the clinic's advisory lock (one new version of each totals row, not one a chunk).
 
 One connection, one transaction: secondary indexes and foreign keys set aside and put back (when
 the load at least doubles the tables, `set_aside`), ANALYZE inside it; a failure rolls all back.
@@ -149,6 +150,10 @@ def generate_on_server(
         due = (f"p.anchor + {7 * amount}" if unit == "w"
                else f"(p.anchor + interval '{amount} months')::date")
         points.append(f"({i}, {_lit(tp)}, {due}, p.base_sev * {sev!r} / 0.5 + 0.1 * {u(20 + i)} - 0.05, {rate!r})")
+    totals = _totals_sql(org)
+    for table, *_ in totals:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS rg_{table}")
+        conn.exec_driver_sql(f"CREATE TEMP TABLE rg_{table} AS SELECT * FROM {table} WITH NO DATA")
     rows = 0
     done = 0
     while done < n:
@@ -275,13 +280,22 @@ ORDER BY p.n""")
         run("registry", f"INSERT INTO registry_score (episode_id, code, {', '.join(f'tp_{tp}' for tp in tps)})"
                         f" SELECT episode_id, code, {', '.join(f'tp_{tp}' for tp in tps)} FROM rg_s ORDER BY episode_id, code")
         run("registry", "INSERT INTO registry_episode SELECT * FROM rg_e")
-        lock_totals(conn, [org_id])
-        for sql in _totals_sql(org):
-            run("totals " + sql[12:40], sql)
+        for table, keys, values, select in totals:  # the chunk's share, kept aside
+            run("totals", f"INSERT INTO rg_{table} (organization_id, sport, {keys}, {', '.join(values)}) {select}")
         done = last - offset
         if progress:
             progress(last - first + 1)
-    conn.exec_driver_sql("DROP TABLE IF EXISTS rg_p, rg_t, rg_e, rg_s, rg_set, rg_val")
+    # the totals move once, whatever the number of chunks: one new version of each row it touches
+    lock_totals(conn, [org_id])
+    for table, keys, values, _ in totals:
+        sums = ", ".join(f"sum({v})" for v in values)
+        sets = ", ".join(f"{v} = {table}.{v} + excluded.{v}" for v in values)
+        run("totals", f"INSERT INTO {table} (organization_id, sport, {keys}, {', '.join(values)})"
+                      f" SELECT organization_id, sport, {keys}, {sums} FROM rg_{table}"
+                      f" GROUP BY organization_id, sport, {keys} ORDER BY organization_id, sport, {keys}"
+                      f" ON CONFLICT (organization_id, sport, {keys}) DO UPDATE SET {sets}")
+    conn.exec_driver_sql("DROP TABLE IF EXISTS rg_p, rg_t, rg_e, rg_s, rg_set, rg_val, "
+                         + ", ".join(f"rg_{table}" for table, *_ in totals))
     return rows
 
 
@@ -318,17 +332,16 @@ def _answer_tables(conn: Connection, sets: dict[str, Any], levels: int) -> None:
     conn.exec_driver_sql("ANALYZE rg_set, rg_val")
 
 
-def _totals_sql(org: str) -> list[str]:
-    """The chunk's share of the `registry_total_*` tables from its registry rows (rg_e, rg_s, of the
-    organisation `org`), added to what is there: the sums `outcomes.tallies.shares` makes, key by key."""
+def _totals_sql(org: str) -> list[tuple[str, str, tuple[str, ...], str]]:
+    """(table, key columns after organisation and sport, value columns, SELECT): a chunk's share of
+    each `registry_total_*` table from its registry rows (rg_e, rg_s, of the organisation `org`), the
+    sums `outcomes.tallies.shares` makes, key by key."""
     mcid = ", ".join(f"({_lit(code)}, {tallies.mcid_of(code)[1]!r}::float8, {tallies.mcid_of(code)[0] - 1e-9!r}::float8)"
                      for code in tallies.SCORE_CODES)
     answered = "(e.rts_answers > 0)"
 
-    def upsert(table: str, keys: str, values: tuple[str, ...], select: str) -> str:
-        sets = ", ".join(f"{v} = {table}.{v} + excluded.{v}" for v in values)
-        return (f"INSERT INTO {table} (organization_id, sport, {keys}, {', '.join(values)}) {select}"
-                f" ON CONFLICT (organization_id, sport, {keys}) DO UPDATE SET {sets}")
+    def upsert(table: str, keys: str, values: tuple[str, ...], select: str) -> tuple[str, str, tuple[str, ...], str]:
+        return table, keys, values, select
 
     def micro(x: str) -> str:
         return f"round(({x}) * 1000000::float8)::bigint"
