@@ -289,11 +289,11 @@ ORDER BY p.n""")
     lock_totals(conn, [org_id])
     for table, keys, values, _ in totals:
         sums = ", ".join(f"sum({v})" for v in values)
-        sets = ", ".join(f"{v} = {table}.{v} + excluded.{v}" for v in values)
+        moves = ", ".join(f"{v} = {table}.{v} + excluded.{v}" for v in values)
         run("totals", f"INSERT INTO {table} (organization_id, sport, {keys}, {', '.join(values)})"
                       f" SELECT organization_id, sport, {keys}, {sums} FROM rg_{table}"
                       f" GROUP BY organization_id, sport, {keys} ORDER BY organization_id, sport, {keys}"
-                      f" ON CONFLICT (organization_id, sport, {keys}) DO UPDATE SET {sets}")
+                      f" ON CONFLICT (organization_id, sport, {keys}) DO UPDATE SET {moves}")
     conn.exec_driver_sql("DROP TABLE IF EXISTS rg_p, rg_t, rg_e, rg_s, rg_set, rg_val, "
                          + ", ".join(f"rg_{table}" for table, *_ in totals))
     return rows
