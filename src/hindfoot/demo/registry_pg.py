@@ -277,8 +277,9 @@ SELECT p.eid AS episode_id,
 FROM rg_p AS p LEFT JOIN rg_t AS t ON t.n = p.n
 GROUP BY p.n, p.eid, p.pid, p.sport, p.start, p.surgical, p.anchor, p.complication
 ORDER BY p.n""")
+        # (ordered by the uuid alone: a sort on the code too compares text under the collation)
         run("registry", f"INSERT INTO registry_score (episode_id, code, {', '.join(f'tp_{tp}' for tp in tps)})"
-                        f" SELECT episode_id, code, {', '.join(f'tp_{tp}' for tp in tps)} FROM rg_s ORDER BY episode_id, code")
+                        f" SELECT episode_id, code, {', '.join(f'tp_{tp}' for tp in tps)} FROM rg_s ORDER BY episode_id")
         run("registry", "INSERT INTO registry_episode SELECT * FROM rg_e")
         for table, keys, values, select in totals:  # the chunk's share, kept aside
             run("totals", f"INSERT INTO rg_{table} (organization_id, sport, {keys}, {', '.join(values)}) {select}")
