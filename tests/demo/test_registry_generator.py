@@ -51,7 +51,10 @@ def _schema(db: Session) -> list[tuple[Any, ...]]:
         " FROM pg_constraint WHERE contype = 'f' ORDER BY 1, 2"))]
 
 
-def test_generator_and_loader_fill_the_registry_summary(engine, session_factory):
+def test_generator_and_loader_fill_the_registry_summary(engine, session_factory, monkeypatch):
+    from hindfoot.demo import registry_pg
+
+    monkeypatch.setattr(registry_pg, "CHUNK", 100)  # PostgreSQL: several chunks, their totals added up once
     with unit_of_work(session_factory) as s:
         load_demo(s, TODAY)
     with session_factory() as db:
@@ -97,3 +100,67 @@ def test_generator_and_loader_fill_the_registry_summary(engine, session_factory)
         assert [p.patient.identifier for p in page.items] == ["RG-0000137"]
         assert page.items[0].episode is not None
         db.rollback()
+
+
+def _pg_only(engine) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the server-side generator is PostgreSQL's")
+
+
+def test_the_server_generates_the_same_cohort_for_the_same_seed_and_day(engine, session_factory):
+    """PostgreSQL: the rows come from hashes of (seed, patient, draw), so two runs from the same
+    database, seed and day store the same patients, answers and scores, ids included."""
+    import random
+
+    from hindfoot.db.models import Organization, Practitioner, Questionnaire
+    from hindfoot.demo.registry import _answer_sets
+    from hindfoot.demo.registry_pg import generate_on_server
+
+    _pg_only(engine)
+    with unit_of_work(session_factory) as s:
+        load_demo(s, TODAY)
+
+    def cohort(day: date) -> list[tuple[Any, ...]]:
+        with engine.connect() as conn:
+            conn.begin()
+            org = conn.scalar(select(Organization.id).where(Organization.is_demo))
+            surgeons = list(conn.scalars(select(Practitioner.id).where(Practitioner.role == "surgeon")
+                                         .order_by(Practitioner.id)))
+            q_ids = dict(conn.execute(select(Questionnaire.code, Questionnaire.id)).all())
+            generate_on_server(conn, n=40, offset=0, today=day, rng=random.Random(8), org_id=org,
+                               surgeons=surgeons, q_ids=q_ids, sets=_answer_sets(random.Random(7)))
+            rows = [tuple(r) for r in conn.execute(text(
+                "SELECT p.id, p.identifier, p.birth_date, p.sport, r.id, r.timepoint, r.authored_at,"
+                " r.answers::text, r.scores::text FROM patient p JOIN questionnaire_response r ON r.patient_id = p.id"
+                " WHERE p.identifier LIKE 'RG-%' ORDER BY r.id"))]
+            conn.rollback()
+        return rows
+
+    first = cohort(TODAY)
+    assert first and len({r[0] for r in first}) > 30
+    assert cohort(TODAY) == first
+    assert cohort(date(2026, 6, 1)) != first  # another day, another story
+
+
+def test_a_failed_server_load_leaves_nothing(engine, session_factory, monkeypatch):
+    """PostgreSQL: the load is one transaction; a failure at its very end rolls back the rows, the
+    totals, and the indexes and keys it set aside."""
+    import pytest
+
+    from hindfoot.demo import registry_pg
+
+    _pg_only(engine)
+    with unit_of_work(session_factory) as s:
+        load_demo(s, TODAY)
+    with session_factory() as db:
+        schema, before, totals = _schema(db), _snapshot(db), _totals(db)
+    real = registry_pg.set_aside  # fail after the indexes and keys are back, just before COMMIT
+    monkeypatch.setattr(registry_pg, "set_aside", lambda conn, analyzed: [*real(conn, analyzed), "SELECT 1 / 0"])
+    with pytest.raises(Exception, match="division by zero"):
+        add_registry_patients(engine, 120, today=TODAY, seed=3)
+    with session_factory() as db:
+        assert db.scalar(select(func.count()).select_from(Patient).where(Patient.identifier.like("RG-%"))) == 0
+        assert _snapshot(db) == before and _totals(db) == totals
+        assert _schema(db) == schema

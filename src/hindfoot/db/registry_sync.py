@@ -44,6 +44,7 @@ __all__ = [
     "add_totals",
     "episode_rows_select",
     "forget_registry",
+    "lock_totals",
     "refresh_registry",
     "score_rows_select",
     "share_of",
@@ -201,7 +202,7 @@ def _upsert_stmt(conn: Connection, table: Table, keys: list[str], values: tuple[
                                       set_={v: table.c[v] + stmt.excluded[v] for v in values})
 
 
-def _lock_totals(conn: Connection, organizations: Iterable[uuid.UUID]) -> None:
+def lock_totals(conn: Connection, organizations: Iterable[uuid.UUID]) -> None:
     """On PostgreSQL, a transaction-level advisory lock per clinic before its totals move: a
     transaction that moves totals in several flushes (in any order of keys) never deadlocks with
     another one; it waits for it. Released at commit or rollback. (SQLite has one writer anyway.)"""
@@ -215,7 +216,7 @@ def _lock_totals(conn: Connection, organizations: Iterable[uuid.UUID]) -> None:
 def add_totals(conn: Connection, delta: tallies.Tally) -> None:
     """totals += delta (under the clinics' locks, keys in a fixed order); rows that fall to zero
     are removed."""
-    _lock_totals(conn, (cast(uuid.UUID, k[1]) for k, v in delta.items() if any(v)))
+    lock_totals(conn, (cast(uuid.UUID, k[1]) for k, v in delta.items() if any(v)))
     for kind, (model, rest, values) in TOTALS.items():
         table = cast(Table, model.__table__)
         keys = ["organization_id", "sport", *rest]

@@ -4,10 +4,17 @@ Patients join the demo organisation (so the dashboard shows them) with an episod
 conservative course, and questionnaires at the time points already due, completed less often as
 follow-up lengthens. Every stored score is the exact score of the stored answers (answer sets are
 built and scored once per severity level, then reused). Deterministic for a given seed and
-`today`. Rows are built as tuples and written one transaction per batch: COPY on PostgreSQL,
-executemany on SQLite; the registry summary rows (`registry_score`, `registry_episode`) are written
-alongside, exactly as `refresh_registry` would derive them, and each batch adds its share of the
-dashboard totals (`registry_total_*`) in the same transaction.
+`today` (and the patients already there). The registry summary rows (`registry_score`,
+`registry_episode`) are written alongside, exactly as `refresh_registry` would derive them, and the
+load adds its share of the dashboard totals (`registry_total_*`) in the same transaction.
+
+Two writers, the same rules, different draws (the two backends do not get the same cohort for a seed):
+- PostgreSQL (psycopg): the server generates the rows itself, set-based, in ONE transaction
+  (`registry_pg`: INSERT ... SELECT over generate_series, hash-based draws, indexes and keys set
+  aside and rebuilt, ANALYZE inside it); a failure leaves nothing;
+- elsewhere (SQLite, another PostgreSQL driver) and in a dry run anywhere (the benches' baseline):
+  rows are built here as tuples by a seeded `random.Random` and written one transaction per batch
+  with executemany (a dry run writes nothing).
 No names, emails or phone numbers: registry patients cannot sign in and get no reminders.
 """
 
@@ -15,7 +22,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import json
 import queue
 import random
 import threading
@@ -25,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import JSON, Connection, Engine, Table, Uuid, func, insert, select, text
+from sqlalchemy import JSON, Connection, Engine, Table, Uuid, func, insert, select
 
 from hindfoot.db.maintenance import analyze
 from hindfoot.db.models import (
@@ -115,25 +121,24 @@ class _Weighted:
 
 
 def _id_maker(rng: random.Random, dialect: str) -> tuple[Callable[[], Any], Callable[[uuid.UUID], Any]]:
-    """(a new id, an existing id) in the form each backend's writer takes a UUID: PostgreSQL's
-    binary COPY its 16 bytes, SQLite the 32 hex digits SQLAlchemy stores for a Uuid.
+    """(a new id, an existing id) in the form each backend's writer takes a UUID: SQLite the 32 hex
+    digits SQLAlchemy stores for a Uuid, others a `uuid.UUID`.
 
     New ids share a random 64-bit head per run (version-4 and variant bits set) followed by a
     counter, so one run's ids are ascending: every index on an id column grows at its right edge
     instead of touching a random page per row (a second run gets another random head)."""
     head = (rng.getrandbits(64) & ~(0xF << 12)) | (4 << 12)
     counter = itertools.count(1)
-    if dialect == "postgresql":
-        prefix = head.to_bytes(8, "big")
-        variant = 0x8000 << 48
-        return (lambda: prefix + (variant | next(counter)).to_bytes(8, "big")), (lambda u: u.bytes)
+    if dialect != "sqlite":
+        top = head << 64 | 0x8000 << 48
+        return (lambda: uuid.UUID(int=top | next(counter))), (lambda u: u)
     text = f"{head:016x}8000"
     return (lambda: f"{text}{next(counter):012x}"), (lambda u: u.hex)
 
 
 def add_registry_patients(
     engine: Engine, n: int, *, today: date, seed: int = 20260101, batch: int = 5000,
-    progress: Callable[[int], None] | None = None, dry_run: bool = False,
+    progress: Callable[[int], None] | None = None, dry_run: bool = False, timings: dict[str, float] | None = None,
 ) -> RegistryResult:
     """Add `n` registry patients to the demo organisation (which must exist). `dry_run` builds the
     rows and writes nothing (what the row building alone costs: the benchmarks' baseline)."""
@@ -159,6 +164,12 @@ def add_registry_patients(
         raise RuntimeError(f"questionnaires {sorted(missing)} are not stored; load the demo clinic first")
     sets = _answer_sets(rng)
     rng = random.Random(seed + offset)  # a second run adds different patients
+    if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg" and not dry_run:
+        from hindfoot.demo.registry_pg import load_on_server  # the server generates the rows
+
+        written = load_on_server(engine, n=n, offset=offset, today=today, rng=rng, org_id=org_id, surgeons=surgeons,
+                                 q_ids=q_ids, sets=sets, rebuild=n >= existing, progress=progress, timings=timings)
+        return RegistryResult(n, written, clock.perf_counter() - started)
     uid, stored = _id_maker(rng, engine.dialect.name)
     org = stored(org_id)
     q_of = {code: stored(q) for code, q in q_ids.items()}
@@ -178,9 +189,7 @@ def add_registry_patients(
     def at(day: date, hour: int) -> datetime:
         return datetime.combine(day, times[hour][int(rand() * 4)], tzinfo=UTC)
 
-    # rebuilding the indexes costs in proportion to the whole tables: only worth it when the load
-    # at least doubles them; a smaller addition keeps its indexes and keys (ascending ids still help)
-    writer = _Writer(engine, progress, dry_run=dry_run, set_aside=n >= existing)
+    writer = _Writer(engine, progress, dry_run=dry_run)
     try:
         done = 0
         while done < n:
@@ -294,7 +303,7 @@ def add_registry_patients(
         writer.close(raise_error=False)  # let the writer thread end; the first error wins
         raise
     writer.close()
-    if not (writer.copy or dry_run):  # (the COPY load analyzes inside its transaction)
+    if not dry_run:
         analyze(engine, _ANALYZED)  # planner statistics for what was just loaded (no waiting for autovacuum)
     return RegistryResult(n, total_rows, clock.perf_counter() - started)
 
@@ -327,34 +336,21 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-_WIRE: dict[int, int] = {2950: 17, 114: 25}  # uuid -> bytea, json -> text (binary COPY, `_Writer._wire_types`)
-
-
 class _Writer:
     """Bulk insert of row tuples on a writer thread, in order, while the caller builds the next batch
-    (the database and the generator overlap; the drivers release the GIL while the database works).
+    (the database and the generator overlap; the drivers release the GIL while the database works):
+    one transaction per batch, its share of the totals with it. SQLite: the driver's executemany with
+    SQLAlchemy's own bind processing, so values are stored exactly as the ORM stores them. (A
+    PostgreSQL load through psycopg never comes here: the server generates it, `registry_pg`.)"""
 
-    PostgreSQL (psycopg 3): COPY, the whole load in ONE transaction that (when the load at least
-    doubles the tables) first sets aside the loaded tables' secondary indexes and foreign keys and
-    puts them back at the end (`_set_aside`): an
-    index built once by sorting costs a fraction of maintaining it row by row, and a foreign key
-    checked by one join a fraction of a trigger per row. If anything fails, the rollback restores
-    them with the data. The tables are locked against other sessions while it loads.
-    SQLite: one transaction per batch, the driver's executemany with SQLAlchemy's own bind
-    processing, so values are stored exactly as the ORM stores them."""
-
-    def __init__(self, engine: Engine, progress: Callable[[int], None] | None, *, dry_run: bool = False,
-                 set_aside: bool = True) -> None:
+    def __init__(self, engine: Engine, progress: Callable[[int], None] | None, *, dry_run: bool = False) -> None:
         self.engine = engine
         self.dry_run = dry_run
-        self.set_aside = set_aside
         self.dialect = engine.dialect
-        self.copy = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
         self.progress = progress
         self.queue: queue.Queue[tuple[dict[str, list[tuple[Any, ...]]], tallies.Tally, int] | None] = queue.Queue(
             maxsize=1)
         self.error: BaseException | None = None
-        self.types: dict[str, list[int]] = {}
         self.thread = threading.Thread(target=self._run, name="registry-writer", daemon=True)
         self.thread.start()
 
@@ -374,95 +370,31 @@ class _Writer:
             raise self.error
 
     def _run(self) -> None:
-        whole: Connection | None = None  # PostgreSQL: the one connection and transaction of the load
-        put_back: list[str] = []
-        pending: tallies.Tally = {}
-        try:
-            if self.copy and not self.dry_run:
-                whole = self.engine.connect()
-                whole.begin()
-                put_back = _set_aside(whole) if self.set_aside else ["ANALYZE " + ", ".join(
-                    f'"{t}"' for t in _ANALYZED)]
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-            self.error = exc
         while (item := self.queue.get()) is not None:
             if self.error is not None:
                 continue  # drain: the caller raises at its next submit or at close
             rows, delta, size = item
             try:
-                if whole is not None:  # the totals move once, at the end of the one transaction
-                    self._batch(whole, rows, None)
-                    tallies.add_into(pending, delta)
-                else:
-                    with self.engine.begin() as conn:
-                        self._batch(conn, rows, delta)
+                with self.engine.begin() as conn:
+                    self._batch(conn, rows, delta)
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                 self.error = exc
                 continue
             if self.progress:
                 self.progress(size)
-        if whole is None:
-            return
-        try:
-            if self.error is None:
-                add_totals(whole, pending)
-                for sql in put_back:
-                    whole.exec_driver_sql(sql)
-                whole.commit()
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-            self.error = exc
-        finally:
-            whole.close()  # rolls back unless committed
 
-    def _batch(self, conn: Connection, rows: dict[str, list[tuple[Any, ...]]], delta: tallies.Tally | None) -> None:
+    def _batch(self, conn: Connection, rows: dict[str, list[tuple[Any, ...]]], delta: tallies.Tally) -> None:
         if self.dialect.name == "sqlite":  # a bigger page cache for the random-key indexes
             conn.exec_driver_sql("PRAGMA cache_size=-262144")
         for key, cols in _COLUMNS.items():
             if rows[key]:
                 self.write(conn, _TABLES[key], cols, rows[key])
-        if delta is not None:
-            add_totals(conn, delta)  # the dashboard totals move with the rows
+        add_totals(conn, delta)  # the dashboard totals move with the rows
         if self.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA cache_size=-2000")
 
-    def _wire_types(self, conn: Connection, table: str, columns: tuple[str, ...]) -> list[int]:
-        """The type oids binary COPY sends these columns as: their own, but bytea for uuid (16 raw
-        bytes, as the server reads a binary uuid) and text for json (a binary json value is its text)."""
-        if table not in self.types:
-            by_name: dict[str, int] = {name: int(oid) for name, oid in conn.execute(text(
-                "SELECT a.attname, a.atttypid FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
-                " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
-                " AND c.relname = :table AND a.attnum > 0 AND NOT a.attisdropped"), {"table": table})}
-            self.types[table] = [_WIRE.get(by_name[name], by_name[name]) for name in columns]
-        return self.types[table]
-
     def write(self, conn: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         cols = [table.c[name] for name in columns]
-        if self.copy:
-            json_at = {i for i, c in enumerate(cols) if isinstance(c.type, JSON)}
-            if json_at:
-                dumped: dict[int, str] = {}  # answer sets are shared dicts: dump each once (ids live in `rows`)
-
-                def dump(v: Any) -> str:
-                    key = id(v)
-                    if key not in dumped:
-                        dumped[key] = json.dumps(v)
-                    return dumped[key]
-
-                rows = [tuple(dump(v) if i in json_at else v for i, v in enumerate(r)) for r in rows]
-            from psycopg.copy import QueuedLibpqWriter
-
-            names = ", ".join(f'"{name}"' for name in columns)
-            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            # binary COPY: the server reads values instead of parsing text (a uuid is its 16 bytes, sent
-            # as bytea; a json value is its text); a queued writer sends while rows are formatted
-            types = self._wire_types(conn, table.name, columns)  # (not during the COPY: one statement at a time)
-            with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT BINARY)',
-                             writer=QueuedLibpqWriter(cursor)) as copy:
-                copy.set_types(types)
-                for r in rows:
-                    copy.write_row(r)
-            return
         if self.dialect.name != "sqlite":
             conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
             return
@@ -489,27 +421,3 @@ class _Writer:
         sql = f'INSERT INTO "{table.name}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
         conn.connection.driver_connection.executemany(sql, values)  # type: ignore[union-attr]
 
-
-def _set_aside(conn: Connection) -> list[str]:
-    """Drop the secondary (non-unique) indexes and the foreign keys of the tables the generator loads,
-    in the caller's transaction; return the statements that put them back exactly as they were
-    (run at the end of the same transaction: ANALYZE first, so the foreign keys are checked by a
-    planned join, then the indexes, then the foreign keys, each validated over all rows)."""
-    tables = [_TABLES[k].name for k in _COLUMNS]
-    indexes = conn.execute(text(
-        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-        " JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace"
-        " WHERE n.nspname = current_schema() AND t.relname = ANY(:tables) AND NOT i.indisunique"
-        " AND NOT i.indisprimary ORDER BY c.relname"), {"tables": tables}).all()
-    keys = conn.execute(text(
-        "SELECT t.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
-        " JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace"
-        " WHERE n.nspname = current_schema() AND k.contype = 'f' AND t.relname = ANY(:tables)"
-        " ORDER BY t.relname, k.conname"), {"tables": tables}).all()
-    for table, name, _ in keys:
-        conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
-    for name, _ in indexes:
-        conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    return ["SET LOCAL maintenance_work_mem = '256MB'", "ANALYZE " + ", ".join(f'"{t}"' for t in _ANALYZED),
-            *(sql for _, sql in indexes),
-            *(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {sql}' for table, name, sql in keys)]
