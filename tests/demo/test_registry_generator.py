@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from hindfoot.auth.actor import Actor
+from hindfoot.db.engine import make_engine, make_sessionmaker
 from hindfoot.db.models import (
     EpisodeOfCare,
     Observation,
@@ -24,6 +27,7 @@ from hindfoot.db.session import unit_of_work
 from hindfoot.demo.loader import load_demo
 from hindfoot.demo.registry import add_registry_patients
 from hindfoot.patients.service import list_patients
+from tests.pg import create_migrated_postgres_database, drop_postgres_database
 
 TODAY = date(2026, 3, 18)
 
@@ -102,23 +106,39 @@ def test_generator_and_loader_fill_the_registry_summary(engine, session_factory,
         db.rollback()
 
 
-def _pg_only(engine) -> None:  # type: ignore[no-untyped-def]
-    import pytest
+@pytest.fixture(scope="module")
+def pg_engine() -> Iterator[Engine]:
+    """The server-side generator is PostgreSQL's: these tests get a migrated PostgreSQL database of their own
+    (CI requires the server; elsewhere, tests/pg.py skips with the reason when none answers)."""
+    url = create_migrated_postgres_database("hindfoot_gen")
+    eng = make_engine(url)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+        drop_postgres_database(url)
 
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the server-side generator is PostgreSQL's")
+
+@pytest.fixture
+def pg_session_factory(pg_engine: Engine) -> Iterator[sessionmaker[Session]]:
+    yield make_sessionmaker(pg_engine)
+    from hindfoot.db.base import Base
+
+    with pg_engine.begin() as conn:  # each test starts from an empty database
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables) + " CASCADE"))
 
 
-def test_the_server_generates_the_same_cohort_for_the_same_seed_and_day(engine, session_factory):
+@pytest.mark.postgres
+def test_the_server_generates_the_same_cohort_for_the_same_seed_and_day(pg_engine, pg_session_factory):
     """PostgreSQL: the rows come from hashes of (seed, patient, draw), so two runs from the same
     database, seed and day store the same patients, answers and scores, ids included."""
+    engine, session_factory = pg_engine, pg_session_factory
     import random
 
     from hindfoot.db.models import Organization, Practitioner, Questionnaire
     from hindfoot.demo.registry import _answer_sets
     from hindfoot.demo.registry_pg import generate_on_server
 
-    _pg_only(engine)
     with unit_of_work(session_factory) as s:
         load_demo(s, TODAY)
 
@@ -144,14 +164,15 @@ def test_the_server_generates_the_same_cohort_for_the_same_seed_and_day(engine, 
     assert cohort(date(2026, 6, 1)) != first  # another day, another story
 
 
-def test_a_failed_server_load_leaves_nothing(engine, session_factory, monkeypatch):
+@pytest.mark.postgres
+def test_a_failed_server_load_leaves_nothing(pg_engine, pg_session_factory, monkeypatch):
     """PostgreSQL: the load is one transaction; a failure at its very end rolls back the rows, the
     totals, and the indexes and keys it set aside."""
+    engine, session_factory = pg_engine, pg_session_factory
     import pytest
 
     from hindfoot.demo import registry_pg
 
-    _pg_only(engine)
     with unit_of_work(session_factory) as s:
         load_demo(s, TODAY)
     with session_factory() as db:
