@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, event, func, select, update
+from sqlalchemy import Table, bindparam, event, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hindfoot.audit import chain
 from hindfoot.auth.actor import Actor
@@ -116,10 +117,31 @@ def _column_defaults(e: AuditEvent) -> None:
         e.description = ""
 
 
-# Built once: every audited request runs these two (a no-op UPDATE takes the head's row lock and reads it).
+# Built once: every audited request runs these (a no-op UPDATE takes the head's row lock and reads it).
 _HEAD = cast(Table, AuditChainHead.__table__)
 _LOCK_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq).returning(_HEAD.c.seq, _HEAD.c.hash)
-_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), prev_hash=bindparam("new_prev"),
+                                                         hash=bindparam("new_hash"))
+
+# PostgreSQL: ONE statement links one event, moving the head and computing the link's hash on the server
+# (the same text chain.payload builds, the same SHA-256), so the head's row lock is taken by the last
+# statement before COMMIT and held for no client round trip in between. The head keeps the hash it moved
+# from (prev_hash), so the event gets its previous hash from the same row version, whoever committed last.
+_LINK_HEAD = (
+    "WITH head AS (UPDATE audit_chain_head SET seq = seq + 1, prev_hash = hash, "
+    "hash = encode(sha256(convert_to('[' || (seq + 1) || ',\"' || hash || '\",' || CAST(:body AS text) || ']', "
+    "'UTF8')), 'hex') WHERE id = 1 RETURNING seq, prev_hash, hash) "
+)
+_EVENT_COLUMNS = ("id", *chain.FIELDS)
+_INSERT_LINKED = text(
+    _LINK_HEAD + "INSERT INTO audit_event (" + ", ".join(_EVENT_COLUMNS) + ", seq, prev_hash, hash) "
+    "SELECT " + ", ".join(f":{name}" for name in _EVENT_COLUMNS) + ", head.seq, head.prev_hash, head.hash FROM head "
+    "RETURNING seq, prev_hash, hash"
+).bindparams(*(bindparam(c.name, type_=c.type) for c in AuditEvent.__table__.c if c.name in _EVENT_COLUMNS))
+_UPDATE_LINKED = text(
+    _LINK_HEAD + "UPDATE audit_event SET seq = head.seq, prev_hash = head.prev_hash, hash = head.hash FROM head "
+    "WHERE audit_event.id = :id RETURNING audit_event.seq, audit_event.prev_hash, audit_event.hash"
+).bindparams(bindparam("id", type_=AuditEvent.__table__.c.id.type))
 
 
 def append(session: Session, events: list[AuditEvent]) -> None:
@@ -129,23 +151,55 @@ def append(session: Session, events: list[AuditEvent]) -> None:
         _column_defaults(e)
     # Core statements on the session's connection: the head is a plain row, no ORM object to sync.
     conn = session.connection()
+    if len(events) == 1 and conn.dialect.name == "postgresql" and _link_one(session, events[0]):
+        return
     head = conn.execute(_LOCK_HEAD).first()
     if head is None:  # a fresh or wiped table: start after the last chained event, if any
         with session.no_autoflush:  # unwritten events stay unwritten until they carry their hash
-            last = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.is_not(None))
-                                   .order_by(AuditEvent.seq.desc()).limit(1)).first()
+            last = session.execute(select(AuditEvent.seq, AuditEvent.hash, AuditEvent.prev_hash)
+                                   .where(AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq.desc()).limit(1)).first()
         insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
-        conn.execute(insert(_HEAD).values(id=1, seq=last[0] if last else 0, hash=last[1] if last else chain.GENESIS)
+        conn.execute(insert(_HEAD).values(id=1, seq=last[0] if last else 0, hash=last[1] if last else chain.GENESIS,
+                                          prev_hash=(last[2] or "") if last else "")
                      .on_conflict_do_nothing(index_elements=["id"]))  # a concurrent first writer may win
         head = conn.execute(_LOCK_HEAD).first()
         assert head is not None
     seq, prev = head[0], head[1]
+    before = prev
     for e in sorted(events, key=lambda e: (e.recorded_at, str(e.id))):
         seq += 1
         e.seq, e.prev_hash = seq, prev
-        e.hash = prev = chain.link_hash(seq, prev, {name: getattr(e, name) for name in chain.FIELDS})
-    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+        before, e.hash = prev, chain.link_hash(seq, prev, {name: getattr(e, name) for name in chain.FIELDS})
+        prev = e.hash
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_prev": before, "new_hash": prev})
     session.flush()
+
+
+def _link_one(session: Session, e: AuditEvent) -> bool:
+    """PostgreSQL, one event: link it (and insert it, if no flush wrote it yet) in ONE statement, after
+    everything else the transaction holds is flushed. False, with nothing changed, when there is no head
+    row yet (the caller creates it)."""
+    unwritten = e in session.new
+    if unwritten:
+        session.expunge(e)  # written below by Core, hash included: the flush must not insert it again
+    session.flush()  # the rest first (an event may name a user account this transaction adds)
+    conn = session.connection()
+    body = chain.body_json({name: getattr(e, name) for name in chain.FIELDS})
+    if unwritten:
+        row = conn.execute(_INSERT_LINKED, {"body": body, **{name: getattr(e, name) for name in _EVENT_COLUMNS}}).first()
+    else:
+        row = conn.execute(_UPDATE_LINKED, {"body": body, "id": e.id}).first()
+    if row is None:  # no head row: nothing was written
+        if unwritten:
+            session.add(e)
+        return False
+    if unwritten:
+        e.seq, e.prev_hash, e.hash = row[0], row[1], row[2]
+    else:  # the row was written behind the ORM's back: the object holds the old values
+        set_committed_value(e, "seq", row[0])
+        set_committed_value(e, "prev_hash", row[1])
+        set_committed_value(e, "hash", row[2])
+    return True
 
 
 def verify_chain(db: Session, *, progress: Callable[[int], object] | None = None) -> tuple[int, chain.Broken | None]:
