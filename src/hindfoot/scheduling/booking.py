@@ -58,14 +58,14 @@ def book_appointment(
     guards.check_time(db, org, svc, practitioner, location, start, now=now, min_notice=min_notice)
     # The lock, held to the commit, as late as possible; with it, one query for the practitioner's and
     # the patient's clashes (check_patient_free's question too), in the same round trip on PostgreSQL.
-    guards.lock_and_recheck(db, org, [practitioner.id], practitioner, patient.id, start, end)
+    # On PostgreSQL the INSERT goes in the same round trip, written only if the re-check finds nothing.
     appt = Appointment(
         patient_id=patient.id, practitioner_id=practitioner.id, location_id=location.id,
         episode_id=episode_id, service_type=svc.code, status="booked", start=start, end=end,
         reason=reason[:300],
     )
-    db.add(appt)
-    guards.flush_or_conflict(db, f"{guards.fmt_local(start, ZoneInfo(org.timezone))} with {practitioner.display_name}")
+    guards.book_locked(db, org, practitioner, appt,
+                       f"{guards.fmt_local(start, ZoneInfo(org.timezone))} with {practitioner.display_name}")
     audit.record(db, actor, audit.CREATE, "Appointment", appt.id, patient_id=patient.id,
                  description=f"booked {svc.code} {start.isoformat()}")
     return appt

@@ -33,9 +33,11 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, or_, select, text
+import psycopg
+from sqlalchemy import Select, String, bindparam, or_, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
@@ -236,6 +238,71 @@ def lock_and_recheck(
             raw.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
         cur = raw.execute(_RECHECK_PG, params)
     _refuse_clashes(org, practitioner, cur.fetchall())
+
+
+def _insert_if_free_sql() -> str:
+    """INSERT of one appointment (every column, bound by name and cast to its type) that inserts nothing
+    when ``_RECHECK_PG`` finds a clash: sent after the re-check in the same pipeline (driver's SQL)."""
+    pg = postgresql.dialect()
+    columns = list(Appointment.__table__.columns)
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    # strings as text: assigning a too-long one to its column still fails, as a flush's INSERT does
+    values = ", ".join(f"CAST(%({c.name})s AS {'TEXT' if isinstance(c.type, String) else c.type.compile(dialect=pg)})"
+                       for c in columns)
+    clash = _RECHECK_PG.split(" WHERE ", 1)[1]
+    return f"INSERT INTO appointment ({names}) SELECT {values} WHERE NOT EXISTS (SELECT 1 FROM appointment WHERE {clash})"
+
+
+_INSERT_IF_FREE_PG = _insert_if_free_sql()
+
+
+def _row_values(appt: Appointment) -> dict[str, Any]:
+    """Every column of a new appointment, defaults applied (and kept on the object) as a flush would."""
+    values: dict[str, Any] = {}
+    for column in Appointment.__table__.columns:
+        value = getattr(appt, column.key)
+        if value is None and column.default is not None:
+            default = column.default
+            value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined,operator]
+            setattr(appt, column.key, value)
+        values[column.name] = value
+    return values
+
+
+def book_locked(db: Session, org: Organization, practitioner: Practitioner, appt: Appointment, what: str) -> None:
+    """Lock the clinician's diary and the patient's appointments, re-check, and insert `appt` (new, not
+    yet in the session): in ONE round trip on PostgreSQL.
+
+    The locks, the re-check and an INSERT that writes nothing if the re-check's question has an answer
+    are pipelined, so the clinician's lock is held for that round trip, the audit link and the COMMIT, not
+    for one more round trip of its own. The appointment joins the session as if a flush had written it.
+    A clash is refused from the re-check's rows as :func:`lock_and_recheck` does; the partial unique
+    index, if it ever fires, is a :class:`Conflict` on ``start`` as in :func:`flush_or_conflict`.
+    SQLite: :func:`lock_and_recheck`, then the flush."""
+    if db.get_bind().dialect.name != "postgresql":
+        lock_and_recheck(db, org, [practitioner.id], practitioner, appt.patient_id, appt.start, appt.end)
+        db.add(appt)
+        flush_or_conflict(db, what)
+        return
+    if appt.id is None:
+        appt.id = uuid.uuid4()
+    values = _row_values(appt)
+    raw = db.connection().connection.driver_connection
+    assert raw is not None
+    params = {"start": appt.start, "end": appt.end, "pid": practitioner.id, "patient": appt.patient_id, "ignore": []}
+    try:
+        with raw.pipeline():
+            for key in _lock_keys([practitioner.id], [appt.patient_id]):
+                raw.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+            cur = raw.execute(_RECHECK_PG, params)
+            inserted = raw.execute(_INSERT_IF_FREE_PG, {**values, **params})
+    except psycopg.errors.IntegrityError as exc:
+        raise Conflict(f"{what} was booked by someone else a moment ago: choose another time", field="start") from exc
+    _refuse_clashes(org, practitioner, cur.fetchall())
+    if inserted.rowcount != 1:  # the re-check and the INSERT's own test run under the same locks
+        raise Conflict(f"{what} was booked by someone else a moment ago: choose another time", field="start")
+    make_transient_to_detached(appt)  # written: a persistent row of the session, as after a flush
+    db.add(appt)
 
 
 def recheck_locked(
