@@ -43,13 +43,14 @@ def book_appointment(
 ) -> Appointment:
     """Book one appointment: a patient for themselves, staff for a patient of their clinic."""
     now = now or utcnow()
-    # One query for the clinic, patient, practitioner and location; the checks below find them loaded.
+    # One query for the clinic, patient, practitioner and location (and on PostgreSQL the clinic's services);
+    # the checks below find them loaded.
     _held = guards.preload(db, actor.organization_id,
                            patient_id=actor.patient_id if actor.role == "patient" else patient_id,
-                           practitioner_id=practitioner_id, location_id=location_id)
+                           practitioner_id=practitioner_id, location_id=location_id, services=True)
     patient = guards.resolve_patient(db, actor, patient_id)
     org = clinic_for(db, actor)
-    svc = bookable_service(db, org, service)
+    svc = bookable_service(db, org, service, _held.services)
     practitioner = guards.bookable_practitioner(db, org, practitioner_id)
     location = guards.active_location(db, org, location_id)
     min_notice = PATIENT_MIN_NOTICE if actor.role == "patient" else timedelta(0)

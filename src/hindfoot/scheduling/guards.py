@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -47,7 +48,12 @@ from hindfoot.db.models.practitioner import NON_CLINICAL_ROLES
 from hindfoot.errors import AccessDenied, Conflict, InvalidInput
 from hindfoot.scheduling import availability as core
 from hindfoot.scheduling.catalogue import Service
-from hindfoot.scheduling.clinic import FREED_STATUSES, load_calendar
+from hindfoot.scheduling.clinic import (
+    FREED_STATUSES,
+    SERVICES_JSON,
+    load_calendar,
+    services_from_json,
+)
 
 PATIENT_MIN_NOTICE = timedelta(hours=1)
 """Patients book online at least this far ahead; staff may book any future time."""
@@ -94,6 +100,12 @@ def _patient_lock_key(patient_id: uuid.UUID) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+@dataclass(frozen=True)
+class Preloaded:
+    rows: tuple[object, ...]  # held, so the identity map keeps them while the checks run
+    services: Mapping[str, Service] | None  # the clinic's services, when read along (PostgreSQL)
+
+
 def preload(
     db: Session,
     organization_id: uuid.UUID,
@@ -101,8 +113,10 @@ def preload(
     patient_id: uuid.UUID | None = None,
     practitioner_id: uuid.UUID | None = None,
     location_id: uuid.UUID | None = None,
-) -> Sequence[object]:
-    """Read the clinic and the booking's patient, practitioner and location in ONE query.
+    services: bool = False,
+) -> Preloaded:
+    """Read the clinic and the booking's patient, practitioner and location in ONE query (and, asked
+    for `services` on PostgreSQL, the clinic's services as one JSON column of it).
 
     The rows land in the session's identity map, so the checks that follow (:func:`resolve_patient`,
     ``clinic_for``, :func:`bookable_practitioner`, :func:`active_location`) find them with
@@ -112,19 +126,26 @@ def preload(
     The session's identity map holds rows weakly: the caller keeps the returned rows while it checks.
     """
     wanted = {"patient": patient_id, "practitioner": practitioner_id, "location": location_id}
-    q = _preload_statement(*(v is not None for v in wanted.values()))
+    with_services = services and db.get_bind().dialect.name == "postgresql"
+    q = _preload_statement(*(v is not None for v in wanted.values()), with_services)
     row = db.execute(q, {"org": organization_id, **{k: v for k, v in wanted.items() if v is not None}}).first()
-    return tuple(row) if row is not None else ()
+    if row is None:
+        return Preloaded((), None)
+    if with_services:
+        return Preloaded(tuple(row[:-1]), services_from_json(row[-1]))
+    return Preloaded(tuple(row), None)
 
 
 @cache
-def _preload_statement(patient: bool, practitioner: bool, location: bool) -> Select[Any]:
+def _preload_statement(patient: bool, practitioner: bool, location: bool, services: bool = False) -> Select[Any]:
     """The clinic, outer-joined with the rows asked for (bound as :patient, :practitioner, :location)."""
     q = select(Organization).select_from(Organization).where(Organization.id == bindparam("org"))
     for model, key, wanted in ((Patient, "patient", patient), (Practitioner, "practitioner", practitioner),
                                (Location, "location", location)):
         if wanted:
             q = q.add_columns(model).outerjoin_from(Organization, model, model.id == bindparam(key))
+    if services:
+        q = q.add_columns(SERVICES_JSON)
     return q
 
 
