@@ -8,11 +8,12 @@ import threading
 import pytest
 from factories import login, make_account, make_org, make_patient
 from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from hindfoot.audit import service as audit
 from hindfoot.cli.main import app as cli
-from hindfoot.db.models import AuditChainHead, AuditEvent
+from hindfoot.db.models import AuditChainHead, AuditEvent, Organization
 from hindfoot.settings import get_settings
 
 
@@ -165,3 +166,27 @@ def test_an_edited_single_event_is_caught(cli_env, session_factory, db):
     db.commit()
     result = _verify()
     assert result.exit_code == 1 and "broken at event 2" in result.output and "edited" in result.output
+
+
+def test_a_failed_link_commits_nothing_of_its_transaction(session_factory, db):
+    """On PostgreSQL the link statement and the COMMIT go together: if the link fails, the COMMIT is not
+    run and nothing the transaction wrote is stored (SQLite does not check a column's length)."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("the link and the COMMIT are sent together on PostgreSQL only")
+    org = make_org(db)
+    patient = make_patient(db, org)
+    db.commit()
+    with session_factory() as s:
+        audit.record(s, None, audit.READ, "Patient", patient.id, patient_id=patient.id)
+        s.commit()
+    with session_factory() as s:
+        s.add(Organization(name="Never stored"))
+        audit.record(s, None, audit.READ, "X" * 60, patient.id, patient_id=patient.id)  # entity_type holds 40
+        with pytest.raises(DBAPIError):
+            s.commit()
+    with session_factory() as s:
+        assert s.scalar(select(Organization).where(Organization.name == "Never stored")) is None
+        assert audit.verify_chain(s) == (1, None)
+        audit.record(s, None, audit.READ, "Patient", patient.id, patient_id=patient.id)  # the chain goes on
+        s.commit()
+        assert audit.verify_chain(s) == (2, None)

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, event, func, select, text, update
+import psycopg
+from sqlalchemy import Table, Uuid, bindparam, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -123,25 +125,36 @@ _LOCK_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq).return
 _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), prev_hash=bindparam("new_prev"),
                                                          hash=bindparam("new_hash"))
 
-# PostgreSQL: ONE statement links one event, moving the head and computing the link's hash on the server
-# (the same text chain.payload builds, the same SHA-256), so the head's row lock is taken by the last
-# statement before COMMIT and held for no client round trip in between. The head keeps the hash it moved
-# from (prev_hash), so the event gets its previous hash from the same row version, whoever committed last.
-_LINK_HEAD = (
-    "WITH head AS (UPDATE audit_chain_head SET seq = seq + 1, prev_hash = hash, "
-    "hash = encode(sha256(convert_to('[' || (seq + 1) || ',\"' || hash || '\",' || CAST(:body AS text) || ']', "
-    "'UTF8')), 'hex') WHERE id = 1 RETURNING seq, prev_hash, hash) "
+# PostgreSQL: ONE statement links one event: it moves the head (or, on a fresh or wiped table, creates it
+# after the last chained event) and computes the link's hash on the server, over the same text
+# chain.payload builds (the same SHA-256). The head keeps the hash it moved from (prev_hash), so the event
+# gets its previous hash from the same row version, whoever committed last. Sent with the COMMIT in one
+# pipeline, the head's row lock is held for no client round trip at all. The driver's SQL (psycopg).
+def _link_hash_sql(seq: str, prev: str) -> str:
+    return (f"encode(sha256(convert_to('[' || ({seq}) || ',\"' || {prev} || '\",' || CAST(%(body)s AS text) || ']', "
+            "'UTF8')), 'hex')")
+
+
+_LINK_HEAD_PG = (
+    "WITH last AS (SELECT seq, hash FROM audit_event WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1), "
+    "head AS (INSERT INTO audit_chain_head AS h (id, seq, prev_hash, hash) "
+    f"SELECT 1, s.seq + 1, s.hash, {_link_hash_sql('s.seq + 1', 's.hash')} "
+    "FROM (SELECT COALESCE((SELECT seq FROM last), 0) AS seq, COALESCE((SELECT hash FROM last), '') AS hash) s "
+    f"ON CONFLICT (id) DO UPDATE SET seq = h.seq + 1, prev_hash = h.hash, hash = {_link_hash_sql('h.seq + 1', 'h.hash')} "
+    "RETURNING seq, prev_hash, hash) "
 )
 _EVENT_COLUMNS = ("id", *chain.FIELDS)
-_INSERT_LINKED = text(
-    _LINK_HEAD + "INSERT INTO audit_event (" + ", ".join(_EVENT_COLUMNS) + ", seq, prev_hash, hash) "
-    "SELECT " + ", ".join(f":{name}" for name in _EVENT_COLUMNS) + ", head.seq, head.prev_hash, head.hash FROM head "
-    "RETURNING seq, prev_hash, hash"
-).bindparams(*(bindparam(c.name, type_=c.type) for c in AuditEvent.__table__.c if c.name in _EVENT_COLUMNS))
-_UPDATE_LINKED = text(
-    _LINK_HEAD + "UPDATE audit_event SET seq = head.seq, prev_hash = head.prev_hash, hash = head.hash FROM head "
-    "WHERE audit_event.id = :id RETURNING audit_event.seq, audit_event.prev_hash, audit_event.hash"
-).bindparams(bindparam("id", type_=AuditEvent.__table__.c.id.type))
+_PG_TYPES = {name: ("uuid" if isinstance(c.type, Uuid) else "timestamptz" if name == "recorded_at" else "text")
+             for name, c in AuditEvent.__table__.c.items() if name in _EVENT_COLUMNS}
+_INSERT_LINKED_PG = (
+    _LINK_HEAD_PG + "INSERT INTO audit_event (" + ", ".join(_EVENT_COLUMNS) + ", seq, prev_hash, hash) "
+    "SELECT " + ", ".join(f"CAST(%({name})s AS {_PG_TYPES[name]})" for name in _EVENT_COLUMNS)
+    + ", head.seq, head.prev_hash, head.hash FROM head RETURNING seq, prev_hash, hash"
+)
+_UPDATE_LINKED_PG = (
+    _LINK_HEAD_PG + "UPDATE audit_event SET seq = head.seq, prev_hash = head.prev_hash, hash = head.hash FROM head "
+    "WHERE audit_event.id = %(id)s RETURNING audit_event.seq, audit_event.prev_hash, audit_event.hash"
+)
 
 
 def append(session: Session, events: list[AuditEvent]) -> None:
@@ -151,7 +164,8 @@ def append(session: Session, events: list[AuditEvent]) -> None:
         _column_defaults(e)
     # Core statements on the session's connection: the head is a plain row, no ORM object to sync.
     conn = session.connection()
-    if len(events) == 1 and conn.dialect.name == "postgresql" and _link_one(session, events[0]):
+    if len(events) == 1 and conn.dialect.name == "postgresql":
+        _link_one(session, events[0])
         return
     head = conn.execute(_LOCK_HEAD).first()
     if head is None:  # a fresh or wiped table: start after the last chained event, if any
@@ -175,31 +189,50 @@ def append(session: Session, events: list[AuditEvent]) -> None:
     session.flush()
 
 
-def _link_one(session: Session, e: AuditEvent) -> bool:
+def _link_one(session: Session, e: AuditEvent) -> None:
     """PostgreSQL, one event: link it (and insert it, if no flush wrote it yet) in ONE statement, after
-    everything else the transaction holds is flushed. False, with nothing changed, when there is no head
-    row yet (the caller creates it)."""
+    everything else the transaction holds is flushed.
+
+    When this hook is the last thing before the session's own COMMIT (the outermost transaction, the last
+    ``before_commit`` listener), the COMMIT is sent in the same pipeline: the chain's head is locked and
+    released by the server without waiting for this process in between. The session's COMMIT then finds
+    the connection's transaction already ended (psycopg's ``commit()`` on an idle connection is a no-op).
+    If the statement fails, the COMMIT is skipped with it and the error propagates: the session rolls back."""
     unwritten = e in session.new
     if unwritten:
-        session.expunge(e)  # written below by Core, hash included: the flush must not insert it again
+        session.expunge(e)  # written below, hash included: the flush must not insert it again
     session.flush()  # the rest first (an event may name a user account this transaction adds)
-    conn = session.connection()
+    raw = session.connection().connection.driver_connection
+    assert raw is not None  # a checked-out connection always has its driver's
     body = chain.body_json({name: getattr(e, name) for name in chain.FIELDS})
     if unwritten:
-        row = conn.execute(_INSERT_LINKED, {"body": body, **{name: getattr(e, name) for name in _EVENT_COLUMNS}}).first()
+        sql, params = _INSERT_LINKED_PG, {"body": body, **{name: getattr(e, name) for name in _EVENT_COLUMNS}}
     else:
-        row = conn.execute(_UPDATE_LINKED, {"body": body, "id": e.id}).first()
-    if row is None:  # no head row: nothing was written
-        if unwritten:
-            session.add(e)
-        return False
+        sql, params = _UPDATE_LINKED_PG, {"body": body, "id": e.id}
+    commit_too = _commits_next(session)
+    try:
+        with raw.pipeline():
+            cur = raw.execute(sql, params)
+            if commit_too:  # as a statement: the pipeline's one Sync covers both (commit() would add its own)
+                raw.execute("COMMIT")
+    except psycopg.Error as exc:  # as SQLAlchemy would raise it (DataError, OperationalError...), for the error mapping
+        raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
+    row = cur.fetchone()
+    assert row is not None  # the head is moved or created: the statement always links the event
     if unwritten:
         e.seq, e.prev_hash, e.hash = row[0], row[1], row[2]
     else:  # the row was written behind the ORM's back: the object holds the old values
         set_committed_value(e, "seq", row[0])
         set_committed_value(e, "prev_hash", row[1])
         set_committed_value(e, "hash", row[2])
-    return True
+
+
+def _commits_next(session: Session) -> bool:
+    """Whether the session's COMMIT follows this hook with nothing else to run or write in between."""
+    if session.in_nested_transaction():
+        return False  # a savepoint's release: the transaction goes on
+    listeners = list(session.dispatch.before_commit)
+    return bool(listeners) and listeners[-1] is _chain_on_commit and not (session.new or session.dirty or session.deleted)
 
 
 def verify_chain(db: Session, *, progress: Callable[[int], object] | None = None) -> tuple[int, chain.Broken | None]:
