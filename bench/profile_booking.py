@@ -1,14 +1,17 @@
-"""Profile ONE booking transaction on PostgreSQL: its statements, round trips and CPU.
+"""Profile a booking transaction on PostgreSQL: its round trips, how long each lock is held, its CPU.
 
-    python -m bench.profile_booking [--trace FILE] [--cprofile N]
+    python -m bench.profile_booking [--trace FILE] [--traced N] [--timed N] [--cprofile N]
 
 Makes a scratch database (``HINDFOOT_BENCH_DB_PREFIX``, default ``hindfoot_prof``) with the bench
-clinic of ``bench_scheduling``, books a few appointments to warm caches, then books one with the
-driver's protocol trace on (libpq ``PQtrace``: every message to and from the server, pipelined ones
-included) and prints the statements sent and the number of times the client waited for the server
-(a "round trip": a Sync or a simple Query followed by the server's ReadyForQuery). ``--cprofile N``
-books N more in a row under cProfile and prints the top functions by cumulative time. Not a
-benchmark (``make bench`` does not run it): a tool to see where a booking's time goes.
+clinic of ``bench_scheduling``, books a few appointments to warm caches, then books ``--traced`` more,
+one after another, with the driver's protocol trace on (libpq ``PQtrace``: every message to and from
+the server, pipelined ones included). It prints the round trips of a booking (a round trip: what the
+client sends until the server's ReadyForQuery), the statements in each, and the median time from the
+start of each to the end of the transaction: a lock taken by a round trip's statements is held that
+long, as the client sees it (the clinician's by the pipelined locks, the audit head by the chain's
+statement). ``--timed N`` books N more and prints CPU and wall time per booking; ``--cprofile N``
+books N more under cProfile (CPU time). Not a benchmark (``make bench`` does not run it): a tool to
+see where a booking's time goes. One process alone: no contention.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import argparse
 import cProfile
 import os
 import pstats
-import re
 import tempfile
 import time as clock
 import uuid
@@ -31,28 +33,52 @@ from hindfoot.db.session import unit_of_work
 from hindfoot.scheduling import booking
 
 
-def _round_trips(trace: str) -> tuple[list[str], int]:
-    """(statements the client sent, times it waited for ReadyForQuery) from a libpq trace."""
-    statements: list[str] = []
-    waits = 0
+def _transactions(trace: str) -> list[list[tuple[float, float, int]]]:
+    """Each transaction of a libpq trace as its round trips: (sent, answered, statements sent), in
+    seconds; a transaction ends at a ReadyForQuery that says idle."""
+    out: list[list[tuple[float, float, int]]] = []
+    current: list[tuple[float, float, int]] = []
+    sent: float | None = None
+    n = 0
     for line in trace.splitlines():
         parts = line.split("\t")
         if len(parts) < 4:
             continue
-        direction, kind = parts[1], parts[3]
-        if direction == "F" and kind in ("Query", "Parse"):
-            m = re.search(r'"((?:[^"\\]|\\.)*)"', line[line.index(kind):] if kind == "Query" else
-                          line.split("Parse", 1)[1].split('"', 2)[-1])
-            statements.append((m.group(1) if m else line)[:160])
-        elif direction == "B" and kind == "ReadyForQuery":
-            waits += 1
-    return statements, waits
+        stamp = datetime.strptime(parts[0], "%Y-%m-%d %H:%M:%S.%f").timestamp()
+        if parts[1] == "F":
+            if sent is None:
+                sent = stamp
+            n += parts[3] in ("Query", "Bind")
+        elif parts[3] == "ReadyForQuery" and sent is not None:
+            current.append((sent, stamp, n))
+            sent, n = None, 0
+            if parts[4].strip() == "I":
+                out.append(current)
+                current = []
+    return out
+
+
+def _lock_times(transactions: list[list[tuple[float, float, int]]]) -> None:
+    """Median time each round trip takes, and from its start to the end of the transaction (what a
+    lock taken by its first statement is held for, seen from the client)."""
+    from statistics import median
+
+    shapes = {len(t) for t in transactions}
+    for size in sorted(shapes):
+        same = [t for t in transactions if len(t) == size]
+        print(f"{len(same)} transactions of {size} round trips (statements per round trip "
+              f"{[rt[2] for rt in same[0]]}), median ms:")
+        for k in range(size):
+            took = median(1000 * (t[k][1] - t[k][0]) for t in same)
+            to_end = median(1000 * (t[-1][1] - t[k][0]) for t in same)
+            print(f"   round trip {k + 1}: {took:6.2f} ms; from its start to the end of the transaction {to_end:6.2f} ms")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trace", help="keep the libpq trace in this file")
     parser.add_argument("--cprofile", type=int, default=0, help="book N more under cProfile (CPU time)")
+    parser.add_argument("--traced", type=int, default=30, help="bookings to trace (one after another)")
     parser.add_argument("--timed", type=int, default=200, help="book N more and print CPU and wall per booking")
     args = parser.parse_args()
 
@@ -60,7 +86,7 @@ def main() -> int:
     _pg_admin(f'CREATE DATABASE "{name}"')
     url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
     try:
-        n = 20 + args.timed + args.cprofile
+        n = 20 + args.traced + args.timed + args.cprofile
         actor, prac_ids, loc_id, patient_ids = bench_clinic(url, 1, n)
         engine = make_engine(url, pool_size=1, max_overflow=0)
         factory = make_sessionmaker(engine)
@@ -82,12 +108,12 @@ def main() -> int:
         path = Path(args.trace) if args.trace else Path(tempfile.mkstemp(suffix=".trace")[1])
         with open(path, "w") as fh:
             raw.pgconn.trace(fh.fileno())
-            book()
+            for _ in range(args.traced):
+                book()
             raw.pgconn.untrace()
-        statements, waits = _round_trips(path.read_text())
-        print(f"one booking: {len(statements)} statements, {waits} waits for the server")
-        for s in statements:
-            print("  ", s)
+        transactions = _transactions(path.read_text())
+        print(f"traced {args.traced} bookings alone; a booking: {len(transactions[0])} round trips")
+        _lock_times(transactions)
         if not args.trace:
             path.unlink()
 
