@@ -305,6 +305,7 @@ def book_locked(db: Session, org: Organization, practitioner: Practitioner, appt
         db.add(appt)
         flush_or_conflict(db, what)
         return
+    db.flush()  # rows the INSERT refers to (a patient registered in this transaction) are written first
     if appt.id is None:
         appt.id = uuid.uuid4()
     values = _row_values(appt)
