@@ -179,6 +179,42 @@ def _double_bookings(conn: Any) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
+def bench_clinic(url: str, clinicians: int, n_patients: int) -> tuple[Actor, list[uuid.UUID], uuid.UUID, list[uuid.UUID]]:
+    """Migrate `url` and add a clinic open 00:00-23:59 every day: one location, `clinicians`
+    physiotherapists, `n_patients` patients and a front-desk account (the actor who books)."""
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    with unit_of_work(factory) as db:
+        org = Organization(name="Bench clinic")
+        db.add(org)
+        db.flush()
+        loc = Location(organization_id=org.id, name="Bench")
+        pracs = [Practitioner(organization_id=org.id, given_name="B", family_name=f"Ench {c}",
+                              role="physiotherapist") for c in range(clinicians)]
+        db.add_all([loc, *pracs])
+        db.flush()
+        for prac in pracs:
+            sched = Schedule(practitioner_id=prac.id, location_id=loc.id)
+            db.add(sched)
+            db.flush()
+            for wd in range(7):
+                db.add(AvailabilityRule(schedule_id=sched.id, weekday=wd, start_time=time(0),
+                                        end_time=time(23, 59), services=[]))
+        patients = [Patient(organization_id=org.id, identifier=f"B-{j}", given_name="P", family_name=str(j),
+                            birth_date=date(1990, 1, 1), sex="female") for j in range(n_patients)]
+        db.add_all(patients)
+        desk = UserAccount(email="desk@example.org", password_hash="x", role="receptionist",
+                           organization_id=org.id, display_name="Front desk")
+        db.add(desk)
+        db.flush()
+        actor = Actor.from_account(desk)
+        prac_ids, loc_id = [p.id for p in pracs], loc.id
+        patient_ids = [p.id for p in patients]
+    engine.dispose()
+    return actor, prac_ids, loc_id, patient_ids
+
+
 def _contention(console: Console, clinicians: int = 1) -> list[Result]:
     import multiprocessing
 
@@ -194,36 +230,7 @@ def _contention(console: Console, clinicians: int = 1) -> list[Result]:
     conninfo = f"postgresql://postgres@127.0.0.1:5432/{name}"
     n_targets = CLIENTS * ATTEMPTS_PER_CLIENT // 2
     try:
-        upgrade(url)
-        engine = make_engine(url)
-        factory = make_sessionmaker(engine)
-        with unit_of_work(factory) as db:
-            org = Organization(name="Bench clinic")
-            db.add(org)
-            db.flush()
-            loc = Location(organization_id=org.id, name="Bench")
-            pracs = [Practitioner(organization_id=org.id, given_name="B", family_name=f"Ench {c}",
-                                  role="physiotherapist") for c in range(clinicians)]
-            db.add_all([loc, *pracs])
-            db.flush()
-            for prac in pracs:
-                sched = Schedule(practitioner_id=prac.id, location_id=loc.id)
-                db.add(sched)
-                db.flush()
-                for wd in range(7):
-                    db.add(AvailabilityRule(schedule_id=sched.id, weekday=wd, start_time=time(0),
-                                            end_time=time(23, 59), services=[]))
-            patients = [Patient(organization_id=org.id, identifier=f"B-{j}", given_name="P", family_name=str(j),
-                                birth_date=date(1990, 1, 1), sex="female") for j in range(n_targets + CLIENTS)]
-            db.add_all(patients)
-            desk = UserAccount(email="desk@example.org", password_hash="x", role="receptionist",
-                               organization_id=org.id, display_name="Front desk")
-            db.add(desk)
-            db.flush()
-            actor = Actor.from_account(desk)
-            prac_ids, loc_id = [p.id for p in pracs], loc.id
-            patient_ids = [p.id for p in patients]
-        engine.dispose()
+        actor, prac_ids, loc_id, patient_ids = bench_clinic(url, clinicians, n_targets + CLIENTS)
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute("ANALYZE")
 

@@ -338,8 +338,11 @@ def test_the_record_reads_a_fixed_number_of_statements_and_writes_its_audit_even
         for patient in (small, large):
             statements = _all_statements(client.app.state.engine,  # type: ignore[attr-defined]
                                          lambda p=patient, path=path: client.get(path.format(p.id)))
-            assert not any(sql.lstrip().upper().startswith("UPDATE AUDIT_EVENT") for sql, _ in statements), statements
-            assert sum(sql.lstrip().upper().startswith("INSERT INTO AUDIT_EVENT") for sql, _ in statements) == 1
+            # (on PostgreSQL the event's INSERT, with the chain head's move, goes to the driver with the COMMIT
+            # in one pipeline, which SQLAlchemy's events do not see; its row is checked below)
+            postgres = db.get_bind().dialect.name == "postgresql"
+            assert not any("UPDATE AUDIT_EVENT" in sql.upper() for sql, _ in statements), statements
+            assert sum("INSERT INTO AUDIT_EVENT" in sql.upper() for sql, _ in statements) == (0 if postgres else 1)
             counts.setdefault(path, []).append(len(statements))
         assert counts[path][0] == counts[path][1], counts
     answer = client.get(f"/api/patients/{large.id}").json()

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import column, delete, insert, inspect, table
 
+from hindfoot.audit import chain
+from hindfoot.audit import service as audit
 from hindfoot.db.base import Base
 from hindfoot.db.engine import make_engine
 from hindfoot.db.migrate import current_revision, downgrade, upgrade
+from hindfoot.db.models import AuditChainHead, AuditEvent
 from hindfoot.db.models.patient import POSTGRES_ONLY_INDEXES
 
 
@@ -46,3 +52,38 @@ def test_downgrade_to_base_and_back(database_url, engine):
     finally:
         upgrade(database_url)
     assert set(Base.metadata.tables) <= _tables(database_url)
+
+
+def test_0016_keeps_an_existing_audit_chain(database_url, engine, session_factory):
+    """Migration 0016 gives the chain's head the previous hash of its last link; the chain still verifies
+    and new events carry on from it."""
+    downgrade(database_url, "0015")
+    try:
+        old = make_engine(database_url)
+        head = table("audit_chain_head", column("id"), column("seq"), column("hash"))
+        with old.begin() as conn:
+            conn.execute(delete(AuditEvent.__table__))
+            conn.execute(delete(head))
+            prev, hashes = chain.GENESIS, []
+            for seq in (1, 2, 3):
+                fields = {"recorded_at": datetime(2026, 12, seq, 9, tzinfo=UTC), "action": "R", "entity_type": "Patient",
+                          "outcome": "0", "description": f"read {seq}"}
+                link = chain.link_hash(seq, prev, fields)
+                conn.execute(insert(AuditEvent.__table__).values(id=uuid.uuid4(), seq=seq, prev_hash=prev, hash=link,
+                                                                 **fields))
+                prev = link
+                hashes.append(link)
+            conn.execute(insert(head).values(id=1, seq=3, hash=prev))
+        old.dispose()
+    finally:
+        upgrade(database_url)
+    engine.dispose()  # pooled connections prepared statements against the old table
+    with session_factory() as s:
+        head_row = s.get(AuditChainHead, 1)
+        assert head_row is not None and (head_row.seq, head_row.hash, head_row.prev_hash) == (3, hashes[2], hashes[1])
+        audit.record(s, None, audit.READ, "Patient", description="after the migration", organization_id=uuid.uuid4())
+        s.commit()
+    with session_factory() as s:
+        assert audit.verify_chain(s) == (4, None)
+        head_row = s.get(AuditChainHead, 1)
+        assert head_row is not None and head_row.seq == 4 and head_row.prev_hash == hashes[2]

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from hindfoot.db.models import Appointment, ClinicService
 from hindfoot.errors import Forbidden, InvalidInput
-from hindfoot.scheduling import booking, clinic_setup, notices, rota
+from hindfoot.scheduling import booking, clinic_setup, guards, notices, rota
 from hindfoot.scheduling import clinic as clinic_data
 from hindfoot.scheduling import search as slot_search
 from hindfoot.scheduling.availability import SlotProblem, SlotUnavailable
@@ -41,6 +41,24 @@ def test_defaults_until_first_edit_then_rows(db, clinic):
     assert services["follow_up"].duration_minutes == 25
     assert services["physiotherapy"] == CATALOGUE["physiotherapy"]
     assert clinic_data.services_for(db, make_org(db, "Other").id) is CATALOGUE  # one clinic's edit stays its own
+
+
+def test_a_booking_reads_the_same_services_along_with_its_rows(db, clinic):
+    """On PostgreSQL a booking reads the clinic's services in its first query (one JSON column): the same
+    services, in the same order, as services_for, before and after the clinic edits them."""
+    def preloaded():  # type: ignore[no-untyped-def]
+        return guards.preload(db, clinic.org.id, practitioner_id=clinic.physio.id, services=True).services
+
+    postgres = db.get_bind().dialect.name == "postgresql"
+    assert preloaded() is (CATALOGUE if postgres else None)
+    clinic_setup.update_service(db, actor(clinic.admin), "follow_up", ServiceFields(duration_minutes=25))
+    clinic_setup.update_service(db, actor(clinic.admin), "new_consultation", ServiceFields(roles=["sports_physician"]))
+    clinic_setup.update_service(db, actor(clinic.admin), "imaging", ServiceFields(active=False))
+    services = clinic_data.services_for(db, clinic.org.id)
+    assert services is not CATALOGUE
+    if postgres:
+        read_along = preloaded()
+        assert read_along == services and list(read_along) == list(services)
 
 
 def test_changed_duration_changes_slot_length_for_new_bookings_only(db, clinic):

@@ -8,11 +8,12 @@ import threading
 import pytest
 from factories import login, make_account, make_org, make_patient
 from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from hindfoot.audit import service as audit
 from hindfoot.cli.main import app as cli
-from hindfoot.db.models import AuditEvent
+from hindfoot.db.models import AuditChainHead, AuditEvent, Organization
 from hindfoot.settings import get_settings
 
 
@@ -113,3 +114,79 @@ def test_concurrent_writers_keep_one_unbroken_chain(session_factory, db):
     with session_factory() as s:
         checked, broken = audit.verify_chain(s)
     assert broken is None and checked == 120
+
+
+def test_single_event_commits_race_into_one_chain_with_the_same_hashes(session_factory, db):
+    """One event per transaction is linked by one statement on PostgreSQL (the server moves the head and
+    hashes the link): racing writers, a description the canonical JSON must escape, and an event an
+    earlier flush wrote without its hash all verify with the Python chain."""
+    org = make_org(db)
+    patient = make_patient(db, org)
+    db.commit()
+    errors: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def writer(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(10):
+                with session_factory() as s:
+                    e = audit.record(s, None, audit.READ, "Patient", patient.id, patient_id=patient.id,
+                                     description=f'café "{n}" \\ {i}\n…')
+                    if i % 3 == 0:
+                        s.flush()  # written without its hash: linked by an UPDATE at commit
+                    s.commit()
+                    assert e.seq is not None and e.hash is not None
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with session_factory() as s:
+        checked, broken = audit.verify_chain(s)
+        last = s.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).one()
+        head = s.get(AuditChainHead, 1)
+    assert broken is None and checked == 60
+    assert head is not None and (head.seq, head.hash, head.prev_hash) == (last.seq, last.hash, last.prev_hash)
+
+
+def test_an_edited_single_event_is_caught(cli_env, session_factory, db):
+    org = make_org(db)
+    patient = make_patient(db, org)
+    db.commit()
+    for i in range(3):
+        with session_factory() as s:
+            audit.record(s, None, audit.READ, "Patient", patient.id, patient_id=patient.id, description=f"read {i}")
+            s.commit()
+    db.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(description="read nothing"))
+    db.commit()
+    result = _verify()
+    assert result.exit_code == 1 and "broken at event 2" in result.output and "edited" in result.output
+
+
+def test_a_failed_link_commits_nothing_of_its_transaction(session_factory, db):
+    """On PostgreSQL the link statement and the COMMIT go together: if the link fails, the COMMIT is not
+    run and nothing the transaction wrote is stored (SQLite does not check a column's length)."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("the link and the COMMIT are sent together on PostgreSQL only")
+    org = make_org(db)
+    patient = make_patient(db, org)
+    db.commit()
+    with session_factory() as s:
+        audit.record(s, None, audit.READ, "Patient", patient.id, patient_id=patient.id)
+        s.commit()
+    with session_factory() as s:
+        s.add(Organization(name="Never stored"))
+        audit.record(s, None, audit.READ, "X" * 60, patient.id, patient_id=patient.id)  # entity_type holds 40
+        with pytest.raises(DBAPIError):
+            s.commit()
+    with session_factory() as s:
+        assert s.scalar(select(Organization).where(Organization.name == "Never stored")) is None
+        assert audit.verify_chain(s) == (1, None)
+        audit.record(s, None, audit.READ, "Patient", patient.id, patient_id=patient.id)  # the chain goes on
+        s.commit()
+        assert audit.verify_chain(s) == (2, None)

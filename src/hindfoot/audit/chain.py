@@ -33,13 +33,24 @@ def _canonical(value: Any) -> Any:
 _UUIDS = frozenset({"user_id", "patient_id", "organization_id"})
 
 
-def link_hash(seq: int, prev_hash: str, fields: dict[str, Any]) -> str:
+def body_json(fields: dict[str, Any]) -> str:
+    """The canonical JSON of an event's fields: the part of its link that does not depend on the chain."""
     body = {name: _canonical(fields.get(name)) for name in FIELDS}
     for name in _UUIDS:  # a raw SQLite read gives 32 hex digits; the ORM gives a UUID
         if body[name] is not None:
             body[name] = str(uuid.UUID(str(body[name])))
-    payload = json.dumps([seq, prev_hash, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def payload(seq: int, prev_hash: str, body: str) -> str:
+    """What a link's hash is taken over: the canonical JSON ``[seq, prev_hash, body]``. Written out so
+    the database can build the same text (``audit/service.py`` on PostgreSQL): a hash is hexadecimal,
+    so quoting it needs no escapes."""
+    return f"[{seq},{json.dumps(prev_hash)},{body}]"
+
+
+def link_hash(seq: int, prev_hash: str, fields: dict[str, Any]) -> str:
+    return hashlib.sha256(payload(seq, prev_hash, body_json(fields)).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

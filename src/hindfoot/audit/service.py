@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, event, func, select, update
+import psycopg
+from sqlalchemy import Table, Uuid, bindparam, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hindfoot.audit import chain
 from hindfoot.auth.actor import Actor
@@ -116,10 +119,42 @@ def _column_defaults(e: AuditEvent) -> None:
         e.description = ""
 
 
-# Built once: every audited request runs these two (a no-op UPDATE takes the head's row lock and reads it).
+# Built once: every audited request runs these (a no-op UPDATE takes the head's row lock and reads it).
 _HEAD = cast(Table, AuditChainHead.__table__)
 _LOCK_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq).returning(_HEAD.c.seq, _HEAD.c.hash)
-_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), prev_hash=bindparam("new_prev"),
+                                                         hash=bindparam("new_hash"))
+
+# PostgreSQL: ONE statement links one event: it moves the head (or, on a fresh or wiped table, creates it
+# after the last chained event) and computes the link's hash on the server, over the same text
+# chain.payload builds (the same SHA-256). The head keeps the hash it moved from (prev_hash), so the event
+# gets its previous hash from the same row version, whoever committed last. Sent with the COMMIT in one
+# pipeline, the head's row lock is held for no client round trip at all. The driver's SQL (psycopg).
+def _link_hash_sql(seq: str, prev: str) -> str:
+    return (f"encode(sha256(convert_to('[' || ({seq}) || ',\"' || {prev} || '\",' || CAST(%(body)s AS text) || ']', "
+            "'UTF8')), 'hex')")
+
+
+_LINK_HEAD_PG = (
+    "WITH last AS (SELECT seq, hash FROM audit_event WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1), "
+    "head AS (INSERT INTO audit_chain_head AS h (id, seq, prev_hash, hash) "
+    f"SELECT 1, s.seq + 1, s.hash, {_link_hash_sql('s.seq + 1', 's.hash')} "
+    "FROM (SELECT COALESCE((SELECT seq FROM last), 0) AS seq, COALESCE((SELECT hash FROM last), '') AS hash) s "
+    f"ON CONFLICT (id) DO UPDATE SET seq = h.seq + 1, prev_hash = h.hash, hash = {_link_hash_sql('h.seq + 1', 'h.hash')} "
+    "RETURNING seq, prev_hash, hash) "
+)
+_EVENT_COLUMNS = ("id", *chain.FIELDS)
+_PG_TYPES = {name: ("uuid" if isinstance(c.type, Uuid) else "timestamptz" if name == "recorded_at" else "text")
+             for name, c in AuditEvent.__table__.c.items() if name in _EVENT_COLUMNS}
+_INSERT_LINKED_PG = (
+    _LINK_HEAD_PG + "INSERT INTO audit_event (" + ", ".join(_EVENT_COLUMNS) + ", seq, prev_hash, hash) "
+    "SELECT " + ", ".join(f"CAST(%({name})s AS {_PG_TYPES[name]})" for name in _EVENT_COLUMNS)
+    + ", head.seq, head.prev_hash, head.hash FROM head RETURNING seq, prev_hash, hash"
+)
+_UPDATE_LINKED_PG = (
+    _LINK_HEAD_PG + "UPDATE audit_event SET seq = head.seq, prev_hash = head.prev_hash, hash = head.hash FROM head "
+    "WHERE audit_event.id = %(id)s RETURNING audit_event.seq, audit_event.prev_hash, audit_event.hash"
+)
 
 
 def append(session: Session, events: list[AuditEvent]) -> None:
@@ -129,23 +164,75 @@ def append(session: Session, events: list[AuditEvent]) -> None:
         _column_defaults(e)
     # Core statements on the session's connection: the head is a plain row, no ORM object to sync.
     conn = session.connection()
+    if len(events) == 1 and conn.dialect.name == "postgresql":
+        _link_one(session, events[0])
+        return
     head = conn.execute(_LOCK_HEAD).first()
     if head is None:  # a fresh or wiped table: start after the last chained event, if any
         with session.no_autoflush:  # unwritten events stay unwritten until they carry their hash
-            last = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.is_not(None))
-                                   .order_by(AuditEvent.seq.desc()).limit(1)).first()
+            last = session.execute(select(AuditEvent.seq, AuditEvent.hash, AuditEvent.prev_hash)
+                                   .where(AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq.desc()).limit(1)).first()
         insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
-        conn.execute(insert(_HEAD).values(id=1, seq=last[0] if last else 0, hash=last[1] if last else chain.GENESIS)
+        conn.execute(insert(_HEAD).values(id=1, seq=last[0] if last else 0, hash=last[1] if last else chain.GENESIS,
+                                          prev_hash=(last[2] or "") if last else "")
                      .on_conflict_do_nothing(index_elements=["id"]))  # a concurrent first writer may win
         head = conn.execute(_LOCK_HEAD).first()
         assert head is not None
     seq, prev = head[0], head[1]
+    before = prev
     for e in sorted(events, key=lambda e: (e.recorded_at, str(e.id))):
         seq += 1
         e.seq, e.prev_hash = seq, prev
-        e.hash = prev = chain.link_hash(seq, prev, {name: getattr(e, name) for name in chain.FIELDS})
-    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+        before, e.hash = prev, chain.link_hash(seq, prev, {name: getattr(e, name) for name in chain.FIELDS})
+        prev = e.hash
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_prev": before, "new_hash": prev})
     session.flush()
+
+
+def _link_one(session: Session, e: AuditEvent) -> None:
+    """PostgreSQL, one event: link it (and insert it, if no flush wrote it yet) in ONE statement, after
+    everything else the transaction holds is flushed.
+
+    When this hook is the last thing before the session's own COMMIT (the outermost transaction, the last
+    ``before_commit`` listener), the COMMIT is sent in the same pipeline: the chain's head is locked and
+    released by the server without waiting for this process in between. The session's COMMIT then finds
+    the connection's transaction already ended (psycopg's ``commit()`` on an idle connection is a no-op).
+    If the statement fails, the COMMIT is skipped with it and the error propagates: the session rolls back."""
+    unwritten = e in session.new
+    if unwritten:
+        session.expunge(e)  # written below, hash included: the flush must not insert it again
+    session.flush()  # the rest first (an event may name a user account this transaction adds)
+    raw = session.connection().connection.driver_connection
+    assert raw is not None  # a checked-out connection always has its driver's
+    body = chain.body_json({name: getattr(e, name) for name in chain.FIELDS})
+    if unwritten:
+        sql, params = _INSERT_LINKED_PG, {"body": body, **{name: getattr(e, name) for name in _EVENT_COLUMNS}}
+    else:
+        sql, params = _UPDATE_LINKED_PG, {"body": body, "id": e.id}
+    commit_too = _commits_next(session)
+    try:
+        with raw.pipeline():
+            cur = raw.execute(sql, params)
+            if commit_too:  # as a statement: the pipeline's one Sync covers both (commit() would add its own)
+                raw.execute("COMMIT")
+    except psycopg.Error as exc:  # as SQLAlchemy would raise it (DataError, OperationalError...), for the error mapping
+        raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
+    row = cur.fetchone()
+    assert row is not None  # the head is moved or created: the statement always links the event
+    if unwritten:
+        e.seq, e.prev_hash, e.hash = row[0], row[1], row[2]
+    else:  # the row was written behind the ORM's back: the object holds the old values
+        set_committed_value(e, "seq", row[0])
+        set_committed_value(e, "prev_hash", row[1])
+        set_committed_value(e, "hash", row[2])
+
+
+def _commits_next(session: Session) -> bool:
+    """Whether the session's COMMIT follows this hook with nothing else to run or write in between."""
+    if session.in_nested_transaction():
+        return False  # a savepoint's release: the transaction goes on
+    listeners = list(session.dispatch.before_commit)
+    return bool(listeners) and listeners[-1] is _chain_on_commit and not (session.new or session.dirty or session.deleted)
 
 
 def verify_chain(db: Session, *, progress: Callable[[int], object] | None = None) -> tuple[int, chain.Broken | None]:

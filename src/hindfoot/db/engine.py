@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hindfoot.settings import Settings
@@ -32,7 +34,36 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(database_url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(database_url, **kwargs)
+    _ping_when_idle(engine)
+    return engine
+
+
+PING_IDLE_SECONDS = 1.0
+"""A pooled connection unused for longer than this is pinged before it is handed out."""
+
+_IDLE_SINCE = "hindfoot_idle_since"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """``pool_pre_ping``, only for connections that sat idle: a connection handed back a moment ago
+    (a busy server's case) is used at once, without a round trip of its own before every transaction.
+    One idle longer than :data:`PING_IDLE_SECONDS` (a database restarted meanwhile, a proxy's idle
+    timeout) is pinged first and, if dead, replaced: the pool retries with a new connection."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None or time.monotonic() - since < PING_IDLE_SECONDS:
+            return  # just connected, or just used
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("the pooled connection is gone") from exc
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

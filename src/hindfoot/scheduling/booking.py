@@ -43,13 +43,14 @@ def book_appointment(
 ) -> Appointment:
     """Book one appointment: a patient for themselves, staff for a patient of their clinic."""
     now = now or utcnow()
-    # One query for the clinic, patient, practitioner and location; the checks below find them loaded.
+    # One query for the clinic, patient, practitioner and location (and on PostgreSQL the clinic's services);
+    # the checks below find them loaded.
     _held = guards.preload(db, actor.organization_id,
                            patient_id=actor.patient_id if actor.role == "patient" else patient_id,
-                           practitioner_id=practitioner_id, location_id=location_id)
+                           practitioner_id=practitioner_id, location_id=location_id, services=True)
     patient = guards.resolve_patient(db, actor, patient_id)
     org = clinic_for(db, actor)
-    svc = bookable_service(db, org, service)
+    svc = bookable_service(db, org, service, _held.services)
     practitioner = guards.bookable_practitioner(db, org, practitioner_id)
     location = guards.active_location(db, org, location_id)
     min_notice = PATIENT_MIN_NOTICE if actor.role == "patient" else timedelta(0)
@@ -58,14 +59,14 @@ def book_appointment(
     guards.check_time(db, org, svc, practitioner, location, start, now=now, min_notice=min_notice)
     # The lock, held to the commit, as late as possible; with it, one query for the practitioner's and
     # the patient's clashes (check_patient_free's question too), in the same round trip on PostgreSQL.
-    guards.lock_and_recheck(db, org, [practitioner.id], practitioner, patient.id, start, end)
+    # On PostgreSQL the INSERT goes in the same round trip, written only if the re-check finds nothing.
     appt = Appointment(
         patient_id=patient.id, practitioner_id=practitioner.id, location_id=location.id,
         episode_id=episode_id, service_type=svc.code, status="booked", start=start, end=end,
         reason=reason[:300],
     )
-    db.add(appt)
-    guards.flush_or_conflict(db, f"{guards.fmt_local(start, ZoneInfo(org.timezone))} with {practitioner.display_name}")
+    guards.book_locked(db, org, practitioner, appt,
+                       f"{guards.fmt_local(start, ZoneInfo(org.timezone))} with {practitioner.display_name}")
     audit.record(db, actor, audit.CREATE, "Appointment", appt.id, patient_id=patient.id,
                  description=f"booked {svc.code} {start.isoformat()}")
     return appt

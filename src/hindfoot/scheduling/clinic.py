@@ -15,7 +15,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CompoundSelect, and_, bindparam, cast, literal, null, or_, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from hindfoot.auth.actor import Actor
@@ -64,9 +76,34 @@ def service_from_row(row: ClinicService) -> Service:
     )
 
 
-def bookable_service(db: Session, org: Organization, code: str) -> Service:
-    """A service that may be booked now: known to this clinic and active (unknown → 422 on ``service``)."""
-    svc = get_service(code, services_for(db, org.id))
+SERVICES_JSON = (
+    select(func.json_agg(aggregate_order_by(
+        func.json_build_object("code", ClinicService.code, "name", ClinicService.name,
+                               "description", ClinicService.description,
+                               "duration_minutes", ClinicService.duration_minutes, "roles", ClinicService.roles,
+                               "active", ClinicService.active, "online", ClinicService.bookable_online),
+        ClinicService.position, ClinicService.code)))
+    .where(ClinicService.organization_id == bindparam("org")).scalar_subquery()
+)
+"""PostgreSQL: the clinic's services as one JSON array (NULL for none), in :func:`services_for`'s order,
+for a query that reads them along with other rows (``guards.preload``)."""
+
+
+def services_from_json(items: Sequence[Mapping[str, Any]] | None) -> Mapping[str, Service]:
+    """:func:`services_for`'s answer from :data:`SERVICES_JSON`'s value."""
+    if not items:
+        return CATALOGUE
+    return {i["code"]: Service(
+        code=i["code"], name=i["name"], description=i["description"] or i["name"],
+        duration_minutes=i["duration_minutes"], roles=frozenset(Role(r) for r in i["roles"] or () if r in Role.__members__),
+        active=i["active"], online=i["online"],
+    ) for i in items}
+
+
+def bookable_service(db: Session, org: Organization, code: str, services: Mapping[str, Service] | None = None) -> Service:
+    """A service that may be booked now: known to this clinic and active (unknown → 422 on ``service``).
+    `services`: the clinic's, when the caller has read them already."""
+    svc = get_service(code, services if services is not None else services_for(db, org.id))
     if not svc.active:
         raise InvalidInput(f"{svc.name} is not offered at the moment", field="service")
     return svc

@@ -27,15 +27,18 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, or_, select, text
+import psycopg
+from sqlalchemy import Select, String, bindparam, or_, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
@@ -45,7 +48,12 @@ from hindfoot.db.models.practitioner import NON_CLINICAL_ROLES
 from hindfoot.errors import AccessDenied, Conflict, InvalidInput
 from hindfoot.scheduling import availability as core
 from hindfoot.scheduling.catalogue import Service
-from hindfoot.scheduling.clinic import FREED_STATUSES, load_calendar
+from hindfoot.scheduling.clinic import (
+    FREED_STATUSES,
+    SERVICES_JSON,
+    load_calendar,
+    services_from_json,
+)
 
 PATIENT_MIN_NOTICE = timedelta(hours=1)
 """Patients book online at least this far ahead; staff may book any future time."""
@@ -92,6 +100,12 @@ def _patient_lock_key(patient_id: uuid.UUID) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+@dataclass(frozen=True)
+class Preloaded:
+    rows: tuple[object, ...]  # held, so the identity map keeps them while the checks run
+    services: Mapping[str, Service] | None  # the clinic's services, when read along (PostgreSQL)
+
+
 def preload(
     db: Session,
     organization_id: uuid.UUID,
@@ -99,8 +113,10 @@ def preload(
     patient_id: uuid.UUID | None = None,
     practitioner_id: uuid.UUID | None = None,
     location_id: uuid.UUID | None = None,
-) -> Sequence[object]:
-    """Read the clinic and the booking's patient, practitioner and location in ONE query.
+    services: bool = False,
+) -> Preloaded:
+    """Read the clinic and the booking's patient, practitioner and location in ONE query (and, asked
+    for `services` on PostgreSQL, the clinic's services as one JSON column of it).
 
     The rows land in the session's identity map, so the checks that follow (:func:`resolve_patient`,
     ``clinic_for``, :func:`bookable_practitioner`, :func:`active_location`) find them with
@@ -110,19 +126,26 @@ def preload(
     The session's identity map holds rows weakly: the caller keeps the returned rows while it checks.
     """
     wanted = {"patient": patient_id, "practitioner": practitioner_id, "location": location_id}
-    q = _preload_statement(*(v is not None for v in wanted.values()))
+    with_services = services and db.get_bind().dialect.name == "postgresql"
+    q = _preload_statement(*(v is not None for v in wanted.values()), with_services)
     row = db.execute(q, {"org": organization_id, **{k: v for k, v in wanted.items() if v is not None}}).first()
-    return tuple(row) if row is not None else ()
+    if row is None:
+        return Preloaded((), None)
+    if with_services:
+        return Preloaded(tuple(row[:-1]), services_from_json(row[-1]))
+    return Preloaded(tuple(row), None)
 
 
 @cache
-def _preload_statement(patient: bool, practitioner: bool, location: bool) -> Select[Any]:
+def _preload_statement(patient: bool, practitioner: bool, location: bool, services: bool = False) -> Select[Any]:
     """The clinic, outer-joined with the rows asked for (bound as :patient, :practitioner, :location)."""
     q = select(Organization).select_from(Organization).where(Organization.id == bindparam("org"))
     for model, key, wanted in ((Patient, "patient", patient), (Practitioner, "practitioner", practitioner),
                                (Location, "location", location)):
         if wanted:
             q = q.add_columns(model).outerjoin_from(Organization, model, model.id == bindparam(key))
+    if services:
+        q = q.add_columns(SERVICES_JSON)
     return q
 
 
@@ -236,6 +259,72 @@ def lock_and_recheck(
             raw.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
         cur = raw.execute(_RECHECK_PG, params)
     _refuse_clashes(org, practitioner, cur.fetchall())
+
+
+def _insert_if_free_sql() -> str:
+    """INSERT of one appointment (every column, bound by name and cast to its type) that inserts nothing
+    when ``_RECHECK_PG`` finds a clash: sent after the re-check in the same pipeline (driver's SQL)."""
+    pg = postgresql.dialect()
+    columns = list(Appointment.__table__.columns)
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    # strings as text: assigning a too-long one to its column still fails, as a flush's INSERT does
+    values = ", ".join(f"CAST(%({c.name})s AS {'TEXT' if isinstance(c.type, String) else c.type.compile(dialect=pg)})"
+                       for c in columns)
+    clash = _RECHECK_PG.split(" WHERE ", 1)[1]
+    return f"INSERT INTO appointment ({names}) SELECT {values} WHERE NOT EXISTS (SELECT 1 FROM appointment WHERE {clash})"
+
+
+_INSERT_IF_FREE_PG = _insert_if_free_sql()
+
+
+def _row_values(appt: Appointment) -> dict[str, Any]:
+    """Every column of a new appointment, defaults applied (and kept on the object) as a flush would."""
+    values: dict[str, Any] = {}
+    for column in Appointment.__table__.columns:
+        value = getattr(appt, column.key)
+        if value is None and column.default is not None:
+            default = column.default
+            value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined,operator]
+            setattr(appt, column.key, value)
+        values[column.name] = value
+    return values
+
+
+def book_locked(db: Session, org: Organization, practitioner: Practitioner, appt: Appointment, what: str) -> None:
+    """Lock the clinician's diary and the patient's appointments, re-check, and insert `appt` (new, not
+    yet in the session): in ONE round trip on PostgreSQL.
+
+    The locks, the re-check and an INSERT that writes nothing if the re-check's question has an answer
+    are pipelined, so the clinician's lock is held for that round trip, the audit link and the COMMIT, not
+    for one more round trip of its own. The appointment joins the session as if a flush had written it.
+    A clash is refused from the re-check's rows as :func:`lock_and_recheck` does; the partial unique
+    index, if it ever fires, is a :class:`Conflict` on ``start`` as in :func:`flush_or_conflict`.
+    SQLite: :func:`lock_and_recheck`, then the flush."""
+    if db.get_bind().dialect.name != "postgresql":
+        lock_and_recheck(db, org, [practitioner.id], practitioner, appt.patient_id, appt.start, appt.end)
+        db.add(appt)
+        flush_or_conflict(db, what)
+        return
+    db.flush()  # rows the INSERT refers to (a patient registered in this transaction) are written first
+    if appt.id is None:
+        appt.id = uuid.uuid4()
+    values = _row_values(appt)
+    raw = db.connection().connection.driver_connection
+    assert raw is not None
+    params = {"start": appt.start, "end": appt.end, "pid": practitioner.id, "patient": appt.patient_id, "ignore": []}
+    try:
+        with raw.pipeline():
+            for key in _lock_keys([practitioner.id], [appt.patient_id]):
+                raw.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+            cur = raw.execute(_RECHECK_PG, params)
+            inserted = raw.execute(_INSERT_IF_FREE_PG, {**values, **params})
+    except psycopg.errors.IntegrityError as exc:
+        raise Conflict(f"{what} was booked by someone else a moment ago: choose another time", field="start") from exc
+    _refuse_clashes(org, practitioner, cur.fetchall())
+    if inserted.rowcount != 1:  # the re-check and the INSERT's own test run under the same locks
+        raise Conflict(f"{what} was booked by someone else a moment ago: choose another time", field="start")
+    make_transient_to_detached(appt)  # written: a persistent row of the session, as after a flush
+    db.add(appt)
 
 
 def recheck_locked(
