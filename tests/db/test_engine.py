@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy import text
 
 from hindfoot.db import engine as engine_module
 from hindfoot.db.engine import make_engine
+from tests.pg import create_postgres_database, drop_postgres_database
+
+# Only PostgreSQL has a server to drop a connection and a ping to skip (SQLite's pool is a file handle).
+pytestmark = pytest.mark.postgres
 
 
-def test_a_connection_dropped_while_idle_is_replaced(database_url, engine, monkeypatch):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite has no server to drop a connection")
-    pooled = make_engine(database_url, pool_size=1, max_overflow=0)
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    url = create_postgres_database("hindfoot_ping")
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+def test_a_connection_dropped_while_idle_is_replaced(pg_url, monkeypatch):
+    pooled = make_engine(pg_url, pool_size=1, max_overflow=0)
+    engine = make_engine(pg_url)
     try:
         with pooled.connect() as conn:
             pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
@@ -24,12 +38,11 @@ def test_a_connection_dropped_while_idle_is_replaced(database_url, engine, monke
             assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
     finally:
         pooled.dispose()
+        engine.dispose()
 
 
-def test_a_connection_just_used_is_not_pinged(database_url, monkeypatch):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite connections are not pinged")
-    pooled = make_engine(database_url, pool_size=1, max_overflow=0)
+def test_a_connection_just_used_is_not_pinged(pg_url, monkeypatch):
+    pooled = make_engine(pg_url, pool_size=1, max_overflow=0)
     pings: list[object] = []
     try:
         with pooled.connect() as conn:
