@@ -44,3 +44,16 @@ def test_the_one_clinician_calendar_reads_the_same_rows_either_way(db: Session) 
     assert sorted(repr(tuple(r)) for r in direct) == sorted(repr(tuple(r)) for r in via_orm)
     kinds = sorted(r[0] for r in direct)
     assert (kinds.count(0), kinds.count(1), kinds.count(2)) == (8, 2, 2)  # 7 weekly rules + 1 dated; leave, closure; live
+
+
+def test_an_appointment_added_but_not_flushed_is_in_the_calendar(db: Session) -> None:
+    """As SQLAlchemy's execute would, the driver's read flushes the session first (autoflush)."""
+    c = make_clinic(db)
+    day = future_day(12)
+    patient = make_patient(db, c.org)
+    db.flush()
+    db.add(Appointment(patient_id=patient.id, practitioner_id=c.physio.id, location_id=c.marylebone.id,
+                       service_type="physiotherapy", status="booked", start=at(day, "10:00"),
+                       end=at(day, "10:45")))
+    data = clinic_module.load_calendar(db, c.org, day, day, checked=(c.physio, c.marylebone))
+    assert [b.start for b in data.calendar.bookings] == [at(day, "10:00")]

@@ -223,6 +223,8 @@ def _calendar_rows(db: Session, query: CompoundSelect[Any], params: dict[str, An
     timestamps in UTC as ``UTCDateTime`` gives them."""
     if query is not _CALENDAR_ONE or db.get_bind().dialect.name != "postgresql":
         return db.execute(query, params).all()
+    if db.autoflush:
+        db.flush()  # what db.execute would do first: appointments added to the session are in the calendar
     raw = db.connection().connection.driver_connection  # psycopg.Connection, in the session's transaction
     assert raw is not None  # a checked-out connection always has its driver's
     rows = raw.execute(_CALENDAR_ONE_PG, {**_CALENDAR_ONE_LITERALS, **params}).fetchall()
