@@ -17,6 +17,7 @@ import psycopg
 from sqlalchemy import Table, Uuid, bindparam, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import RootTransaction
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -229,10 +230,26 @@ def _link_one(session: Session, e: AuditEvent) -> None:
 
 def _commits_next(session: Session) -> bool:
     """Whether the session's COMMIT follows this hook with nothing else to run or write in between."""
-    if session.in_nested_transaction():
-        return False  # a savepoint's release: the transaction goes on
+    if session.in_nested_transaction() or session.twophase:
+        return False  # a savepoint's release: the transaction goes on (two-phase: prepared first)
+    if not _owns_its_transaction(session):
+        return False  # a caller's transaction (a session bound to a Connection that began one): not ours to end
     listeners = list(session.dispatch.before_commit)
     return bool(listeners) and listeners[-1] is _chain_on_commit and not (session.new or session.dirty or session.deleted)
+
+
+def _owns_its_transaction(session: Session) -> bool:
+    """Whether the session's COMMIT ends the database transaction: one connection, whose outermost
+    transaction the session commits (not a savepoint in a caller's transaction, nor a caller's transaction
+    joined "rollback only")."""
+    trans = session.get_transaction()
+    if trans is None:
+        return False
+    joined = set(trans._connections.values())  # (connection, its transaction, should_commit, autoclose)
+    if len(joined) != 1:
+        return False
+    _conn, db_trans, should_commit, _autoclose = next(iter(joined))
+    return bool(should_commit) and isinstance(db_trans, RootTransaction) and db_trans.is_active
 
 
 def verify_chain(db: Session, *, progress: Callable[[int], object] | None = None) -> tuple[int, chain.Broken | None]:
