@@ -1,0 +1,153 @@
+"""Safety probe: degraded histories of urgent and emergency cases (pure; no I/O).
+
+Real patients do not report what a case report records. They say the two to four things they noticed
+first and are "not sure" of the rest; they forget how long it has been, how it started or that there was an
+injury; their age may not be given. Every held-out set so far found a safety class the development sets did
+not show, each a history of that kind. The probe derives such histories systematically from every urgent or
+emergency case of a set, runs each through `assess` and through the symptom check answered from it (the
+same simulated patient as `hindfoot eval --interview`: present = yes, absent = no, else "not sure"), and
+reports every variant advised less than its floor.
+
+The invariant (docs/clinical-safety.md, "Safety probe"), from the safety case's "an unknown answer never
+lowers urgency":
+
+- no variant of an urgent or emergency case is advised self-care (any finding left unknown keeps the
+  safety screens open; forgetting what was said must not send the patient home);
+- no variant of an emergency case is advised less than urgent (same-day care) while the variant still holds
+  one of the case's infection or systemic findings (`EMERGENCY_KEEPS`) or the inability to bear weight;
+- the variant that forgets every "no" (all the case's present findings kept, its absent ones "not sure") is
+  advised at least the case's expected disposition: replacing "no" by "not sure" never lowers urgency.
+
+Variants are derived deterministically from the case and a seed, so a failure is reproducible by its id.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from hindfoot.assessment.schemas import AssessmentResult, Case, Expected
+from hindfoot.assessment.triage import RANK
+from hindfoot.knowledge.loader import KnowledgeBase
+
+# What the patient may not mention or may not know
+DURATION = frozenset({"duration_under_2_weeks", "duration_over_3_months"})
+ONSET = frozenset({"onset_sudden_injury", "onset_gradual"})
+INJURY = frozenset({"onset_sudden_injury", "after_ankle_sprain", "injury_forced_plantarflexion", "injury_inversion",
+                    "injury_high_energy", "pop_or_kick_in_calf"})
+# An emergency case's variant must stay at least urgent while it keeps one of these (a sign of infection or of
+# a systemic illness, or a foot that cannot bear weight); without any of them nothing in what the patient
+# said points to an emergency.
+EMERGENCY_KEEPS = frozenset({"hot_red_joint", "fever_or_unwell", "swelling_whole_ankle", "cannot_bear_weight",
+                             "injury_turning_red_or_open", "pain_at_rest_or_night"})
+CHILD_AGE, ADULT_AGE = 10, 40
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A degraded history of `source`: `case` is what the patient reports; `floor` the least urgent
+    disposition that is safe for it; `kind` how it was derived."""
+
+    id: str
+    source: str
+    kind: str
+    case: Case
+    floor: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    variant: Variant
+    mode: str  # "assess" or "interview"
+    advised: str
+    top: str
+    questions: int | None = None
+
+
+def history_only(case: Case, kb: KnowledgeBase) -> Case:
+    """The case as the patient could tell it: the findings a patient can answer ("self" setting)."""
+    keep = {f.id for f in kb.findings if "self" in f.settings}
+    return case.model_copy(update={"setting": "self", "present": tuple(f for f in case.present if f in keep),
+                                   "absent": tuple(f for f in case.absent if f in keep)})
+
+
+def _floor(expected: str, present: Iterable[str]) -> str:
+    if expected == "emergency" and EMERGENCY_KEEPS & set(present):
+        return "urgent"
+    return "routine"
+
+
+def variants(case: Case, expected: Expected, kb: KnowledgeBase, *, seed: int = 0, random_subsets: int = 4) -> list[Variant]:
+    """The degraded histories of one urgent or emergency case (none for a routine or self-care case).
+
+    Kinds: `first2`..`first4` (the first k findings in the report's order, which puts the chief complaint
+    first; everything else "not sure", the "no" answers too); `randomN` (`random_subsets` seeded subsets of
+    2 to 4 findings); `no_negatives` (every "no" becomes "not sure"); `no_duration`, `no_onset`,
+    `injury_not_mentioned` (those findings, present or absent, become "not sure"); `no_age`; `child` and
+    `adult` (the age set to 10 or 40). A case from the clinic is first reduced to its history."""
+    if expected.disposition not in ("urgent", "emergency"):
+        return []
+    base = history_only(case, kb) if case.setting != "self" else case
+    present, absent = list(base.present), list(base.absent)
+    if not present:
+        return []
+    out: list[Variant] = []
+
+    def add(kind: str, p: Iterable[str], a: Iterable[str], *, age: int | None = base.age, floor: str | None = None) -> None:
+        p, a = tuple(p), tuple(a)
+        if not p:
+            return
+        c = base.model_copy(update={"id": f"{case.id}~{kind}", "present": p, "absent": a, "age": age})
+        out.append(Variant(id=c.id, source=case.id, kind=kind, case=c,
+                           floor=floor or _floor(expected.disposition, p)))
+
+    for k in (2, 3, 4):
+        if k < len(present):
+            add(f"first{k}", present[:k], ())
+    rng = random.Random(f"{seed}:{case.id}")
+    for i in range(random_subsets if len(present) > 2 else 0):
+        k = rng.randint(2, min(4, len(present) - 1))
+        add(f"random{i}", sorted(rng.sample(present, k), key=present.index), ())
+    for i in range(random_subsets if len(present) > 2 and absent else 0):
+        k = rng.randint(1, min(4, len(present) - 1))
+        add(f"random{i}_with_no", sorted(rng.sample(present, k), key=present.index), absent)
+    for k in (2, 3):
+        if k < len(present):
+            add(f"first{k}_no_age", present[:k], (), age=None)
+            add(f"first{k}_child", present[:k], (), age=CHILD_AGE)
+    if absent:
+        add("no_negatives", present, (), floor=expected.disposition)
+    if DURATION & set(present + absent):
+        add("no_duration", (f for f in present if f not in DURATION), (f for f in absent if f not in DURATION))
+    if ONSET & set(present + absent):
+        add("no_onset", (f for f in present if f not in ONSET), (f for f in absent if f not in ONSET))
+    if INJURY & set(present):
+        add("injury_not_mentioned", (f for f in present if f not in INJURY), (f for f in absent if f not in INJURY))
+    if base.age is not None:
+        add("no_age", present, absent, age=None)
+    add("child", present, absent, age=CHILD_AGE)
+    add("adult", present, absent, age=ADULT_AGE)
+    return out
+
+
+def probe_variants(pairs: Iterable[tuple[Case, Expected]], kb: KnowledgeBase, *, seed: int = 0,
+                   random_subsets: int = 4) -> list[Variant]:
+    """Every variant of every urgent or emergency case of `pairs`, in case order."""
+    return [v for c, e in pairs for v in variants(c, e, kb, seed=seed, random_subsets=random_subsets)]
+
+
+def check(
+    vs: Iterable[Variant],
+    assess: Callable[[Case], AssessmentResult],
+    interview: Callable[[Case], tuple[AssessmentResult, int]] | None = None,
+) -> Iterator[Failure]:
+    """The variants advised less than their floor, by `assess` and (when given) by the symptom check."""
+    for v in vs:
+        r = assess(v.case)
+        if RANK[r.disposition] < RANK[v.floor]:
+            yield Failure(v, "assess", r.disposition, r.ranking[0].condition)
+        if interview is not None:
+            r, n = interview(v.case)
+            if RANK[r.disposition] < RANK[v.floor]:
+                yield Failure(v, "interview", r.disposition, r.ranking[0].condition, n)
