@@ -117,7 +117,9 @@ def variants(case: Case, expected: Expected, kb: KnowledgeBase, *, seed: int = 0
             add(f"first{k}_no_age", present[:k], (), age=None)
             add(f"first{k}_child", present[:k], (), age=CHILD_AGE)
     if absent:
-        add("no_negatives", present, (), floor=expected.disposition)
+        # at least the expected disposition, unless reducing a clinic case to its history lost findings
+        whole = len(present) == len(case.present)
+        add("no_negatives", present, (), floor=expected.disposition if whole else None)
     if DURATION & set(present + absent):
         add("no_duration", (f for f in present if f not in DURATION), (f for f in absent if f not in DURATION))
     if ONSET & set(present + absent):

@@ -285,12 +285,21 @@ def pending_screen_questions(
     current = max((r.rank for r in rules.screen_rules if _fires(r, pm, probabilities, om, am)), default=0)
     out: list[str] = []
     for r in rules.screen_rules:
+        if r.unless_absent & open_ and _fires(r, pm, probabilities, om, am):
+            # a fired safety net that a "no" would end (it fired on an unknown answer): ask that question
+            # once; "not sure" keeps it, as an unknown never lowers urgency
+            f = next(f for f, b in _bits(rules, r.rule.unless_absent) if b & open_)
+            if f not in out:
+                out.append(f)
+            continue
         if r.rank <= current or _ruled_out(r, pm, am) or not _probability_ok(r.rule, probabilities):
             continue
         if r.open_screen >= 0 and not om >> r.open_screen & 1:
             continue  # what it guards against was ruled out already
         if any(not (a & ~am) and not (p & ~pm) for a, p in r.skip):
             continue  # pointless to ask (e.g. no injury at all)
+        if r.requires_absent & ~am & ~open_:
+            continue  # a finding it needs answered "no" was answered otherwise (or cannot be asked)
         unmet = [i for i, g in enumerate(r.groups) if not g & pm]
         if not unmet or any(not r.groups[i] & open_ for i in unmet):
             continue  # fired already, or a group can no longer be met
@@ -311,6 +320,10 @@ def pending_screen_questions(
                         out.append(f)
                     break
     return out
+
+
+def _bits(rules: _Rules, ids: Iterable[str]) -> list[tuple[str, int]]:
+    return [(f, rules.bit[f]) for f in ids]
 
 
 def condition_disposition(kb: KnowledgeBase, probabilities: Mapping[str, float]) -> str:

@@ -301,9 +301,6 @@ def _cross_check(
         if needs_no & set(r.unless_absent) or any(set(g) <= needs_no for g in r.all_of):
             problems.append(f"{where}: can never fire (a finding in requires_absent is also in unless_absent, "
                             "or every finding of an all_of group must be answered no)")
-        if r.screen and r.requires_absent:
-            problems.append(f"{where}: requires_absent is not for a screen rule (its questions are chosen "
-                            "without it, triage.pending_screen_questions)")
         if r.min_probability is not None:
             check_src(f"{where}.min_probability", r.min_probability.src)
             if r.min_probability.condition not in cond_set:
@@ -364,6 +361,13 @@ def _build(data_dir: Path, vocabulary_path: Path | None) -> tuple[KnowledgeBase 
         vocab, parsed["sources"], parsed["conditions"], parsed["findings"], parsed["red_flags"], parsed["hazards"]
     )
     problems += _check_decision_rules(parsed)
+    opening = {f for slot in parsed["interview"].presenting_complaint for f in slot.findings}
+    for r in parsed["red_flags"].rules:
+        if r.screen and not set(r.requires_absent) <= opening:
+            # a screen rule's questions are asked once its requires_absent findings are answered "no"; only
+            # the presenting complaint, asked before every screen, answers them first
+            problems.append(f"red_flags.yaml: {r.id}: requires_absent of a screen rule must be asked in the "
+                            "presenting complaint (interview.yaml), before the screens")
     for slot in parsed["interview"].presenting_complaint:
         if (slot.multiple or slot.exclusive) and (slot.ask != "choice" or (slot.multiple and slot.exclusive)):
             problems.append(f"interview.yaml: {slot.slot}: `multiple` or `exclusive` (not both) belong to a choice question")
