@@ -124,6 +124,9 @@ def variants(case: Case, expected: Expected, kb: KnowledgeBase, *, seed: int = 0
         add("no_duration", (f for f in present if f not in DURATION), (f for f in absent if f not in DURATION))
     if ONSET & set(present + absent):
         add("no_onset", (f for f in present if f not in ONSET), (f for f in absent if f not in ONSET))
+    if (DURATION | ONSET) & set(present + absent):
+        add("no_onset_or_duration", (f for f in present if f not in DURATION | ONSET),
+            (f for f in absent if f not in DURATION | ONSET))
     if INJURY & set(present):
         add("injury_not_mentioned", (f for f in present if f not in INJURY), (f for f in absent if f not in INJURY))
     if base.age is not None:
