@@ -59,6 +59,7 @@ class _Rules:
     safety_screens: tuple[_Screen, ...]
     screening_findings: frozenset[str]  # every finding a rule screen or safety screen may ask
     screen_sources: tuple[str, ...]  # the source keys of every safety screen
+    choices: tuple[int, ...]  # per choice question of the presenting complaint: the mask of its answers
     _masks: dict[frozenset[str], int] = field(default_factory=dict)  # askable sets seen so far
 
     def mask(self, ids: Iterable[str]) -> int:
@@ -116,7 +117,9 @@ def _rules(kb: KnowledgeBase) -> _Rules:
                                                   [f for r in compiled if r.rule.screen for g in r.screens for f, _ in g]
                                                   + [f for sc in safety for f, _ in sc.ask]),
                                               screen_sources=tuple(dict.fromkeys(
-                                                  k for sc in kb.red_flags.screens for k in sc.src)))
+                                                  k for sc in kb.red_flags.screens for k in sc.src)),
+                                              choices=tuple(mask(s.findings) for s in kb.interview.presenting_complaint
+                                                            if s.ask == "choice"))
     return cached
 
 
@@ -282,6 +285,9 @@ def pending_screen_questions(
     am = rules.mask(absent)
     om = _open_mask(rules, pm, am)
     open_ = rules.askable_mask(askable) & ~rules.mask(answered)
+    for options in rules.choices:
+        if options & ~open_:
+            open_ &= ~options  # a choice question asked already (the patient ticked what applies, or "not sure")
     current = max((r.rank for r in rules.screen_rules if _fires(r, pm, probabilities, om, am)), default=0)
     out: list[str] = []
     for r in rules.screen_rules:
