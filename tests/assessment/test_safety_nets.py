@@ -140,3 +140,24 @@ def test_the_symptom_check_asks_about_fever_once_a_patient_without_injury_cannot
     # after an injury the Ottawa rule already sends a patient who cannot walk today: fever is not asked for it
     injured = assess(Case(id="inj", **CHILD, present=("onset_sudden_injury", "cannot_bear_weight")), question_limit=200)
     assert injured.disposition == "urgent"
+
+
+def test_an_injury_mechanism_alone_is_not_urgent_once_symptoms_have_lasted_over_three_months_but_a_sign_still_is() -> None:
+    # issue 10 sixth pass: the nets that rest on the mechanism alone (a violent injury; any injury with
+    # pain at the back of the ankle) are for acute injuries; the symptom check already stops asking them
+    # after "more than three months", and `hindfoot assess` now agrees with it on the same record
+    old = dict(setting="clinic", age=62, sex="female", sport="none")
+    crash = ("onset_sudden_injury", "injury_high_energy", "pain_back_of_ankle")
+    recent = assess(Case(id="crash-days", **old, present=(*crash, "duration_under_2_weeks")))
+    assert recent.disposition == "urgent"
+    assert {"high_energy_injury", "rupture_not_excluded_after_injury"} <= _rules(recent)
+    years = assess(Case(id="crash-years", **old, present=(*crash, "duration_over_3_months")))
+    assert not {"high_energy_injury", "rupture_not_excluded_after_injury"} & _rules(years)
+    assert years.disposition == "routine" and "persistent_symptoms" in _rules(years)
+    assert years.ranking[0].listed_first_by is None
+    # a sign keeps the urgency whatever the duration: a missed rupture months on still cannot tiptoe
+    sign = assess(Case(id="crash-tiptoe", **old, present=(*crash, "duration_over_3_months", "cannot_tiptoe")))
+    assert sign.disposition == "urgent" and "achilles_rupture_cannot_tiptoe" in _rules(sign)
+    # an unknown duration keeps the nets (an unknown answer never lowers urgency)
+    unknown = assess(Case(id="crash-when", **old, present=crash))
+    assert unknown.disposition == "urgent" and "high_energy_injury" in _rules(unknown)

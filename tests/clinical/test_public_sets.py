@@ -62,11 +62,18 @@ runner = CliRunner()
 # open). Fixed as a class, not the case: `fever_cannot_bear_weight` (emergency: fever with a foot that cannot
 # bear weight, whatever the onset; Kocher's two history predictors) and `cannot_bear_weight_no_self_care`;
 # no figure moves on any other set. The set is no longer unseen since.
+# Sixth pass (task hdx3): all four real sets are development sets now (two unseen sets judge the engine);
+# every miss was traced and classed (docs/decision-support.md "Sixth pass"). r029 and h012s are still the
+# only under-triage: no rule reads anything their records hold without sending every sprain to urgent care.
 KNOWN_RESIDUAL = {"published": {"r029"}, "vignettes": set(), "heldout": {"h012s"}, "heldout2": set(),
                   "heldout3": set()}
-# Over-triage limit: issue 10's 15% everywhere but on the third held-out set, measured at 18.2% (2 of 11
-# routine cases, both modes): above the target, kept as a regression limit so that it cannot grow unseen.
-OVER_TRIAGE_LIMIT = {"heldout3": 0.19}
+# Over-triage limit: no higher than measured after issue 10's sixth pass (task hdx3), so that it cannot grow
+# unseen: 0% on every set but the third held-out set, 18.2% there (2 of 11 routine cases, both modes: j011,
+# j016, injuries of unknown age with the fracture and rupture screens open; docs/decision-support.md "Sixth
+# pass"), above issue 10's 15%. The first held-out set was 12.5% (h014, h014s: os trigonum pain years after a
+# car accident sent to urgent care by the violent-injury rule) until the mechanism-only injury nets were left
+# to `persistent_symptoms` once symptoms have lasted more than three months.
+OVER_TRIAGE_LIMIT = {"vignettes": 0.0, "published": 0.0, "heldout": 0.0, "heldout2": 0.0, "heldout3": 0.1818}
 
 
 def _pairs(name: str) -> list:
@@ -104,11 +111,11 @@ def test_interview_under_triages_no_urgent_or_emergency_case(interviewed: dict, 
 
 @pytest.mark.parametrize("name", list(SETS))
 @pytest.mark.parametrize("mode", ["assessed", "interviewed"])
-def test_over_triage_of_routine_and_self_care_is_at_most_15_percent(
+def test_over_triage_of_routine_and_self_care_is_no_higher_than_measured(
     request: pytest.FixtureRequest, name: str, mode: str
 ) -> None:
     scores = request.getfixturevalue(mode)[name]
-    assert scores["over_triage"] <= OVER_TRIAGE_LIMIT.get(name, 0.15), scores["over_triage_cases"]
+    assert scores["over_triage"] <= OVER_TRIAGE_LIMIT[name], scores["over_triage_cases"]
 
 
 @pytest.mark.parametrize("name", list(SETS))
@@ -120,26 +127,32 @@ def test_published_disposition_exact_at_least_85_percent(assessed: dict) -> None
     assert assessed["published"]["disposition_exact"] >= 0.85, assessed["published"]["misses"]
 
 
-# The floors achieved (issue 10; the issue's targets are top-1 >= 85% and top-3 >= 95% on published
-# cases: the assess top-3 falls short on sparse reports, see docs/decision-support.md). Each can fail.
+# The floors: the figures reached after issue 10's sixth pass (task hdx3), so that each fails if a figure
+# drops by one case (issue 10's targets on published cases are top-1 >= 85%, top-3 >= 95%, disposition exact
+# >= 85%: the assess top-1 and top-3 fall short on sparse reports, see docs/decision-support.md "Sixth pass").
+# `evaluate` rounds to 4 places; each floor is that rounded figure (in the comment: cases right of all).
 FLOORS = {
-    ("assessed", "published"): {"top1": 0.82, "top3": 0.92},  # top-1 82.7% (43 of 52)
-    ("interviewed", "published"): {"top1": 0.85, "top3": 0.95, "disposition_exact": 0.90},
-    ("assessed", "vignettes"): {"top1": 0.95, "top3": 1.0, "disposition_exact": 0.95},
-    ("interviewed", "vignettes"): {"top1": 0.95, "top3": 1.0, "disposition_exact": 0.90},
-    # Held-out published cases: the level measured after task h10c (assess 82.5/90.0/72.5% of 40,
-    # interview 65/75/75% of 20; first measured 82.5/90.0/60.0% and 65/75/55%) less one case. Far below
-    # issue 10's targets; docs/decision-support.md.
-    ("assessed", "heldout"): {"top1": 0.80, "top3": 0.875, "disposition_exact": 0.70},
-    ("interviewed", "heldout"): {"top1": 0.60, "top3": 0.70, "disposition_exact": 0.70},
-    # Second held-out set, first measurement: assess 80.0/90.0/80.0% of 40, interview 45/75/75% of 20;
-    # floors are that level less one case (after task hsafe: 82.5/90.0/85.0% and 50/75/85%; floors kept).
-    ("assessed", "heldout2"): {"top1": 0.775, "top3": 0.875, "disposition_exact": 0.775},
-    ("interviewed", "heldout2"): {"top1": 0.40, "top3": 0.70, "disposition_exact": 0.70},
-    # Third held-out set, first run: assess 77.5/82.5/75.0% of 40, interview 60/75/75% of 20; after
-    # `fever_cannot_bear_weight` 82.5/85.0/80.0% and 65/80/80%. Floors: the first run less one case.
-    ("assessed", "heldout3"): {"top1": 0.75, "top3": 0.80, "disposition_exact": 0.725},
-    ("interviewed", "heldout3"): {"top1": 0.55, "top3": 0.70, "disposition_exact": 0.70},
+    # 43 / 48 / 46 of 52
+    ("assessed", "published"): {"top1": 0.8269, "top3": 0.9231, "disposition_exact": 0.8846},
+    # 14 / 16 / 15 of 16
+    ("interviewed", "published"): {"top1": 0.875, "top3": 1.0, "disposition_exact": 0.9375},
+    # 45 / 45 / 43 of 45
+    ("assessed", "vignettes"): {"top1": 1.0, "top3": 1.0, "disposition_exact": 0.9556},
+    # 18 / 18 / 17 of 18
+    ("interviewed", "vignettes"): {"top1": 1.0, "top3": 1.0, "disposition_exact": 0.9444},
+    # Held-out published cases (now development cases; first measured 82.5/90.0/60.0% and 65/75/55%):
+    # 35 / 36 / 31 of 40 (sixth pass: h014, h014s no longer urgent, +2 top-1, +2 disposition)
+    ("assessed", "heldout"): {"top1": 0.875, "top3": 0.9, "disposition_exact": 0.775},
+    # 14 / 17 / 15 of 20
+    ("interviewed", "heldout"): {"top1": 0.7, "top3": 0.85, "disposition_exact": 0.75},
+    # Second held-out set (first measured 80.0/90.0/80.0% and 45/75/75%): 33 / 37 / 34 of 40
+    ("assessed", "heldout2"): {"top1": 0.825, "top3": 0.925, "disposition_exact": 0.85},
+    # 10 / 16 / 17 of 20
+    ("interviewed", "heldout2"): {"top1": 0.5, "top3": 0.8, "disposition_exact": 0.85},
+    # Third held-out set (first run 77.5/82.5/75.0% and 60/75/75%): 33 / 34 / 32 of 40
+    ("assessed", "heldout3"): {"top1": 0.825, "top3": 0.85, "disposition_exact": 0.8},
+    # 13 / 16 / 16 of 20
+    ("interviewed", "heldout3"): {"top1": 0.65, "top3": 0.8, "disposition_exact": 0.8},
 }
 
 
