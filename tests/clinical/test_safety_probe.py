@@ -138,3 +138,26 @@ def test_the_probe_reports_a_variant_advised_below_its_floor() -> None:
     failures = list(probe.check(vs, home, lambda c: (home(c), 3)))
     assert len(failures) == 2 * len(vs) and {f.mode for f in failures} == {"assess", "interview"}
     assert list(probe.check(vs, advising("emergency"))) == []
+
+
+def test_cli_eval_probe_lists_the_variants_below_their_floor_and_exits_1(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hindfoot.cli.main import app
+
+    runner = CliRunner()
+    ok = runner.invoke(app, ["eval", "--probe", "1", "--json", str(HERE / "vignettes.json")])
+    assert ok.exit_code == 0, ok.output
+    report = json.loads(ok.output)
+    assert report["cases"] == 7 and report["variants"] > 50 and report["failures"] == []
+    # r019s, a neglected Achilles rupture (the residual `_long_course_start_unknown` above): told without the
+    # injury, the symptom check advises routine care
+    r019s = [v for v in json.loads((HERE / "cases-published.json").read_text()) if v["id"] == "r019s"]
+    (tmp_path / "r019s.json").write_text(json.dumps(r019s))
+    bad = runner.invoke(app, ["eval", "--probe", "0", "--json", str(tmp_path / "r019s.json")])
+    assert bad.exit_code == 1
+    failures = json.loads(bad.output)["failures"]
+    assert {(f["variant"], f["mode"], f["advised"]) for f in failures} == {
+        ("r019s~no_onset", "interview", "routine"), ("r019s~injury_not_mentioned", "interview", "routine")}
+    text = runner.invoke(app, ["eval", "--probe", "0", str(tmp_path / "r019s.json")])
+    assert text.exit_code == 1 and "2 below their floor" in text.output

@@ -127,7 +127,9 @@ def test_a_rule_whose_answered_no_lists_mean_it_can_never_fire_is_reported(kb_co
 
 
 def test_requires_absent_on_a_screening_rule_is_reported(kb_copy: Path) -> None:
-    # the screening questions are chosen without it: they would be asked for a rule that cannot fire
+    # its questions would be asked for a rule that cannot fire: only a finding the presenting complaint asks
+    # (before every screen) as a yes/no or one-answer question may be required "no" (calf pain is a place
+    # of "where does it hurt?", never answered "no")
     def edit_rules(d):  # type: ignore[no-untyped-def]
         rule = next(r for r in d["rules"] if r.get("screen"))
         rule["requires_absent"] = ["calf_pain"]

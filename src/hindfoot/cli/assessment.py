@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from hindfoot.assessment import probe
 from hindfoot.assessment.engine import assess
 from hindfoot.assessment.interview import simulate
 from hindfoot.assessment.schemas import (
@@ -206,9 +207,16 @@ def eval_command(
         "--interview", help="Run the symptom check on each self-assessment case, answered from the case "
         "(present = yes, absent = no, anything else = not sure), and score its result.",
     )] = False,
+    probe_budget: Annotated[int | None, typer.Option(
+        "--probe", min=0, max=1000, help="Safety probe instead of scores: derive degraded histories of every "
+        "urgent and emergency case (a few findings, the rest not sure; no duration, onset, injury or age; this "
+        "many seeded random subsets per case) and list each one advised below its floor by assess or the "
+        "symptom check (docs/clinical-safety.md, \"Safety probe\"). Exits 1 when any is.",
+    )] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the probe's random subsets.")] = 0,
 ) -> None:
     """Score the decision support: top-1, top-3, disposition, under- and over-triage, confusion, Brier
-    score (and, with --interview, the questions asked)."""
+    score (and, with --interview, the questions asked); or, with --probe, probe its safety."""
     if targets not in ("auto", *TARGETS):
         fail(f"--targets must be auto, published or vignettes, not {targets!r}")
     raw, _single = _read_cases(file)
@@ -232,6 +240,9 @@ def eval_command(
             problems.append(f"case #{i + 1}: {exc}")
     if problems:
         fail("; ".join(problems))
+    if probe_budget is not None:
+        _probe(pairs, kb, probe_budget, seed, as_json)
+        return
     if interview:
         with Progress(TextColumn("symptom checks"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       transient=True, disable=as_json, console=Console(stderr=True)) as bar:
@@ -277,6 +288,46 @@ def eval_command(
         console.print("confusion (expected -> predicted top-1): " + "; ".join(
             f"{c['expected']} -> {c['predicted']} x{c['count']}" for c in scores["confusion"]
         ))
+
+
+def _probe(pairs: list[tuple[Case, Expected]], kb: KnowledgeBase, budget: int, seed: int, as_json: bool) -> None:
+    variants = probe.probe_variants(pairs, kb, seed=seed, random_subsets=budget)
+    with Progress(TextColumn("safety probe"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  transient=True, disable=as_json, console=Console(stderr=True)) as bar:
+        task = bar.add_task("variants", total=len(variants))
+
+        def counted(vs: list[probe.Variant]) -> Iterator[probe.Variant]:
+            for v in vs:
+                yield v
+                bar.advance(task)
+
+        failures = list(probe.check(counted(variants), lambda c: assess(c, kb, explain=False, question_limit=0),
+                                    _interviewed_case(kb)))
+    rows = [{"variant": f.variant.id, "kind": f.variant.kind, "mode": f.mode, "floor": f.floor,
+             "advised": f.advised, "top": f.top, "age": f.variant.case.age, "present": list(f.variant.case.present),
+             "absent": list(f.variant.case.absent), "questions": f.questions} for f in failures]
+    if as_json:
+        typer.echo(json.dumps({"variants": len(variants), "cases": len({v.source for v in variants}),
+                               "seed": seed, "random_subsets": budget, "failures": rows}, indent=2))
+    else:
+        console = Console()
+        console.print(f"safety probe: {len(variants)} degraded histories of {len({v.source for v in variants})} "
+                      f"urgent or emergency cases (seed {seed}, {budget} random subsets each), assess and "
+                      f"symptom check: {len(rows)} below their floor")
+        if rows:
+            table = Table(title="Below the floor")
+            for col in ("variant", "mode", "floor", "advised", "top", "present", "absent"):
+                table.add_column(col)
+            for r in rows:
+                table.add_row(r["variant"], r["mode"], r["floor"], r["advised"], r["top"], ", ".join(r["present"]),
+                              ", ".join(r["absent"]))
+            console.print(table)
+    if rows:
+        raise typer.Exit(1)
+
+
+def _interviewed_case(kb: KnowledgeBase) -> Callable[[Case], tuple[AssessmentResult, int]]:
+    return lambda c: _interviewed(c, kb)
 
 
 interviews_app = typer.Typer(help="Symptom checks kept on the server.", no_args_is_help=True)

@@ -361,13 +361,15 @@ def _build(data_dir: Path, vocabulary_path: Path | None) -> tuple[KnowledgeBase 
         vocab, parsed["sources"], parsed["conditions"], parsed["findings"], parsed["red_flags"], parsed["hazards"]
     )
     problems += _check_decision_rules(parsed)
-    opening = {f for slot in parsed["interview"].presenting_complaint for f in slot.findings}
+    opening = {f for slot in parsed["interview"].presenting_complaint if not slot.multiple for f in slot.findings}
     for r in parsed["red_flags"].rules:
         if r.screen and not set(r.requires_absent) <= opening:
-            # a screen rule's questions are asked once its requires_absent findings are answered "no"; only
-            # the presenting complaint, asked before every screen, answers them first
+            # a screen rule's questions are asked once its requires_absent findings are answered "no"
+            # (triage.pending_screen_questions); only the presenting complaint, asked before every screen,
+            # answers them first (not a place of "where does it hurt?": an unticked place is not a "no")
             problems.append(f"red_flags.yaml: {r.id}: requires_absent of a screen rule must be asked in the "
-                            "presenting complaint (interview.yaml), before the screens")
+                            "presenting complaint (interview.yaml), before the screens, as a yes/no or one-answer "
+                            "question")
     for slot in parsed["interview"].presenting_complaint:
         if (slot.multiple or slot.exclusive) and (slot.ask != "choice" or (slot.multiple and slot.exclusive)):
             problems.append(f"interview.yaml: {slot.slot}: `multiple` or `exclusive` (not both) belong to a choice question")
