@@ -318,9 +318,9 @@ def _probe(pairs: list[tuple[Case, Expected]], kb: KnowledgeBase, budget: int, s
             table = Table(title="Below the floor")
             for col in ("variant", "mode", "floor", "advised", "top", "present", "absent"):
                 table.add_column(col)
-            for r in rows:
-                table.add_row(r["variant"], r["mode"], r["floor"], r["advised"], r["top"], ", ".join(r["present"]),
-                              ", ".join(r["absent"]))
+            for f in failures:
+                table.add_row(f.variant.id, f.mode, f.floor, f.advised, f.top, ", ".join(f.variant.case.present),
+                              ", ".join(f.variant.case.absent))
             console.print(table)
     if rows:
         raise typer.Exit(1)
