@@ -84,6 +84,19 @@ def test_a_foot_that_cannot_bear_weight_whose_start_is_unknown_keeps_the_fractur
     assert rule not in _rules(assess(Case(id="slow", **ADULT, present=("cannot_bear_weight", "onset_gradual"))))
 
 
+def test_after_an_operation_or_a_cast_a_painful_leg_keeps_the_dvt_net_whatever_the_place() -> None:
+    # "I had my knee operated on and now my leg hurts, I can't say exactly where": with the calf named this
+    # is urgent (`dvt_not_excluded`); not knowing the place must not make it routine
+    rule = "dvt_not_excluded_after_immobilisation"
+    for place in ((), ("pain_deep_hard_to_locate",)):
+        r = assess(Case(id="op", **ADULT, present=("recent_immobilisation_or_surgery", *place)))
+        assert r.disposition == "urgent" and rule in _rules(r), place
+    # no swelling or warmth of the calf closes the DVT screen
+    calm = assess(Case(id="calm", **ADULT, present=("recent_immobilisation_or_surgery",),
+                       absent=("calf_swelling_warmth",)))
+    assert rule not in _rules(calm)
+
+
 def test_the_symptom_check_asks_about_fluoroquinolones_when_the_achilles_hurts_and_a_rupture_is_open() -> None:
     # on ciprofloxacin, pain and swelling in the Achilles tendon, no injury mentioned: `hindfoot assess`
     # said urgent, the symptom check never asked about the medicine and said routine

@@ -16,8 +16,8 @@ lowers urgency":
    infection or of a foot that cannot bear weight (`EMERGENCY_KEEPS`);
 3. forgetting every "no" (`no_negatives`: the present findings kept, the absent ones "not sure") keeps at
    least the case's expected disposition;
-4. forgetting only the context (`CONTEXT_KINDS`: the duration, the onset, the injury, the age) keeps at least
-   what the same mode advises on the whole history.
+4. forgetting only the context (`CONTEXT_KINDS`: the duration, the onset, the injury, where exactly it hurts,
+   the age) keeps at least what the same mode advises on the whole history.
 
 Variants are derived deterministically from the case and a seed, so a failure is reproducible by its id.
 """
@@ -42,8 +42,8 @@ INJURY = frozenset({"onset_sudden_injury", "after_ankle_sprain", "injury_forced_
 EMERGENCY_KEEPS = frozenset({"hot_red_joint", "fever_or_unwell", "swelling_whole_ankle", "cannot_bear_weight",
                              "injury_turning_red_or_open", "pain_at_rest_or_night"})
 # variants that forget only the context of the complaint, never a symptom or sign
-CONTEXT_KINDS = frozenset({"no_duration", "no_onset", "no_onset_or_duration", "injury_not_mentioned", "no_age",
-                           "child", "adult"})
+CONTEXT_KINDS = frozenset({"no_duration", "no_onset", "no_onset_or_duration", "injury_not_mentioned", "no_site",
+                           "no_age", "child", "adult"})
 CHILD_AGE, ADULT_AGE = 10, 40
 
 Assess = Callable[[Case], AssessmentResult]
@@ -96,11 +96,12 @@ def variants(case: Case, expected: Expected, kb: KnowledgeBase, *, seed: int = 0
     `randomN` (seeded subsets of 2 to 4 findings, the rest "not sure") and `randomN_with_no` (1 to 4 findings
     and every "no" kept); `no_negatives` (every "no" becomes "not sure"); the context kinds `no_duration`,
     `no_onset`, `no_onset_or_duration`, `injury_not_mentioned` (those findings, present or absent, become
-    "not sure"), `no_age`, `child` and `adult` (the age set to 10 or 40). A case from the clinic is first
-    reduced to its history."""
+    "not sure"), `no_site` (where it hurts "not sure"), `no_age`, `child` and `adult` (the age set to 10 or
+    40). A case from the clinic is first reduced to its history."""
     if expected.disposition not in ("urgent", "emergency"):
         return []
     base = history_only(case, kb) if case.setting != "self" else case
+    sites = frozenset(f for s in kb.interview.presenting_complaint if s.slot == "site" for f in s.findings)
     present, absent = list(base.present), list(base.absent)
     if not present:
         return []
@@ -141,6 +142,8 @@ def variants(case: Case, expected: Expected, kb: KnowledgeBase, *, seed: int = 0
         add("no_onset_or_duration", *without(DURATION | ONSET))
     if INJURY & set(present):
         add("injury_not_mentioned", *without(INJURY))
+    if sites & set(present):
+        add("no_site", *without(sites))  # "not sure where exactly" (or somewhere the list does not name)
     if base.age is not None:
         add("no_age", present, absent, age=None)
     add("child", present, absent, age=CHILD_AGE)
