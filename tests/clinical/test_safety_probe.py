@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from hindfoot.assessment import probe
 from hindfoot.assessment.engine import assess
@@ -170,3 +172,27 @@ def test_cli_eval_probe_lists_the_variants_below_their_floor_and_exits_1(tmp_pat
         ("r019s~no_onset", "interview", "routine"), ("r019s~injury_not_mentioned", "interview", "routine")}
     text = runner.invoke(app, ["eval", "--probe", "0", str(tmp_path / "r019s.json")])
     assert text.exit_code == 1 and "2 below their floor" in text.output
+
+
+_KB = load_kb()
+_URGENT = [(probe.history_only(c, _KB), e) for c, e in _pairs(_KB) if e.disposition in ("urgent", "emergency")]
+
+
+@pytest.mark.fuzz
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_mix_of_known_and_not_sure_answers_keeps_the_floor(data: st.DataObject) -> None:
+    # beyond the probe's fixed kinds: each finding of an urgent or emergency history independently kept or
+    # "not sure" (a "no" too), at any age; seeded (derandomize) and bounded, so it runs the same every time
+    base, expected = data.draw(st.sampled_from(_URGENT), label="case")
+    present = tuple(f for f in base.present if data.draw(st.booleans(), label=f"knows {f}"))
+    absent = tuple(f for f in base.absent if data.draw(st.booleans(), label=f"says no to {f}"))
+    age = data.draw(st.sampled_from([None, base.age, 8, 14, 30, 70]), label="age")
+    assume(present)
+    case = base.model_copy(update={"id": f"{base.id}~mix", "present": present, "absent": absent, "age": age})
+    variant = probe.Variant(id=case.id, source=base.id, kind="mix", case=case, base=base,
+                            floor="urgent" if expected.disposition == "emergency" and probe.EMERGENCY_KEEPS & set(present)
+                            else "routine")
+    failures = [f for f in probe.check([variant], _assess(_KB), _interview(_KB))
+                if not any(accepted(f) for accepted in RESIDUAL)]
+    assert failures == []
