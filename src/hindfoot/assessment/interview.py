@@ -201,7 +201,8 @@ def _snapshot(model: engine.CompiledModel, state: InterviewState, upto: int) -> 
     post = engine.posterior(model, engine.prior(model, state.age, state.sex, state.sport), pres, abs_)
     probs = dict(zip(model.condition_ids, post.tolist(), strict=True))
     from_rules = [r.disposition for r in rules.evaluate(model.kb, present, absent, state.age, probs) if r.disposition]
-    disp = triage.decide(model.kb, present, absent, probs, engine.condition_disposition(model, post), from_rules)[0]
+    disp = triage.decide(model.kb, present, absent, probs, engine.condition_disposition(model, post), from_rules,
+                         age=state.age)[0]
     return disp, float(np.max(post))
 
 
