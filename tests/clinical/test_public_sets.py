@@ -22,7 +22,7 @@ from hindfoot.knowledge.loader import load_kb
 HERE = Path(__file__).parent
 SETS = {"vignettes": HERE / "vignettes.json", "published": HERE / "cases-published.json",
         "heldout": HERE / "cases-heldout.json", "heldout2": HERE / "cases-heldout2.json",
-        "heldout3": HERE / "cases-heldout3.json"}
+        "heldout3": HERE / "cases-heldout3.json", "heldout4": HERE / "cases-heldout4.json"}
 SHARED = Path("/work/shared/clinical/cases-published.json")
 runner = CliRunner()
 
@@ -65,15 +65,25 @@ runner = CliRunner()
 # Sixth pass (task hdx3): all four real sets are development sets now (two unseen sets judge the engine);
 # every miss was traced and classed (docs/decision-support.md "Sixth pass"). r029 and h012s are still the
 # only under-triage: no rule reads anything their records hold without sending every sprain to urgent care.
+# Fourth held-out set (task hheld4), run once when it was committed: assess 77.5/80.0/67.5% of 40 with m003,
+# m003s (an 8-year-old with calcaneal osteomyelitis who could not bear weight, fever not stated: urgent, not
+# emergency) and m004s under-triaged; interview 60/65/60% of 20 with m003s, m004s and m009s (months of heel
+# pain, suddenly worse at squash, now a swollen warm calf: "more than three months" had closed the blood-clot
+# screen) under-triaged. Fixed as classes: `child_cannot_bear_weight_fever_not_excluded` and
+# `child_cannot_bear_weight_no_injury` (RCH, RCHT limp guidelines), and a long history no longer closes the
+# screens after an injury (acute on chronic). Left: m004s, "twisted the ankle, told it was a sprain" and
+# nothing else (the self version accepts a sprain): "any injury whose weight bearing is unknown is urgent"
+# was measured and sends over-triage to 25-27% on two sets (every sprain recorded without weight bearing).
 KNOWN_RESIDUAL = {"published": {"r029"}, "vignettes": set(), "heldout": {"h012s"}, "heldout2": set(),
-                  "heldout3": set()}
+                  "heldout3": set(), "heldout4": {"m004s"}}
 # Over-triage limit: no higher than measured after issue 10's sixth pass (task hdx3), so that it cannot grow
 # unseen: 0% on every set but the third held-out set, 18.2% there (2 of 11 routine cases, both modes: j011,
 # j016, injuries of unknown age with the fracture and rupture screens open; docs/decision-support.md "Sixth
 # pass"), above issue 10's 15%. The first held-out set was 12.5% (h014, h014s: os trigonum pain years after a
 # car accident sent to urgent care by the violent-injury rule) until the mechanism-only injury nets were left
 # to `persistent_symptoms` once symptoms have lasted more than three months.
-OVER_TRIAGE_LIMIT = {"vignettes": 0.0, "published": 0.0, "heldout": 0.0, "heldout2": 0.0, "heldout3": 0.1818}
+OVER_TRIAGE_LIMIT = {"vignettes": 0.0, "published": 0.0, "heldout": 0.0, "heldout2": 0.0, "heldout3": 0.1818,
+                     "heldout4": 0.0910}
 
 
 def _pairs(name: str) -> list:
@@ -153,6 +163,10 @@ FLOORS = {
     ("assessed", "heldout3"): {"top1": 0.825, "top3": 0.85, "disposition_exact": 0.8},
     # 13 / 16 / 16 of 20
     ("interviewed", "heldout3"): {"top1": 0.65, "top3": 0.8, "disposition_exact": 0.8},
+    # Fourth held-out set (first run 77.5/80.0/67.5% and 60/65/60%): 33 / 34 / 29 of 40
+    ("assessed", "heldout4"): {"top1": 0.825, "top3": 0.85, "disposition_exact": 0.725},
+    # 14 / 14 / 14 of 20
+    ("interviewed", "heldout4"): {"top1": 0.7, "top3": 0.7, "disposition_exact": 0.7},
 }
 
 
@@ -164,7 +178,10 @@ def test_ranking_and_disposition_floors(request: pytest.FixtureRequest, mode: st
 
 
 # The held-out set's median was 10.5 questions when first measured, 10 after task h10c (issue 10 asks <= 10).
-MEDIAN_QUESTIONS = {"vignettes": 10, "published": 10, "heldout": 10, "heldout2": 10, "heldout3": 10}
+# The fourth held-out set's median is 11 (11.5 when first run; issue 10 asks <= 10): held as measured so that
+# it cannot grow unseen.
+MEDIAN_QUESTIONS = {"vignettes": 10, "published": 10, "heldout": 10, "heldout2": 10, "heldout3": 10,
+                    "heldout4": 11}
 
 
 @pytest.mark.parametrize("name", list(SETS))

@@ -106,7 +106,8 @@ def assess(
     from_conditions = condition_disposition(model, post)
     decision_rules = rules.evaluate(kb, present_set, case.absent, case.age, probs)
     disposition, fired, open_screens = triage.decide(
-        kb, present_set, case.absent, probs, from_conditions, [r.disposition for r in decision_rules if r.disposition]
+        kb, present_set, case.absent, probs, from_conditions, [r.disposition for r in decision_rules if r.disposition],
+        age=case.age,
     )
     order, listed_first_by = _must_not_miss_first(model, order, post, fired, decision_rules,
                                                   established=set(established[established >= 0].tolist()))
@@ -147,7 +148,8 @@ def assess(
             implied.update(slot.findings)
     done = present_set | set(case.absent) | set(answered or ()) | implied
     questions = rank_questions(
-        model, case.setting, comp_post, present_set, done, limit=question_limit, probs=probs, absent=case.absent
+        model, case.setting, comp_post, present_set, done, limit=question_limit, probs=probs, absent=case.absent,
+        age=case.age,
     )
     return AssessmentResult(
         id=case.id,

@@ -201,7 +201,8 @@ def _snapshot(model: engine.CompiledModel, state: InterviewState, upto: int) -> 
     post = engine.posterior(model, engine.prior(model, state.age, state.sex, state.sport), pres, abs_)
     probs = dict(zip(model.condition_ids, post.tolist(), strict=True))
     from_rules = [r.disposition for r in rules.evaluate(model.kb, present, absent, state.age, probs) if r.disposition]
-    disp = triage.decide(model.kb, present, absent, probs, engine.condition_disposition(model, post), from_rules)[0]
+    disp = triage.decide(model.kb, present, absent, probs, engine.condition_disposition(model, post), from_rules,
+                         age=state.age)[0]
     return disp, float(np.max(post))
 
 
@@ -219,6 +220,32 @@ def _unsure_streak(state: InterviewState, kb: KnowledgeBase) -> int:
     return n
 
 
+def _question_that_could_lift_the_emergency(
+    state: InterviewState, current: AssessmentResult, kb: KnowledgeBase, model: engine.CompiledModel
+) -> NextQuestion | None:
+    """When every emergency rule that fired stands only because one of its `unless_absent` findings is not
+    yet answered (a child who cannot bear weight, fever not asked), that question, asked once before the
+    interview ends: "no" lowers the advice to what the rest supports, "not sure" keeps the emergency."""
+    by_id = {r.id: r for r in kb.rules}
+    answered = {a.finding for a in state.answers}
+    askable = model.self_askable if state.setting == "self" else None
+    pick: str | None = None
+    for fired in current.red_flags:
+        if fired.disposition != "emergency":
+            continue
+        rule = by_id.get(fired.rule)
+        open_ = [f for f in (rule.unless_absent if rule else ())
+                 if f not in answered and (askable is None or f in askable)]
+        if not open_:
+            return None  # an emergency that no answer can lift
+        pick = pick or open_[0]
+    if pick is None:
+        return None
+    f = kb.finding_by_id[pick]
+    return NextQuestion(finding=pick, question=f.question, group=f.group, reason="red_flag",
+                        expected_information_gain=0.0)
+
+
 def next_step(
     state: InterviewState, kb: KnowledgeBase | None = None, policy: InterviewPolicy = DEFAULT_POLICY
 ) -> InterviewStep:
@@ -233,7 +260,10 @@ def next_step(
 
     fired_levels = {r.disposition for r in current.red_flags}
     if "emergency" in fired_levels:
-        return finish("emergency")
+        lift = _question_that_could_lift_the_emergency(state, current, kb, model)
+        if lift is None or asked >= policy.max_questions:
+            return finish("emergency")
+        return InterviewStep(done=False, reason="asking", question=lift, asked=asked, result=current)
     if asked >= policy.max_questions:
         return finish("max_questions")
     questions = current.next_questions

@@ -80,6 +80,7 @@ def rank_questions(
     *,
     probs: dict[str, float] | None = None,
     absent: Collection[str] = (),
+    age: int | None = None,
 ) -> list[NextQuestion]:
     """Next questions: the presenting complaint first (interview.yaml), then pending
     red-flag and safety screens (rule order), then by expected information gain.
@@ -91,7 +92,7 @@ def rank_questions(
     if probs is None:
         probs = dict(zip(model.condition_ids, (model.M @ comp_post).tolist(), strict=True))
     screens = triage.pending_screen_questions(
-        kb, present, answered, model.self_askable if setting == "self" else None, probs, absent
+        kb, present, answered, model.self_askable if setting == "self" else None, probs, absent, age
     )
     open_ = askable_mask(model, setting).copy()
     open_[[model.fidx[f] for f in answered if f in model.fidx]] = False

@@ -47,7 +47,9 @@ class _Rule:
 @dataclass(frozen=True, slots=True)
 class _Screen:
     screen: SafetyScreen
-    ways: tuple[tuple[int, int], ...]  # (absent mask, present mask): closed when both are fully answered so
+    # (absent, present, unless masks): closed when the first two are fully answered so and nothing of
+    # `unless` is present
+    ways: tuple[tuple[int, int, int], ...]
     ask: tuple[tuple[str, int], ...]  # (id, bit) of the questions that could close it, in order
 
 
@@ -106,7 +108,7 @@ def _rules(kb: KnowledgeBase) -> _Rules:
             for r in kb.rules
         )
         safety = tuple(
-            _Screen(screen=sc, ways=tuple((mask(w.absent), mask(w.present)) for w in sc.excluded_by),
+            _Screen(screen=sc, ways=tuple((mask(w.absent), mask(w.present), mask(w.unless)) for w in sc.excluded_by),
                     ask=tuple((f, bit[f]) for f in sc.ask))
             for sc in kb.red_flags.screens
         )
@@ -133,7 +135,7 @@ def _probability_ok(rule: RedFlagRule, probabilities: Mapping[str, float] | None
 
 def _closed(sc: _Screen, present: int, absent: int) -> bool:
     """The screen was answered "no": some way of excluding it is fully answered. Unknown never closes."""
-    return any(not (a & ~absent) and not (p & ~present) for a, p in sc.ways)
+    return any(not (a & ~absent) and not (p & ~present) and not u & present for a, p, u in sc.ways)
 
 
 def _open_mask(rules: _Rules, present: int, absent: int) -> int:
@@ -152,11 +154,17 @@ def _ruled_out(r: _Rule, present: int, absent: int) -> bool:
                 or any(u & present and not other & present for u, other in r.unless_ticked))
 
 
+def _age_ok(rule: RedFlagRule, age: int | None) -> bool:
+    return rule.age_max is None or (age is not None and age <= rule.age_max)
+
+
 def _fires(
-    r: _Rule, present: int, probabilities: Mapping[str, float] | None, open_screens: int = -1, absent: int = 0
+    r: _Rule, present: int, probabilities: Mapping[str, float] | None, open_screens: int = -1, absent: int = 0,
+    age: int | None = None,
 ) -> bool:
     return (
-        not _ruled_out(r, present, absent)
+        _age_ok(r.rule, age)
+        and not _ruled_out(r, present, absent)
         and r.requires_absent & ~absent == 0
         and all(map(present.__and__, r.groups))
         and (r.open_screen < 0 or bool(open_screens >> r.open_screen & 1))
@@ -169,17 +177,19 @@ def fired_rules(
     present: set[str],
     probabilities: Mapping[str, float] | None = None,
     absent: Iterable[str] = (),
+    age: int | None = None,
 ) -> list[FiredRule]:
     """The rules that apply now (every group has a present finding, nothing answered rules it out
     (`_ruled_out`), the safety screen named by `unless_excluded`, if any, is still open, and the
     probability condition, if any, holds), most urgent first. Without `absent` every safety screen counts as open (the safe side)."""
     rules = _rules(kb)
     pm, am = rules.mask(present), rules.mask(absent)
-    return _fired(rules, present, pm, _open_mask(rules, pm, am), probabilities, am)
+    return _fired(rules, present, pm, _open_mask(rules, pm, am), probabilities, am, age)
 
 
 def _fired(
-    rules: _Rules, present: set[str], pm: int, om: int, probabilities: Mapping[str, float] | None, am: int = 0
+    rules: _Rules, present: set[str], pm: int, om: int, probabilities: Mapping[str, float] | None, am: int = 0,
+    age: int | None = None,
 ) -> list[FiredRule]:
     out = [
         FiredRule(
@@ -191,7 +201,7 @@ def _fired(
             sources=tuple(rule.src),
         )
         for r in rules.rules
-        if _fires(r, pm, probabilities, om, am)
+        if _fires(r, pm, probabilities, om, am, age)
         for rule in (r.rule,)
     ]
     out.sort(key=lambda r: -RANK[r.disposition])
@@ -248,6 +258,7 @@ def decide(
     probabilities: Mapping[str, float] | None,
     from_conditions: str,
     from_decision_rules: Iterable[str] = (),
+    age: int | None = None,
 ) -> tuple[str, list[FiredRule], list[OpenScreen]]:
     """The advised disposition, the rules behind it and the open safety screens.
 
@@ -257,7 +268,7 @@ def decide(
     rules = _rules(kb)
     pm, am = rules.mask(present), rules.mask(absent)
     om = _open_mask(rules, pm, am)
-    fired = _fired(rules, present, pm, om, probabilities, am)
+    fired = _fired(rules, present, pm, om, probabilities, am, age)
     screens = _open_screens(kb, rules, pm, am, om)
     disposition = most_urgent([from_conditions, *(r.disposition for r in fired), *from_decision_rules])
     if disposition == "self_care" and screens:
@@ -273,6 +284,7 @@ def pending_screen_questions(
     askable: frozenset[str] | None = None,
     probabilities: Mapping[str, float] | None = None,
     absent: Iterable[str] = (),
+    age: int | None = None,
 ) -> list[str]:
     """Findings to ask first, in rule-file order: for every screening rule that is still pending (it
     has not fired, nothing present rules it out, and each unmet group still has an unanswered finding
@@ -288,17 +300,18 @@ def pending_screen_questions(
     for options in rules.choices:
         if options & ~open_:
             open_ &= ~options  # a choice question asked already (the patient ticked what applies, or "not sure")
-    current = max((r.rank for r in rules.screen_rules if _fires(r, pm, probabilities, om, am)), default=0)
+    current = max((r.rank for r in rules.screen_rules if _fires(r, pm, probabilities, om, am, age)), default=0)
     out: list[str] = []
     for r in rules.screen_rules:
-        if r.unless_absent & open_ and _fires(r, pm, probabilities, om, am):
+        if r.unless_absent & open_ and _fires(r, pm, probabilities, om, am, age):
             # a fired safety net that a "no" would end (it fired on an unknown answer): ask that question
             # once; "not sure" keeps it, as an unknown never lowers urgency
             f = next(f for f, b in _bits(rules, r.rule.unless_absent) if b & open_)
             if f not in out:
                 out.append(f)
             continue
-        if r.rank <= current or _ruled_out(r, pm, am) or not _probability_ok(r.rule, probabilities):
+        if (r.rank <= current or not _age_ok(r.rule, age) or _ruled_out(r, pm, am)
+                or not _probability_ok(r.rule, probabilities)):
             continue
         if r.open_screen >= 0 and not om >> r.open_screen & 1:
             continue  # what it guards against was ruled out already

@@ -267,7 +267,7 @@ def _cross_check(
         for i, way in enumerate(sc.excluded_by):
             if not way.absent and not way.present:
                 problems.append(f"{where}.excluded_by[{i}]: empty (it would close the screen unanswered)")
-            for fid in (*way.absent, *way.present):
+            for fid in (*way.absent, *way.present, *way.unless):
                 if fid not in find_set:
                     problems.append(f"{where}.excluded_by[{i}]: unknown finding id {fid!r}")
         for fid in sc.ask:
@@ -301,6 +301,9 @@ def _cross_check(
         if needs_no & set(r.unless_absent) or any(set(g) <= needs_no for g in r.all_of):
             problems.append(f"{where}: can never fire (a finding in requires_absent is also in unless_absent, "
                             "or every finding of an all_of group must be answered no)")
+        if any(w.unless for w in r.not_asked_when):
+            problems.append(f"{where}: not_asked_when takes absent and present only (unless is for a screen's "
+                            "excluded_by)")
         if r.min_probability is not None:
             check_src(f"{where}.min_probability", r.min_probability.src)
             if r.min_probability.condition not in cond_set:

@@ -203,10 +203,12 @@ class MinProbability(Strict):
 
 class ExclusionWay(Strict):
     """One way of answering a safety screen "no": every `absent` finding answered absent and every
-    `present` finding answered present."""
+    `present` finding answered present, and none of `unless` present (a long history does not close the
+    rupture screen when the pain got suddenly worse with an injury: acute on chronic)."""
 
     absent: list[str] = []
     present: list[str] = []
+    unless: list[str] = []
 
 
 class SafetyScreen(Strict):
@@ -241,6 +243,8 @@ class RedFlagRule(Strict):
     requires_absent: list[str] = []
     # the rule fires only while this safety screen is open (not answered "no"): "X not ruled out"
     unless_excluded: str | None = None
+    # the rule is for children: it fires only when the patient's age is known and at most this
+    age_max: int | None = Field(default=None, ge=0)
     # its screening question is not asked when one of these holds (it is pointless: e.g. no injury at all)
     not_asked_when: list[ExclusionWay] = []
     hazard: str | None = None  # id in hazards.yaml (docs/clinical-safety.md); `kb check` requires one
