@@ -42,6 +42,11 @@ def test_the_symptom_check_asks_about_fever_when_the_start_and_the_duration_are_
     _state, step, asked = simulate(Case(id="unwell", **ADULT), respond=_answers({"fever_or_unwell"}))
     assert "fever_or_unwell" in asked
     assert step.result.disposition in ("urgent", "emergency")
+    # asked of pain at the ankle joint, not of pain placed under the heel (away from the joint)
+    kb = load_kb()
+    unsure = {"onset_sudden_injury", "hot_red_joint", "duration_under_2_weeks"}
+    assert "fever_or_unwell" in triage.pending_screen_questions(kb, {"pain_inner_ankle"}, {"pain_inner_ankle", *unsure})
+    assert "fever_or_unwell" not in triage.pending_screen_questions(kb, {"pain_under_heel"}, {"pain_under_heel", *unsure})
 
 
 def test_a_swollen_ankle_without_injury_keeps_same_day_care_while_the_duration_is_unknown() -> None:
