@@ -1,9 +1,10 @@
 """The safety probe (hindfoot.assessment.probe; docs/clinical-safety.md, "Safety probe"): every urgent and
-emergency case of the development sets (vignettes.json, cases-published.json), told the way real patients
-tell it (two to four findings, the rest "not sure"; no duration, no onset, no injury, no age; a child or an
-adult), run through `hindfoot assess` and through the symptom check answered from it. None may be advised
-self-care, none of the emergency ones less than urgent while a sign of infection or a foot that cannot bear
-weight is kept, and forgetting a "no" or the context never lowers urgency.
+emergency case of the development sets (vignettes.json, the same as shared/clinical/vignettes.json, and
+cases-published.json), told the way real patients tell it (two to four findings, the rest "not sure"; no
+duration, no onset, no injury, no place, no age; a child or an adult), run through `hindfoot assess` and
+through the symptom check answered from it. None may be advised self-care, none of the emergency ones less
+than urgent while a sign of infection or a foot that cannot bear weight is kept, and forgetting a "no" or
+the context never lowers urgency.
 
 The default budget (4 seeded random subsets per case, about 500 variants, both modes) runs in well under
 60 s; `pytest -m slow tests/clinical/test_safety_probe.py` runs 40 per case (about 1,900 variants). The
