@@ -7,7 +7,8 @@ than urgent while a sign of infection or a foot that cannot bear weight is kept,
 the context never lowers urgency.
 
 The default budget (4 seeded random subsets per case, about 500 variants, both modes) runs in well under
-60 s; `pytest -m slow tests/clinical/test_safety_probe.py` runs 40 per case (about 1,900 variants). The
+60 s; the larger budget (marked slow, run by `make test` too: about 30 s) runs 40 per case (about 1,900
+variants); `pytest -m slow tests/clinical/test_safety_probe.py` runs it alone. The
 held-out sets are not probed: they must stay unseen by tuning (tests/clinical/README.md)."""
 
 from __future__ import annotations
@@ -95,9 +96,7 @@ def test_no_degraded_history_of_an_urgent_or_emergency_case_is_under_triaged() -
 
 
 @pytest.mark.slow
-def test_no_degraded_history_is_under_triaged_with_the_larger_budget(request: pytest.FixtureRequest) -> None:
-    if "slow" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("the larger budget runs with -m slow")
+def test_no_degraded_history_is_under_triaged_with_the_larger_budget() -> None:
     assert _unexplained(40) == []
 
 
