@@ -62,14 +62,18 @@ def test_the_presenting_complaint_block_asks_site_onset_weight_bearing_swelling_
     state = start("self", age=30, sex="female", sport="running")
     asked = []
     # where it hurts and how it started are one question each, with the sites / onsets as answers;
-    # weight bearing, swelling: no; duration: not over 3 months (one question: "under 2 weeks" is left
-    # to information gain)
+    # weight bearing, swelling: no; how long: one question too, answered "between two weeks and three
+    # months" (none of its options: "no" to the first)
     for reply in ("pain_under_heel", "onset_gradual", "no", "no", "no"):
         step = next_step(state)
         if step.question.reason != "presenting_complaint":
             break
         options = [f for f, _ in step.question.choices]
-        if options:
+        if options and reply == "no":
+            assert step.question.none_label == "Between two weeks and three months ago"
+            asked.append(step.question.finding)
+            state = answer(state, step.question.finding, "absent")
+        elif options:
             assert reply in options
             asked.append(reply)
             state = answer(state, reply, "present")
@@ -79,8 +83,11 @@ def test_the_presenting_complaint_block_asks_site_onset_weight_bearing_swelling_
     kb = load_kb()
     slot_of = {f: s.slot for s in kb.interview.presenting_complaint for f in s.findings}
     assert [slot_of[f] for f in asked] == ["site", "onset", "weight_bearing", "swelling", "duration"]
-    assert asked[-1] == "duration_over_3_months"
-    assert next_step(state).question.reason != "presenting_complaint"
+    assert asked[-1] == "duration_under_2_weeks"
+    nxt = next_step(state)
+    assert nxt.question.reason != "presenting_complaint"
+    # the duration is not asked again, one bin at a time
+    assert nxt.question.finding != "duration_over_3_months"
 
 
 def test_not_sure_where_it_hurts_is_one_question_and_leaves_the_sites_to_later_questions() -> None:
@@ -98,7 +105,8 @@ def test_not_sure_where_it_hurts_is_one_question_and_leaves_the_sites_to_later_q
     _state, _step, asked = simulate(case)
     kb = load_kb()
     choice_findings = {f for s in kb.interview.presenting_complaint if s.ask == "choice" for f in s.findings}
-    assert len([f for f in asked if f in choice_findings]) == 2, asked
+    # (where it hurts, how it started, how long: three questions, each asked once)
+    assert len([f for f in asked if f in choice_findings]) == 3, asked
     # but a "no" to one site (a clinician's record, or the patient's answer) leaves the other sites askable
     from hindfoot.assessment.engine import assess
     from hindfoot.assessment.schemas import Case
@@ -226,17 +234,20 @@ def test_pain_in_two_places_is_ticked_on_one_question() -> None:
 
 
 def test_the_simulated_patient_answers_no_to_a_duration_the_case_excludes() -> None:
-    # a case whose pain began under two weeks ago answers "no" to "more than three months?", as a patient
-    # would, not "not sure" (heldout2 k003s was answered "not sure"); a case with no duration stays "not sure"
+    # a case whose pain began under two weeks ago picks "less than two weeks ago" on the one duration
+    # question, which also says "not more than three months" (heldout2 k003s was answered "not sure");
+    # a case with no duration stays "not sure"
+    from hindfoot.assessment.interview import to_case
     from hindfoot.assessment.schemas import Case
 
     case = Case(id="short", setting="self", age=57, present=("pain_inner_ankle", "duration_under_2_weeks"),
                 absent=("onset_sudden_injury",))
     state, _step, asked = simulate(case)
-    answers = {a.finding: a.answer for a in state.answers}
-    assert "duration_over_3_months" in asked and answers["duration_over_3_months"] == "absent"
+    assert "duration_under_2_weeks" in asked and "duration_over_3_months" not in asked
+    assert "duration_over_3_months" in to_case(state).absent
     state, _step, _asked = simulate(Case(id="none", setting="self", age=57, present=("pain_inner_ankle",)))
-    assert {a.finding: a.answer for a in state.answers}["duration_over_3_months"] == "unknown"
+    assert {a.finding: a.answer for a in state.answers}["duration_under_2_weeks"] == "unknown"
+    assert "duration_over_3_months" not in to_case(state).absent
 
 
 def test_changing_one_of_several_places_ticked_is_not_a_question_of_its_own() -> None:

@@ -169,6 +169,16 @@ def _ticked_with_others(answers: tuple[InterviewAnswer, ...], i: int) -> bool:
     return answers[i].also or (i + 1 < len(answers) and answers[i + 1].also)
 
 
+def _implied_absent(answers: tuple[InterviewAnswer, ...]) -> list[str]:
+    """Bins of one quantity (`EXCLUSIVE_FINDINGS`: under two weeks, over three months) not answered, whose
+    other bin was answered "yes": "no" (the duration question picks one bin and says the patient is not in
+    the other, as two yes / no questions did before it was one question)."""
+    present = {a.finding for a in answers if a.answer == "present"}
+    answered = {a.finding for a in answers}
+    return [f for a, b in EXCLUSIVE_FINDINGS for f, other in ((b, a), (a, b))
+            if other in present and f not in answered]
+
+
 def to_case(state: InterviewState, kb: KnowledgeBase | None = None) -> Case:
     """The Case of the answers so far ("unknown" answers are left out)."""
     return Case.model_validate(
@@ -179,7 +189,7 @@ def to_case(state: InterviewState, kb: KnowledgeBase | None = None) -> Case:
             "sex": state.sex,
             "sport": state.sport,
             "present": [a.finding for a in state.answers if a.answer == "present"],
-            "absent": [a.finding for a in state.answers if a.answer == "absent"],
+            "absent": [a.finding for a in state.answers if a.answer == "absent"] + _implied_absent(state.answers),
         },
         context={"kb": kb or load_kb()},
     )
@@ -195,7 +205,7 @@ def _snapshot(model: engine.CompiledModel, state: InterviewState, upto: int) -> 
     """(disposition, leading probability) after the first `upto` answers (fast path)."""
     answers = state.answers[:upto]
     present = {a.finding for a in answers if a.answer == "present"}
-    absent = [a.finding for a in answers if a.answer == "absent"]
+    absent = [a.finding for a in answers if a.answer == "absent"] + _implied_absent(answers)
     pres = [model.fidx[a.finding] for a in answers if a.answer == "present"]
     abs_ = [model.fidx[f] for f in absent]
     post = engine.posterior(model, engine.prior(model, state.age, state.sex, state.sport), pres, abs_)
