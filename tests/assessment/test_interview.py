@@ -290,3 +290,27 @@ def test_an_interview_stored_before_places_could_be_ticked_together_goes_on() ->
     state = InterviewState.model_validate(stored)
     assert state.asked == 2 and next_step(state).question is not None
     assert [a.finding for a in state.without_last_question().answers] == ["pain_back_of_heel"]
+
+
+def test_a_patient_not_sure_of_the_screens_is_asked_one_more_question_not_three() -> None:
+    # issue 10, interview pass: a patient who placed the pain but answered "not sure" to every safety screen
+    # was asked three further questions, each "not sure", before the check ended (m010s, h009s: 14-15
+    # questions). Every screen is still asked, then one question chosen by information gain.
+    from hindfoot.assessment.schemas import Case
+    from hindfoot.assessment.triage import screening_findings
+
+    kb = load_kb()
+    fixed = screening_findings(kb) | {f for s in kb.interview.presenting_complaint for f in s.findings}
+    yes = {"pain_under_heel"}
+    _state, step, asked = simulate(Case(id="unsure", setting="self", age=35),
+                                   respond=lambda f: "present" if f in yes else "unknown")
+    assert step.reason == "unsure"
+    assert asked[-1] not in fixed and all(f in fixed for f in asked[:-1]), asked
+    assert {"cannot_bear_weight", "cannot_tiptoe", "calf_swelling_warmth", "hot_red_joint"} <= set(asked)
+    assert step.result.disposition == "routine"  # the screens left open keep it from self-care
+    # a patient who answers the screens "no" is still asked three questions "not sure" in a row
+    no = fixed - yes - {"onset_gradual"}
+    _state, step, asked = simulate(Case(id="sure", setting="self", age=35), respond=lambda f: (
+        "present" if f in yes | {"onset_gradual"} else "absent" if f in no else "unknown"))
+    tail = [f for f in asked if f not in fixed]
+    assert step.reason == "unsure" and len(tail) >= 3, asked

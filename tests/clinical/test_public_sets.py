@@ -166,8 +166,9 @@ FLOORS = {
     ("interviewed", "heldout3"): {"top1": 0.65, "top3": 0.85, "disposition_exact": 0.8},
     # Fourth held-out set (first run 77.5/80.0/67.5% and 60/65/60%): 33 / 34 / 29 of 40
     ("assessed", "heldout4"): {"top1": 0.825, "top3": 0.85, "disposition_exact": 0.725},
-    # 14 / 14 / 14 of 20
-    ("interviewed", "heldout4"): {"top1": 0.7, "top3": 0.7, "disposition_exact": 0.7},
+    # 14 / 15 / 14 of 20 (interview pass, task hint: m004s keeps fracture in the top 3 once three "not
+    # sure" answers across the screens end the check)
+    ("interviewed", "heldout4"): {"top1": 0.7, "top3": 0.75, "disposition_exact": 0.7},
 }
 
 

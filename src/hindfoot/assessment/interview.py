@@ -12,7 +12,9 @@
 Order of questions: pending red-flag screening questions first (knowledge/data/red_flags.yaml, file
 order), then the question with the highest expected information gain that the setting can answer
 ("self" = history findings only). Stop rule (InterviewPolicy): an emergency rule fired; or an urgent
-rule fired, no emergency screen is pending and the ranking is clear enough (or 8 asked); or at least `min_questions` asked, the leading condition
+rule fired, no emergency screen is pending and the ranking is clear enough (or 8 asked); or three "not sure"
+answers in a row to the screens and the questions chosen by information gain, the last of them one of the
+latter; or at least `min_questions` asked, the leading condition
 has probability >= `confidence` and the disposition has not changed over the last `stable_for`
 answers; or nothing informative is left to ask; or `max_questions` reached (15).
 """
@@ -217,12 +219,18 @@ def _snapshot(model: engine.CompiledModel, state: InterviewState, upto: int) -> 
 
 
 def _unsure_streak(state: InterviewState, kb: KnowledgeBase) -> int:
-    """How many of the latest answers to questions chosen by information gain (the presenting complaint
-    and the safety screens are not counted) were "not sure", in a row."""
-    fixed = triage.screening_findings(kb) | {f for s in kb.interview.presenting_complaint for f in s.findings}
+    """How many of the latest answers to the safety screens and to questions chosen by information gain
+    (the presenting complaint is not counted) were "not sure", in a row; 0 unless the last answer was to a
+    question chosen by information gain (so at least one is asked after the screens). A patient who could
+    not answer the screens either cannot tell us more: three "not sure" in a row across both end it
+    (issue 10, interview pass: the screens' "not sure" answers did not count, and three more questions
+    were asked after them, each "not sure")."""
+    presenting = {f for s in kb.interview.presenting_complaint for f in s.findings}
+    if not state.answers or state.answers[-1].finding in presenting | triage.screening_findings(kb):
+        return 0
     n = 0
     for a in reversed(state.answers):
-        if a.finding in fixed:
+        if a.finding in presenting:
             continue
         if a.answer != "unknown":
             break
