@@ -314,3 +314,19 @@ def test_a_patient_not_sure_of_the_screens_is_asked_one_more_question_not_three(
         "present" if f in yes | {"onset_gradual"} else "absent" if f in no else "unknown"))
     tail = [f for f in asked if f not in fixed]
     assert step.reason == "unsure" and len(tail) >= 3, asked
+
+
+def test_an_injury_between_two_weeks_and_three_months_still_swollen_is_seen_today() -> None:
+    # "between two weeks and three months ago" on the one duration question is "no" to under two weeks,
+    # which the injury-not-settling net reads: still swollen, walking not known, a fracture is not ruled out
+    state = start("self", age=40)
+    state = answer(state, "pain_outer_ankle", "present")
+    state = answer(state, "onset_sudden_injury", "present")
+    state = answer(state, "cannot_bear_weight", "unknown")
+    state = answer(state, "swelling_whole_ankle", "present")
+    step = next_step(state)
+    assert step.question.finding == "duration_under_2_weeks" and step.question.none_label
+    state = answer(state, step.question.finding, "absent")  # in between
+    fired = {f.rule for f in result(state).red_flags}
+    assert "fracture_not_excluded_after_injury_not_settling" in fired
+    assert result(state).disposition == "urgent"
