@@ -286,10 +286,11 @@ def _reference_json(result):
         "disposition": result.disposition,
         "red_flags": [dict(asdict(f), findings=list(f.findings), sources=list(f.sources)) for f in result.red_flags],
         "next_questions": [
-            {k: v for k, v in asdict(q).items() if k not in ("choices", "multiple")}
+            {k: v for k, v in asdict(q).items() if k not in ("choices", "multiple", "none_label")}
             | {"expected_information_gain": round(q.expected_information_gain, 4)}
             | ({"choices": [{"finding": f, "label": label} for f, label in q.choices]} if q.choices else {})
             | ({"multiple": True} if q.multiple else {})
+            | ({"none_label": q.none_label} if q.none_label else {})
             for q in result.next_questions],
         "not_ruled_out": [asdict(s) for s in result.not_ruled_out],
         "decision_rules": [r.as_json() for r in result.decision_rules],

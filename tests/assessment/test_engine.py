@@ -263,7 +263,7 @@ def test_self_setting_asks_only_history_presenting_complaint_then_red_flags_firs
     assert all(kb.finding_by_id[q.finding].group == "history" for q in r.next_questions)
     # the site is answered: onset, weight bearing, swelling, duration come next, then the red-flag screens
     assert [q.finding for q in r.next_questions[:4]] == [
-        "onset_sudden_injury", "cannot_bear_weight", "swelling_whole_ankle", "duration_over_3_months"]
+        "onset_sudden_injury", "cannot_bear_weight", "swelling_whole_ankle", "duration_under_2_weeks"]
     assert r.next_questions[4].reason == "red_flag"
     assert r.next_questions[4].finding == "hot_red_joint"
     order = {"presenting_complaint": 0, "red_flag": 1, "information_gain": 2}

@@ -155,6 +155,35 @@ def test_a_place_ticked_with_somewhere_else_records_the_place(client):
     assert onset.status_code == 422 and "not one of the answers" in onset.text
 
 
+def test_how_long_is_one_question_and_in_between_is_not_asked_again(client):
+    # issue 10, interview pass: "more than three months?" then "less than two weeks?" were two questions
+    # about one duration; now one, with "between two weeks and three months ago" as an answer of its own
+    token = _csrf(client.get("/check").text)
+    client.post("/check", data={"csrf_token": token, "age": "35"})
+    page = client.get("/check/question")
+    page = client.post("/check/answer", data={"csrf_token": token, "finding": _finding(page.text),
+                                              "choice": "pain_outer_ankle"})
+    page = client.post("/check/answer", data={"csrf_token": token, "finding": _finding(page.text),
+                                              "choice": "onset_sudden_injury"})
+    for _ in range(2):  # weight bearing, swelling: no
+        page = client.post("/check/answer", data={"csrf_token": token, "finding": _finding(page.text), "value": "absent"})
+    assert "Question 5" in page.text and "When did it start?" in page.text
+    options = re.findall(r'name="choice" value="([^"]+)"', page.text)
+    assert options == ["duration_under_2_weeks", "duration_over_3_months", "none_of_these", "unknown"]
+    assert "Between two weeks and three months ago" in page.text
+    page = client.post("/check/answer", data={"csrf_token": token, "finding": _finding(page.text),
+                                              "choice": "none_of_these"})
+    assert "Question 6" in page.text
+    # recorded "no" to under two weeks (it can be changed like any other answer) and not asked again
+    change = client.get("/check/question?finding=duration_under_2_weeks")
+    assert "Change your answer" in change.text and 'value="absent" required\n          checked' in change.text
+    for _ in range(15):
+        if "/check/result" in str(page.url):
+            break
+        assert _finding(page.text) not in ("duration_under_2_weeks", "duration_over_3_months")
+        page = _reply(client, token, page.text, (), ("hot_red_joint", "calf_swelling_warmth"))
+
+
 def test_emergency_answers_stop_early_and_say_so_first(client):
     start = client.get("/check")
     token = _csrf(start.text)

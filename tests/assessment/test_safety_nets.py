@@ -76,12 +76,13 @@ def test_acute_pain_without_injury_with_night_pain_and_the_hot_joint_question_un
 
 def test_the_symptom_check_asks_onset_fever_and_night_pain_when_the_hot_joint_answer_is_not_sure() -> None:
     # the triage clinician's questions for an acute painful joint without injury: after "not sure" to hot
-    # and red, it asks how long and about fever before the rupture and calf questions, and ends urgent or
-    # emergency, not routine (heldout2 class B: the interview never asked fever and ended routine)
+    # and red (how long is one question of the presenting complaint), it asks about fever before the
+    # rupture and calf questions, and ends urgent or emergency, not routine (heldout2 class B: the
+    # interview never asked fever and ended routine)
     yes = {"pain_inner_ankle", "duration_under_2_weeks", "fever_or_unwell"}
     _state, step, asked = simulate(Case(id="gout", **ADULT), respond=lambda f: (
         "present" if f in yes else "absent" if f == "onset_sudden_injury" else "unknown"))
-    assert asked.index("hot_red_joint") < asked.index("duration_under_2_weeks") < asked.index("fever_or_unwell")
+    assert asked.index("duration_under_2_weeks") < asked.index("hot_red_joint") < asked.index("fever_or_unwell")
     assert "cannot_tiptoe" not in asked[: asked.index("fever_or_unwell")]
     assert step.result.disposition in ("urgent", "emergency")
     # the same patient with no fever but pain at rest and at night is still seen the same day

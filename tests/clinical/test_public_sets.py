@@ -161,12 +161,14 @@ FLOORS = {
     ("interviewed", "heldout2"): {"top1": 0.5, "top3": 0.8, "disposition_exact": 0.85},
     # Third held-out set (first run 77.5/82.5/75.0% and 60/75/75%): 33 / 34 / 32 of 40
     ("assessed", "heldout3"): {"top1": 0.825, "top3": 0.85, "disposition_exact": 0.8},
-    # 13 / 16 / 16 of 20
-    ("interviewed", "heldout3"): {"top1": 0.65, "top3": 0.8, "disposition_exact": 0.8},
+    # 13 / 17 / 16 of 20 (interview pass, task hint: j018s in the top 3 once "more than three months"
+    # also says "not under two weeks")
+    ("interviewed", "heldout3"): {"top1": 0.65, "top3": 0.85, "disposition_exact": 0.8},
     # Fourth held-out set (first run 77.5/80.0/67.5% and 60/65/60%): 33 / 34 / 29 of 40
     ("assessed", "heldout4"): {"top1": 0.825, "top3": 0.85, "disposition_exact": 0.725},
-    # 14 / 14 / 14 of 20
-    ("interviewed", "heldout4"): {"top1": 0.7, "top3": 0.7, "disposition_exact": 0.7},
+    # 14 / 15 / 14 of 20 (interview pass, task hint: m004s keeps fracture in the top 3 once three "not
+    # sure" answers across the screens end the check)
+    ("interviewed", "heldout4"): {"top1": 0.7, "top3": 0.75, "disposition_exact": 0.7},
 }
 
 
@@ -178,10 +180,11 @@ def test_ranking_and_disposition_floors(request: pytest.FixtureRequest, mode: st
 
 
 # The held-out set's median was 10.5 questions when first measured, 10 after task h10c (issue 10 asks <= 10).
-# The fourth held-out set's median is 11 (11.5 when first run; issue 10 asks <= 10): held as measured so that
-# it cannot grow unseen.
-MEDIAN_QUESTIONS = {"vignettes": 10, "published": 10, "heldout": 10, "heldout2": 10, "heldout3": 10,
-                    "heldout4": 11}
+# The fourth held-out set's median was 11 (11.5 when first run). Interview pass (task hint): how long ago it
+# started is one question (it was "more than three months?" then, for injuries and unknown starts, "less
+# than two weeks?"): medians 9.5 / 9 / 10 / 10 / 10 / 11 -> 9.5 / 8.5 / 9 / 9 / 9.5 / 10, held as reached.
+MEDIAN_QUESTIONS = {"vignettes": 9.5, "published": 8.5, "heldout": 9, "heldout2": 9, "heldout3": 9.5,
+                    "heldout4": 10}
 
 
 @pytest.mark.parametrize("name", list(SETS))

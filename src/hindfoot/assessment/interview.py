@@ -12,7 +12,9 @@
 Order of questions: pending red-flag screening questions first (knowledge/data/red_flags.yaml, file
 order), then the question with the highest expected information gain that the setting can answer
 ("self" = history findings only). Stop rule (InterviewPolicy): an emergency rule fired; or an urgent
-rule fired, no emergency screen is pending and the ranking is clear enough (or 8 asked); or at least `min_questions` asked, the leading condition
+rule fired, no emergency screen is pending and the ranking is clear enough (or 8 asked); or three "not sure"
+answers in a row to the screens and the questions chosen by information gain, the last of them one of the
+latter; or at least `min_questions` asked, the leading condition
 has probability >= `confidence` and the disposition has not changed over the last `stable_for`
 answers; or nothing informative is left to ask; or `max_questions` reached (15).
 """
@@ -169,6 +171,16 @@ def _ticked_with_others(answers: tuple[InterviewAnswer, ...], i: int) -> bool:
     return answers[i].also or (i + 1 < len(answers) and answers[i + 1].also)
 
 
+def _implied_absent(answers: tuple[InterviewAnswer, ...]) -> list[str]:
+    """Bins of one quantity (`EXCLUSIVE_FINDINGS`: under two weeks, over three months) not answered, whose
+    other bin was answered "yes": "no" (the duration question picks one bin and says the patient is not in
+    the other, as two yes / no questions did before it was one question)."""
+    present = {a.finding for a in answers if a.answer == "present"}
+    answered = {a.finding for a in answers}
+    return [f for a, b in EXCLUSIVE_FINDINGS for f, other in ((b, a), (a, b))
+            if other in present and f not in answered]
+
+
 def to_case(state: InterviewState, kb: KnowledgeBase | None = None) -> Case:
     """The Case of the answers so far ("unknown" answers are left out)."""
     return Case.model_validate(
@@ -179,7 +191,7 @@ def to_case(state: InterviewState, kb: KnowledgeBase | None = None) -> Case:
             "sex": state.sex,
             "sport": state.sport,
             "present": [a.finding for a in state.answers if a.answer == "present"],
-            "absent": [a.finding for a in state.answers if a.answer == "absent"],
+            "absent": [a.finding for a in state.answers if a.answer == "absent"] + _implied_absent(state.answers),
         },
         context={"kb": kb or load_kb()},
     )
@@ -195,7 +207,7 @@ def _snapshot(model: engine.CompiledModel, state: InterviewState, upto: int) -> 
     """(disposition, leading probability) after the first `upto` answers (fast path)."""
     answers = state.answers[:upto]
     present = {a.finding for a in answers if a.answer == "present"}
-    absent = [a.finding for a in answers if a.answer == "absent"]
+    absent = [a.finding for a in answers if a.answer == "absent"] + _implied_absent(answers)
     pres = [model.fidx[a.finding] for a in answers if a.answer == "present"]
     abs_ = [model.fidx[f] for f in absent]
     post = engine.posterior(model, engine.prior(model, state.age, state.sex, state.sport), pres, abs_)
@@ -207,12 +219,18 @@ def _snapshot(model: engine.CompiledModel, state: InterviewState, upto: int) -> 
 
 
 def _unsure_streak(state: InterviewState, kb: KnowledgeBase) -> int:
-    """How many of the latest answers to questions chosen by information gain (the presenting complaint
-    and the safety screens are not counted) were "not sure", in a row."""
-    fixed = triage.screening_findings(kb) | {f for s in kb.interview.presenting_complaint for f in s.findings}
+    """How many of the latest answers to the safety screens and to questions chosen by information gain
+    (the presenting complaint is not counted) were "not sure", in a row; 0 unless the last answer was to a
+    question chosen by information gain (so at least one is asked after the screens). A patient who could
+    not answer the screens either cannot tell us more: three "not sure" in a row across both end it
+    (issue 10, interview pass: the screens' "not sure" answers did not count, and three more questions
+    were asked after them, each "not sure")."""
+    presenting = {f for s in kb.interview.presenting_complaint for f in s.findings}
+    if not state.answers or state.answers[-1].finding in presenting | triage.screening_findings(kb):
+        return 0
     n = 0
     for a in reversed(state.answers):
-        if a.finding in fixed:
+        if a.finding in presenting:
             continue
         if a.answer != "unknown":
             break

@@ -131,6 +131,7 @@ def rank_questions(
                 expected_information_gain=round(float(gain_of[model.fidx[fid]]), 6),
                 choices=choices,
                 multiple=slot is not None and slot.multiple,
+                none_label=slot.none_label if slot is not None and slot.ask == "choice" else None,
             )
         )
 

@@ -239,6 +239,9 @@ class NextQuestion:
     choices: tuple[tuple[str, str], ...] = ()
     # the patient may tick several of the choices (where it hurts): each is answered "present"
     multiple: bool = False
+    # the label of the answer that is none of the choices (how long: "between two weeks and three months"),
+    # answered by `finding` "absent"; None: the question has no such answer
+    none_label: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -341,7 +344,8 @@ def result_json(result: AssessmentResult) -> dict[str, Any]:
             {"finding": q.finding, "question": q.question, "group": q.group, "reason": q.reason,
              "expected_information_gain": gain,
              **({"choices": [{"finding": f, "label": label} for f, label in q.choices]} if q.choices else {}),
-             **({"multiple": True} if q.multiple else {})}
+             **({"multiple": True} if q.multiple else {}),
+             **({"none_label": q.none_label} if q.none_label else {})}
             for q, gain in zip(result.next_questions, gains, strict=True)
         ],
         "not_ruled_out": [

@@ -376,6 +376,8 @@ def _build(data_dir: Path, vocabulary_path: Path | None) -> tuple[KnowledgeBase 
     for slot in parsed["interview"].presenting_complaint:
         if (slot.multiple or slot.exclusive) and (slot.ask != "choice" or (slot.multiple and slot.exclusive)):
             problems.append(f"interview.yaml: {slot.slot}: `multiple` or `exclusive` (not both) belong to a choice question")
+        if slot.none_label is not None and (slot.ask != "choice" or slot.multiple):
+            problems.append(f"interview.yaml: {slot.slot}: `none_label` belongs to a choice of one answer")
         if slot.ask == "choice" and (not slot.question or set(slot.labels) != set(slot.findings)):
             problems.append(f"interview.yaml: {slot.slot}: a choice question needs `question` and one label per finding")
         for fid in slot.findings:

@@ -312,6 +312,10 @@ class PresentingSlot(Strict):
     # a choice where the patient ticks every answer that applies (pain can be in more than one place);
     # each ticked answer is recorded "yes", the rest stay unknown
     multiple: bool = False
+    # a choice (one answer, not `multiple`) may name the answer that is none of its options ("between two
+    # weeks and three months"): chosen, it records the first option "no" (the rest stay unknown), where
+    # "not sure" records it unknown
+    none_label: str | None = None
     question: str | None = None
     labels: dict[str, str] = {}
     src: list[SourceKey] = Field(min_length=1)

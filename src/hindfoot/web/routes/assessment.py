@@ -157,9 +157,10 @@ def check_question(
         finding, question, number, current = view.step.question.finding, view.step.question.question, view.state.asked + 1, None
     choices = view.step.question.choices if view.step.question is not None and number is not None else ()
     multiple = bool(choices) and view.step.question is not None and view.step.question.multiple
+    none_label = view.step.question.none_label if choices and view.step.question is not None else None
     return _render(request, "assessment/question.html", {
         **_common(), "view": view, "finding": finding, "question": question, "number": number,
-        "current": current, "choices": choices, "multiple": multiple, "red_flag": view.step.question is not None and view.step.question.reason == "red_flag"
+        "current": current, "choices": choices, "multiple": multiple, "none_label": none_label, "red_flag": view.step.question is not None and view.step.question.reason == "red_flag"
         and number is not None,
         "presenting": view.step.question is not None and view.step.question.reason == "presenting_complaint"
         and number is not None,
@@ -189,6 +190,8 @@ def check_answer(
             picked.remove("unknown")
         if picked == ["unknown"] and options:
             value = "unknown"
+        elif picked == ["none_of_these"] and options and q is not None and q.none_label:
+            value = "absent"  # none of the options (how long: in between): the first one is "no"
         elif picked and set(picked) <= options and (len(picked) == 1 or (q is not None and q.multiple)):
             finding, value, also = picked[0], "present", picked[1:]
         else:
@@ -203,7 +206,7 @@ def check_answer(
         choices = q.choices if q is not None and q.finding == finding else ()
         return _render(request, "assessment/question.html", {
             **_common(), "view": view, "finding": finding, "question": q.question if choices and q else f.question,
-            "current": None, "choices": choices,
+            "current": None, "choices": choices, "none_label": q.none_label if choices and q else None,
             "number": view.state.asked + 1 if finding not in view.answers() else None, "red_flag": False,
             "multiple": bool(choices) and q is not None and q.multiple,
             "error": ("Tick every place that applies, or not sure." if choices and q is not None and q.multiple
