@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import column, delete, insert, inspect, table
+from sqlalchemy import column, delete, insert, inspect, table, text
 
 from hindfoot.audit import chain
 from hindfoot.audit import service as audit
@@ -87,3 +87,22 @@ def test_0016_keeps_an_existing_audit_chain(database_url, engine, session_factor
         assert audit.verify_chain(s) == (4, None)
         head_row = s.get(AuditChainHead, 1)
         assert head_row is not None and head_row.seq == 4 and head_row.prev_hash == hashes[2]
+
+
+def test_lookups_by_patient_and_episode_read_the_composite_indexes(database_url, engine):
+    """Migration 0017 dropped ix_observation_patient_id and ix_questionnaire_response_episode_id: a
+    patient's observations and an episode's questionnaire responses are still found through an index
+    (the composite that starts with the column), not by reading the whole table."""
+    names = {ix["name"] for t in ("observation", "questionnaire_response") for ix in inspect(engine).get_indexes(t)}
+    assert "ix_observation_patient_id" not in names and "ix_questionnaire_response_episode_id" not in names
+    lookups = {"ix_observation_patient_code": "SELECT id, code FROM observation WHERE patient_id = :x",
+               "ix_questionnaire_response_episode_timepoint":
+                   "SELECT id FROM questionnaire_response WHERE episode_id = :x"}
+    with engine.begin() as conn:
+        for index, sql in lookups.items():
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # an empty table: ask for an index plan
+                plan = "\n".join(conn.execute(text("EXPLAIN " + sql), {"x": uuid.uuid4()}).scalars())
+            else:
+                plan = " ".join(str(r) for r in conn.execute(text("EXPLAIN QUERY PLAN " + sql), {"x": uuid.uuid4().hex}))
+            assert index in plan and "Seq Scan" not in plan and "SCAN observation" not in plan, plan

@@ -156,6 +156,7 @@ def generate_on_server(
     for table, *_ in totals:
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS rg_{table}")
         conn.exec_driver_sql(f"CREATE TEMP TABLE rg_{table} AS SELECT * FROM {table} WITH NO DATA")
+    tps = ("baseline", "6w", "3m", "6m", "12m")
     rows = 0
     done = 0
     while done < n:
@@ -257,27 +258,35 @@ SELECT {ident("23 + i * 10 + 9")}, pid, eid, NULL, NULL, qr3, 'score', 'rts.date
   NULL, NULL, NULL, rts_date, at, NULL, '', {stamp}, {stamp}
 FROM rg_t WHERE rts_date IS NOT NULL""")
         tps = ("baseline", "6w", "3m", "6m", "12m")
-        run("registry", f"""
+        # one row per episode and score code: each time point's answer set (level * 27 + combo) found
+        # per patient by an integer GROUP BY, then each value looked up in rg_val by (set, ord), the
+        # 8 codes side by side (a GROUP BY over every value joined would hash some 3M text-keyed rows)
+        run("registry scores", f"""
 CREATE TEMP TABLE rg_s AS
-SELECT t.eid AS episode_id, v.obs_code AS code,
-  {", ".join(f"max(v.value) FILTER (WHERE t.i = {i}) AS tp_{tp}" for i, tp in enumerate(tps))}, t.sport
-FROM rg_t AS t JOIN rg_val AS v ON v.level = t.severity AND v.combo = t.combo
-GROUP BY t.eid, v.obs_code, t.sport""")
+SELECT k.eid AS episode_id, c.obs_code AS code,
+  {", ".join(f"v{i}.value AS tp_{tp}" for i, tp in enumerate(tps))}, k.sport
+FROM (SELECT n, eid, sport,
+        {", ".join(f"max(severity * 27 + combo) FILTER (WHERE i = {i}) AS k{i}" for i in range(len(tps)))}
+      FROM rg_t GROUP BY n, eid, sport) AS k
+CROSS JOIN (SELECT DISTINCT ord, obs_code FROM rg_val) AS c
+{" ".join(f"LEFT JOIN rg_val AS v{i} ON v{i}.key = k.k{i} * 8 + c.ord" for i in range(len(tps)))}
+ORDER BY k.n""")
         previous = ", ".join(_lit(s) for s in RETURNED_PREVIOUS)
-        run("registry", f"""
+        run("registry episodes", f"""
 CREATE TEMP TABLE rg_e AS
-SELECT p.eid AS episode_id,
-  {", ".join(f"coalesce(max((t.i = {i})::int), 0) AS done_{tp}" for i, tp in enumerate(tps))},
-  (count(t.status) + count(t.rts_date))::int AS rts_answers, min(t.rts_date)::varchar(300) AS rts_returned_on,
-  max(t.at) FILTER (WHERE t.i > 0) AS rts_last_seen,
-  coalesce(max((t.status IN ({previous}))::int), 0) AS rts_previous,
-  coalesce(max((t.status <> 'not_returned')::int), 0) AS rts_returned,
+SELECT p.eid AS episode_id, {", ".join(f"coalesce(t.done_{tp}, 0) AS done_{tp}" for tp in tps)},
+  coalesce(t.rts_answers, 0) AS rts_answers, t.rts_returned_on, t.rts_last_seen,
+  coalesce(t.rts_previous, 0) AS rts_previous, coalesce(t.rts_returned, 0) AS rts_returned,
   {org} AS organization_id, p.pid AS patient_id, p.sport, p.start AS start_day,
   CASE WHEN p.surgical OR p.anchor <= {t} THEN p.anchor END AS anchor_day, 1 AS first_of_patient,
   CASE WHEN p.surgical THEN json_build_array(json_build_array(coalesce(p.complication, ''), 1))
        ELSE '[]'::json END AS procedures
-FROM rg_p AS p LEFT JOIN rg_t AS t ON t.n = p.n
-GROUP BY p.n, p.eid, p.pid, p.sport, p.start, p.surgical, p.anchor, p.complication
+FROM rg_p AS p LEFT JOIN (
+  SELECT n, {", ".join(f"max((i = {i})::int) AS done_{tp}" for i, tp in enumerate(tps))},
+    (count(status) + count(rts_date))::int AS rts_answers, min(rts_date)::varchar(300) AS rts_returned_on,
+    max(at) FILTER (WHERE i > 0) AS rts_last_seen, max((status IN ({previous}))::int) AS rts_previous,
+    max((status <> 'not_returned')::int) AS rts_returned
+  FROM rg_t GROUP BY n) AS t ON t.n = p.n
 ORDER BY p.n""")
         # (ordered by the uuid alone: a sort on the code too compares text under the collation)
         run("registry", f"INSERT INTO registry_score (episode_id, code, {', '.join(f'tp_{tp}' for tp in tps)})"
@@ -324,12 +333,13 @@ def _answer_tables(conn: Connection, sets: dict[str, Any], levels: int) -> None:
     conn.exec_driver_sql("DROP TABLE IF EXISTS rg_set, rg_val")
     conn.exec_driver_sql("CREATE TEMP TABLE rg_set (level int, combo int, c int, answers json, scores json)")
     conn.exec_driver_sql("CREATE TEMP TABLE rg_val (level int, combo int, c int, ord int, obs_code varchar(80),"
-                         " value float8, unit varchar(20))")
+                         " value float8, unit varchar(20), key int GENERATED ALWAYS AS ((level * 27 + combo) * 8 + ord)"
+                         " STORED)")
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy("COPY rg_set FROM STDIN") as copy:
         for row in set_rows:
             copy.write_row(row)
-    with cursor.copy("COPY rg_val FROM STDIN") as copy:
+    with cursor.copy("COPY rg_val (level, combo, c, ord, obs_code, value, unit) FROM STDIN") as copy:
         for row in val_rows:
             copy.write_row(row)
     conn.exec_driver_sql("ANALYZE rg_set, rg_val")

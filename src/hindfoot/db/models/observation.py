@@ -17,9 +17,10 @@ OBSERVATION_CATEGORIES = ("history", "exam", "imaging", "tests", "score", "measu
 
 class Observation(IdMixin, TimestampMixin, Base):
     __tablename__ = "observation"
+    # (patient_id, code) also answers every lookup by patient_id alone: no index of its own (migration 0017)
     __table_args__ = (Index("ix_observation_patient_code", "patient_id", "code"),)
 
-    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
     episode_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("episode_of_care.id", ondelete="CASCADE"), index=True)
     encounter_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("encounter.id", ondelete="SET NULL"))
     diagnostic_report_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("diagnostic_report.id", ondelete="SET NULL"))

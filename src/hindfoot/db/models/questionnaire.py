@@ -28,7 +28,9 @@ class QuestionnaireResponse(IdMixin, TimestampMixin, Base):
 
     questionnaire_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("questionnaire.id"), index=True)
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), index=True)
-    episode_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("episode_of_care.id", ondelete="CASCADE"), index=True)
+    # looked up by ix_questionnaire_response_episode_timepoint (episode_id, timepoint, status), which
+    # answers episode_id alone too: no index of its own (migration 0017)
+    episode_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("episode_of_care.id", ondelete="CASCADE"))
     timepoint: Mapped[str] = mapped_column(String(20))  # baseline | 6w | 3m | 6m | 12m
     due_on: Mapped[date | None]
     status: Mapped[str] = mapped_column(String(20), default="in-progress")  # in-progress|completed
