@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     CompoundSelect,
+    Select,
     and_,
     bindparam,
     cast,
@@ -198,7 +199,7 @@ _CALENDAR_ONE = union_all(
 )
 
 
-def _driver_statement(stmt: CompoundSelect[Any]) -> tuple[str, dict[str, Any]]:
+def driver_statement(stmt: Select[Any] | CompoundSelect[Any]) -> tuple[str, dict[str, Any]]:
     """`stmt` as the PostgreSQL driver's SQL (psycopg, named parameters) and the values it binds itself
     (its literals), compiled once."""
     compiled = stmt.compile(dialect=psycopg_dialect())
@@ -213,7 +214,7 @@ def _driver_statement(stmt: CompoundSelect[Any]) -> tuple[str, dict[str, Any]]:
     return sql, literals
 
 
-_CALENDAR_ONE_PG, _CALENDAR_ONE_LITERALS = _driver_statement(_CALENDAR_ONE)
+_CALENDAR_ONE_PG, _CALENDAR_ONE_LITERALS = driver_statement(_CALENDAR_ONE)
 """PostgreSQL: ``_CALENDAR_ONE`` sent by the driver itself, rows as plain tuples (a booking's check reads
 a few dozen rows; SQLAlchemy's result machinery per statement and per row was a fifth of its CPU)."""
 
@@ -240,6 +241,7 @@ def load_calendar(
     *,
     practitioner_ids: Sequence[uuid.UUID] | None = None,
     checked: tuple[Practitioner, Location] | None = None,
+    during: tuple[datetime, datetime] | None = None,
 ) -> ClinicData:
     """Load rules, exceptions and live bookings for local dates first..last, in ONE query.
 
@@ -254,9 +256,14 @@ def load_calendar(
     ``checked``: one practitioner and one location already loaded and found bookable (the booking
     check's, from ``guards.bookable_practitioner`` / ``guards.active_location``): the calendar is
     theirs alone and they are not queried again.
+
+    ``during``: a UTC range (start, end) the caller asks about alone (one booking's time): leave, closures
+    and bookings are read only where they overlap it, not over the whole days (the rota's rules still
+    over first..last). Whatever overlaps a time within it is read, so questions about such a time get
+    the same answers, from a handful of rows instead of days of them.
     """
     zone = ZoneInfo(org.timezone)
-    lo, hi = _utc_bounds(zone, first, last)
+    lo, hi = _utc_bounds(zone, first, last) if during is None else during
     params: dict[str, object] = {"first": first, "last": last, "lo": lo, "hi": hi}
 
     if checked is not None:

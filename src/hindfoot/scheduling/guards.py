@@ -51,6 +51,7 @@ from hindfoot.scheduling.catalogue import Service
 from hindfoot.scheduling.clinic import (
     FREED_STATUSES,
     SERVICES_JSON,
+    driver_statement,
     load_calendar,
     services_from_json,
 )
@@ -106,6 +107,16 @@ class Preloaded:
     services: Mapping[str, Service] | None  # the clinic's services, when read along (PostgreSQL)
 
 
+_PRELOADED: tuple[tuple[type[Any], str, tuple[str, ...]], ...] = (
+    (Organization, "org", ("id", "timezone")),
+    (Patient, "patient", ("id", "organization_id")),
+    (Practitioner, "practitioner", ("id", "organization_id", "active", "role", "prefix", "given_name", "family_name")),
+    (Location, "location", ("id", "organization_id", "active")),
+)
+"""The rows a booking's checks read, and the columns they read of each (the rest stay unloaded: the ORM
+reads them on first use, as it does an expired attribute's)."""
+
+
 def preload(
     db: Session,
     organization_id: uuid.UUID,
@@ -123,30 +134,74 @@ def preload(
     ``db.get`` and ask the database nothing; they still decide who may book what. An id that names
     nothing (or another clinic's row) simply loads nothing here and is refused there as before.
 
+    The query reads plain columns, only those the checks use (``_PRELOADED``), and on PostgreSQL the
+    driver reads it itself (a statement compiled once, no SQLAlchemy result or column description per
+    call); each row becomes a persistent object of the session as if the ORM had loaded it, its other
+    columns unloaded (read on first use). A row the session holds already is kept as it is.
+
     The session's identity map holds rows weakly: the caller keeps the returned rows while it checks.
     """
     wanted = {"patient": patient_id, "practitioner": practitioner_id, "location": location_id}
-    with_services = services and db.get_bind().dialect.name == "postgresql"
-    q = _preload_statement(*(v is not None for v in wanted.values()), with_services)
-    row = db.execute(q, {"org": organization_id, **{k: v for k, v in wanted.items() if v is not None}}).first()
+    postgres = db.get_bind().dialect.name == "postgresql"
+    with_services = services and postgres
+    asked = tuple(v is not None for v in wanted.values())
+    params = {"org": organization_id, **{k: v for k, v in wanted.items() if v is not None}}
+    if postgres:
+        if db.autoflush:
+            db.flush()  # as db.execute would: a row added to the session is read back
+        sql, literals = _preload_sql(*asked, with_services)
+        raw = db.connection().connection.driver_connection  # psycopg.Connection, in the session's transaction
+        assert raw is not None  # a checked-out connection always has its driver's
+        row: Sequence[Any] | None = raw.execute(sql, {**literals, **params}).fetchone()
+    else:
+        row = db.execute(_preload_statement(*asked, with_services), params).first()
     if row is None:
         return Preloaded((), None)
-    if with_services:
-        return Preloaded(tuple(row[:-1]), services_from_json(row[-1]))
-    return Preloaded(tuple(row), None)
+    held: list[object] = []
+    i = 0
+    for (model, key, columns), wanted_too in zip(_PRELOADED, (True, *asked), strict=True):
+        if not wanted_too:
+            continue
+        values = row[i:i + len(columns)]
+        i += len(columns)
+        if values[0] is not None:  # an outer join that found nothing: nothing to hold
+            held.append(_persistent(db, model, dict(zip(columns, values, strict=True))))
+    return Preloaded(tuple(held), services_from_json(row[i]) if with_services else None)
+
+
+def _persistent(db: Session, model: type[Any], values: dict[str, Any]) -> object:
+    """The session's object for this row: the one it holds, else one made from `values` (the loaded
+    columns; the others unloaded), persistent and unchanged, as an ORM load makes it."""
+    mapper = model.__mapper__
+    existing = db.identity_map.get(mapper.identity_key_from_primary_key([values["id"]]))
+    if existing is not None:
+        return existing
+    obj = mapper.class_manager.new_instance()
+    obj.__dict__.update(values)
+    make_transient_to_detached(obj)  # the values as committed ones; every other attribute unloaded
+    db.add(obj)
+    return obj
 
 
 @cache
 def _preload_statement(patient: bool, practitioner: bool, location: bool, services: bool = False) -> Select[Any]:
-    """The clinic, outer-joined with the rows asked for (bound as :patient, :practitioner, :location)."""
-    q = select(Organization).select_from(Organization).where(Organization.id == bindparam("org"))
-    for model, key, wanted in ((Patient, "patient", patient), (Practitioner, "practitioner", practitioner),
-                               (Location, "location", location)):
+    """The clinic's columns, outer-joined with the rows asked for (bound as :patient, :practitioner,
+    :location), in ``_PRELOADED``'s order."""
+    q = select(*(getattr(Organization, c) for c in _PRELOADED[0][2])).where(Organization.id == bindparam("org"))
+    for (model, key, columns), wanted in zip(_PRELOADED[1:], (patient, practitioner, location), strict=True):
         if wanted:
-            q = q.add_columns(model).outerjoin_from(Organization, model, model.id == bindparam(key))
+            q = q.add_columns(*(getattr(model, c) for c in columns)).outerjoin_from(
+                Organization, model, model.id == bindparam(key))
     if services:
         q = q.add_columns(SERVICES_JSON)
     return q
+
+
+@cache
+def _preload_sql(patient: bool, practitioner: bool, location: bool, services: bool = False) -> tuple[str, dict[str, Any]]:
+    """``_preload_statement`` as the PostgreSQL driver's SQL (psycopg, named parameters) and the values it
+    binds itself (the services' JSON keys), compiled once."""
+    return driver_statement(_preload_statement(patient, practitioner, location, services))
 
 
 def bookable_practitioner(db: Session, org: Organization, practitioner_id: uuid.UUID) -> Practitioner:
@@ -167,6 +222,9 @@ def fmt_local(value: datetime, zone: ZoneInfo) -> str:
     return value.astimezone(zone).strftime("%a %d %b %Y %H:%M")
 
 
+_MARGIN = timedelta(minutes=1)
+
+
 def check_time(
     db: Session,
     org: Organization,
@@ -183,7 +241,11 @@ def check_time(
         raise InvalidInput("start must include a time zone (e.g. 2026-03-02T09:00:00Z)", field="start")
     zone = ZoneInfo(org.timezone)
     day = start.astimezone(zone).date()
-    data = load_calendar(db, org, day, day, checked=(practitioner, location))  # both checked by the caller
+    # Leave, closures and bookings only around this one time (a minute's margin either side: the checks
+    # compare whole seconds), not the whole day's: the same answers from a handful of rows.
+    end = start + timedelta(minutes=svc.duration_minutes)
+    data = load_calendar(db, org, day, day, checked=(practitioner, location),  # both checked by the caller
+                         during=(start - _MARGIN, max(end, start) + _MARGIN))
     problems = core.slot_problems(
         data.calendar, svc, practitioner_id=practitioner.id, location_id=location.id, start=start,
         now=now, min_notice=min_notice, ignore_booking_ids=ignore,
