@@ -55,5 +55,6 @@ def test_an_appointment_added_but_not_flushed_is_in_the_calendar(db: Session) ->
     db.add(Appointment(patient_id=patient.id, practitioner_id=c.physio.id, location_id=c.marylebone.id,
                        service_type="physiotherapy", status="booked", start=at(day, "10:00"),
                        end=at(day, "10:45")))
-    data = clinic_module.load_calendar(db, c.org, day, day, checked=(c.physio, c.marylebone))
-    assert [b.start for b in data.calendar.bookings] == [at(day, "10:00")]
+    calendar = clinic_module.clinician_calendar(db, clinic_module.ZoneInfo(c.org.timezone), day, c.physio.id,
+                                                c.physio.role, c.marylebone.id, (at(day, "09:00"), at(day, "11:00")))
+    assert [b.start for b in calendar.bookings] == [at(day, "10:00")]

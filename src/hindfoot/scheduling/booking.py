@@ -20,7 +20,7 @@ from hindfoot.db.base import utcnow
 from hindfoot.db.models import Appointment
 from hindfoot.errors import Conflict, InvalidInput
 from hindfoot.scheduling import guards, waitlist
-from hindfoot.scheduling.clinic import FREED_STATUSES, bookable_service, clinic_for, service_named
+from hindfoot.scheduling.clinic import FREED_STATUSES, clinic_for, service_named
 from hindfoot.scheduling.guards import PATIENT_MIN_NOTICE
 
 
@@ -43,16 +43,13 @@ def book_appointment(
 ) -> Appointment:
     """Book one appointment: a patient for themselves, staff for a patient of their clinic."""
     now = now or utcnow()
-    # One query for the clinic, patient, practitioner and location (and on PostgreSQL the clinic's services);
-    # the checks below find them loaded.
-    _held = guards.preload(db, actor.organization_id,
-                           patient_id=actor.patient_id if actor.role == "patient" else patient_id,
-                           practitioner_id=practitioner_id, location_id=location_id, services=True)
-    patient = guards.resolve_patient(db, actor, patient_id)
-    org = clinic_for(db, actor)
-    svc = bookable_service(db, org, service, _held.services)
-    practitioner = guards.bookable_practitioner(db, org, practitioner_id)
-    location = guards.active_location(db, org, location_id)
+    # One query for the clinic, patient, practitioner and location (and on PostgreSQL the clinic's services),
+    # read as plain rows and checked as resolve_patient, clinic_for, bookable_service, bookable_practitioner
+    # and active_location check them.
+    parties = guards.booking_parties(db, actor, service=service, patient_id=patient_id,
+                                     practitioner_id=practitioner_id, location_id=location_id)
+    org, patient, svc = parties.clinic, parties.patient, parties.service
+    practitioner, location = parties.practitioner, parties.location
     min_notice = PATIENT_MIN_NOTICE if actor.role == "patient" else timedelta(0)
     end = start + timedelta(minutes=svc.duration_minutes)
 

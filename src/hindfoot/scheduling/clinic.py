@@ -9,14 +9,15 @@ providing roles come from (the clinic's own rows, else the default catalogue).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     CompoundSelect,
+    Select,
     and_,
     bindparam,
     cast,
@@ -101,7 +102,7 @@ def services_from_json(items: Sequence[Mapping[str, Any]] | None) -> Mapping[str
     ) for i in items}
 
 
-def bookable_service(db: Session, org: Organization, code: str, services: Mapping[str, Service] | None = None) -> Service:
+def bookable_service(db: Session, org: HasId, code: str, services: Mapping[str, Service] | None = None) -> Service:
     """A service that may be booked now: known to this clinic and active (unknown → 422 on ``service``).
     `services`: the clinic's, when the caller has read them already."""
     svc = get_service(code, services if services is not None else services_for(db, org.id))
@@ -113,6 +114,29 @@ def bookable_service(db: Session, org: Organization, code: str, services: Mappin
 def service_named(db: Session, organization_id: uuid.UUID, code: str) -> Service | None:
     """The service an existing appointment was booked for (retired or default ones included)."""
     return services_for(db, organization_id).get(code) or CATALOGUE.get(code)
+
+
+class HasId(Protocol):
+    """A row as the scheduling checks need it: its id (a clinic, a location, a clinician...)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+class Zoned(HasId, Protocol):
+    """A clinic as the checks read it: the zone its clocks keep."""
+
+    @property
+    def timezone(self) -> str: ...
+
+
+class Clinician(HasId, Protocol):
+    """A practitioner as the checks read them."""
+
+    @property
+    def role(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
 
 
 @dataclass
@@ -198,7 +222,7 @@ _CALENDAR_ONE = union_all(
 )
 
 
-def _driver_statement(stmt: CompoundSelect[Any]) -> tuple[str, dict[str, Any]]:
+def driver_statement(stmt: Select[Any] | CompoundSelect[Any]) -> tuple[str, dict[str, Any]]:
     """`stmt` as the PostgreSQL driver's SQL (psycopg, named parameters) and the values it binds itself
     (its literals), compiled once."""
     compiled = stmt.compile(dialect=psycopg_dialect())
@@ -213,7 +237,7 @@ def _driver_statement(stmt: CompoundSelect[Any]) -> tuple[str, dict[str, Any]]:
     return sql, literals
 
 
-_CALENDAR_ONE_PG, _CALENDAR_ONE_LITERALS = _driver_statement(_CALENDAR_ONE)
+_CALENDAR_ONE_PG, _CALENDAR_ONE_LITERALS = driver_statement(_CALENDAR_ONE)
 """PostgreSQL: ``_CALENDAR_ONE`` sent by the driver itself, rows as plain tuples (a booking's check reads
 a few dozen rows; SQLAlchemy's result machinery per statement and per row was a fifth of its CPU)."""
 
@@ -239,7 +263,6 @@ def load_calendar(
     last: date,
     *,
     practitioner_ids: Sequence[uuid.UUID] | None = None,
-    checked: tuple[Practitioner, Location] | None = None,
 ) -> ClinicData:
     """Load rules, exceptions and live bookings for local dates first..last, in ONE query.
 
@@ -247,74 +270,82 @@ def load_calendar(
     UNION ALL of the three tables' rows (see ``_RULES``), so a month's slot search and a booking's
     check each ask the database once for the calendar, whatever the range or the number of clinicians.
 
-    ``practitioner_ids`` narrows every query to those people (the booking check needs only one).
+    ``practitioner_ids`` narrows every query to those people.
     Inactive practitioners, admins and inactive locations drop out of the calendar, so they are
-    never offered and never bookable.
-
-    ``checked``: one practitioner and one location already loaded and found bookable (the booking
-    check's, from ``guards.bookable_practitioner`` / ``guards.active_location``): the calendar is
-    theirs alone and they are not queried again.
+    never offered and never bookable. (A booking's check reads one clinician's: :func:`clinician_calendar`.)
     """
     zone = ZoneInfo(org.timezone)
     lo, hi = _utc_bounds(zone, first, last)
     params: dict[str, object] = {"first": first, "last": last, "lo": lo, "hi": hi}
+    org_pracs = select(Practitioner.id).where(Practitioner.organization_id == org.id)
+    org_locs = select(Location.id).where(Location.organization_id == org.id)
+    prac_q = select(Practitioner).where(
+        Practitioner.organization_id == org.id, Practitioner.active,
+        Practitioner.role.not_in(NON_CLINICAL_ROLES)
+    )
+    if practitioner_ids is not None:
+        prac_q = prac_q.where(Practitioner.id.in_(practitioner_ids))
+    practitioners = {p.id: p for p in db.scalars(prac_q)}
 
-    if checked is not None:
-        # One clinician at one place, both already checked to be this clinic's: the prebuilt
-        # statement asks for their rows by id, with no subquery over the clinic's staff or sites.
-        prac, loc = checked
-        practitioners = {prac.id: prac}
-        locations = {loc.id: loc}
-        query: CompoundSelect[Any] = _CALENDAR_ONE
-        params.update(pid=prac.id, lid=loc.id)
-    else:
-        org_pracs = select(Practitioner.id).where(Practitioner.organization_id == org.id)
-        org_locs = select(Location.id).where(Location.organization_id == org.id)
-        prac_q = select(Practitioner).where(
-            Practitioner.organization_id == org.id, Practitioner.active,
-            Practitioner.role.not_in(NON_CLINICAL_ROLES)
-        )
-        if practitioner_ids is not None:
-            prac_q = prac_q.where(Practitioner.id.in_(practitioner_ids))
-        practitioners = {p.id: p for p in db.scalars(prac_q)}
+    locations = {
+        loc.id: loc
+        for loc in db.scalars(select(Location).where(Location.organization_id == org.id, Location.active))
+    }
+    rule_q = _RULES.where(Schedule.location_id.in_(org_locs), Schedule.practitioner_id.in_(org_pracs))
+    exc_q = _EXCEPTIONS.where(or_(AvailabilityException.practitioner_id.in_(org_pracs),
+                                  AvailabilityException.location_id.in_(org_locs)))
+    appt_q = _BOOKINGS.where(Appointment.practitioner_id.in_(org_pracs))
+    if practitioner_ids is not None:
+        rule_q = rule_q.where(Schedule.practitioner_id.in_(practitioner_ids))
+        exc_q = exc_q.where(or_(AvailabilityException.practitioner_id.in_(practitioner_ids),
+                                AvailabilityException.practitioner_id.is_(None)))
+        appt_q = appt_q.where(Appointment.practitioner_id.in_(practitioner_ids))
+    rows = _calendar_rows(db, union_all(rule_q, exc_q, appt_q), params)
+    calendar = _calendar(zone, rows, {pid: p.role for pid, p in practitioners.items()}, locations.keys())
+    return ClinicData(org, calendar, practitioners, locations)
 
-        locations = {
-            loc.id: loc
-            for loc in db.scalars(select(Location).where(Location.organization_id == org.id, Location.active))
-        }
-        rule_q = _RULES.where(Schedule.location_id.in_(org_locs), Schedule.practitioner_id.in_(org_pracs))
-        exc_q = _EXCEPTIONS.where(or_(AvailabilityException.practitioner_id.in_(org_pracs),
-                                      AvailabilityException.location_id.in_(org_locs)))
-        appt_q = _BOOKINGS.where(Appointment.practitioner_id.in_(org_pracs))
-        if practitioner_ids is not None:
-            rule_q = rule_q.where(Schedule.practitioner_id.in_(practitioner_ids))
-            exc_q = exc_q.where(or_(AvailabilityException.practitioner_id.in_(practitioner_ids),
-                                    AvailabilityException.practitioner_id.is_(None)))
-            appt_q = appt_q.where(Appointment.practitioner_id.in_(practitioner_ids))
-        query = union_all(rule_q, exc_q, appt_q)
 
+def clinician_calendar(
+    db: Session,
+    zone: ZoneInfo,
+    day: date,
+    practitioner_id: uuid.UUID,
+    role: str,
+    location_id: uuid.UUID,
+    during: tuple[datetime, datetime],
+) -> core.ClinicCalendar:
+    """One clinician's calendar at one place, for a booking's check: their rules there on local `day`,
+    and their leave, the place's closures and their bookings anywhere that overlap `during` (UTC).
+
+    The clinician and the place are the caller's, already found bookable (``guards``), so the
+    prebuilt statement asks for their rows by id, with no subquery over the clinic's staff or sites.
+    Leave, closures and bookings are read only where they overlap `during` (one booking's time, with a
+    margin), not over whole days: whatever overlaps a time within it is read, so a question about such
+    a time gets the same answer, from a handful of rows instead of days of them.
+    """
+    lo, hi = during
+    params = {"first": day, "last": day, "lo": lo, "hi": hi, "pid": practitioner_id, "lid": location_id}
+    return _calendar(zone, _calendar_rows(db, _CALENDAR_ONE, params), {practitioner_id: role}, {location_id})
+
+
+def _calendar(
+    zone: ZoneInfo, rows: Iterable[Sequence[Any]], roles: Mapping[uuid.UUID, str], location_ids: Collection[uuid.UUID]
+) -> core.ClinicCalendar:
+    """The pure calendar of the UNION ALL's rows: rules of the clinicians in `roles` at `location_ids`
+    (a deactivated clinician's rota stays stored, unseen), every exception and booking read."""
     rules: list[core.AvailabilityRule] = []
     exceptions: list[core.AvailabilityException] = []
     bookings: list[core.Booking] = []
-    for kind, pid, lid, s, e, aid, reason, weekday, start, end, services, valid_from, valid_to in _calendar_rows(
-        db, query, params
-    ):
+    for kind, pid, lid, s, e, aid, reason, weekday, start, end, services, valid_from, valid_to in rows:
         if kind == _BOOKING:
             bookings.append(core.Booking(start=s, end=e, practitioner_id=pid, location_id=lid, id=aid))
         elif kind == _EXCEPTION:
             exceptions.append(core.AvailabilityException(start=s, end=e, practitioner_id=pid, location_id=lid,
                                                          reason=reason))
-        elif lid in locations and pid in practitioners:  # a deactivated clinician's rota stays stored, unseen
+        elif lid in location_ids and pid in roles:
             rules.append(core.AvailabilityRule(
                 practitioner_id=pid, location_id=lid, weekday=weekday, start=start, end=end,
                 services=frozenset(services or ()), valid_from=valid_from, valid_to=valid_to,
             ))
-
-    calendar = core.ClinicCalendar(
-        timezone=zone,
-        practitioners={pid: p.role for pid, p in practitioners.items()},
-        rules=rules,
-        exceptions=exceptions,
-        bookings=bookings,
-    )
-    return ClinicData(org, calendar, practitioners, locations)
+    return core.ClinicCalendar(timezone=zone, practitioners=dict(roles), rules=rules, exceptions=exceptions,
+                               bookings=bookings)

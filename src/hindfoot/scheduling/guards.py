@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -44,14 +44,20 @@ from hindfoot.audit import service as audit
 from hindfoot.auth.actor import Actor
 from hindfoot.auth.policy import require_front_desk
 from hindfoot.db.models import Appointment, Location, Organization, Patient, Practitioner
-from hindfoot.db.models.practitioner import NON_CLINICAL_ROLES
+from hindfoot.db.models.practitioner import NON_CLINICAL_ROLES, display_name
 from hindfoot.errors import AccessDenied, Conflict, InvalidInput
 from hindfoot.scheduling import availability as core
 from hindfoot.scheduling.catalogue import Service
 from hindfoot.scheduling.clinic import (
     FREED_STATUSES,
     SERVICES_JSON,
-    load_calendar,
+    Clinician,
+    HasId,
+    Zoned,
+    bookable_service,
+    clinic_for,
+    clinician_calendar,
+    driver_statement,
     services_from_json,
 )
 
@@ -100,10 +106,64 @@ def _patient_lock_key(patient_id: uuid.UUID) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+@dataclass(frozen=True, slots=True)
+class ClinicRow:
+    """A clinic as a booking's checks read it."""
+
+    id: uuid.UUID
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class PatientRow:
+    """A patient as a booking's checks read them."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class PractitionerRow:
+    """A practitioner as a booking's checks read them."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    active: bool
+    role: str
+    prefix: str
+    given_name: str
+    family_name: str
+
+    @property
+    def display_name(self) -> str:
+        return display_name(self.prefix, self.given_name, self.family_name)
+
+
+@dataclass(frozen=True, slots=True)
+class LocationRow:
+    """A location as a booking's checks read it."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    active: bool
+
+
 @dataclass(frozen=True)
 class Preloaded:
-    rows: tuple[object, ...]  # held, so the identity map keeps them while the checks run
+    """The rows :func:`preload` read (None: no such row), plain values."""
+
+    clinic: ClinicRow | None
+    patient: PatientRow | None
+    practitioner: PractitionerRow | None
+    location: LocationRow | None
     services: Mapping[str, Service] | None  # the clinic's services, when read along (PostgreSQL)
+
+
+_PRELOADED: tuple[tuple[type[Any], type[Any]], ...] = (
+    (Organization, ClinicRow), (Patient, PatientRow), (Practitioner, PractitionerRow), (Location, LocationRow),
+)
+"""The tables a booking's checks read, and the row of each: its columns, those the checks read, are the
+row's fields."""
 
 
 def preload(
@@ -116,49 +176,145 @@ def preload(
     services: bool = False,
 ) -> Preloaded:
     """Read the clinic and the booking's patient, practitioner and location in ONE query (and, asked
-    for `services` on PostgreSQL, the clinic's services as one JSON column of it).
+    for `services` on PostgreSQL, the clinic's services as one JSON column of it), as plain rows of the
+    columns the checks read (:func:`booking_parties` checks them).
 
-    The rows land in the session's identity map, so the checks that follow (:func:`resolve_patient`,
-    ``clinic_for``, :func:`bookable_practitioner`, :func:`active_location`) find them with
-    ``db.get`` and ask the database nothing; they still decide who may book what. An id that names
-    nothing (or another clinic's row) simply loads nothing here and is refused there as before.
-
-    The session's identity map holds rows weakly: the caller keeps the returned rows while it checks.
+    An id that names nothing (or another clinic's row) reads nothing (None) and is refused as before.
+    On PostgreSQL the driver reads the query itself: a statement compiled once (and prepared by psycopg
+    after a few uses), no SQLAlchemy result, column description or ORM object per call.
     """
     wanted = {"patient": patient_id, "practitioner": practitioner_id, "location": location_id}
-    with_services = services and db.get_bind().dialect.name == "postgresql"
-    q = _preload_statement(*(v is not None for v in wanted.values()), with_services)
-    row = db.execute(q, {"org": organization_id, **{k: v for k, v in wanted.items() if v is not None}}).first()
+    postgres = db.get_bind().dialect.name == "postgresql"
+    with_services = services and postgres
+    asked = tuple(v is not None for v in wanted.values())
+    params = {"org": organization_id, **{k: v for k, v in wanted.items() if v is not None}}
+    if postgres:
+        if db.autoflush:
+            db.flush()  # as db.execute would: a row added to the session is read back
+        sql, literals = _preload_sql(*asked, with_services)
+        raw = db.connection().connection.driver_connection  # psycopg.Connection, in the session's transaction
+        assert raw is not None  # a checked-out connection always has its driver's
+        row: Sequence[Any] | None = raw.execute(sql, {**literals, **params}).fetchone()
+    else:
+        row = db.execute(_preload_statement(*asked, with_services), params).first()
     if row is None:
-        return Preloaded((), None)
-    if with_services:
-        return Preloaded(tuple(row[:-1]), services_from_json(row[-1]))
-    return Preloaded(tuple(row), None)
+        return Preloaded(None, None, None, None, None)
+    found: list[Any] = []  # clinic, patient, practitioner, location
+    i = 0
+    for (_, kind), read in zip(_PRELOADED, (True, *asked), strict=True):
+        n = len(kind.__dataclass_fields__) if read else 0
+        values = row[i:i + n]
+        i += n
+        found.append(kind(*values) if read and values[0] is not None else None)  # outer join: None if none
+    clinic, patient, practitioner, location = found
+    return Preloaded(clinic, patient, practitioner, location, services_from_json(row[i]) if with_services else None)
 
 
 @cache
 def _preload_statement(patient: bool, practitioner: bool, location: bool, services: bool = False) -> Select[Any]:
-    """The clinic, outer-joined with the rows asked for (bound as :patient, :practitioner, :location)."""
-    q = select(Organization).select_from(Organization).where(Organization.id == bindparam("org"))
-    for model, key, wanted in ((Patient, "patient", patient), (Practitioner, "practitioner", practitioner),
-                               (Location, "location", location)):
+    """The clinic's columns, outer-joined with the rows asked for (bound as :patient, :practitioner,
+    :location), in ``_PRELOADED``'s order."""
+    def columns(model: type[Any], kind: type[Any]) -> list[Any]:
+        return [getattr(model, name) for name in kind.__dataclass_fields__]
+
+    q = select(*columns(*_PRELOADED[0])).where(Organization.id == bindparam("org"))
+    for (model, kind), key, wanted in zip(_PRELOADED[1:], ("patient", "practitioner", "location"),
+                                          (patient, practitioner, location), strict=True):
         if wanted:
-            q = q.add_columns(model).outerjoin_from(Organization, model, model.id == bindparam(key))
+            q = q.add_columns(*columns(model, kind)).outerjoin_from(Organization, model, model.id == bindparam(key))
     if services:
         q = q.add_columns(SERVICES_JSON)
     return q
 
 
-def bookable_practitioner(db: Session, org: Organization, practitioner_id: uuid.UUID) -> Practitioner:
-    p = db.get(Practitioner, practitioner_id)
-    if p is None or p.organization_id != org.id or not p.active or p.role in NON_CLINICAL_ROLES:
+@cache
+def _preload_sql(patient: bool, practitioner: bool, location: bool, services: bool = False) -> tuple[str, dict[str, Any]]:
+    """``_preload_statement`` as the PostgreSQL driver's SQL (psycopg, named parameters) and the values it
+    binds itself (the services' JSON keys), compiled once."""
+    return driver_statement(_preload_statement(patient, practitioner, location, services))
+
+
+@dataclass(frozen=True)
+class Parties:
+    """Who and where a booking is for, every check passed."""
+
+    clinic: ClinicRow
+    patient: PatientRow
+    service: Service
+    practitioner: PractitionerRow
+    location: LocationRow
+
+
+def booking_parties(
+    db: Session,
+    actor: Actor,
+    *,
+    service: str,
+    patient_id: uuid.UUID | None,
+    practitioner_id: uuid.UUID,
+    location_id: uuid.UUID,
+) -> Parties:
+    """A new booking's patient, clinic, service, practitioner and location, from ONE query
+    (:func:`preload`), checked in the order and with the answers of :func:`resolve_patient`,
+    ``clinic_for``, ``bookable_service``, :func:`bookable_practitioner` and :func:`active_location`
+    (the same checks: they and this share them)."""
+    got = preload(db, actor.organization_id, patient_id=actor.patient_id if actor.role == "patient" else patient_id,
+                  practitioner_id=practitioner_id, location_id=location_id, services=True)
+    clinic = got.clinic
+    if clinic is None:  # the actor's clinic is gone: refused by the checks that read rows one by one
+        resolve_patient(db, actor, patient_id)
+        clinic_for(db, actor)
+        raise AssertionError("a clinic the preload did not find was found")  # pragma: no cover
+
+    def found(pid: uuid.UUID) -> PatientRow | None:  # the preload read the very id the check asks about
+        return got.patient if got.patient is not None and got.patient.id == pid else None
+
+    patient = _checked_patient(actor, patient_id, found)
+    svc = bookable_service(db, clinic, service, got.services)
+    practitioner = _bookable(got.practitioner if got.practitioner and got.practitioner.id == practitioner_id
+                             else None, clinic.id)
+    location = _active(got.location if got.location and got.location.id == location_id else None, clinic.id)
+    return Parties(clinic, patient, svc, practitioner, location)
+
+
+class _OfClinic(Protocol):
+    @property
+    def organization_id(self) -> uuid.UUID: ...
+
+
+class _Staff(_OfClinic, Protocol):
+    @property
+    def active(self) -> bool: ...
+    @property
+    def role(self) -> str: ...
+
+
+class _Site(_OfClinic, Protocol):
+    @property
+    def active(self) -> bool: ...
+
+
+_P = TypeVar("_P", bound=_OfClinic)
+_S = TypeVar("_S", bound=_Staff)
+_L = TypeVar("_L", bound=_Site)
+
+
+def bookable_practitioner(db: Session, org: HasId, practitioner_id: uuid.UUID) -> Practitioner:
+    return _bookable(db.get(Practitioner, practitioner_id), org.id)
+
+
+def _bookable(p: _S | None, organization_id: uuid.UUID) -> _S:
+    if p is None or p.organization_id != organization_id or not p.active or p.role in NON_CLINICAL_ROLES:
         raise InvalidInput("no such practitioner to book with", field="practitioner_id")
     return p
 
 
-def active_location(db: Session, org: Organization, location_id: uuid.UUID) -> Location:
-    loc = db.get(Location, location_id)
-    if loc is None or loc.organization_id != org.id or not loc.active:
+def active_location(db: Session, org: HasId, location_id: uuid.UUID) -> Location:
+    return _active(db.get(Location, location_id), org.id)
+
+
+def _active(loc: _L | None, organization_id: uuid.UUID) -> _L:
+    if loc is None or loc.organization_id != organization_id or not loc.active:
         raise InvalidInput("no such location", field="location_id")
     return loc
 
@@ -167,25 +323,34 @@ def fmt_local(value: datetime, zone: ZoneInfo) -> str:
     return value.astimezone(zone).strftime("%a %d %b %Y %H:%M")
 
 
+_MARGIN = timedelta(minutes=1)
+
+
 def check_time(
     db: Session,
-    org: Organization,
+    org: Zoned,
     svc: Service,
-    practitioner: Practitioner,
-    location: Location,
+    practitioner: Clinician,
+    location: HasId,
     start: datetime,
     *,
     now: datetime,
     min_notice: timedelta,
     ignore: Sequence[uuid.UUID] = (),
 ) -> None:
+    """Whether `start` can be booked with this practitioner (found bookable by the caller) at this
+    location (found active): refused with the first reason the slot engine gives."""
     if start.tzinfo is None or start.utcoffset() is None:
         raise InvalidInput("start must include a time zone (e.g. 2026-03-02T09:00:00Z)", field="start")
     zone = ZoneInfo(org.timezone)
     day = start.astimezone(zone).date()
-    data = load_calendar(db, org, day, day, checked=(practitioner, location))  # both checked by the caller
+    # Leave, closures and bookings only around this one time (a minute's margin either side: the checks
+    # compare whole seconds), not the whole day's: the same answers from a handful of rows.
+    end = start + timedelta(minutes=svc.duration_minutes)
+    calendar = clinician_calendar(db, zone, day, practitioner.id, practitioner.role, location.id,
+                                  during=(start - _MARGIN, max(end, start) + _MARGIN))
     problems = core.slot_problems(
-        data.calendar, svc, practitioner_id=practitioner.id, location_id=location.id, start=start,
+        calendar, svc, practitioner_id=practitioner.id, location_id=location.id, start=start,
         now=now, min_notice=min_notice, ignore_booking_ids=ignore,
     )
     if problems:
@@ -227,9 +392,9 @@ _RECHECK_PG = (
 
 def lock_and_recheck(
     db: Session,
-    org: Organization,
+    org: Zoned,
     lock_ids: Iterable[uuid.UUID],
-    practitioner: Practitioner,
+    practitioner: HasId,
     patient_id: uuid.UUID,
     start: datetime,
     end: datetime,
@@ -290,7 +455,7 @@ def _row_values(appt: Appointment) -> dict[str, Any]:
     return values
 
 
-def book_locked(db: Session, org: Organization, practitioner: Practitioner, appt: Appointment, what: str) -> None:
+def book_locked(db: Session, org: Zoned, practitioner: HasId, appt: Appointment, what: str) -> None:
     """Lock the clinician's diary and the patient's appointments, re-check, and insert `appt` (new, not
     yet in the session): in ONE round trip on PostgreSQL.
 
@@ -329,8 +494,8 @@ def book_locked(db: Session, org: Organization, practitioner: Practitioner, appt
 
 def recheck_locked(
     db: Session,
-    org: Organization,
-    practitioner: Practitioner,
+    org: Zoned,
+    practitioner: HasId,
     patient_id: uuid.UUID,
     start: datetime,
     end: datetime,
@@ -349,7 +514,7 @@ def recheck_locked(
     _refuse_clashes(org, practitioner, clashes)
 
 
-def _refuse_clashes(org: Organization, practitioner: Practitioner, clashes: Sequence[Any]) -> None:
+def _refuse_clashes(org: Zoned, practitioner: HasId, clashes: Sequence[Any]) -> None:
     """(practitioner_id, id, start, end) rows of live appointments in the way: the clinician's first."""
     mine = sorted((row for row in clashes if row[0] == practitioner.id), key=lambda row: row[2])
     if mine:
@@ -380,18 +545,24 @@ def flush_or_conflict(db: Session, what: str) -> None:
 
 
 def resolve_patient(db: Session, actor: Actor, patient_id: uuid.UUID | None) -> Patient:
+    return _checked_patient(actor, patient_id, lambda pid: db.get(Patient, pid))
+
+
+def _checked_patient(actor: Actor, patient_id: uuid.UUID | None, find: Callable[[uuid.UUID], _P | None]) -> _P:
+    """The patient `actor` may book for: a patient themselves, staff a patient of their clinic (`find`
+    reads a patient by id)."""
     if actor.role == "patient":
         if patient_id is not None and patient_id != actor.patient_id:
             raise AccessDenied("patient not found", entity_type="Patient", entity_id=patient_id,
                                action=audit.CREATE)
-        patient = db.get(Patient, actor.patient_id) if actor.patient_id else None
+        patient = find(actor.patient_id) if actor.patient_id else None
         if patient is None:
             raise InvalidInput("this account has no patient record to book for", field="patient_id")
         return patient
     require_front_desk(actor)
     if patient_id is None:
         raise InvalidInput("choose the patient to book for", field="patient_id")
-    patient = db.get(Patient, patient_id)
+    patient = find(patient_id)
     if patient is None or patient.organization_id != actor.organization_id:
         raise AccessDenied("patient not found", entity_type="Patient", entity_id=patient_id,
                            patient_id=patient_id if patient else None, action=audit.CREATE)

@@ -35,6 +35,11 @@ ROLE_LABELS = {
 NON_CLINICAL_ROLES = frozenset({"admin", "receptionist", "manager"})  # hold no clinics, offer no services
 
 
+def display_name(prefix: str | None, given_name: str, family_name: str) -> str:
+    """How a practitioner is named to patients and staff ("Dr Ada Okafor")."""
+    return " ".join(p for p in (prefix, given_name, family_name) if p)
+
+
 class Practitioner(IdMixin, TimestampMixin, Base):
     __tablename__ = "practitioner"
 
@@ -49,7 +54,7 @@ class Practitioner(IdMixin, TimestampMixin, Base):
 
     @property
     def display_name(self) -> str:
-        return " ".join(p for p in (self.prefix, self.given_name, self.family_name) if p)
+        return display_name(self.prefix, self.given_name, self.family_name)
 
     @property
     def role_label(self) -> str:
