@@ -22,7 +22,8 @@ from hindfoot.knowledge.loader import load_kb
 HERE = Path(__file__).parent
 SETS = {"vignettes": HERE / "vignettes.json", "published": HERE / "cases-published.json",
         "heldout": HERE / "cases-heldout.json", "heldout2": HERE / "cases-heldout2.json",
-        "heldout3": HERE / "cases-heldout3.json", "heldout4": HERE / "cases-heldout4.json"}
+        "heldout3": HERE / "cases-heldout3.json", "heldout4": HERE / "cases-heldout4.json",
+        "heldout5": HERE / "cases-heldout5.json"}
 SHARED = Path("/work/shared/clinical/cases-published.json")
 runner = CliRunner()
 
@@ -75,7 +76,12 @@ runner = CliRunner()
 # nothing else (the self version accepts a sprain): "any injury whose weight bearing is unknown is urgent"
 # was measured and sends over-triage to 25-27% on two sets (every sprain recorded without weight bearing).
 KNOWN_RESIDUAL = {"published": {"r029"}, "vignettes": set(), "heldout": {"h012s"}, "heldout2": set(),
-                  "heldout3": set(), "heldout4": {"m004s"}}
+                  "heldout3": set(), "heldout4": {"m004s"}, "heldout5": {"n004s", "n007", "n007s"}}
+# Fifth held-out set (task hheld4), kept unseen until every other change of the round had merged, then run once
+# (docs/decision-support.md, "Fifth held-out set"): n007, n007s (a septic midfoot whose record holds only night
+# pain, and raised markers in the clinic version: urgent, not emergency) and n004s (an inversion injury 3.5 weeks
+# old, walking, pain and a lump on the inner ankle: a medial malleolus fracture, routine) are under-triaged.
+# Found at the end of the round and not yet fixed: listed here so that no other case joins them unseen.
 # Over-triage limit: no higher than measured after issue 10's sixth pass (task hdx3), so that it cannot grow
 # unseen: 0% on every set but the third held-out set, 18.2% there (2 of 11 routine cases, both modes: j011,
 # j016, injuries of unknown age with the fracture and rupture screens open; docs/decision-support.md "Sixth
@@ -83,7 +89,7 @@ KNOWN_RESIDUAL = {"published": {"r029"}, "vignettes": set(), "heldout": {"h012s"
 # car accident sent to urgent care by the violent-injury rule) until the mechanism-only injury nets were left
 # to `persistent_symptoms` once symptoms have lasted more than three months.
 OVER_TRIAGE_LIMIT = {"vignettes": 0.0, "published": 0.0, "heldout": 0.0, "heldout2": 0.0, "heldout3": 0.1818,
-                     "heldout4": 0.0910}
+                     "heldout4": 0.0910, "heldout5": 0.1819}
 
 
 def _pairs(name: str) -> list:
@@ -169,6 +175,9 @@ FLOORS = {
     # 14 / 15 / 14 of 20 (interview pass, task hint: m004s keeps fracture in the top 3 once three "not
     # sure" answers across the screens end the check)
     ("interviewed", "heldout4"): {"top1": 0.7, "top3": 0.75, "disposition_exact": 0.7},
+    # Fifth held-out set, its one run: 31 / 30 / 31 of 40 and 14 / 13 / 15 of 20
+    ("assessed", "heldout5"): {"top1": 0.775, "top3": 0.75, "disposition_exact": 0.775},
+    ("interviewed", "heldout5"): {"top1": 0.7, "top3": 0.65, "disposition_exact": 0.75},
 }
 
 
@@ -183,8 +192,9 @@ def test_ranking_and_disposition_floors(request: pytest.FixtureRequest, mode: st
 # The fourth held-out set's median was 11 (11.5 when first run). Interview pass (task hint): how long ago it
 # started is one question (it was "more than three months?" then, for injuries and unknown starts, "less
 # than two weeks?"): medians 9.5 / 9 / 10 / 10 / 10 / 11 -> 9.5 / 8.5 / 9 / 9 / 9.5 / 10, held as reached.
+# The fifth held-out set's median is 11 (its one run; issue 10 asks <= 10): held as measured.
 MEDIAN_QUESTIONS = {"vignettes": 9.5, "published": 8.5, "heldout": 9, "heldout2": 9, "heldout3": 9.5,
-                    "heldout4": 10}
+                    "heldout4": 10, "heldout5": 11}
 
 
 @pytest.mark.parametrize("name", list(SETS))
